@@ -1,0 +1,22 @@
+package dualwrite
+
+import (
+	"errors"
+
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// ErrUnsupported is wrapped by the error of every statement on a mapped
+// table that the wrapper refuses (Exec, Query and Prepare'd statements in the
+// dual write phase). The error is a [*rewrite.UnsupportedError] naming the
+// table, the construct and the fix; nothing was executed.
+var ErrUnsupported = rewrite.ErrUnsupported
+
+// ErrSchemaMismatch is wrapped by the error [Connector.Connect] returns when
+// the mapping does not match the live schema; the message lists every
+// problem, naming the table and column.
+var ErrSchemaMismatch = errors.New("dualwrite: mapping does not match the live schema")
+
+// ErrBrokenConn is returned by a transaction's Commit when a dual write in it
+// failed and could not be undone: the transaction is rolled back instead.
+var ErrBrokenConn = errors.New("dualwrite: a dual write in this transaction could not be undone; the transaction was rolled back")

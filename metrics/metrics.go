@@ -1,0 +1,150 @@
+// Package metrics holds dualwrite's Prometheus collectors. Nothing is
+// registered at import time: [New] registers them on the Registerer the
+// caller gives, and a nil *Metrics records nothing.
+//
+// # Metrics
+//
+//   - dualwrite_writes_total{table,operation,outcome}: writes on mapped tables
+//     in the dual phase; outcome is "mirrored", "statement_error" (the
+//     caller's own statement failed; nothing written) or "mirror_error" (the
+//     mirror failed; nothing written).
+//   - dualwrite_mirror_duration_seconds{table,operation}: time of a whole
+//     dual write (statement and mirror), successful ones only.
+//   - dualwrite_passthrough_writes_total{table}: writes on mapped tables run
+//     as written because the write phase is off.
+//   - dualwrite_refused_total{table}: statements refused as unsupported.
+//   - dualwrite_invalid_phase_total{variable}: invalid phase values seen in
+//     the environment (the last valid phase stays in force).
+//   - dualwrite_plan_cache_total{result}: plan cache lookups, "hit" or "miss".
+//
+// Label values are bounded: table names come from the mapping, operation is
+// insert, update or delete; no SQL text or argument ever becomes a label.
+package metrics
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics is the set of dualwrite collectors. Its methods are safe for
+// concurrent use and do nothing on a nil *Metrics.
+type Metrics struct {
+	writes       *prometheus.CounterVec
+	mirrorTime   *prometheus.HistogramVec
+	passthrough  *prometheus.CounterVec
+	refused      *prometheus.CounterVec
+	invalidPhase *prometheus.CounterVec
+	planCache    *prometheus.CounterVec
+}
+
+// New creates the collectors and registers them on reg. A collector that is
+// already registered (a second connector on the same registry) is reused.
+func New(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dualwrite_writes_total",
+			Help: "Writes on mapped tables in the dual write phase, by outcome.",
+		}, []string{"table", "operation", "outcome"}),
+		mirrorTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dualwrite_mirror_duration_seconds",
+			Help:    "Duration of successful dual writes: the statement and its mirror.",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
+		}, []string{"table", "operation"}),
+		passthrough: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dualwrite_passthrough_writes_total",
+			Help: "Writes on mapped tables run as written because the write phase is off.",
+		}, []string{"table"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dualwrite_refused_total",
+			Help: "Statements on mapped tables refused as unsupported.",
+		}, []string{"table"}),
+		invalidPhase: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dualwrite_invalid_phase_total",
+			Help: "Invalid phase values seen in the environment; the last valid phase stayed.",
+		}, []string{"variable"}),
+		planCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dualwrite_plan_cache_total",
+			Help: "Plan cache lookups by result (hit or miss).",
+		}, []string{"result"}),
+	}
+	for _, c := range []**prometheus.CounterVec{&m.writes, &m.passthrough, &m.refused, &m.invalidPhase, &m.planCache} {
+		if err := register(reg, c); err != nil {
+			return nil, err
+		}
+	}
+	if err := reg.Register(m.mirrorTime); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, err
+		}
+		m.mirrorTime = are.ExistingCollector.(*prometheus.HistogramVec)
+	}
+	return m, nil
+}
+
+func register(reg prometheus.Registerer, c **prometheus.CounterVec) error {
+	err := reg.Register(*c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
+		if !ok {
+			return err
+		}
+		*c = existing
+		return nil
+	}
+	return err
+}
+
+// Write outcomes.
+const (
+	Mirrored       = "mirrored"
+	StatementError = "statement_error"
+	MirrorError    = "mirror_error"
+)
+
+// Write records one dual write; d is recorded for mirrored writes only.
+func (m *Metrics) Write(table, operation, outcome string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.writes.WithLabelValues(table, operation, outcome).Inc()
+	if outcome == Mirrored {
+		m.mirrorTime.WithLabelValues(table, operation).Observe(d.Seconds())
+	}
+}
+
+// Passthrough records a write on a mapped table run as written.
+func (m *Metrics) Passthrough(table string) {
+	if m != nil {
+		m.passthrough.WithLabelValues(table).Inc()
+	}
+}
+
+// Refused records a refused statement.
+func (m *Metrics) Refused(table string) {
+	if m != nil {
+		m.refused.WithLabelValues(table).Inc()
+	}
+}
+
+// InvalidPhase records an invalid phase value in the named variable.
+func (m *Metrics) InvalidPhase(variable string) {
+	if m != nil {
+		m.invalidPhase.WithLabelValues(variable).Inc()
+	}
+}
+
+// PlanCache records a plan cache lookup.
+func (m *Metrics) PlanCache(hit bool) {
+	if m == nil {
+		return
+	}
+	if hit {
+		m.planCache.WithLabelValues("hit").Inc()
+	} else {
+		m.planCache.WithLabelValues("miss").Inc()
+	}
+}

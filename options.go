@@ -1,0 +1,71 @@
+package dualwrite
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Option configures a connector or a registered driver.
+type Option func(*config) error
+
+type config struct {
+	registerer prometheus.Registerer
+	logger     *slog.Logger
+	sw         *Switch
+	cacheSize  int
+}
+
+func defaultConfig() config {
+	return config{logger: slog.New(slog.DiscardHandler), cacheSize: 1000}
+}
+
+// WithRegisterer registers dualwrite's metrics (see package metrics) on reg.
+// Without it no metric is registered.
+func WithRegisterer(reg prometheus.Registerer) Option {
+	return func(c *config) error {
+		if reg == nil {
+			return errors.New("dualwrite: WithRegisterer: nil Registerer")
+		}
+		c.registerer = reg
+		return nil
+	}
+}
+
+// WithLogger sets the logger for invalid phases and failed dual writes. The
+// default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("dualwrite: WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithSwitch makes the connector take its phases from sw, so that a program
+// (a test, an admin endpoint) can override them. Several connectors may
+// share one Switch. By default each connector has its own.
+func WithSwitch(sw *Switch) Option {
+	return func(c *config) error {
+		if sw == nil {
+			return errors.New("dualwrite: WithSwitch: nil Switch")
+		}
+		c.sw = sw
+		return nil
+	}
+}
+
+// WithPlanCacheSize bounds the number of statement texts whose plans are
+// cached (default 1000).
+func WithPlanCacheSize(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return errors.New("dualwrite: WithPlanCacheSize: size must be at least 1")
+		}
+		c.cacheSize = n
+		return nil
+	}
+}

@@ -1,0 +1,96 @@
+package rewrite
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Dialect is one SQL dialect's rules: how its text is split into tokens, how
+// identifiers compare, and how generated statements are spelled. The
+// analyzer and the generators are shared; a dialect only supplies these rules.
+type Dialect struct {
+	// Name is the mapping file's name for the dialect: "sqlite", "postgres" or "mysql".
+	Name string
+
+	lex func(src string) ([]Token, error)
+	// foldQuoted reports whether quoted identifiers compare case-insensitively.
+	foldQuoted bool
+	// atomic spells the statements that make one dual write atomic, inside or
+	// outside a caller's transaction.
+	begin, commit, rollback []string
+	// resultQuery returns the caller's statement's last insert id and rows affected.
+	resultQuery string
+}
+
+// SQLite is the dialect of github.com/mattn/go-sqlite3 (SQLite 3.35 or later,
+// for RETURNING).
+var SQLite = &Dialect{
+	Name:        "sqlite",
+	lex:         lexSQLite,
+	foldQuoted:  true,
+	begin:       []string{"SAVEPOINT dualwrite"},
+	commit:      []string{"RELEASE dualwrite"},
+	rollback:    []string{"ROLLBACK TO dualwrite", "RELEASE dualwrite"},
+	resultQuery: "SELECT last_insert_rowid(), changes()",
+}
+
+// DialectByName returns the dialect with the given mapping-file name, or nil.
+func DialectByName(name string) *Dialect {
+	if name == SQLite.Name {
+		return SQLite
+	}
+	return nil
+}
+
+// Lex splits src into significant tokens.
+func (d *Dialect) Lex(src string) ([]Token, error) { return d.lex(src) }
+
+// Begin returns the statements that open one atomic dual write. They work
+// both inside a caller's transaction and in autocommit mode.
+func (d *Dialect) Begin() []string { return d.begin }
+
+// Commit returns the statements that make a dual write permanent (or hand it
+// to the caller's transaction).
+func (d *Dialect) Commit() []string { return d.commit }
+
+// Rollback returns the statements that undo a dual write that failed part-way.
+func (d *Dialect) Rollback() []string { return d.rollback }
+
+// ResultQuery returns a query whose single row holds the last insert id and the
+// rows affected by the statement run just before it on the same connection.
+func (d *Dialect) ResultQuery() string { return d.resultQuery }
+
+// Fold returns the name an identifier token denotes, unquoted and, where the
+// dialect compares it case-insensitively, lower-cased.
+func (d *Dialect) Fold(tok string) string {
+	if tok == "" {
+		return ""
+	}
+	switch q := tok[0]; q {
+	case '"', '`', '\'':
+		inner := strings.ReplaceAll(tok[1:len(tok)-1], string([]byte{q, q}), string(q))
+		if d.foldQuoted {
+			return strings.ToLower(inner)
+		}
+		return inner
+	case '[':
+		return strings.ToLower(tok[1 : len(tok)-1])
+	}
+	return strings.ToLower(tok)
+}
+
+// FoldName returns the comparison form of a name written in a mapping file.
+func (d *Dialect) FoldName(name string) string {
+	if d.foldQuoted {
+		return strings.ToLower(name)
+	}
+	return name
+}
+
+// Quote returns name as a quoted identifier.
+func (d *Dialect) Quote(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// Placeholder returns the spelling of the n-th (1-based) parameter.
+func (d *Dialect) Placeholder(n int) string { return "?" + strconv.Itoa(n) }

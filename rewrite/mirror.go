@@ -1,0 +1,123 @@
+package rewrite
+
+import (
+	"strings"
+
+	"github.com/dualwrite/dualwrite/mapping"
+)
+
+// Table is one mapped pair compiled for a dialect: the generated statements
+// that keep new = up(old) for a set of keys. The same statements serve the
+// mirror, backfill and verification. A Table is immutable and safe for
+// concurrent use.
+type Table struct {
+	Map *mapping.Table
+	d   *Dialect
+
+	upsertHead, upsertTail string
+	deleteHead, deleteTail string
+	oldKeyList, newKeyList string // key columns for "<list> IN (...)"
+	upsert1, delete1       string // the statements for one key
+}
+
+// Compile builds the generated statements of one mapped pair.
+func (d *Dialect) Compile(t *mapping.Table) *Table {
+	q := d.Quote
+	ct := &Table{Map: t, d: d}
+	var cols, exprs, sets []string
+	for _, c := range t.Columns {
+		cols = append(cols, q(c.Name))
+		exprs = append(exprs, c.Expr)
+		if !containsFold(t.NewKey, c.Name) {
+			sets = append(sets, q(c.Name)+" = excluded."+q(c.Name))
+		}
+	}
+	var newKey, oldKey, join []string
+	for i, k := range t.Key {
+		oldKey = append(oldKey, q(k))
+		newKey = append(newKey, q(t.NewKey[i]))
+		join = append(join, q(t.Old)+"."+q(k)+" = "+q(t.New)+"."+q(t.NewKey[i]))
+	}
+	ct.oldKeyList = keyList(oldKey)
+	ct.newKeyList = keyList(newKey)
+	ct.upsertHead = "INSERT INTO " + q(t.New) + " (" + strings.Join(cols, ", ") + ") SELECT " +
+		strings.Join(exprs, ", ") + " FROM " + q(t.Old) + " WHERE " + ct.oldKeyList + " IN ("
+	action := "DO NOTHING"
+	if len(sets) > 0 {
+		action = "DO UPDATE SET " + strings.Join(sets, ", ")
+	}
+	ct.upsertTail = ") ON CONFLICT (" + strings.Join(newKey, ", ") + ") " + action
+	ct.deleteHead = "DELETE FROM " + q(t.New) + " WHERE " + ct.newKeyList + " IN ("
+	ct.deleteTail = ") AND NOT EXISTS (SELECT 1 FROM " + q(t.Old) + " WHERE " + strings.Join(join, " AND ") + ")"
+	ct.upsert1 = ct.UpsertSQL(1)
+	ct.delete1 = ct.DeleteSQL(1)
+	return ct
+}
+
+func keyList(cols []string) string {
+	if len(cols) == 1 {
+		return cols[0]
+	}
+	return "(" + strings.Join(cols, ", ") + ")"
+}
+
+// UpsertSQL returns the statement that sets the new rows of n keys to up(old):
+// its parameters are the n keys' column values, key by key.
+func (t *Table) UpsertSQL(n int) string {
+	if n == 1 && t.upsert1 != "" {
+		return t.upsert1
+	}
+	return t.upsertHead + t.keyValues(n) + t.upsertTail
+}
+
+// DeleteSQL returns the statement that deletes the new rows of those of n keys
+// that have no old row; its parameters are as for UpsertSQL.
+func (t *Table) DeleteSQL(n int) string {
+	if n == 1 && t.delete1 != "" {
+		return t.delete1
+	}
+	return t.deleteHead + t.keyValues(n) + t.deleteTail
+}
+
+// KeyBatch is the most keys one generated statement takes, which keeps the
+// statement's parameters under every dialect's limit.
+func (t *Table) KeyBatch() int { return 900 / len(t.Map.Key) }
+
+// keyValues returns the IN list for n keys: "?1, ?2" for single-column keys,
+// "VALUES (?1, ?2), (?3, ?4)" for composite ones.
+func (t *Table) keyValues(n int) string {
+	var b strings.Builder
+	w := len(t.Map.Key)
+	if w > 1 {
+		b.WriteString("VALUES ")
+	}
+	p := 1
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if w > 1 {
+			b.WriteByte('(')
+		}
+		for j := 0; j < w; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(t.d.Placeholder(p))
+			p++
+		}
+		if w > 1 {
+			b.WriteByte(')')
+		}
+	}
+	return b.String()
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,305 @@
+package rewrite
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dualwrite/dualwrite/mapping"
+)
+
+// ErrUnsupported is wrapped by every *UnsupportedError: a statement on a
+// mapped table that the wrapper refuses because it cannot keep new = up(old)
+// for it with certainty.
+var ErrUnsupported = errors.New("dualwrite: unsupported statement on a mapped table")
+
+// UnsupportedError says which table and which construct made a statement
+// be refused, and what to do instead. Nothing was executed.
+type UnsupportedError struct {
+	Table     string // the mapped (or guarded) table the statement names
+	Construct string // what the analyzer could not handle
+	Fix       string // what to do instead
+}
+
+func (e *UnsupportedError) Error() string {
+	msg := fmt.Sprintf("dualwrite: refused statement on %s: %s", e.Table, e.Construct)
+	if e.Fix != "" {
+		msg += "; " + e.Fix
+	}
+	return msg + " (nothing was executed)"
+}
+
+func (e *UnsupportedError) Unwrap() error { return ErrUnsupported }
+
+// Action says what the wrapper does with a statement in the dual write phase.
+type Action uint8
+
+// Plan actions.
+const (
+	Pass   Action = iota // run as written: it names no mapped table, or only reads
+	Mirror               // run it, then mirror the rows it touched
+	Refuse               // refuse it with Plan.Err
+)
+
+// Plan is what the wrapper does with one statement text. Plans are immutable
+// and shared by every execution of the same text.
+type Plan struct {
+	Action Action
+	Kind   Kind
+	Err    error // Refuse: why
+
+	// Mirror plans:
+	Table *Table
+	// Capture is the caller's statement with the key columns appended to its
+	// RETURNING clause; KeyCols of them, after the caller's own.
+	Capture string
+	KeyCols int
+	// CallerReturning is set when the caller's statement had RETURNING.
+	CallerReturning bool
+	// PreSelect, when set, selects the keys of the rows the statement is about
+	// to change; it runs before the statement with PreSelectArgs-bound
+	// arguments. Used where the statement may change key values.
+	PreSelect string
+	Params    *Params
+}
+
+var passPlan = &Plan{Action: Pass}
+
+// Schema is what the live database says about the mapped tables, as far as
+// the planner needs it. Names are folded.
+type Schema struct {
+	// OtherUnique marks the mapped old tables that have a unique constraint
+	// besides the key, which REPLACE can delete rows by.
+	OtherUnique map[string]bool
+	// Guards maps tables (mapped or not) to the writes on them that are
+	// refused: a trigger or a cascading foreign key would change a mapped
+	// table behind the mirror's back.
+	Guards map[string]Guard
+}
+
+// Guard says which writes on a table are refused, and why.
+type Guard struct {
+	Reason                 string
+	Insert, Update, Delete bool
+}
+
+// Merge returns g with o's writes and reason added.
+func (g Guard) Merge(o Guard) Guard {
+	if g.Reason != "" && o.Reason != "" {
+		o.Reason = g.Reason + "; " + o.Reason
+	} else if o.Reason == "" {
+		o.Reason = g.Reason
+	}
+	o.Insert, o.Update, o.Delete = g.Insert || o.Insert, g.Update || o.Update, g.Delete || o.Delete
+	return o
+}
+
+// refuses reports whether the guard refuses the statement.
+func (g Guard) refuses(st *Statement) bool {
+	switch st.Kind {
+	case KindInsert:
+		return g.Insert || st.Replace && (g.Delete || g.Update)
+	case KindUpdate:
+		return g.Update || st.Replace && g.Delete
+	case KindDelete:
+		return g.Delete
+	}
+	return false
+}
+
+type role uint8
+
+const (
+	roleOld role = iota + 1
+	roleNew
+	roleGuarded
+)
+
+type tracked struct {
+	role  role
+	table *Table // roleOld: the pair; roleNew: the pair it belongs to
+	guard Guard
+}
+
+// Planner turns statement texts into plans for one mapping. It is safe for
+// concurrent use; plans are cached per statement text.
+type Planner struct {
+	d      *Dialect
+	tables map[string]*tracked
+	schema Schema
+	cache  *planCache
+}
+
+// NewPlanner compiles the mapping for dialect d. schema may be nil when the
+// live schema is unknown (only in tests of the generated SQL).
+func NewPlanner(d *Dialect, m *mapping.Mapping, schema *Schema, cacheSize int) *Planner {
+	p := &Planner{d: d, tables: map[string]*tracked{}, cache: newPlanCache(cacheSize)}
+	if schema != nil {
+		p.schema = *schema
+	}
+	for _, t := range m.Tables {
+		ct := d.Compile(t)
+		p.tables[d.FoldName(t.Old)] = &tracked{role: roleOld, table: ct}
+		p.tables[d.FoldName(t.New)] = &tracked{role: roleNew, table: ct}
+	}
+	for name, g := range p.schema.Guards {
+		if tr := p.tables[name]; tr != nil {
+			tr.guard = g
+		} else {
+			p.tables[name] = &tracked{role: roleGuarded, guard: g}
+		}
+	}
+	return p
+}
+
+// Dialect returns the planner's dialect.
+func (p *Planner) Dialect() *Dialect { return p.d }
+
+// Table returns the compiled pair whose old table is named old, or nil.
+func (p *Planner) Table(old string) *Table {
+	if tr := p.tables[p.d.FoldName(old)]; tr != nil && tr.role == roleOld {
+		return tr.table
+	}
+	return nil
+}
+
+// Plan returns the plan for a statement text, from the cache when it has been
+// seen before.
+func (p *Planner) Plan(query string) (plan *Plan, cached bool) {
+	if plan := p.cache.get(query); plan != nil {
+		return plan, true
+	}
+	plan = p.plan(query)
+	p.cache.put(query, plan)
+	return plan, false
+}
+
+func (p *Planner) plan(query string) *Plan {
+	toks, err := p.d.Lex(query)
+	if err != nil {
+		for name := range p.tables {
+			if strings.Contains(strings.ToLower(query), strings.ToLower(name)) {
+				return refuse(name, "SQL text that cannot be tokenized ("+err.Error()+")", "check the statement's quotes and comments")
+			}
+		}
+		return passPlan
+	}
+	var named string
+	for _, t := range toks {
+		// String tokens count: SQLite accepts 'users' where a table name goes.
+		if t.Kind == Word || t.Kind == QuotedIdent || t.Kind == String {
+			if _, ok := p.tables[p.d.Fold(t.Text(query))]; ok {
+				named = p.d.Fold(t.Text(query))
+				break
+			}
+		}
+	}
+	if named == "" {
+		return passPlan
+	}
+	st := p.d.analyzeTokens(query, toks)
+	if st.Multi {
+		return refuse(named, "several statements in one string", "send them as separate statements")
+	}
+	switch st.Kind {
+	case KindSelect, KindTx, KindEmpty:
+		return passPlan
+	case KindDDL:
+		for _, t := range toks {
+			if t.Kind != Word && t.Kind != QuotedIdent {
+				continue
+			}
+			if tr := p.tables[p.d.Fold(t.Text(query))]; tr != nil && tr.role == roleOld {
+				return refuse(p.d.Fold(t.Text(query)), "a schema change naming a mapped table",
+					"change the schema without the wrapper, then run `dualwrite check`")
+			}
+		}
+		return passPlan
+	case KindOther:
+		return refuse(named, "a statement the analyzer cannot classify", "")
+	}
+	target := p.tables[st.Target.Table]
+	if st.Unsupported != "" {
+		return refuse(orName(st.Target.Table, named), st.Unsupported, "")
+	}
+	if target == nil {
+		return passPlan // a write to another table that only reads mapped ones
+	}
+	if target.guard.refuses(st) {
+		return refuse(st.Target.Table, target.guard.Reason, "drop the trigger or make the foreign key ON DELETE/UPDATE RESTRICT while dual-writing")
+	}
+	if target.role == roleGuarded {
+		return passPlan
+	}
+	if st.Target.Schema != "" && st.Target.Schema != "main" {
+		return refuse(st.Target.Table, "a table in schema "+st.Target.Schema, "dualwrite maps tables of the main schema only")
+	}
+	if target.role == roleNew {
+		return refuse(st.Target.Table, "a write to the new table of the mapping "+target.table.Map.Old+" -> "+target.table.Map.New,
+			"the new table is written only by the mirror, backfill and verify; write to "+target.table.Map.Old)
+	}
+	return p.mirror(query, st, target.table)
+}
+
+func orName(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func refuse(table, construct, fix string) *Plan {
+	return &Plan{Action: Refuse, Err: &UnsupportedError{Table: table, Construct: construct, Fix: fix}}
+}
+
+func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
+	m := t.Map
+	if st.Replace && p.schema.OtherUnique[p.d.FoldName(m.Old)] {
+		return refuse(m.Old, "REPLACE on a table with a unique constraint besides its key",
+			"REPLACE may delete rows by that constraint without the mirror knowing; use INSERT ... ON CONFLICT DO UPDATE")
+	}
+	for _, c := range st.UpsertSetColumns {
+		if containsFold(m.Key, c) {
+			return refuse(m.Old, "ON CONFLICT DO UPDATE that assigns key column "+c,
+				"change keys with UPDATE ... SET "+c+" = ... instead")
+		}
+	}
+	plan := &Plan{Action: Mirror, Kind: st.Kind, Table: t, KeyCols: len(m.Key), CallerReturning: st.Returning}
+	keys := make([]string, len(m.Key))
+	for i, k := range m.Key {
+		keys[i] = p.d.Quote(k)
+	}
+	sep := " RETURNING "
+	if st.Returning {
+		sep = ", "
+	}
+	plan.Capture = query[:st.End] + sep + strings.Join(keys, ", ") + query[st.End:]
+	for _, c := range st.SetColumns {
+		if st.Kind == KindUpdate && containsFold(m.Key, c) {
+			plan.Params = p.d.params(query, st.Params)
+			plan.PreSelect = p.preSelect(query, st, keys, plan.Params)
+			break
+		}
+	}
+	return plan
+}
+
+// preSelect selects the keys of the rows an UPDATE is about to change.
+func (p *Planner) preSelect(query string, st *Statement, keys []string, params *Params) string {
+	cols := make([]string, len(keys))
+	for i, k := range keys {
+		cols[i] = st.Qualifier + "." + k
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + strings.Join(cols, ", ") + " FROM " + query[st.Target.Start:st.Target.End])
+	if st.Qualifier != query[st.Target.Start:st.Target.End] {
+		b.WriteString(" AS " + st.Qualifier)
+	}
+	if st.From.End > st.From.Start {
+		b.WriteString(", " + p.d.splice(query, st.From, st, params))
+	}
+	if st.Where.End > st.Where.Start {
+		b.WriteString(" WHERE " + p.d.splice(query, st.Where, st, params))
+	}
+	return b.String()
+}

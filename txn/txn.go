@@ -1,0 +1,258 @@
+// Package txn executes write plans: it runs the caller's statement and its
+// mirror as one atomic unit on one connection, inside the caller's
+// transaction or in an implicit one, and hands back exactly the caller's
+// result.
+package txn
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// Conn is the connection a write runs on: the wrapped driver's connection.
+type Conn interface {
+	Exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error)
+	Query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error)
+}
+
+// Step names a step of a dual write, for errors and metrics.
+type Step string
+
+// The steps of a dual write, in the order they run.
+const (
+	StepBegin     Step = "begin"      // open the atomic unit (a savepoint)
+	StepPreSelect Step = "pre-select" // keys of rows whose key may change
+	StepStatement Step = "statement"  // the caller's statement, with key capture
+	StepResult    Step = "result"     // last insert id and rows affected
+	StepUpsert    Step = "upsert"     // new rows of the touched keys = up(old)
+	StepDelete    Step = "delete"     // new rows of touched keys with no old row
+	StepCommit    Step = "commit"     // close the atomic unit
+)
+
+// Error reports a dual write that failed after the caller's statement
+// succeeded, or whose undo failed. Nothing was written unless Unclean is set.
+type Error struct {
+	Table string // the mapped old table
+	Step  Step
+	Err   error
+	// Unclean is set when undoing the failed write failed too: the
+	// connection's state is unknown and it must not be used again.
+	Unclean bool
+}
+
+func (e *Error) Error() string {
+	if e.Unclean {
+		return fmt.Sprintf("dualwrite: dual write on %s failed at %s and could not be undone; the connection is discarded: %v", e.Table, e.Step, e.Err)
+	}
+	return fmt.Sprintf("dualwrite: dual write on %s failed at %s; nothing was written: %v", e.Table, e.Step, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// errConnLost replaces driver.ErrBadConn once part of a write reached the
+// database: database/sql would otherwise retry it on another connection.
+var errConnLost = errors.New("connection lost during a dual write")
+
+// Result is what the caller's statement produced.
+type Result struct {
+	LastInsertID, RowsAffected int64
+	// Columns, Types and Rows are the caller's RETURNING rows (none when the
+	// statement had no RETURNING clause).
+	Columns []string
+	Types   []ColumnType
+	Rows    [][]driver.Value
+}
+
+// ColumnType is what the wrapped driver said about a RETURNING column.
+type ColumnType struct {
+	DatabaseTypeName      string
+	ScanType              reflect.Type
+	Nullable, HasNullable bool
+}
+
+// Write runs a Mirror plan's statement and its mirror atomically on c. When
+// the caller's own statement fails, its error is returned unchanged and
+// nothing was written.
+func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, args []driver.NamedValue) (*Result, error) {
+	table := plan.Table.Map.Old
+	for _, q := range d.Begin() {
+		if _, err := c.Exec(ctx, q, nil); err != nil {
+			return nil, err // nothing reached the table; driver.ErrBadConn may stand
+		}
+	}
+	res, step, err := write(ctx, c, d, plan, args)
+	if err == nil {
+		step = StepCommit
+		err = execAll(ctx, c, d.Commit())
+		if err == nil {
+			return res, nil
+		}
+	}
+	if rbErr := execAll(ctx, c, d.Rollback()); rbErr != nil {
+		return nil, &Error{Table: table, Step: step, Err: errors.Join(safe(err), fmt.Errorf("undo: %w", safe(rbErr))), Unclean: true}
+	}
+	if step == StepStatement && !errors.Is(err, driver.ErrBadConn) {
+		return nil, err
+	}
+	return nil, &Error{Table: table, Step: step, Err: safe(err)}
+}
+
+func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, args []driver.NamedValue) (*Result, Step, error) {
+	var oldKeys [][]driver.Value
+	if plan.PreSelect != "" {
+		rows, err := c.Query(ctx, plan.PreSelect, plan.Params.Bind(args))
+		if err != nil {
+			return nil, StepPreSelect, err
+		}
+		_, _, oldKeys, err = readAll(rows)
+		if err != nil {
+			return nil, StepPreSelect, err
+		}
+	}
+	rows, err := c.Query(ctx, plan.Capture, args)
+	if err != nil {
+		return nil, StepStatement, err
+	}
+	cols, types, data, err := readAll(rows)
+	if err != nil {
+		return nil, StepStatement, err
+	}
+	res := &Result{}
+	if plan.CallerReturning {
+		n := len(cols) - plan.KeyCols
+		res.Columns, res.Types = cols[:n], types[:n]
+		res.Rows = make([][]driver.Value, len(data))
+		for i, r := range data {
+			res.Rows[i] = r[:n]
+		}
+	}
+	newKeys := make([][]driver.Value, len(data))
+	for i, r := range data {
+		newKeys[i] = r[len(r)-plan.KeyCols:]
+	}
+	if err := result(ctx, c, d, res); err != nil {
+		return nil, StepResult, err
+	}
+	t := plan.Table
+	if plan.Kind == rewrite.KindDelete {
+		if err := forKeys(ctx, c, t, newKeys, t.DeleteSQL); err != nil {
+			return nil, StepDelete, err
+		}
+		return res, "", nil
+	}
+	if err := forKeys(ctx, c, t, newKeys, t.UpsertSQL); err != nil {
+		return nil, StepUpsert, err
+	}
+	if err := forKeys(ctx, c, t, oldKeys, t.DeleteSQL); err != nil {
+		return nil, StepDelete, err
+	}
+	return res, "", nil
+}
+
+func result(ctx context.Context, c Conn, d *rewrite.Dialect, res *Result) error {
+	rows, err := c.Query(ctx, d.ResultQuery(), nil)
+	if err != nil {
+		return err
+	}
+	_, _, data, err := readAll(rows)
+	if err != nil {
+		return err
+	}
+	if len(data) != 1 || len(data[0]) != 2 {
+		return fmt.Errorf("%s returned %d rows", d.ResultQuery(), len(data))
+	}
+	var ok1, ok2 bool
+	res.LastInsertID, ok1 = data[0][0].(int64)
+	res.RowsAffected, ok2 = data[0][1].(int64)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("%s returned %T, %T", d.ResultQuery(), data[0][0], data[0][1])
+	}
+	return nil
+}
+
+// forKeys runs the statement gen builds for the keys, in batches.
+func forKeys(ctx context.Context, c Conn, t *rewrite.Table, keys [][]driver.Value, gen func(int) string) error {
+	batch := t.KeyBatch()
+	for len(keys) > 0 {
+		n := min(len(keys), batch)
+		args := make([]driver.NamedValue, 0, n*len(keys[0]))
+		for _, k := range keys[:n] {
+			for j, v := range k {
+				if v == nil {
+					return fmt.Errorf("key column %s of %s is NULL in a written row; a NULL key cannot be mirrored: make the key NOT NULL", t.Map.Key[j], t.Map.Old)
+				}
+				args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
+			}
+		}
+		if _, err := c.Exec(ctx, gen(n), args); err != nil {
+			return err
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
+func execAll(ctx context.Context, c Conn, stmts []string) error {
+	for _, q := range stmts {
+		if _, err := c.Exec(ctx, q, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readAll reads and closes rows.
+func readAll(rows driver.Rows) (cols []string, types []ColumnType, data [][]driver.Value, err error) {
+	defer func() {
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	cols = rows.Columns()
+	types = columnTypes(rows, len(cols))
+	for {
+		row := make([]driver.Value, len(cols))
+		if err := rows.Next(row); err != nil {
+			if err == io.EOF {
+				return cols, types, data, nil
+			}
+			return nil, nil, nil, err
+		}
+		for i, v := range row {
+			if b, ok := v.([]byte); ok {
+				row[i] = append([]byte(nil), b...) // the driver may reuse its buffer
+			}
+		}
+		data = append(data, row)
+	}
+}
+
+func columnTypes(rows driver.Rows, n int) []ColumnType {
+	types := make([]ColumnType, n)
+	for i := range types {
+		if r, ok := rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+			types[i].DatabaseTypeName = r.ColumnTypeDatabaseTypeName(i)
+		}
+		if r, ok := rows.(driver.RowsColumnTypeScanType); ok {
+			types[i].ScanType = r.ColumnTypeScanType(i)
+		}
+		if r, ok := rows.(driver.RowsColumnTypeNullable); ok {
+			types[i].Nullable, types[i].HasNullable = r.ColumnTypeNullable(i)
+		}
+	}
+	return types
+}
+
+// safe keeps database/sql from retrying a write that may have reached the database.
+func safe(err error) error {
+	if errors.Is(err, driver.ErrBadConn) {
+		return errConnLost
+	}
+	return err
+}
