@@ -15,6 +15,7 @@ type config struct {
 	logger     *slog.Logger
 	sw         *Switch
 	cacheSize  int
+	noCheck    bool
 }
 
 func defaultConfig() config {
@@ -66,6 +67,19 @@ func WithPlanCacheSize(n int) Option {
 			return errors.New("dualwrite: WithPlanCacheSize: size must be at least 1")
 		}
 		c.cacheSize = n
+		return nil
+	}
+}
+
+// WithoutSchemaCheck skips the check of the mapping against the live schema
+// at the first connection. It exists for drivers that have no schema, such
+// as go-sqlmock in tests. Without the check the wrapper knows nothing about
+// the live schema's unique constraints, triggers and foreign keys, so it
+// refuses REPLACE on every mapped table and cannot refuse statements that
+// fire triggers or cascades into mapped tables.
+func WithoutSchemaCheck() Option {
+	return func(c *config) error {
+		c.noCheck = true
 		return nil
 	}
 }

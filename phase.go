@@ -95,3 +95,15 @@ func (s *Switch) reread(raw string) *envPhase {
 	s.env.Store(next)
 	return next
 }
+
+// attach gives the Switch a logger and metrics for invalid values, unless it has them.
+func (s *Switch) attach(l *slog.Logger, m *metrics.Metrics) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.logger == nil {
+		s.logger = l
+	}
+	if s.metrics == nil {
+		s.metrics = m
+	}
+}

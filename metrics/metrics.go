@@ -37,6 +37,7 @@ type Metrics struct {
 	refused      *prometheus.CounterVec
 	invalidPhase *prometheus.CounterVec
 	planCache    *prometheus.CounterVec
+	hit, miss    prometheus.Counter // resolved once: looked up on every statement
 }
 
 // New creates the collectors and registers them on reg. A collector that is
@@ -81,6 +82,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}
 		m.mirrorTime = are.ExistingCollector.(*prometheus.HistogramVec)
 	}
+	m.hit, m.miss = m.planCache.WithLabelValues("hit"), m.planCache.WithLabelValues("miss")
 	return m, nil
 }
 
@@ -143,8 +145,8 @@ func (m *Metrics) PlanCache(hit bool) {
 		return
 	}
 	if hit {
-		m.planCache.WithLabelValues("hit").Inc()
+		m.hit.Inc()
 	} else {
-		m.planCache.WithLabelValues("miss").Inc()
+		m.miss.Inc()
 	}
 }

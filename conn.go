@@ -1,0 +1,219 @@
+package dualwrite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/metrics"
+	"github.com/dualwrite/dualwrite/rewrite"
+	"github.com/dualwrite/dualwrite/txn"
+)
+
+// conn wraps one connection of the base driver. database/sql uses a
+// connection from one goroutine at a time, and so does conn.
+type conn struct {
+	inner driver.Conn
+	c     *Connector
+	p     *rewrite.Planner
+	// broken is set when a dual write could not be undone: the connection's
+	// transaction state is unknown, so it refuses further use and database/sql
+	// discards it.
+	broken bool
+}
+
+var (
+	_ driver.Conn               = (*conn)(nil)
+	_ driver.ConnPrepareContext = (*conn)(nil)
+	_ driver.ConnBeginTx        = (*conn)(nil)
+	_ driver.ExecerContext      = (*conn)(nil)
+	_ driver.QueryerContext     = (*conn)(nil)
+	_ driver.Pinger             = (*conn)(nil)
+	_ driver.NamedValueChecker  = (*conn)(nil)
+	_ driver.SessionResetter    = (*conn)(nil)
+	_ driver.Validator          = (*conn)(nil)
+)
+
+// Unwrap returns the base driver's connection, for sql.Conn.Raw users.
+func (c *conn) Unwrap() driver.Conn { return c.inner }
+
+// route returns the plan to follow for query in the phase in force, or nil
+// when the statement runs as written.
+func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
+	if plan.Action == rewrite.Pass {
+		return nil, nil
+	}
+	if c.c.writePhase() == mapping.WriteOff {
+		if plan.Action == rewrite.Mirror {
+			c.c.metrics.Passthrough(plan.Table.Map.Old)
+		}
+		return nil, nil
+	}
+	if plan.Action == rewrite.Refuse {
+		var ue *rewrite.UnsupportedError
+		if errors.As(plan.Err, &ue) {
+			c.c.metrics.Refused(ue.Table)
+		}
+		return nil, plan.Err
+	}
+	return plan, nil
+}
+
+func (c *conn) plan(query string) *rewrite.Plan {
+	plan, hit := c.p.Plan(query)
+	c.c.metrics.PlanCache(hit)
+	return plan
+}
+
+// write runs a dual write and records its outcome.
+func (c *conn) write(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue) (*txn.Result, error) {
+	start := time.Now()
+	res, err := txn.Write(ctx, innerConn{c.inner}, c.p.Dialect(), plan, args)
+	outcome := metrics.Mirrored
+	var te *txn.Error
+	switch {
+	case errors.As(err, &te):
+		outcome = metrics.MirrorError
+		c.broken = c.broken || te.Unclean
+		c.c.cfg.logger.Error("dualwrite: dual write failed; nothing was written",
+			slog.String("table", te.Table), slog.String("step", string(te.Step)),
+			slog.Bool("unclean", te.Unclean), slog.String("error", te.Err.Error()))
+	case err != nil:
+		outcome = metrics.StatementError
+	}
+	c.c.metrics.Write(plan.Table.Map.Old, plan.Kind.String(), outcome, time.Since(start))
+	return res, err
+}
+
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.broken {
+		return nil, driver.ErrBadConn
+	}
+	plan, err := c.route(c.plan(query))
+	if err != nil {
+		return nil, err
+	}
+	if plan == nil {
+		if e, ok := c.inner.(driver.ExecerContext); ok {
+			return e.ExecContext(ctx, query, args)
+		}
+		return nil, driver.ErrSkip
+	}
+	res, err := c.write(ctx, plan, args)
+	if err != nil {
+		return nil, err
+	}
+	return result{res.LastInsertID, res.RowsAffected}, nil
+}
+
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.broken {
+		return nil, driver.ErrBadConn
+	}
+	plan, err := c.route(c.plan(query))
+	if err != nil {
+		return nil, err
+	}
+	if plan == nil {
+		if q, ok := c.inner.(driver.QueryerContext); ok {
+			return q.QueryContext(ctx, query, args)
+		}
+		return nil, driver.ErrSkip
+	}
+	res, err := c.write(ctx, plan, args)
+	if err != nil {
+		return nil, err
+	}
+	return &bufferedRows{res: res}, nil
+}
+
+// PrepareContext prepares query on the base connection. A statement that
+// names no mapped table is the base driver's own statement, unwrapped.
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if c.broken {
+		return nil, driver.ErrBadConn
+	}
+	plan := c.plan(query)
+	s, err := prepare(ctx, c.inner, query)
+	if err != nil || plan.Action == rewrite.Pass {
+		return s, err
+	}
+	return &stmt{inner: s, conn: c, plan: plan}, nil
+}
+
+func (c *conn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.broken {
+		return nil, driver.ErrBadConn
+	}
+	var t driver.Tx
+	var err error
+	if b, ok := c.inner.(driver.ConnBeginTx); ok {
+		t, err = b.BeginTx(ctx, opts)
+	} else {
+		if opts.Isolation != driver.IsolationLevel(0) || opts.ReadOnly {
+			return nil, errors.New("dualwrite: the wrapped driver supports neither isolation levels nor read-only transactions")
+		}
+		t, err = c.inner.Begin() //nolint:staticcheck // the fallback for drivers without ConnBeginTx
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &tx{inner: t, conn: c}, nil
+}
+
+func (c *conn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+func (c *conn) Close() error { return c.inner.Close() }
+
+func (c *conn) Ping(ctx context.Context) error {
+	if c.broken {
+		return driver.ErrBadConn
+	}
+	if p, ok := c.inner.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+// CheckNamedValue defers to the base connection's checker, or to
+// database/sql's default conversion when it has none.
+func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
+	if n, ok := c.inner.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+// ResetSession defers to the base connection; without one, it does what
+// database/sql does for a driver without SessionResetter, unless the
+// connection is broken.
+func (c *conn) ResetSession(ctx context.Context) error {
+	if c.broken {
+		return driver.ErrBadConn
+	}
+	if r, ok := c.inner.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+// IsValid reports false for a broken connection, and otherwise what the
+// base connection says (true for one without Validator, as database/sql assumes).
+func (c *conn) IsValid() bool {
+	if c.broken {
+		return false
+	}
+	if v, ok := c.inner.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}

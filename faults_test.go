@@ -1,0 +1,201 @@
+package dualwrite_test
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/txn"
+)
+
+// faultyConnector opens SQLite connections whose Exec and Query fail once for
+// each armed statement prefix, as a driver or a server would.
+type faultyConnector struct {
+	dsn string
+	mu  sync.Mutex
+	arm map[string]int // statement prefix -> matches to let through before failing (-1 = disarmed)
+	hit []string
+}
+
+var errInjected = errors.New("injected fault")
+
+func (c *faultyConnector) Connect(context.Context) (driver.Conn, error) {
+	inner, err := (&sqlite3.SQLiteDriver{}).Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &faultyConn{Conn: inner, c: c}, nil
+}
+
+func (c *faultyConnector) Driver() driver.Driver { return &sqlite3.SQLiteDriver{} }
+
+func (c *faultyConnector) set(prefixes ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.arm = map[string]int{}
+	for _, p := range prefixes {
+		c.arm[p] = 0
+	}
+	c.hit = nil
+}
+
+func (c *faultyConnector) fail(query string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p, n := range c.arm {
+		if strings.HasPrefix(query, p) && n == 0 {
+			c.arm[p] = -1
+			c.hit = append(c.hit, p)
+			return errInjected
+		}
+	}
+	return nil
+}
+
+type faultyConn struct {
+	driver.Conn
+	c *faultyConnector
+}
+
+func (f *faultyConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	if err := f.c.fail(q); err != nil {
+		return nil, err
+	}
+	return f.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
+}
+
+func (f *faultyConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	if err := f.c.fail(q); err != nil {
+		return nil, err
+	}
+	return f.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
+}
+
+func (f *faultyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return f.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+// TestFaultInjection fails each step of a dual write in turn, in autocommit
+// and in a caller's transaction: the caller gets an error and neither table
+// changes.
+func TestFaultInjection(t *testing.T) {
+	steps := []struct {
+		step   txn.Step
+		prefix string
+		stmt   string
+	}{
+		{txn.StepBegin, "SAVEPOINT dualwrite", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
+		{txn.StepPreSelect, "SELECT users.", "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepStatement, "UPDATE users SET visits", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
+		{txn.StepResult, "SELECT last_insert_rowid()", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
+		{txn.StepUpsert, `INSERT INTO "accounts"`, "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
+		{txn.StepDelete, `DELETE FROM "accounts"`, "DELETE FROM users WHERE id = 2"},
+		{txn.StepDelete, `DELETE FROM "accounts"`, "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepCommit, "RELEASE dualwrite", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
+	}
+	for _, inTx := range []bool{false, true} {
+		for _, s := range steps {
+			name := string(s.step)
+			if inTx {
+				name += "/in-tx"
+			}
+			t.Run(name, func(t *testing.T) {
+				fc := &faultyConnector{dsn: sqliteDSN(t)}
+				e := newEnvWith(t, testSchema, testMapping, fc)
+				mustExec(t, e.db, "INSERT INTO users (id, full_name, visits) VALUES (1, 'Ada Lovelace', 1), (2, 'Alan Turing', 2)")
+				before := rows(t, e.raw, "SELECT * FROM users ORDER BY id")
+				beforeNew := rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id")
+				fc.set(s.prefix)
+				var err error
+				if inTx {
+					tx, terr := e.db.Begin()
+					if terr != nil {
+						t.Fatal(terr)
+					}
+					_, err = tx.Exec(s.stmt)
+					// The transaction goes on: a later write lands on both sides.
+					mustExec(t, tx, "UPDATE users SET visits = 100 WHERE id = 2")
+					if cerr := tx.Commit(); cerr != nil {
+						t.Fatal(cerr)
+					}
+					mustExec(t, e.raw, "UPDATE users SET visits = 2 WHERE id = 2")
+					mustExec(t, e.raw, "UPDATE accounts SET visits = 2 WHERE account_id = 2")
+				} else {
+					_, err = e.db.Exec(s.stmt)
+				}
+				if !errors.Is(err, errInjected) {
+					t.Fatalf("got %v, want the injected fault", err)
+				}
+				var te *txn.Error
+				if s.step != txn.StepBegin && s.step != txn.StepStatement && (!errors.As(err, &te) || te.Step != s.step) {
+					t.Fatalf("got %v, want a *txn.Error at step %s", err, s.step)
+				}
+				if len(fc.hit) != 1 {
+					t.Fatalf("fault at %q never fired", s.prefix)
+				}
+				if got := rows(t, e.raw, "SELECT * FROM users ORDER BY id"); !reflect.DeepEqual(got, before) {
+					t.Fatalf("users changed: %v, was %v", got, before)
+				}
+				if got := rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id"); !reflect.DeepEqual(got, beforeNew) {
+					t.Fatalf("accounts changed: %v, was %v", got, beforeNew)
+				}
+				e.checkInvariant()
+			})
+		}
+	}
+}
+
+// TestFailedUndoDiscardsConnection fails the mirror and then its undo: the
+// caller gets an error, the connection is discarded (so the open savepoint
+// dies with it), and neither table changes.
+func TestFailedUndoDiscardsConnection(t *testing.T) {
+	fc := &faultyConnector{dsn: sqliteDSN(t)}
+	e := newEnvWith(t, testSchema, testMapping, fc)
+	e.db.SetMaxOpenConns(1)
+	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
+	fc.set(`INSERT INTO "accounts"`, "ROLLBACK TO dualwrite")
+	_, err := e.db.Exec("INSERT INTO users (id, full_name) VALUES (2, 'Alan Turing')")
+	var te *txn.Error
+	if !errors.As(err, &te) || !te.Unclean {
+		t.Fatalf("got %v, want an unclean *txn.Error", err)
+	}
+	if errors.Is(err, driver.ErrBadConn) {
+		t.Fatal("the error wraps driver.ErrBadConn: database/sql would retry the write")
+	}
+	// The next statement gets a fresh connection.
+	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (3, 'Grace Hopper')")
+	if got := rows(t, e.raw, "SELECT id FROM users ORDER BY id"); !reflect.DeepEqual(got, [][]any{{int64(1)}, {int64(3)}}) {
+		t.Fatalf("users = %v", got)
+	}
+	e.checkInvariant()
+}
+
+// TestFailedUndoInTransactionRefusesCommit: a dual write whose undo failed
+// inside a caller's transaction makes Commit roll back and say so.
+func TestFailedUndoInTransactionRefusesCommit(t *testing.T) {
+	fc := &faultyConnector{dsn: sqliteDSN(t)}
+	e := newEnvWith(t, testSchema, testMapping, fc)
+	tx, err := e.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
+	fc.set(`INSERT INTO "accounts"`, "ROLLBACK TO dualwrite")
+	if _, err := tx.Exec("INSERT INTO users (id, full_name) VALUES (2, 'Alan Turing')"); err == nil {
+		t.Fatal("no error")
+	}
+	if err := tx.Commit(); !errors.Is(err, dualwrite.ErrBrokenConn) {
+		t.Fatalf("Commit = %v, want ErrBrokenConn", err)
+	}
+	if n := e.count("users"); n != 0 {
+		t.Fatalf("users has %d rows after a refused commit", n)
+	}
+	e.checkInvariant()
+}

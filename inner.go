@@ -1,0 +1,100 @@
+package dualwrite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+)
+
+// innerConn runs statements on the wrapped connection, through its
+// context-aware interfaces when it has them and through Prepare when not.
+type innerConn struct{ driver.Conn }
+
+func (c innerConn) Exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if e, ok := c.Conn.(driver.ExecerContext); ok {
+		r, err := e.ExecContext(ctx, query, args)
+		if !errors.Is(err, driver.ErrSkip) {
+			return r, err
+		}
+	}
+	s, err := prepare(ctx, c.Conn, query)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return stmtExec(ctx, s, args)
+}
+
+func (c innerConn) Query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if q, ok := c.Conn.(driver.QueryerContext); ok {
+		r, err := q.QueryContext(ctx, query, args)
+		if !errors.Is(err, driver.ErrSkip) {
+			return r, err
+		}
+	}
+	s, err := prepare(ctx, c.Conn, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmtQuery(ctx, s, args)
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return &stmtRows{Rows: rows, stmt: s}, nil
+}
+
+// stmtRows closes the statement a fallback query prepared along with its rows.
+type stmtRows struct {
+	driver.Rows
+	stmt driver.Stmt
+}
+
+func (r *stmtRows) Close() error {
+	return errors.Join(r.Rows.Close(), r.stmt.Close())
+}
+
+func prepare(ctx context.Context, c driver.Conn, query string) (driver.Stmt, error) {
+	if p, ok := c.(driver.ConnPrepareContext); ok {
+		return p.PrepareContext(ctx, query)
+	}
+	return c.Prepare(query)
+}
+
+func stmtExec(ctx context.Context, s driver.Stmt, args []driver.NamedValue) (driver.Result, error) {
+	if e, ok := s.(driver.StmtExecContext); ok {
+		return e.ExecContext(ctx, args)
+	}
+	vals, err := values(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	return s.Exec(vals) //nolint:staticcheck // the fallback for drivers without StmtExecContext
+}
+
+func stmtQuery(ctx context.Context, s driver.Stmt, args []driver.NamedValue) (driver.Rows, error) {
+	if q, ok := s.(driver.StmtQueryContext); ok {
+		return q.QueryContext(ctx, args)
+	}
+	vals, err := values(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	return s.Query(vals) //nolint:staticcheck // the fallback for drivers without StmtQueryContext
+}
+
+// values converts arguments for drivers without the context interfaces,
+// which take neither names nor cancellation.
+func values(ctx context.Context, args []driver.NamedValue) ([]driver.Value, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	vals := make([]driver.Value, len(args))
+	for i, a := range args {
+		if a.Name != "" {
+			return nil, errors.New("dualwrite: the wrapped driver does not support named arguments")
+		}
+		vals[i] = a.Value
+	}
+	return vals, nil
+}

@@ -1,0 +1,33 @@
+// Package schema checks a mapping against the live database schema when the
+// dualwrite driver first connects, and learns the facts the planner needs.
+//
+// # What is checked
+//
+// [InspectSQLite] reads SQLite's catalog (sqlite_master and the
+// table_xinfo, index_list, index_info and foreign_key_list pragmas) through a
+// [Querier] on the wrapped driver's connection, and reports each mismatch as
+// a [Problem] naming the table, the column and the fix:
+//
+//   - the old and the new table of every mapping entry exist, as tables;
+//   - the names under columns are exactly the new table's columns, and the
+//     names under reverse are exactly the old table's columns, in its order;
+//   - the key is the PRIMARY KEY or a non-partial UNIQUE index of the old
+//     table, and its columns are NOT NULL; the new key is the PRIMARY KEY or
+//     a non-partial UNIQUE index of the new table, as the mirror's
+//     INSERT ... ON CONFLICT needs;
+//   - every up expression compiles over the old table and every down
+//     expression over the new table, is a single expression without
+//     placeholders, and does not aggregate rows;
+//   - the SQLite library is 3.35 or later, for RETURNING.
+//
+// # What is learned
+//
+// The returned [rewrite.Schema] marks old tables with a unique constraint
+// besides the key (REPLACE can delete rows by it) and guards the tables whose
+// writes would change a mapped table behind the mirror's back: parents of
+// foreign keys with cascading actions, and tables with triggers that write to
+// a mapped table, directly or through other guarded tables.
+//
+// Names are compared ASCII case-insensitively, as SQLite compares
+// identifiers.
+package schema

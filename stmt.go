@@ -1,0 +1,87 @@
+package dualwrite
+
+import (
+	"context"
+	"database/sql/driver"
+
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// stmt is a prepared statement that names a mapped table: its plan is
+// followed at each execution, in the phase in force then.
+type stmt struct {
+	inner driver.Stmt
+	conn  *conn
+	plan  *rewrite.Plan
+}
+
+var (
+	_ driver.Stmt              = (*stmt)(nil)
+	_ driver.StmtExecContext   = (*stmt)(nil)
+	_ driver.StmtQueryContext  = (*stmt)(nil)
+	_ driver.NamedValueChecker = (*stmt)(nil)
+)
+
+func (s *stmt) Close() error  { return s.inner.Close() }
+func (s *stmt) NumInput() int { return s.inner.NumInput() }
+
+func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if s.conn.broken {
+		return nil, driver.ErrBadConn
+	}
+	plan, err := s.conn.route(s.plan)
+	if err != nil {
+		return nil, err
+	}
+	if plan == nil {
+		return stmtExec(ctx, s.inner, args)
+	}
+	res, err := s.conn.write(ctx, plan, args)
+	if err != nil {
+		return nil, err
+	}
+	return result{res.LastInsertID, res.RowsAffected}, nil
+}
+
+func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if s.conn.broken {
+		return nil, driver.ErrBadConn
+	}
+	plan, err := s.conn.route(s.plan)
+	if err != nil {
+		return nil, err
+	}
+	if plan == nil {
+		return stmtQuery(ctx, s.inner, args)
+	}
+	res, err := s.conn.write(ctx, plan, args)
+	if err != nil {
+		return nil, err
+	}
+	return &bufferedRows{res: res}, nil
+}
+
+func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
+	return s.ExecContext(context.Background(), named(args))
+}
+
+func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
+	return s.QueryContext(context.Background(), named(args))
+}
+
+// CheckNamedValue defers to the base statement's checker; without one,
+// database/sql moves on to the connection's.
+func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
+	if n, ok := s.inner.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+func named(args []driver.Value) []driver.NamedValue {
+	nv := make([]driver.NamedValue, len(args))
+	for i, v := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	return nv
+}
