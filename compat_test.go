@@ -38,7 +38,7 @@ func register(t *testing.T, base, dsn string) (string, *sql.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	for _, s := range strings.Split(testSchema, ";") {
+	for _, s := range strings.Split(testSchema, ";\n") {
 		if strings.TrimSpace(s) != "" {
 			mustExec(t, raw, s)
 		}

@@ -1,5 +1,3 @@
-// Package dualwrite is a database/sql driver wrapper for zero-downtime schema
-// migrations. See doc.go for an overview.
 package dualwrite
 
 import (

@@ -100,7 +100,7 @@ func newEnvWith(t testing.TB, schema, yaml string, base driver.Connector, opts .
 	e := &env{t: t, sw: dualwrite.NewSwitch()}
 	e.raw = sql.OpenDB(base)
 	t.Cleanup(func() { e.raw.Close() })
-	for _, s := range strings.Split(schema, ";") {
+	for _, s := range strings.Split(schema, ";\n") { // statements end a line
 		if strings.TrimSpace(s) != "" {
 			mustExec(t, e.raw, s)
 		}

@@ -94,7 +94,8 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 			return res, nil
 		}
 	}
-	if rbErr := execAll(ctx, c, d.Rollback()); rbErr != nil {
+	// Undo even when ctx is what failed the write.
+	if rbErr := execAll(context.WithoutCancel(ctx), c, d.Rollback()); rbErr != nil {
 		return nil, &Error{Table: table, Step: step, Err: errors.Join(safe(err), fmt.Errorf("undo: %w", safe(rbErr))), Unclean: true}
 	}
 	if step == StepStatement && !errors.Is(err, driver.ErrBadConn) {

@@ -1,0 +1,78 @@
+package dualwrite_test
+
+import (
+	"database/sql"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/mapping"
+)
+
+// TestConnectRefusesMismatchedSchema: a mapping that does not match the live
+// schema is refused at the first connection, naming every problem; once the
+// schema is fixed the same sql.DB connects.
+func TestConnectRefusesMismatchedSchema(t *testing.T) {
+	base := dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}}
+	raw := sql.OpenDB(base)
+	defer raw.Close()
+	mustExec(t, raw, "CREATE TABLE users (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, email TEXT UNIQUE, visits INTEGER NOT NULL DEFAULT 0)")
+	mustExec(t, raw, "CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, email_address TEXT, first_name TEXT, visits INTEGER)")
+	m, err := mapping.Parse([]byte(testMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dualwrite.NewConnector(base, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	err = db.Ping()
+	if !errors.Is(err, dualwrite.ErrSchemaMismatch) {
+		t.Fatalf("Ping = %v, want ErrSchemaMismatch", err)
+	}
+	for _, want := range []string{"last_name", "memberships", "members"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not name %s:\n%v", want, err)
+		}
+	}
+	if _, err := db.Exec("INSERT INTO users (id, full_name) VALUES (1, 'x')"); !errors.Is(err, dualwrite.ErrSchemaMismatch) {
+		t.Fatalf("Exec = %v, want ErrSchemaMismatch", err)
+	}
+	if n := rows(t, raw, "SELECT count(*) FROM users")[0][0]; n != int64(0) {
+		t.Fatalf("a write ran on a refused connection: %v rows", n)
+	}
+	mustExec(t, raw, "ALTER TABLE accounts ADD COLUMN last_name TEXT")
+	mustExec(t, raw, "CREATE TABLE memberships (org_id INTEGER NOT NULL, user_id INTEGER NOT NULL, role TEXT, PRIMARY KEY (org_id, user_id))")
+	mustExec(t, raw, "CREATE TABLE members (org INTEGER NOT NULL, usr INTEGER NOT NULL, role_name TEXT, PRIMARY KEY (org, usr))")
+	if err := db.Ping(); err != nil {
+		t.Fatalf("Ping after fixing the schema: %v", err)
+	}
+	mustExec(t, db, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
+	e := &env{t: t, raw: raw, m: m}
+	e.checkInvariant()
+}
+
+// TestGuardedStatementsAreRefused: a trigger that writes to a mapped table
+// makes the statements that fire it refused, naming the trigger.
+func TestGuardedStatementsAreRefused(t *testing.T) {
+	e := newEnvWith(t, testSchema+`
+CREATE TABLE orgs (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TRIGGER orgs_touch AFTER UPDATE ON orgs BEGIN UPDATE users SET visits = visits + 1 WHERE id = NEW.id; END;
+`,
+		testMapping, dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}})
+	mustExec(t, e.db, "INSERT INTO orgs (id, name) VALUES (1, 'a')")
+	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
+	_, err := e.db.Exec("UPDATE orgs SET name = 'b' WHERE id = 1")
+	if !errors.Is(err, dualwrite.ErrUnsupported) || !strings.Contains(err.Error(), "orgs_touch") {
+		t.Fatalf("got %v, want a refusal naming the trigger", err)
+	}
+	if got := rows(t, e.raw, "SELECT name FROM orgs")[0][0]; got != "a" {
+		t.Fatalf("the refused statement ran: name = %v", got)
+	}
+	e.checkInvariant()
+}

@@ -1,0 +1,100 @@
+package rewrite_test
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+var benchQueries = []string{
+	"INSERT INTO users (id, full_name, email) VALUES (?, ?, ?)",
+	"UPDATE users SET visits = visits + 1 WHERE id = ?",
+	"UPDATE users SET id = id + 100, visits = 0 WHERE email LIKE ? AND visits > :min",
+	"DELETE FROM users WHERE id = ?",
+	"SELECT u.id, u.email FROM users u JOIN stats s ON s.user_id = u.id WHERE u.visits > ? ORDER BY u.id",
+	"INSERT INTO users AS u (id, email) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET email = excluded.email, visits = u.visits + 1 WHERE u.email IS NOT excluded.email",
+}
+
+// BenchmarkPlanCached measures the path every repeated statement takes: a cache hit.
+func BenchmarkPlanCached(b *testing.B) {
+	p := rewrite.NewPlanner(rewrite.SQLite, testMapping(), &rewrite.Schema{}, 100)
+	for _, q := range benchQueries {
+		p.Plan(q)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, cached := p.Plan(benchQueries[i%len(benchQueries)]); !cached {
+			b.Fatal("cache miss")
+		}
+	}
+}
+
+// BenchmarkPlanUnmappedMiss measures a cache miss on a statement that names
+// no mapped table: lexing and the name scan, no analysis.
+func BenchmarkPlanUnmappedMiss(b *testing.B) {
+	const n = 1024
+	qs := make([]string, n)
+	for i := range qs {
+		qs[i] = "SELECT o.id, o.name FROM orgs o JOIN stats s ON s.n = o.id WHERE o.name = ? AND s.user_id > " + strconv.Itoa(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var p *rewrite.Planner
+	for i := 0; i < b.N; i++ {
+		if i%n == 0 {
+			b.StopTimer()
+			p = rewrite.NewPlanner(rewrite.SQLite, testMapping(), &rewrite.Schema{}, n)
+			b.StartTimer()
+		}
+		if plan, cached := p.Plan(qs[i%n]); cached || plan.Action != rewrite.Pass {
+			b.Fatalf("cached %v action %v", cached, plan.Action)
+		}
+	}
+}
+
+// BenchmarkPlanMappedMiss measures a cache miss on mapped writes: the full analysis and splicing.
+func BenchmarkPlanMappedMiss(b *testing.B) {
+	b.ReportAllocs()
+	p := rewrite.NewPlanner(rewrite.SQLite, testMapping(), &rewrite.Schema{}, 1)
+	for i := 0; i < b.N; i++ {
+		// A one-entry cache and alternating texts: every call misses.
+		if _, cached := p.Plan(benchQueries[i%2+1]); cached {
+			b.Fatal("cache hit")
+		}
+	}
+}
+
+func BenchmarkAnalyze(b *testing.B) {
+	for _, q := range benchQueries {
+		b.Run(q[:6], func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(q)))
+			for i := 0; i < b.N; i++ {
+				if _, err := rewrite.SQLite.Analyze(q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkLexSQLite(b *testing.B) {
+	q := benchQueries[len(benchQueries)-1]
+	b.ReportAllocs()
+	b.SetBytes(int64(len(q)))
+	for i := 0; i < b.N; i++ {
+		if _, err := rewrite.SQLite.Lex(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMirrorSQL(b *testing.B) {
+	tbl := rewrite.NewPlanner(rewrite.SQLite, testMapping(), nil, 1).Table("memberships")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = tbl.UpsertSQL(2 + i%8)
+	}
+}
