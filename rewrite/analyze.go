@@ -48,6 +48,8 @@ type Statement struct {
 	SetColumns []string
 	// UpsertSetColumns are the columns an ON CONFLICT DO UPDATE SET assigns, folded.
 	UpsertSetColumns []string
+	// With is the WITH clause before the statement, keyword included.
+	With Span
 	// From and Where are the bodies of an UPDATE's FROM clause and an
 	// UPDATE's or DELETE's WHERE clause, without their keywords.
 	From, Where Span
@@ -178,6 +180,7 @@ func (a *analyzer) statement(i int) {
 			a.unsupported("WITH without a statement")
 			return
 		}
+		a.st.With = a.span(i, j)
 		a.statement(j)
 	case a.isAny(i, "SELECT", "VALUES"):
 		a.st.Kind = KindSelect

@@ -18,6 +18,9 @@ func lexSQLite(src string) ([]Token, error) {
 		start := i
 		var kind TokenKind
 		switch {
+		case c == 0:
+			// SQLite stops reading at a NUL: what follows would not run.
+			return nil, lexError(start, "NUL byte in the statement")
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			i++
 			continue
@@ -67,18 +70,11 @@ func lexSQLite(src string) ([]Token, error) {
 			}
 			kind = Param
 		case c == ':' || c == '@' || c == '#' || c == '$':
-			i++
-			n := i
-			for i < len(src) && isIdentChar(src[i]) {
-				i++
-			}
-			if c == '$' {
-				i = scanTclSuffix(src, i)
-			}
-			if i == n {
+			end, ok := scanVariable(src, i)
+			if !ok {
 				return nil, lexError(start, fmt.Sprintf("%q is not followed by a parameter name", c))
 			}
-			kind = Param
+			i, kind = end, Param
 		case isIdentStart(c):
 			for i < len(src) && isIdentChar(src[i]) {
 				i++
@@ -153,26 +149,33 @@ func scanNumber(src string, i int) int {
 	return i
 }
 
-// scanTclSuffix consumes the "::name" and "(...)" suffixes SQLite allows after $name.
-func scanTclSuffix(src string, i int) int {
-	for {
+// scanVariable reads a named parameter at src[i] as SQLite's tokenizer
+// does: identifier characters, "::" anywhere, and one "(...)" suffix (with
+// no white space in it) that ends the name.
+func scanVariable(src string, i int) (int, bool) {
+	n := 0
+	for i++; i < len(src); i++ {
+		c := src[i]
 		switch {
-		case i+1 < len(src) && src[i] == ':' && src[i+1] == ':':
-			i += 2
-			for i < len(src) && isIdentChar(src[i]) {
-				i++
+		case isIdentChar(c):
+			n++
+		case c == '(' && n > 0:
+			for i++; i < len(src) && src[i] != ')' && !isSpace(src[i]); i++ {
 			}
-		case i < len(src) && src[i] == '(':
-			end := indexFrom(src, ")", i+1)
-			if end < 0 {
-				return i
+			if i < len(src) && src[i] == ')' {
+				return i + 1, true
 			}
-			return end + 1
+			return i, false
+		case c == ':' && i+1 < len(src) && src[i+1] == ':':
+			i++
 		default:
-			return i
+			return i, n > 0
 		}
 	}
+	return i, n > 0
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
 
 func scanOperator(src string, i int) int {
 	for _, op := range [...]string{"->>", "->", "||", "<=", ">=", "<>", "!=", "==", "<<", ">>"} {

@@ -3,6 +3,7 @@ package rewrite
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/dualwrite/dualwrite/mapping"
@@ -98,7 +99,7 @@ func (g Guard) Merge(o Guard) Guard {
 func (g Guard) refuses(st *Statement) bool {
 	switch st.Kind {
 	case KindInsert:
-		return g.Insert || st.Replace && (g.Delete || g.Update)
+		return g.Insert || len(st.UpsertSetColumns) > 0 && g.Update || st.Replace && (g.Delete || g.Update)
 	case KindUpdate:
 		return g.Update || st.Replace && g.Delete
 	case KindDelete:
@@ -127,6 +128,7 @@ type Planner struct {
 	d      *Dialect
 	tables map[string]*tracked
 	schema Schema
+	names  []string // the keys of tables, sorted
 	cache  *planCache
 }
 
@@ -142,6 +144,12 @@ func NewPlanner(d *Dialect, m *mapping.Mapping, schema *Schema, cacheSize int) *
 		p.tables[d.FoldName(t.Old)] = &tracked{role: roleOld, table: ct}
 		p.tables[d.FoldName(t.New)] = &tracked{role: roleNew, table: ct}
 	}
+	defer func() {
+		for name := range p.tables {
+			p.names = append(p.names, strings.ToLower(name))
+		}
+		sort.Strings(p.names)
+	}()
 	for name, g := range p.schema.Guards {
 		if tr := p.tables[name]; tr != nil {
 			tr.guard = g
@@ -177,8 +185,8 @@ func (p *Planner) Plan(query string) (plan *Plan, cached bool) {
 func (p *Planner) plan(query string) *Plan {
 	toks, err := p.d.Lex(query)
 	if err != nil {
-		for name := range p.tables {
-			if strings.Contains(strings.ToLower(query), strings.ToLower(name)) {
+		for _, name := range p.names {
+			if strings.Contains(strings.ToLower(query), name) {
 				return refuse(name, "SQL text that cannot be tokenized ("+err.Error()+")", "check the statement's quotes and comments")
 			}
 		}
@@ -259,7 +267,7 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 			"REPLACE may delete rows by that constraint without the mirror knowing; use INSERT ... ON CONFLICT DO UPDATE")
 	}
 	for _, c := range st.UpsertSetColumns {
-		if containsFold(m.Key, c) {
+		if changesKey(m, c) {
 			return refuse(m.Old, "ON CONFLICT DO UPDATE that assigns key column "+c,
 				"change keys with UPDATE ... SET "+c+" = ... instead")
 		}
@@ -273,15 +281,29 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 	if st.Returning {
 		sep = ", "
 	}
-	plan.Capture = query[:st.End] + sep + strings.Join(keys, ", ") + query[st.End:]
+	// Nothing after the statement is kept: the driver could return the rows of
+	// what follows a semicolon instead of the RETURNING rows.
+	plan.Capture = query[:st.End] + sep + strings.Join(keys, ", ")
 	for _, c := range st.SetColumns {
-		if st.Kind == KindUpdate && containsFold(m.Key, c) {
+		if st.Kind == KindUpdate && changesKey(m, c) {
 			plan.Params = p.d.params(query, st.Params)
+			if plan.Params.Count > maxParams {
+				return refuse(m.Old, fmt.Sprintf("parameter number %d", plan.Params.Count), fmt.Sprintf("SQLite numbers parameters up to %d", maxParams))
+			}
 			plan.PreSelect = p.preSelect(query, st, keys, plan.Params)
 			break
 		}
 	}
 	return plan
+}
+
+// maxParams is SQLite's default SQLITE_MAX_VARIABLE_NUMBER.
+const maxParams = 32766
+
+// changesKey reports whether assigning column c may change a row's key: a
+// key column, or the rowid, which an INTEGER PRIMARY KEY key is.
+func changesKey(m *mapping.Table, c string) bool {
+	return containsFold(m.Key, c) || c == "rowid" || c == "_rowid_" || c == "oid"
 }
 
 // preSelect selects the keys of the rows an UPDATE is about to change.
@@ -291,6 +313,9 @@ func (p *Planner) preSelect(query string, st *Statement, keys []string, params *
 		cols[i] = st.Qualifier + "." + k
 	}
 	var b strings.Builder
+	if st.With.End > st.With.Start {
+		b.WriteString(p.d.splice(query, st.With, st, params) + " ")
+	}
 	b.WriteString("SELECT " + strings.Join(cols, ", ") + " FROM " + query[st.Target.Start:st.Target.End])
 	if st.Qualifier != query[st.Target.Start:st.Target.End] {
 		b.WriteString(" AS " + st.Qualifier)
