@@ -1,0 +1,73 @@
+package dualwrite_test
+
+import (
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dualwrite/dualwrite"
+)
+
+// counterValue returns the value of the counter with the given labels.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
+					continue next
+				}
+			}
+			if h := m.GetHistogram(); h != nil {
+				return float64(h.GetSampleCount())
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	fc := &faultyConnector{dsn: sqliteDSN(t)}
+	e := newEnvWith(t, testSchema, testMapping, fc, dualwrite.WithRegisterer(reg))
+	mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'a@x')")
+	mustExec(t, e.db, "UPDATE users SET visits = 2 WHERE id = 1")
+	if _, err := e.db.Exec("INSERT INTO users (id, full_name, email) VALUES (2, 'Dup Mail', 'a@x')"); err == nil {
+		t.Fatal("duplicate email accepted")
+	}
+	fc.set(`INSERT INTO "accounts"`)
+	if _, err := e.db.Exec("INSERT INTO users (id, full_name) VALUES (3, 'Mirror Fails')"); err == nil {
+		t.Fatal("no error from a failing mirror")
+	}
+	if _, err := e.db.Exec("INSERT INTO accounts (account_id) VALUES (9)"); err == nil {
+		t.Fatal("write to the new table accepted")
+	}
+	mustExec(t, e.db, "INSERT INTO audit (msg) VALUES ('x')")
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"dualwrite_writes_total", map[string]string{"table": "users", "operation": "insert", "outcome": "mirrored"}, 1},
+		{"dualwrite_writes_total", map[string]string{"table": "users", "operation": "update", "outcome": "mirrored"}, 1},
+		{"dualwrite_writes_total", map[string]string{"table": "users", "operation": "insert", "outcome": "statement_error"}, 1},
+		{"dualwrite_writes_total", map[string]string{"table": "users", "operation": "insert", "outcome": "mirror_error"}, 1},
+		{"dualwrite_mirror_duration_seconds", map[string]string{"table": "users", "operation": "insert"}, 1},
+		{"dualwrite_refused_total", map[string]string{"table": "accounts"}, 1},
+		{"dualwrite_plan_cache_total", map[string]string{"result": "miss"}, 6},
+	} {
+		if got := counterValue(t, reg, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	e.checkInvariant()
+}
