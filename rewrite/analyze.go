@@ -15,9 +15,10 @@ const (
 	KindTx                 // BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE
 	KindDDL                // CREATE, DROP, ALTER
 	KindEmpty              // nothing but white space and comments
+	KindUtility            // PRAGMA, EXPLAIN, ANALYZE, REINDEX, VACUUM, ATTACH, DETACH
 )
 
-var kindNames = [...]string{"other", "select", "insert", "update", "delete", "transaction", "ddl", "empty"}
+var kindNames = [...]string{"other", "select", "insert", "update", "delete", "transaction", "ddl", "empty", "utility"}
 
 func (k Kind) String() string { return kindNames[k] }
 
@@ -199,6 +200,8 @@ func (a *analyzer) statement(i int) {
 		a.st.Kind = KindTx
 	case a.isAny(i, "CREATE", "DROP", "ALTER"):
 		a.st.Kind = KindDDL
+	case a.isAny(i, "PRAGMA", "EXPLAIN", "ANALYZE", "REINDEX", "VACUUM", "ATTACH", "DETACH"):
+		a.st.Kind = KindUtility
 	default:
 		a.st.Kind = KindOther
 	}
