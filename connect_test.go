@@ -76,3 +76,17 @@ CREATE TRIGGER orgs_touch AFTER UPDATE ON orgs BEGIN UPDATE users SET visits = v
 	}
 	e.checkInvariant()
 }
+
+// TestOnConflictReplaceConstraintIsRefused: a unique constraint declared ON
+// CONFLICT REPLACE makes a plain INSERT delete rows by it, so writes to the
+// table are refused rather than mirrored wrongly.
+func TestOnConflictReplaceConstraintIsRefused(t *testing.T) {
+	schema := strings.Replace(testSchema, "email TEXT UNIQUE,", "email TEXT UNIQUE ON CONFLICT REPLACE,", 1)
+	e := newEnvWith(t, schema, testMapping, dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}})
+	_, err := e.db.Exec("INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'a@x')")
+	if !errors.Is(err, dualwrite.ErrUnsupported) || !strings.Contains(err.Error(), "ON CONFLICT REPLACE") {
+		t.Fatalf("got %v, want a refusal naming ON CONFLICT REPLACE", err)
+	}
+	mustExec(t, e.db, "INSERT INTO memberships VALUES (1, 1, 'admin')") // other tables are unaffected
+	e.checkInvariant()
+}

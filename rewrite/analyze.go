@@ -7,15 +7,15 @@ type Kind uint8
 
 // Statement kinds.
 const (
-	KindOther  Kind = iota // anything the analyzer does not classify
-	KindSelect             // SELECT, VALUES, or WITH ... SELECT
-	KindInsert             // INSERT, REPLACE, upserts
-	KindUpdate             // UPDATE
-	KindDelete             // DELETE
-	KindTx                 // BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE
-	KindDDL                // CREATE, DROP, ALTER
-	KindEmpty              // nothing but white space and comments
-	KindUtility            // PRAGMA, EXPLAIN, ANALYZE, REINDEX, VACUUM, ATTACH, DETACH
+	KindOther   Kind = iota // anything the analyzer does not classify
+	KindSelect              // SELECT, VALUES, or WITH ... SELECT
+	KindInsert              // INSERT, REPLACE, upserts
+	KindUpdate              // UPDATE
+	KindDelete              // DELETE
+	KindTx                  // BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE
+	KindDDL                 // CREATE, DROP, ALTER
+	KindEmpty               // nothing but white space and comments
+	KindUtility             // PRAGMA, EXPLAIN, ANALYZE, REINDEX, VACUUM, ATTACH, DETACH
 )
 
 var kindNames = [...]string{"other", "select", "insert", "update", "delete", "transaction", "ddl", "empty", "utility"}

@@ -72,6 +72,10 @@ type Schema struct {
 	// OtherUnique marks the mapped old tables that have a unique constraint
 	// besides the key, which REPLACE can delete rows by.
 	OtherUnique map[string]bool
+	// ReplaceOnConflict marks the mapped old tables with a constraint
+	// declared ON CONFLICT REPLACE: every INSERT and UPDATE on them may
+	// delete conflicting rows, as REPLACE does.
+	ReplaceOnConflict map[string]bool
 	// Guards maps tables (mapped or not) to the writes on them that are
 	// refused: a trigger or a cascading foreign key would change a mapped
 	// table behind the mirror's back.
@@ -263,6 +267,10 @@ func refuse(table, construct, fix string) *Plan {
 
 func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 	m := t.Map
+	if p.schema.ReplaceOnConflict[p.d.FoldName(m.Old)] && p.schema.OtherUnique[p.d.FoldName(m.Old)] {
+		return refuse(m.Old, "a write to a table with an ON CONFLICT REPLACE constraint besides its key",
+			"such a write may delete rows by that constraint without the mirror knowing; drop the ON CONFLICT REPLACE clause while dual-writing")
+	}
 	if st.Replace && p.schema.OtherUnique[p.d.FoldName(m.Old)] {
 		return refuse(m.Old, "REPLACE on a table with a unique constraint besides its key",
 			"REPLACE may delete rows by that constraint without the mirror knowing; use INSERT ... ON CONFLICT DO UPDATE")

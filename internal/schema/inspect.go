@@ -52,7 +52,7 @@ func InspectSQLite(ctx context.Context, q Querier, m *mapping.Mapping) (s *rewri
 	if in.cat, err = loadCatalog(ctx, q); err != nil {
 		return nil, nil, err
 	}
-	s = &rewrite.Schema{OtherUnique: map[string]bool{}, Guards: map[string]rewrite.Guard{}}
+	s = &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{}}
 	for _, t := range m.Tables {
 		if err := in.checkTable(t, s); err != nil {
 			return nil, nil, err
@@ -92,6 +92,9 @@ func (in *inspector) checkTable(t *mapping.Table, s *rewrite.Schema) error {
 		in.checkOldKey(t, oldT)
 		if oldT.otherUnique(t.Key) {
 			s.OtherUnique[rewrite.SQLite.FoldName(t.Old)] = true
+		}
+		if o, _ := in.cat.object(t.Old); replaceOnConflict(o.sql) {
+			s.ReplaceOnConflict[rewrite.SQLite.FoldName(t.Old)] = true
 		}
 	}
 	if newT != nil {
@@ -221,6 +224,25 @@ func (in *inspector) checkNewKey(t *mapping.Table, tbl *table) {
 func hasEntry(entries []mapping.Column, name string) bool {
 	for _, e := range entries {
 		if equalFold(e.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// replaceOnConflict reports whether a CREATE TABLE statement declares a
+// constraint ON CONFLICT REPLACE, which makes plain INSERTs and UPDATEs
+// delete conflicting rows. Text that does not lex counts as declaring one.
+func replaceOnConflict(createSQL string) bool {
+	toks, err := rewrite.SQLite.Lex(createSQL)
+	if err != nil {
+		return true
+	}
+	word := func(i int, w string) bool {
+		return i < len(toks) && toks[i].Kind == rewrite.Word && strings.EqualFold(toks[i].Text(createSQL), w)
+	}
+	for i := range toks {
+		if word(i, "ON") && word(i+1, "CONFLICT") && word(i+2, "REPLACE") {
 			return true
 		}
 	}
