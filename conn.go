@@ -43,8 +43,8 @@ func (c *conn) Unwrap() driver.Conn { return c.inner }
 // route returns the plan to follow for query in the phase in force, or nil
 // when the statement runs as written.
 func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
-	if plan.Action == rewrite.Pass {
-		return nil, nil
+	if plan.Action == rewrite.Pass || plan.Action == rewrite.Read {
+		return nil, nil // reads are routed by query
 	}
 	if c.c.writePhase() == mapping.WriteOff {
 		if plan.Action == rewrite.Mirror {
@@ -113,15 +113,22 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if c.broken {
 		return nil, driver.ErrBadConn
 	}
-	plan, err := c.route(c.plan(query))
-	if err != nil {
-		return nil, err
-	}
-	if plan == nil {
+	plan := c.plan(query)
+	asWritten := func() (driver.Rows, error) {
 		if q, ok := c.inner.(driver.QueryerContext); ok {
 			return q.QueryContext(ctx, query, args)
 		}
 		return nil, driver.ErrSkip
+	}
+	if plan.Action == rewrite.Read {
+		return c.query(ctx, plan, args, asWritten)
+	}
+	plan, err := c.route(plan)
+	if err != nil {
+		return nil, err
+	}
+	if plan == nil {
+		return asWritten()
 	}
 	res, err := c.write(ctx, plan, args)
 	if err != nil {

@@ -125,5 +125,9 @@ func (c *Connector) source() string {
 }
 
 func (c *Connector) writePhase() mapping.WritePhase {
-	return c.cfg.sw.write(c.drv.mapping.Phases.Write)
+	return c.cfg.sw.Write(c.drv.mapping.Phases.Write)
+}
+
+func (c *Connector) readPhase() mapping.ReadPhase {
+	return c.cfg.sw.Read(c.drv.mapping.Phases)
 }

@@ -8,13 +8,15 @@ import (
 	"github.com/dualwrite/dualwrite"
 )
 
-// counterValue returns the value of the counter with the given labels.
+// counterValue returns the sum of the series of a counter (or the sample
+// counts of a histogram) whose labels include the given ones.
 func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	sum := 0.0
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
@@ -27,12 +29,13 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ma
 				}
 			}
 			if h := m.GetHistogram(); h != nil {
-				return float64(h.GetSampleCount())
+				sum += float64(h.GetSampleCount())
+			} else {
+				sum += m.GetCounter().GetValue()
 			}
-			return m.GetCounter().GetValue()
 		}
 	}
-	return 0
+	return sum
 }
 
 func TestMetrics(t *testing.T) {

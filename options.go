@@ -2,6 +2,7 @@ package dualwrite
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,10 +17,11 @@ type config struct {
 	sw         *Switch
 	cacheSize  int
 	noCheck    bool
+	sampleRate float64
 }
 
 func defaultConfig() config {
-	return config{logger: slog.New(slog.DiscardHandler), cacheSize: 1000}
+	return config{logger: slog.New(slog.DiscardHandler), cacheSize: 1000, sampleRate: 1}
 }
 
 // WithRegisterer registers dualwrite's metrics (see package metrics) on reg.
@@ -80,6 +82,19 @@ func WithPlanCacheSize(n int) Option {
 func WithoutSchemaCheck() Option {
 	return func(c *config) error {
 		c.noCheck = true
+		return nil
+	}
+}
+
+// WithCompareSampleRate sets the share of queries that are compared in the
+// compare read phase (default 1: every query). The others are served from
+// the old tables only, at no extra cost.
+func WithCompareSampleRate(rate float64) Option {
+	return func(c *config) error {
+		if !(rate > 0 && rate <= 1) {
+			return fmt.Errorf("dualwrite: WithCompareSampleRate: rate %v is not in (0, 1]", rate)
+		}
+		c.sampleRate = rate
 		return nil
 	}
 }

@@ -1,6 +1,8 @@
 package dualwrite
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -10,91 +12,164 @@ import (
 	"github.com/dualwrite/dualwrite/metrics"
 )
 
-// WritePhaseEnv is the environment variable that overrides the mapping
-// file's write phase. It is read on every statement, so a change takes effect
-// on the next one.
-const WritePhaseEnv = "DUALWRITE_WRITE_PHASE"
+// The environment variables that override the mapping file's phases. They
+// are read on every statement, so a change takes effect on the next one.
+const (
+	WritePhaseEnv = "DUALWRITE_WRITE_PHASE"
+	ReadPhaseEnv  = "DUALWRITE_READ_PHASE"
+)
 
-// Switch decides the phase in force for each statement: a programmatic
-// override when one is set ([Switch.SetWrite]), else the environment, else
-// the mapping file's default. An invalid value in the environment is logged
-// and counted once per distinct value, and the last valid phase stays in
-// force. A Switch is safe for concurrent use.
+// Switch decides the phases in force for each statement: a programmatic
+// override when one is set ([Switch.SetWrite], [Switch.SetRead]), else the
+// environment, else the mapping file's default. An invalid value in the
+// environment is logged and counted once per distinct value, and the last
+// valid phase stays in force. Reading from the new tables (read phase
+// compare or new) while writes are off is unsafe, since the new tables do
+// not follow the old ones: such a combination is refused (logged, counted,
+// and reads stay on the old tables). A Switch is safe for concurrent use.
 type Switch struct {
-	override atomic.Pointer[mapping.WritePhase]
-	env      atomic.Pointer[envPhase] // what the environment said last
-	mu       sync.Mutex               // serializes re-parsing a changed value
-	logger   *slog.Logger
-	metrics  *metrics.Metrics
+	writeOverride atomic.Pointer[mapping.WritePhase]
+	readOverride  atomic.Pointer[mapping.ReadPhase]
+	write         envVar
+	read          envVar
+
+	mu      sync.Mutex // serializes re-parsing a changed value and attach
+	logger  *slog.Logger
+	metrics *metrics.Metrics
+	unsafe  atomic.Pointer[string] // the last unsafe combination reported
 }
 
-type envPhase struct {
-	raw   string             // the variable's value
-	phase mapping.WritePhase // the phase in force after reading raw ("" = default)
+// envVar is what one environment variable said last.
+type envVar struct {
+	last atomic.Pointer[envValue]
+}
+
+type envValue struct {
+	raw   string // the variable's value
+	phase string // the phase in force after reading raw ("" = the mapping's default)
 }
 
 // NewSwitch returns a Switch with no override.
 func NewSwitch() *Switch { return &Switch{} }
 
-// SetWrite overrides the write phase for every connection of the
-// connectors that share this Switch, until [Switch.ClearWrite].
+// SetWrite overrides the write phase for every connection of the connectors
+// that share this Switch, until [Switch.ClearWrite].
 func (s *Switch) SetWrite(p mapping.WritePhase) error {
 	if _, err := mapping.ParseWritePhase(string(p)); err != nil {
 		return err
 	}
-	s.override.Store(&p)
+	s.writeOverride.Store(&p)
 	return nil
 }
 
-// ClearWrite removes the override: the environment and the mapping file decide again.
-func (s *Switch) ClearWrite() { s.override.Store(nil) }
+// ClearWrite removes the write override: the environment and the mapping
+// file decide again.
+func (s *Switch) ClearWrite() { s.writeOverride.Store(nil) }
 
-// write returns the write phase in force; def is the mapping file's default.
-func (s *Switch) write(def mapping.WritePhase) mapping.WritePhase {
-	if p := s.override.Load(); p != nil {
-		return *p
+// SetRead overrides the read phase until [Switch.ClearRead]. def is the
+// mapping file's write phase, used to refuse reading from the new tables
+// while writes are off.
+func (s *Switch) SetRead(p mapping.ReadPhase, def mapping.WritePhase) error {
+	if _, err := mapping.ParseReadPhase(string(p)); err != nil {
+		return err
 	}
-	raw, set := os.LookupEnv(WritePhaseEnv)
-	if !set {
-		raw = ""
+	if p != mapping.ReadOld && s.Write(def) == mapping.WriteOff {
+		return fmt.Errorf("dualwrite: read phase %s refused: the write phase is off, so the new tables do not follow the old ones; set the write phase to dual (and backfill) first", p)
 	}
-	e := s.env.Load()
-	if e == nil || e.raw != raw {
-		e = s.reread(raw)
-	}
-	if e.phase == "" {
-		return def
-	}
-	return e.phase
+	s.readOverride.Store(&p)
+	return nil
 }
 
-func (s *Switch) reread(raw string) *envPhase {
+// ClearRead removes the read override.
+func (s *Switch) ClearRead() { s.readOverride.Store(nil) }
+
+// Write returns the write phase in force; def is the mapping file's default.
+func (s *Switch) Write(def mapping.WritePhase) mapping.WritePhase {
+	if p := s.writeOverride.Load(); p != nil {
+		return *p
+	}
+	if p := s.env(&s.write, WritePhaseEnv, parseWrite); p != "" {
+		return mapping.WritePhase(p)
+	}
+	return def
+}
+
+// Read returns the read phase in force, given the mapping file's defaults.
+func (s *Switch) Read(def mapping.Phases) mapping.ReadPhase {
+	p := def.Read
+	if o := s.readOverride.Load(); o != nil {
+		p = *o
+	} else if e := s.env(&s.read, ReadPhaseEnv, parseRead); e != "" {
+		p = mapping.ReadPhase(e)
+	}
+	if p != mapping.ReadOld && s.Write(def.Write) == mapping.WriteOff {
+		s.reportUnsafe(p)
+		return mapping.ReadOld
+	}
+	if s.unsafe.Load() != nil {
+		s.unsafe.Store(nil) // report the next unsafe combination again
+	}
+	return p
+}
+
+func parseWrite(raw string) (string, error) {
+	p, err := mapping.ParseWritePhase(raw)
+	return string(p), err
+}
+
+func parseRead(raw string) (string, error) {
+	p, err := mapping.ParseReadPhase(raw)
+	return string(p), err
+}
+
+// env returns the phase the variable sets, "" for none.
+func (s *Switch) env(v *envVar, name string, parse func(string) (string, error)) string {
+	raw := os.Getenv(name)
+	if e := v.last.Load(); e != nil && e.raw == raw {
+		return e.phase
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	prev := s.env.Load()
+	prev := v.last.Load()
 	if prev != nil && prev.raw == raw {
-		return prev
+		return prev.phase
 	}
-	next := &envPhase{raw: raw}
+	next := &envValue{raw: raw}
 	if raw != "" {
-		p, err := mapping.ParseWritePhase(raw)
+		p, err := parse(raw)
 		if err == nil {
 			next.phase = p
 		} else {
 			if prev != nil {
 				next.phase = prev.phase
 			}
-			s.metrics.InvalidPhase(WritePhaseEnv)
+			s.metrics.InvalidPhase(name)
 			if s.logger != nil {
 				s.logger.Error("dualwrite: ignoring invalid phase in the environment; the last valid phase stays",
-					slog.String("variable", WritePhaseEnv), slog.String("error", err.Error()),
-					slog.String("phase", string(next.phase)))
+					slog.String("variable", name), slog.String("error", err.Error()),
+					slog.String("phase", next.phase))
 			}
 		}
 	}
-	s.env.Store(next)
-	return next
+	v.last.Store(next)
+	return next.phase
 }
+
+// reportUnsafe logs and counts an unsafe read phase once per phase.
+func (s *Switch) reportUnsafe(p mapping.ReadPhase) {
+	key := string(p)
+	if last := s.unsafe.Load(); last != nil && *last == key {
+		return
+	}
+	s.unsafe.Store(&key)
+	s.metrics.InvalidPhase(ReadPhaseEnv)
+	if s.logger != nil {
+		s.logger.Error("dualwrite: refusing read phase while the write phase is off; reads stay on the old tables",
+			slog.String("read_phase", key), slog.String("error", errUnsafePhases.Error()))
+	}
+}
+
+var errUnsafePhases = errors.New("the new tables do not follow the old ones while writes are off: set DUALWRITE_WRITE_PHASE=dual first")
 
 // attach gives the Switch a logger and metrics for invalid values, unless it has them.
 func (s *Switch) attach(l *slog.Logger, m *metrics.Metrics) {

@@ -47,6 +47,9 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	if s.conn.broken {
 		return nil, driver.ErrBadConn
 	}
+	if s.plan.Action == rewrite.Read {
+		return s.conn.query(ctx, s.plan, args, func() (driver.Rows, error) { return stmtQuery(ctx, s.inner, args) })
+	}
 	plan, err := s.conn.route(s.plan)
 	if err != nil {
 		return nil, err

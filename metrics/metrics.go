@@ -13,6 +13,12 @@
 //   - dualwrite_passthrough_writes_total{table}: writes on mapped tables run
 //     as written because the write phase is off.
 //   - dualwrite_refused_total{table}: statements refused as unsupported.
+//   - dualwrite_reads_total{table,phase}: queries of mapped tables, by the
+//     read phase they ran in (old, compare, new); table is the first mapped
+//     table the query names.
+//   - dualwrite_read_compare_total{table,result}: comparisons in the compare
+//     phase: "match", "mismatch", or "error" (the new side failed; the
+//     caller still got the old rows).
 //   - dualwrite_invalid_phase_total{variable}: invalid phase values seen in
 //     the environment (the last valid phase stays in force).
 //   - dualwrite_plan_cache_total{result}: plan cache lookups, "hit" or "miss".
@@ -37,6 +43,8 @@ type Metrics struct {
 	refused      *prometheus.CounterVec
 	invalidPhase *prometheus.CounterVec
 	planCache    *prometheus.CounterVec
+	reads        *prometheus.CounterVec
+	compares     *prometheus.CounterVec
 	hit, miss    prometheus.Counter // resolved once: looked up on every statement
 }
 
@@ -69,8 +77,16 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "dualwrite_plan_cache_total",
 			Help: "Plan cache lookups by result (hit or miss).",
 		}, []string{"result"}),
+		reads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dualwrite_reads_total",
+			Help: "Queries of mapped tables by read phase.",
+		}, []string{"table", "phase"}),
+		compares: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dualwrite_read_compare_total",
+			Help: "Comparisons of old and new query results in the compare phase, by result.",
+		}, []string{"table", "result"}),
 	}
-	for _, c := range []**prometheus.CounterVec{&m.writes, &m.passthrough, &m.refused, &m.invalidPhase, &m.planCache} {
+	for _, c := range []**prometheus.CounterVec{&m.writes, &m.passthrough, &m.refused, &m.invalidPhase, &m.planCache, &m.reads, &m.compares} {
 		if err := register(reg, c); err != nil {
 			return nil, err
 		}
@@ -148,5 +164,26 @@ func (m *Metrics) PlanCache(hit bool) {
 		m.hit.Inc()
 	} else {
 		m.miss.Inc()
+	}
+}
+
+// Compare results.
+const (
+	Match    = "match"
+	Mismatch = "mismatch"
+	Error    = "error"
+)
+
+// Read records a query of a mapped table in a read phase.
+func (m *Metrics) Read(table, phase string) {
+	if m != nil {
+		m.reads.WithLabelValues(table, phase).Inc()
+	}
+}
+
+// Compare records the result of one comparison.
+func (m *Metrics) Compare(table, result string) {
+	if m != nil {
+		m.compares.WithLabelValues(table, result).Inc()
 	}
 }

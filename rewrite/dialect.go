@@ -20,6 +20,9 @@ type Dialect struct {
 	begin, commit, rollback []string
 	// resultQuery returns the caller's statement's last insert id and rows affected.
 	resultQuery string
+	// snapshot opens and closes one snapshot for the two queries of a
+	// comparison, inside or outside a caller's transaction.
+	snapshotBegin, snapshotEnd string
 }
 
 // SQLite is the dialect of github.com/mattn/go-sqlite3 (SQLite 3.35 or later,
@@ -32,6 +35,10 @@ var SQLite = &Dialect{
 	commit:      []string{"RELEASE dualwrite"},
 	rollback:    []string{"ROLLBACK TO dualwrite", "RELEASE dualwrite"},
 	resultQuery: "SELECT last_insert_rowid(), changes()",
+	// A savepoint outside a transaction opens a deferred one, whose snapshot
+	// (in WAL mode; a shared lock otherwise) is taken by the first read.
+	snapshotBegin: "SAVEPOINT dualwrite_read",
+	snapshotEnd:   "RELEASE dualwrite_read",
 }
 
 // DialectByName returns the dialect with the given mapping-file name, or nil.
@@ -59,6 +66,13 @@ func (d *Dialect) Rollback() []string { return d.rollback }
 // ResultQuery returns a query whose single row holds the last insert id and the
 // rows affected by the statement run just before it on the same connection.
 func (d *Dialect) ResultQuery() string { return d.resultQuery }
+
+// SnapshotBegin returns the statement that opens one read snapshot for a
+// comparison's two queries; SnapshotEnd the one that closes it.
+func (d *Dialect) SnapshotBegin() string { return d.snapshotBegin }
+
+// SnapshotEnd returns the statement that closes what SnapshotBegin opened.
+func (d *Dialect) SnapshotEnd() string { return d.snapshotEnd }
 
 // Fold returns the name an identifier token denotes, unquoted and, where the
 // dialect compares it case-insensitively, lower-cased.

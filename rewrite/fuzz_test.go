@@ -1,6 +1,7 @@
 package rewrite_test
 
 import (
+	"database/sql"
 	"strings"
 	"testing"
 
@@ -43,6 +44,9 @@ func FuzzAnalyze(f *testing.F) {
 				continue
 			case rewrite.Pass:
 				continue
+			case rewrite.Read:
+				checkRead(t, db, name, src, plan)
+				continue
 			}
 			if err != nil {
 				t.Fatalf("%s: Mirror plan for text that does not lex: %v", name, err)
@@ -81,5 +85,30 @@ func checkSpans(t *testing.T, src string, st *rewrite.Statement) {
 		if !in(p.Start, p.End) || p.End > st.End {
 			t.Fatalf("Analyze(%q): param %+v beyond End %d", src, p, st.End)
 		}
+	}
+}
+
+// checkRead checks a read plan: a query that prepares in SQLite must have a
+// substituted query that prepares too, and the substitution changes nothing
+// but table references.
+func checkRead(t *testing.T, db *sql.DB, name, src string, plan *rewrite.Plan) {
+	t.Helper()
+	if plan.Err != nil {
+		if plan.Read != nil {
+			t.Fatalf("%s: read plan with both Err and Read", name)
+		}
+		return
+	}
+	if plan.Read == nil || len(plan.Read.Tables) == 0 || plan.Read.NewQuery == "" {
+		t.Fatalf("%s: read plan without a substitution: %+v", name, plan.Read)
+	}
+	if strings.IndexByte(src, 0) >= 0 {
+		t.Fatalf("%s: text with a NUL byte is routed: %q", name, src)
+	}
+	if prepare(db, src) != nil {
+		return
+	}
+	if err := prepare(db, plan.Read.NewQuery); err != nil {
+		t.Fatalf("%s: %q prepares but its new-table query %q does not: %v", name, src, plan.Read.NewQuery, err)
 	}
 }

@@ -18,6 +18,7 @@ type Table struct {
 	deleteHead, deleteTail string
 	oldKeyList, newKeyList string // key columns for "<list> IN (...)"
 	upsert1, delete1       string // the statements for one key
+	derived                string // the old table's shape over the new table, for reads
 }
 
 // Compile builds the generated statements of one mapped pair.
@@ -49,6 +50,11 @@ func (d *Dialect) Compile(t *mapping.Table) *Table {
 	ct.upsertTail = ") ON CONFLICT (" + strings.Join(newKey, ", ") + ") " + action
 	ct.deleteHead = "DELETE FROM " + q(t.New) + " WHERE " + ct.newKeyList + " IN ("
 	ct.deleteTail = ") AND NOT EXISTS (SELECT 1 FROM " + q(t.Old) + " WHERE " + strings.Join(join, " AND ") + ")"
+	var rev []string
+	for _, c := range t.Reverse {
+		rev = append(rev, c.Expr+" AS "+q(c.Name))
+	}
+	ct.derived = "(SELECT " + strings.Join(rev, ", ") + " FROM " + q(t.New) + ")"
 	ct.upsert1 = ct.UpsertSQL(1)
 	ct.delete1 = ct.DeleteSQL(1)
 	return ct

@@ -37,9 +37,10 @@ type Action uint8
 
 // Plan actions.
 const (
-	Pass   Action = iota // run as written: it names no mapped table, or only reads
+	Pass   Action = iota // run as written: it names no mapped table, or writes none
 	Mirror               // run it, then mirror the rows it touched
 	Refuse               // refuse it with Plan.Err
+	Read                 // a query of mapped tables: route it by the read phase
 )
 
 // Plan is what the wrapper does with one statement text. Plans are immutable
@@ -47,7 +48,10 @@ const (
 type Plan struct {
 	Action Action
 	Kind   Kind
-	Err    error // Refuse: why
+	Err    error // Refuse: why; Read: why the query cannot be served from the new tables
+
+	// Read plans (Err == nil):
+	Read *ReadPlan
 
 	// Mirror plans:
 	Table *Table
@@ -214,7 +218,9 @@ func (p *Planner) plan(query string) *Plan {
 		return refuse(named, "several statements in one string", "send them as separate statements")
 	}
 	switch st.Kind {
-	case KindSelect, KindTx, KindEmpty, KindUtility:
+	case KindSelect:
+		return p.readPlan(query, toks, st)
+	case KindTx, KindEmpty, KindUtility:
 		// EXPLAIN shows a write without running it; the rest change no rows.
 		return passPlan
 	case KindDDL:
@@ -252,6 +258,25 @@ func (p *Planner) plan(query string) *Plan {
 			"the new table is written only by the mirror, backfill and verify; write to "+target.table.Map.Old)
 	}
 	return p.mirror(query, st, target.table)
+}
+
+func (p *Planner) readPlan(query string, toks []Token, st *Statement) *Plan {
+	rp, err := p.read(query, toks, st)
+	switch {
+	case err != nil:
+		var table string
+		for _, name := range p.names {
+			if tr := p.tables[name]; tr.role == roleOld && strings.Contains(strings.ToLower(query), name) {
+				table = tr.table.Map.Old
+				break
+			}
+		}
+		return &Plan{Action: Read, Kind: KindSelect, Err: &UnsupportedError{Table: table, Construct: err.Error(),
+			Fix: "the query runs against the old tables while the read phase is old"}}
+	case rp == nil:
+		return passPlan
+	}
+	return &Plan{Action: Read, Kind: KindSelect, Read: rp}
 }
 
 func orName(a, b string) string {

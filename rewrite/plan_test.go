@@ -73,7 +73,7 @@ func newPlanners() map[string]*rewrite.Planner {
 	}
 }
 
-var actionNames = map[rewrite.Action]string{rewrite.Pass: "pass", rewrite.Mirror: "mirror", rewrite.Refuse: "refuse"}
+var actionNames = map[rewrite.Action]string{rewrite.Pass: "pass", rewrite.Mirror: "mirror", rewrite.Refuse: "refuse", rewrite.Read: "read"}
 
 type planCase struct {
 	name    string
@@ -154,8 +154,8 @@ var planCases = []planCase{
 	{"cannot tokenize", "plain", "SELECT * FROM users WHERE email = 'x", rewrite.Refuse, "users", false},
 
 	// Passes.
-	{"select", "plain", "SELECT * FROM users WHERE id = ?", rewrite.Pass, "", false},
-	{"with select", "plain", "WITH u AS (SELECT * FROM users) SELECT count(*) FROM u", rewrite.Pass, "", false},
+	{"select", "plain", "SELECT * FROM users WHERE id = ?", rewrite.Read, "", false},
+	{"with select", "plain", "WITH u AS (SELECT * FROM users) SELECT count(*) FROM u", rewrite.Read, "", false},
 	{"values", "plain", "VALUES ('users')", rewrite.Pass, "", false},
 	{"select new table", "plain", "SELECT * FROM accounts", rewrite.Pass, "", false},
 	{"insert archive select users", "plain", "INSERT INTO archive SELECT * FROM users", rewrite.Pass, "", false},
@@ -276,6 +276,10 @@ func TestPlanGolden(t *testing.T) {
 				fmt.Fprintf(&b, "preselect: %s\n", plan.PreSelect)
 				fmt.Fprintf(&b, "params:    %d\n", plan.Params.Count)
 			}
+		}
+		if plan.Read != nil {
+			fmt.Fprintf(&b, "new query: %s\n", plan.Read.NewQuery)
+			fmt.Fprintf(&b, "ordered:   %v limited: %v\n", plan.Read.Ordered, plan.Read.Limited)
 		}
 		if plan.Err != nil {
 			fmt.Fprintf(&b, "err:       %s\n", plan.Err)

@@ -1,0 +1,117 @@
+package dualwrite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+
+	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/metrics"
+	"github.com/dualwrite/dualwrite/readpath"
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// sampleRows bounds the differing rows a mismatch log shows.
+const sampleRows = 5
+
+// query serves a query of mapped tables in the read phase in force: as
+// written (old), from the new tables (new), or both under one snapshot with
+// the old rows returned and the results compared (compare). asWritten runs
+// the caller's query on the old tables.
+func (c *conn) query(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, asWritten func() (driver.Rows, error)) (driver.Rows, error) {
+	phase := c.c.readPhase()
+	table := readTable(plan)
+	if phase == mapping.ReadOld {
+		c.c.metrics.Read(table, string(phase))
+		return asWritten()
+	}
+	if plan.Err != nil {
+		c.c.metrics.Refused(table)
+		return nil, fmt.Errorf("%w (read phase %s)", plan.Err, phase)
+	}
+	c.c.metrics.Read(table, string(phase))
+	rp := plan.Read
+	if phase == mapping.ReadNew {
+		return innerConn{c.inner}.Query(ctx, rp.NewQuery, args)
+	}
+	if rp.Limited || !c.c.sampled() {
+		return asWritten()
+	}
+	return c.compare(ctx, plan, args, asWritten)
+}
+
+// compare runs the new-table query and then the caller's, under one
+// snapshot, and returns the caller's rows wrapped so that they are compared
+// as they stream.
+func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, asWritten func() (driver.Rows, error)) (driver.Rows, error) {
+	ic := innerConn{c.inner}
+	d := c.p.Dialect()
+	table, rp := readTable(plan), plan.Read
+	if _, err := ic.Exec(ctx, d.SnapshotBegin(), nil); err != nil {
+		return nil, err
+	}
+	end := func() {
+		if _, err := ic.Exec(context.WithoutCancel(ctx), d.SnapshotEnd(), nil); err != nil {
+			// The caller's transaction ended first (it took the savepoint with it).
+			c.c.cfg.logger.Debug("dualwrite: closing a comparison snapshot", slog.String("error", err.Error()))
+		}
+	}
+	newRows, err := ic.Query(ctx, rp.NewQuery, args)
+	var shadow *readpath.Shadow
+	if err == nil {
+		shadow, err = readpath.Collect(newRows)
+	}
+	if err != nil {
+		end()
+		c.c.metrics.Compare(table, metrics.Error)
+		c.c.cfg.logger.Error("dualwrite: the new-table query of a comparison failed; the caller gets the old rows",
+			slog.String("table", table), slog.String("fingerprint", rp.Fingerprint), slog.String("error", err.Error()))
+		return asWritten()
+	}
+	old, err := asWritten()
+	if err != nil {
+		end()
+		return nil, err
+	}
+	return readpath.Compare(old, shadow, rp.Ordered, sampleRows, func(rep *readpath.Report, err error) {
+		end()
+		switch {
+		case err != nil:
+			// The caller's own query failed; the caller sees that error.
+		case rep.Match:
+			c.c.metrics.Compare(table, metrics.Match)
+		default:
+			c.c.metrics.Compare(table, metrics.Mismatch)
+			samples := make([]any, len(rep.Samples))
+			for i, s := range rep.Samples {
+				samples[i] = s
+			}
+			c.c.cfg.logger.Warn("dualwrite: old and new tables disagree",
+				slog.String("table", table), slog.String("fingerprint", rp.Fingerprint),
+				slog.Int("old_rows", rep.OldRows), slog.Int("new_rows", rep.NewRows),
+				slog.Bool("ordered", rep.Ordered), slog.Bool("columns_differ", rep.ColumnsDiffer),
+				slog.Any("sample", samples))
+		}
+	}), nil
+}
+
+// readTable is the metric label of a read: its first mapped table.
+func readTable(plan *rewrite.Plan) string {
+	if plan.Read != nil && len(plan.Read.Tables) > 0 {
+		return plan.Read.Tables[0].Map.Old
+	}
+	var ue *rewrite.UnsupportedError
+	if errors.As(plan.Err, &ue) {
+		return ue.Table
+	}
+	return ""
+}
+
+// sampled reports whether this query is compared, by the sample rate.
+func (c *Connector) sampled() bool {
+	r := c.cfg.sampleRate
+	return r >= 1 || rand.Float64() < r
+}

@@ -1,0 +1,294 @@
+package dualwrite_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/mapping"
+)
+
+// seed writes rows through the wrapper in the dual phase, so that
+// new = up(old) and the reverse expressions give the old rows back.
+func seed(t *testing.T, e *env) {
+	t.Helper()
+	for _, q := range []string{
+		"INSERT INTO users (id, full_name, email, visits) VALUES (1, 'Ada Lovelace', 'ada@x', 3), (2, 'Grace Brewster Hopper', NULL, 0), (3, 'Plato', 'p@x', 3), (4, 'Alan Turing', 'alan@x', 7)",
+		"INSERT INTO memberships VALUES (1, 1, 'admin'), (1, 2, 'member'), (2, 1, 'member'), (2, 4, 'guest')",
+		"INSERT INTO audit (id, msg) VALUES (1, 'one'), (4, 'four'), (9, 'nine')",
+		"CREATE INDEX users_email ON users (email)",
+	} {
+		mustExec(t, e.raw, q)
+	}
+	mustExec(t, e.raw, "INSERT INTO accounts SELECT id, email, substr(full_name, 1, instr(full_name || ' ', ' ') - 1), ltrim(substr(full_name, instr(full_name || ' ', ' '))), visits FROM users")
+	mustExec(t, e.raw, "INSERT INTO members SELECT org_id, user_id, upper(role) FROM memberships")
+	e.checkInvariant()
+}
+
+func args(q corpus.Read) []any {
+	out := append([]any(nil), q.Args...)
+	for k, v := range q.Named {
+		out = append(out, sql.Named(k, v))
+	}
+	return out
+}
+
+// result is a query's column names and rows.
+type result struct {
+	Cols []string
+	Rows [][]any
+}
+
+func query(t *testing.T, db interface {
+	Query(string, ...any) (*sql.Rows, error)
+}, q string, a ...any) (result, error) {
+	t.Helper()
+	rs, err := db.Query(q, a...)
+	if err != nil {
+		return result{}, err
+	}
+	cols, err := rs.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return result{Cols: cols, Rows: scanAll(t, rs)}, nil
+}
+
+// TestReadPhasesAgree runs every corpus query in the old, new and compare
+// phases on data where new = up(old): the results (values, column names,
+// column order) are identical, and compare finds no mismatch.
+func TestReadPhasesAgree(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newEnv(t, dualwrite.WithRegisterer(reg))
+	seed(t, e)
+	for _, q := range corpus.Reads {
+		t.Run(q.Name, func(t *testing.T) {
+			if err := e.sw.SetRead(mapping.ReadNew, mapping.WriteDual); err != nil {
+				t.Fatal(err)
+			}
+			got, err := query(t, e.db, q.SQL, args(q)...)
+			if q.Refused {
+				if !errors.Is(err, dualwrite.ErrUnsupported) {
+					t.Fatalf("new phase: %v, want ErrUnsupported", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("new phase: %v", err)
+			}
+			if err := e.sw.SetRead(mapping.ReadOld, mapping.WriteDual); err != nil {
+				t.Fatal(err)
+			}
+			want, err := query(t, e.db, q.SQL, args(q)...)
+			if err != nil {
+				t.Fatalf("old phase: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("new phase:\n %+v\nold phase:\n %+v", got, want)
+			}
+			if err := e.sw.SetRead(mapping.ReadCompare, mapping.WriteDual); err != nil {
+				t.Fatal(err)
+			}
+			cmp, err := query(t, e.db, q.SQL, args(q)...)
+			if err != nil || !reflect.DeepEqual(cmp, want) {
+				t.Fatalf("compare phase: %+v, %v; want the old result %+v", cmp, err, want)
+			}
+		})
+	}
+	if n := counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"result": "mismatch"}); n != 0 {
+		t.Fatalf("%v mismatches on equal data", n)
+	}
+	if n := counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"result": "match"}); n < 20 {
+		t.Fatalf("only %v matches counted", n)
+	}
+}
+
+// TestReadRoutingInTransactionAndPrepared: prepared queries and queries in
+// a transaction follow the read phase too.
+func TestReadRoutingInTransactionAndPrepared(t *testing.T) {
+	e := newEnv(t)
+	seed(t, e)
+	// Make the two sides distinguishable.
+	mustExec(t, e.raw, "UPDATE accounts SET visits = 100 WHERE account_id = 1")
+	stmt, err := e.db.Prepare("SELECT visits FROM users WHERE id = ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	for _, c := range []struct {
+		phase mapping.ReadPhase
+		want  int64
+	}{{mapping.ReadOld, 3}, {mapping.ReadNew, 100}, {mapping.ReadCompare, 3}} {
+		if err := e.sw.SetRead(c.phase, mapping.WriteDual); err != nil {
+			t.Fatal(err)
+		}
+		var got int64
+		if err := stmt.QueryRow(1).Scan(&got); err != nil || got != c.want {
+			t.Fatalf("%s prepared: %d, %v; want %d", c.phase, got, err, c.want)
+		}
+		tx, err := e.db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.QueryRow("SELECT visits FROM users WHERE id = ?", 1).Scan(&got); err != nil || got != c.want {
+			t.Fatalf("%s in a transaction: %d, %v; want %d", c.phase, got, err, c.want)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestReadPhaseFromEnvironment flips DUALWRITE_READ_PHASE between queries on
+// one *sql.DB and sees the routing change at once.
+func TestReadPhaseFromEnvironment(t *testing.T) {
+	var logs bytes.Buffer
+	reg := prometheus.NewRegistry()
+	e := newEnv(t, dualwrite.WithRegisterer(reg), dualwrite.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	seed(t, e)
+	mustExec(t, e.raw, "UPDATE accounts SET visits = 100 WHERE account_id = 1")
+	visits := func() int64 {
+		t.Helper()
+		var v int64
+		if err := e.db.QueryRow("SELECT visits FROM users WHERE id = 1").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		env  string
+		want int64
+	}{{"old", 3}, {"new", 100}, {"old", 3}, {"NEW", 100}, {"sideways", 100}, {"compare", 3}} {
+		t.Setenv(dualwrite.ReadPhaseEnv, c.env)
+		if got := visits(); got != c.want {
+			t.Fatalf("%s=%s: visits %d, want %d", dualwrite.ReadPhaseEnv, c.env, got, c.want)
+		}
+	}
+	if !strings.Contains(logs.String(), `invalid read phase \"sideways\"`) {
+		t.Fatalf("the invalid value was not logged: %s", logs.String())
+	}
+	// Reading from the new tables while writes are off is refused.
+	t.Setenv(dualwrite.ReadPhaseEnv, "new")
+	t.Setenv(dualwrite.WritePhaseEnv, "off")
+	if got := visits(); got != 3 {
+		t.Fatalf("read phase new with writes off: visits %d, want the old 3", got)
+	}
+	if !strings.Contains(logs.String(), "refusing read phase while the write phase is off") {
+		t.Fatalf("the unsafe combination was not logged: %s", logs.String())
+	}
+	if err := e.sw.SetRead(mapping.ReadNew, mapping.WriteDual); err == nil {
+		t.Fatal("SetRead(new) accepted while the write phase is off")
+	}
+	if n := counterValue(t, reg, "dualwrite_invalid_phase_total", map[string]string{"variable": dualwrite.ReadPhaseEnv}); n != 2 {
+		t.Fatalf("invalid read phases counted %v, want 2 (one invalid value, one unsafe combination)", n)
+	}
+}
+
+// TestCompareFindsMismatch: a corrupted new row is counted and logged with
+// a sample, and the caller still gets the old rows; a broken new table
+// counts an error and the caller still succeeds.
+func TestCompareFindsMismatch(t *testing.T) {
+	var logs bytes.Buffer
+	reg := prometheus.NewRegistry()
+	e := newEnv(t, dualwrite.WithRegisterer(reg), dualwrite.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	seed(t, e)
+	if err := e.sw.SetRead(mapping.ReadCompare, mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	want, err := query(t, e.raw, "SELECT * FROM users ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, e.raw, "UPDATE accounts SET last_name = 'Byron' WHERE account_id = 1")
+	got, err := query(t, e.db, "SELECT * FROM users ORDER BY id")
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("compare phase returned %+v, %v; want the old rows %+v", got, err, want)
+	}
+	if n := counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"table": "users", "result": "mismatch"}); n != 1 {
+		t.Fatalf("mismatches = %v, want 1", n)
+	}
+	for _, s := range []string{"old and new tables disagree", `"table":"users"`, "Ada Byron", "Ada Lovelace", `"old_rows":4`, `"new_rows":4`, `"fingerprint"`} {
+		if !strings.Contains(logs.String(), s) {
+			t.Fatalf("the mismatch log lacks %s:\n%s", s, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "SELECT") {
+		t.Fatalf("the log holds SQL text:\n%s", logs.String())
+	}
+	mustExec(t, e.raw, "ALTER TABLE accounts RENAME COLUMN last_name TO surname")
+	got, err = query(t, e.db, "SELECT * FROM users ORDER BY id")
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("with a broken new table: %+v, %v; want the old rows", got, err)
+	}
+	if n := counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"table": "users", "result": "error"}); n != 1 {
+		t.Fatalf("errors = %v, want 1", n)
+	}
+}
+
+// TestCompareUnderConcurrentWrites compares while other goroutines write
+// through the wrapper: the snapshot keeps the two queries consistent, so no
+// mismatch is reported.
+func TestCompareUnderConcurrentWrites(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newEnv(t, dualwrite.WithRegisterer(reg))
+	seed(t, e)
+	if err := e.sw.SetRead(mapping.ReadCompare, mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				id := 100 + w*1000 + i%50
+				q := []string{
+					fmt.Sprintf("INSERT INTO users (id, full_name, visits) VALUES (%d, 'Writer Row', %d) ON CONFLICT (id) DO UPDATE SET visits = visits + 1", id, i),
+					fmt.Sprintf("UPDATE users SET visits = visits + 1 WHERE id = %d", 1+i%4),
+					fmt.Sprintf("DELETE FROM users WHERE id = %d", id-3),
+				}[i%3]
+				if _, err := e.db.ExecContext(ctx, q); err != nil && ctx.Err() == nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	reads := 0
+	for ctx.Err() == nil {
+		if _, err := query(t, e.db, "SELECT id, full_name, visits FROM users ORDER BY id"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := query(t, e.db, "SELECT count(*), sum(visits) FROM users"); err != nil {
+			t.Fatal(err)
+		}
+		reads += 2
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"result": "mismatch"}); n != 0 {
+		t.Fatalf("%v mismatches under concurrent writes", n)
+	}
+	if n := counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"result": "match"}); n < float64(reads)/2 || reads < 10 {
+		t.Fatalf("%v matches of %d reads", n, reads)
+	}
+	e.checkInvariant()
+}

@@ -1,0 +1,309 @@
+package rewrite
+
+import (
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+)
+
+// ReadPlan is how a query that reads mapped tables is served from the new
+// tables: the same text with each reference to a mapped old table replaced
+// by a derived table that exposes the old shape from the new table.
+type ReadPlan struct {
+	// Tables are the mapped pairs the query reads, in order of first reference.
+	Tables []*Table
+	// NewQuery is the substituted query; its placeholders are the caller's.
+	NewQuery string
+	// Ordered is set when the query orders its result (a top-level ORDER BY).
+	Ordered bool
+	// Limited is set when the query has a top-level LIMIT but no ORDER BY:
+	// its two results may hold different rows and cannot be compared.
+	Limited bool
+	// Fingerprint identifies the statement text (a hash; no argument values).
+	Fingerprint string
+}
+
+// frame is one level of parentheses while substituting.
+type frame struct {
+	ctes        map[string]bool // common table expressions declared at this level
+	inFrom      bool            // in a FROM clause (or a join group)
+	expectTable bool            // the next name is a table reference
+}
+
+// clauseWords end a FROM clause or begin another clause.
+var clauseWords = map[string]bool{
+	"SELECT": true, "WHERE": true, "GROUP": true, "HAVING": true, "ORDER": true, "LIMIT": true,
+	"WINDOW": true, "UNION": true, "INTERSECT": true, "EXCEPT": true, "VALUES": true, "ON": true,
+	"USING": true, "RETURNING": true, "OFFSET": true,
+}
+
+// notAlias are the words that may follow a table reference and are not its alias.
+var notAlias = map[string]bool{
+	"WHERE": true, "GROUP": true, "HAVING": true, "ORDER": true, "LIMIT": true, "WINDOW": true,
+	"UNION": true, "INTERSECT": true, "EXCEPT": true, "JOIN": true, "LEFT": true, "RIGHT": true,
+	"FULL": true, "INNER": true, "CROSS": true, "NATURAL": true, "OUTER": true, "ON": true,
+	"USING": true, "INDEXED": true, "NOT": true, "RETURNING": true, "SET": true, "VALUES": true,
+	"SELECT": true, "FROM": true, "OFFSET": true,
+}
+
+// read builds the read plan of a SELECT that names a mapped old table, or a
+// Refuse-worthy error naming the construct it cannot route with certainty.
+func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, error) {
+	end := len(toks)
+	for i, t := range toks {
+		if t.Kind == Semicolon {
+			end = i
+			break
+		}
+	}
+	toks = toks[:end]
+	rp := &ReadPlan{Fingerprint: fingerprint(query)}
+	word := func(i int) string {
+		if i < 0 || i >= len(toks) || toks[i].Kind != Word {
+			return ""
+		}
+		return strings.ToUpper(toks[i].Text(query))
+	}
+	stack := []*frame{{}}
+	shadowed := func(name string) bool {
+		for _, f := range stack {
+			if f.ctes[name] {
+				return true
+			}
+		}
+		return false
+	}
+	var edits []edit
+	selectList := -1 // token index of the outermost SELECT
+	seen := map[*Table]bool{}
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		f := stack[len(stack)-1]
+		switch t.Kind {
+		case LParen:
+			child := &frame{}
+			if f.expectTable && word(i+1) != "SELECT" && word(i+1) != "WITH" && word(i+1) != "VALUES" {
+				child.inFrom, child.expectTable = true, true // a parenthesized join
+			}
+			f.expectTable = false
+			stack = append(stack, child)
+			continue
+		case RParen:
+			if len(stack) == 1 {
+				return nil, fmt.Errorf("unbalanced parentheses")
+			}
+			stack = stack[:len(stack)-1]
+			continue
+		case Comma:
+			f.expectTable = f.inFrom
+			continue
+		}
+		w := word(i)
+		switch {
+		case w == "WITH":
+			j, err := p.ctes(query, toks, i+1, f)
+			if err != nil {
+				return nil, err
+			}
+			i = j - 1
+			continue
+		case w == "FROM":
+			f.inFrom, f.expectTable = true, true
+			continue
+		case w == "SELECT" && len(stack) == 1 && selectList < 0:
+			selectList = i
+		case w == "JOIN":
+			f.expectTable = true
+			continue
+		case clauseWords[w]:
+			f.inFrom, f.expectTable = false, false
+			if w == "ON" || w == "USING" {
+				f.inFrom = true // the join may go on after its constraint
+			}
+			if len(stack) == 1 {
+				switch w {
+				case "ORDER":
+					rp.Ordered = true
+				case "LIMIT":
+					rp.Limited = true
+				case "UNION", "INTERSECT", "EXCEPT":
+					rp.Ordered, rp.Limited = false, false
+				}
+			}
+			continue
+		}
+		if t.Kind != Word && t.Kind != QuotedIdent && t.Kind != String {
+			continue
+		}
+		name := p.d.Fold(t.Text(query))
+		if f.expectTable {
+			f.expectTable = false
+			start, j := i, i
+			if j+2 < len(toks) && toks[j+1].Kind == Dot {
+				if name != "main" {
+					if tr := p.tables[p.d.Fold(toks[j+2].Text(query))]; tr != nil && tr.role == roleOld {
+						return nil, fmt.Errorf("a mapped table in schema %s", name)
+					}
+					i = j + 2
+					continue
+				}
+				j += 2
+				name = p.d.Fold(toks[j].Text(query))
+			}
+			i = j
+			tr := p.tables[name]
+			if tr == nil || tr.role != roleOld || shadowed(name) {
+				continue
+			}
+			if j+1 < len(toks) && toks[j+1].Kind == LParen {
+				continue // a table-valued function
+			}
+			k := j + 1
+			if nw := word(k); nw == "INDEXED" || nw == "NOT" && word(k+1) == "INDEXED" {
+				return nil, fmt.Errorf("INDEXED BY or NOT INDEXED on mapped table %s", name)
+			}
+			hasAlias := word(k) == "AS" || k < len(toks) && (toks[k].Kind == QuotedIdent || toks[k].Kind == String ||
+				toks[k].Kind == Word && !notAlias[word(k)])
+			repl := tr.table.derived
+			if !hasAlias {
+				repl += " AS " + toks[j].Text(query)
+			}
+			edits = append(edits, edit{toks[start].Start, toks[j].End, repl})
+			if !seen[tr.table] {
+				seen[tr.table] = true
+				rp.Tables = append(rp.Tables, tr.table)
+			}
+			continue
+		}
+		tr := p.tables[name]
+		if t.Kind == String || tr == nil || tr.role != roleOld || shadowed(name) {
+			continue
+		}
+		prevDot := i > 0 && toks[i-1].Kind == Dot
+		nextDot := i+1 < len(toks) && toks[i+1].Kind == Dot
+		switch {
+		case nextDot, prevDot:
+			// users.col qualifies a column; x.users is a column.
+		case word(i-1) == "AS":
+			// an alias named like the table
+		case word(i-1) == "IN":
+			return nil, fmt.Errorf("IN %s (a table as the right side of IN)", name)
+		default:
+			return nil, fmt.Errorf("the name %s outside a table position (a column or function named like the table?)", name)
+		}
+	}
+	if len(rp.Tables) == 0 {
+		return nil, nil
+	}
+	if selectList >= 0 {
+		edits = append(edits, p.keepColumnNames(query, toks, selectList, edits)...)
+	}
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
+	var b strings.Builder
+	at := 0
+	for _, e := range edits {
+		b.WriteString(query[at:e.start])
+		b.WriteString(e.text)
+		at = e.end
+	}
+	b.WriteString(query[at:st.End])
+	rp.NewQuery = b.String()
+	if rp.Ordered {
+		rp.Limited = false
+	}
+	return rp, nil
+}
+
+// edit replaces query[start:end] with text.
+type edit struct {
+	start, end int
+	text       string
+}
+
+// keepColumnNames names each result column of the outermost select list
+// that holds a substitution and has no alias after its original text, since
+// the database names such a column by its text (SELECT EXISTS (SELECT 1 FROM
+// users)).
+func (p *Planner) keepColumnNames(query string, toks []Token, sel int, subs []edit) []edit {
+	var out []edit
+	item := func(i, j int) {
+		if i >= j {
+			return
+		}
+		start, end := toks[i].Start, toks[j-1].End
+		changed := false
+		for _, e := range subs {
+			changed = changed || e.start > start && e.end <= end
+		}
+		last := toks[j-1]
+		aliased := j-i >= 2 && (last.Kind == Word || last.Kind == QuotedIdent || last.Kind == String) &&
+			(toks[j-2].Kind == RParen || toks[j-2].Kind == Word && strings.EqualFold(toks[j-2].Text(query), "AS"))
+		if changed && !aliased {
+			out = append(out, edit{end, end, " AS " + p.d.Quote(query[start:end])})
+		}
+	}
+	a := &analyzer{d: p.d, src: query, toks: toks, end: len(toks), st: &Statement{}}
+	i := sel + 1
+	if a.isAny(i, "DISTINCT", "ALL") {
+		i++
+	}
+	for {
+		j := a.next(i, func(k int) bool {
+			return toks[k].Kind == Comma || a.isAny(k, "FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "UNION", "INTERSECT", "EXCEPT")
+		})
+		item(i, j)
+		if j >= len(toks) || toks[j].Kind != Comma {
+			return out
+		}
+		i = j + 1
+	}
+}
+
+// ctes declares the names of the common table expressions of a WITH clause
+// whose list starts at token i, and returns the index where the caller goes
+// on scanning: the list itself, so that the bodies are scanned too (with the
+// names declared: in SQLite a body naming its own CTE refers to the CTE).
+func (p *Planner) ctes(query string, toks []Token, i int, f *frame) (int, error) {
+	a := &analyzer{d: p.d, src: query, toks: toks, end: len(toks), st: &Statement{}}
+	if a.is(i, "RECURSIVE") {
+		i++
+	}
+	start := i
+	if f.ctes == nil {
+		f.ctes = map[string]bool{}
+	}
+	for {
+		if i >= len(toks) || toks[i].Kind != Word && toks[i].Kind != QuotedIdent {
+			return 0, fmt.Errorf("a common table expression without a name")
+		}
+		f.ctes[p.d.Fold(toks[i].Text(query))] = true
+		i++
+		if i < len(toks) && toks[i].Kind == LParen {
+			i = a.skipParens(i)
+		}
+		if !a.is(i, "AS") {
+			return 0, fmt.Errorf("AS expected in WITH at %s", a.text(i))
+		}
+		for i++; a.isAny(i, "NOT", "MATERIALIZED"); i++ {
+		}
+		if i >= len(toks) || toks[i].Kind != LParen {
+			return 0, fmt.Errorf("( expected in WITH at %s", a.text(i))
+		}
+		i = a.skipParens(i)
+		if a.st.Unsupported != "" {
+			return 0, fmt.Errorf("%s", a.st.Unsupported)
+		}
+		if i >= len(toks) || toks[i].Kind != Comma {
+			return start, nil
+		}
+		i++
+	}
+}
+
+// fingerprint identifies a statement text in logs.
+func fingerprint(query string) string {
+	h := fnv.New64a()
+	h.Write([]byte(query))
+	return fmt.Sprintf("%016x", h.Sum64())
+}
