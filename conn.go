@@ -69,9 +69,9 @@ func (c *conn) plan(query string) *rewrite.Plan {
 }
 
 // write runs a dual write and records its outcome.
-func (c *conn) write(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue) (*txn.Result, error) {
+func (c *conn) write(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, needResult bool) (*txn.Result, error) {
 	start := time.Now()
-	res, err := txn.Write(ctx, innerConn{c.inner}, c.p.Dialect(), plan, args)
+	res, err := txn.Write(ctx, innerConn{c.inner}, c.p.Dialect(), plan, args, needResult)
 	outcome := metrics.Mirrored
 	var te *txn.Error
 	switch {
@@ -102,7 +102,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		}
 		return nil, driver.ErrSkip
 	}
-	res, err := c.write(ctx, plan, args)
+	res, err := c.write(ctx, plan, args, true)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if plan == nil {
 		return asWritten()
 	}
-	res, err := c.write(ctx, plan, args)
+	res, err := c.write(ctx, plan, args, false)
 	if err != nil {
 		return nil, err
 	}

@@ -94,7 +94,7 @@ func TestFaultInjection(t *testing.T) {
 		{txn.StepBegin, "SAVEPOINT dualwrite", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
 		{txn.StepPreSelect, "SELECT users.", "UPDATE users SET id = 10 WHERE id = 1"},
 		{txn.StepStatement, "UPDATE users SET visits", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
-		{txn.StepResult, "SELECT last_insert_rowid()", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
+		{txn.StepResult, "SELECT last_insert_rowid()", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
 		{txn.StepUpsert, `INSERT INTO "accounts"`, "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
 		{txn.StepDelete, `DELETE FROM "accounts"`, "DELETE FROM users WHERE id = 2"},
 		{txn.StepDelete, `DELETE FROM "accounts"`, "UPDATE users SET id = 10 WHERE id = 1"},

@@ -36,7 +36,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	if plan == nil {
 		return stmtExec(ctx, s.inner, args)
 	}
-	res, err := s.conn.write(ctx, plan, args)
+	res, err := s.conn.write(ctx, plan, args, true)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	if plan == nil {
 		return stmtQuery(ctx, s.inner, args)
 	}
-	res, err := s.conn.write(ctx, plan, args)
+	res, err := s.conn.write(ctx, plan, args, false)
 	if err != nil {
 		return nil, err
 	}

@@ -78,15 +78,18 @@ type ColumnType struct {
 
 // Write runs a Mirror plan's statement and its mirror atomically on c. When
 // the caller's own statement fails, its error is returned unchanged and
-// nothing was written.
-func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, args []driver.NamedValue) (*Result, error) {
+// nothing was written. needResult says whether the caller wants a
+// driver.Result (Exec) rather than rows (Query).
+func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, args []driver.NamedValue, needResult bool) (*Result, error) {
 	table := plan.Table.Map.Old
+	var begun driver.Result
 	for _, q := range d.Begin() {
-		if _, err := c.Exec(ctx, q, nil); err != nil {
+		var err error
+		if begun, err = c.Exec(ctx, q, nil); err != nil {
 			return nil, err // nothing reached the table; driver.ErrBadConn may stand
 		}
 	}
-	res, step, err := write(ctx, c, d, plan, args)
+	res, step, err := write(ctx, c, d, plan, args, needResult, begun)
 	if err == nil {
 		step = StepCommit
 		err = execAll(ctx, c, d.Commit())
@@ -104,7 +107,7 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 	return nil, &Error{Table: table, Step: step, Err: safe(err)}
 }
 
-func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, args []driver.NamedValue) (*Result, Step, error) {
+func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, args []driver.NamedValue, needResult bool, begun driver.Result) (*Result, Step, error) {
 	var oldKeys [][]driver.Value
 	if plan.PreSelect != "" {
 		rows, err := c.Query(ctx, plan.PreSelect, plan.Params.Bind(args))
@@ -137,8 +140,16 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 	for i, r := range data {
 		newKeys[i] = r[len(r)-plan.KeyCols:]
 	}
-	if err := result(ctx, c, d, res); err != nil {
-		return nil, StepResult, err
+	// The statement's RETURNING rows are the rows it changed, one each, so
+	// they count what it affected. Only an INSERT moves the last insert id;
+	// before any other statement it is what opening the write reported.
+	res.RowsAffected = int64(len(data))
+	if plan.Kind == rewrite.KindInsert && needResult {
+		if err := result(ctx, c, d, res); err != nil {
+			return nil, StepResult, err
+		}
+	} else if needResult && begun != nil {
+		res.LastInsertID, _ = begun.LastInsertId()
 	}
 	t := plan.Table
 	if plan.Kind == rewrite.KindDelete {
