@@ -152,6 +152,12 @@ func (c *counter) StmtExecContext(ctx context.Context, s driver.StmtExecContext,
 	return s.ExecContext(ctx, args)
 }
 
+func (c *counter) StmtQueryContext(ctx context.Context, s driver.StmtQueryContext, q string, args []driver.NamedValue) (context.Context, driver.Rows, error) {
+	c.add(q)
+	rows, err := s.QueryContext(ctx, args)
+	return ctx, rows, err
+}
+
 func (c *counter) statements() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -23,6 +23,7 @@ type conn struct {
 	// transaction state is unknown, so it refuses further use and database/sql
 	// discards it.
 	broken bool
+	stmts  *stmtCache
 }
 
 var (
@@ -36,6 +37,15 @@ var (
 	_ driver.SessionResetter    = (*conn)(nil)
 	_ driver.Validator          = (*conn)(nil)
 )
+
+// run returns the base connection with the statement cache, for the
+// statements the wrapper runs itself.
+func (c *conn) run() innerConn {
+	if c.stmts == nil {
+		c.stmts = newStmtCache()
+	}
+	return innerConn{Conn: c.inner, cache: c.stmts}
+}
 
 // Unwrap returns the base driver's connection, for sql.Conn.Raw users.
 func (c *conn) Unwrap() driver.Conn { return c.inner }
@@ -71,7 +81,7 @@ func (c *conn) plan(query string) *rewrite.Plan {
 // write runs a dual write and records its outcome.
 func (c *conn) write(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, needResult bool) (*txn.Result, error) {
 	start := time.Now()
-	res, err := txn.Write(ctx, innerConn{c.inner}, c.p.Dialect(), plan, args, needResult)
+	res, err := txn.Write(ctx, c.run(), c.p.Dialect(), plan, args, needResult)
 	outcome := metrics.Mirrored
 	var te *txn.Error
 	switch {
@@ -179,7 +189,13 @@ func (c *conn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
-func (c *conn) Close() error { return c.inner.Close() }
+func (c *conn) Close() error {
+	var err error
+	if c.stmts != nil {
+		err = c.stmts.close()
+	}
+	return errors.Join(err, c.inner.Close())
+}
 
 func (c *conn) Ping(ctx context.Context) error {
 	if c.broken {

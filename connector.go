@@ -101,7 +101,7 @@ func (c *Connector) check(ctx context.Context, inner driver.Conn) (*rewrite.Plan
 		c.planner.Store(p)
 		return p, nil
 	}
-	s, problems, err := schema.InspectSQLite(ctx, innerConn{inner}, c.drv.mapping)
+	s, problems, err := schema.InspectSQLite(ctx, innerConn{Conn: inner}, c.drv.mapping)
 	if err != nil {
 		return nil, fmt.Errorf("dualwrite: checking the mapping against the live schema: %w", err)
 	}

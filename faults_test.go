@@ -78,6 +78,36 @@ func (f *faultyConn) QueryContext(ctx context.Context, q string, args []driver.N
 	return f.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
 }
 
+// PrepareContext returns statements that fail like ExecContext and
+// QueryContext when they run: the wrapper runs its own statements prepared.
+func (f *faultyConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	s, err := f.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &faultyStmt{Stmt: s, q: q, c: f.c}, nil
+}
+
+type faultyStmt struct {
+	driver.Stmt
+	q string
+	c *faultyConnector
+}
+
+func (s *faultyStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if err := s.c.fail(s.q); err != nil {
+		return nil, err
+	}
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *faultyStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if err := s.c.fail(s.q); err != nil {
+		return nil, err
+	}
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+}
+
 func (f *faultyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return f.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
 }

@@ -6,11 +6,26 @@ import (
 	"errors"
 )
 
-// innerConn runs statements on the wrapped connection, through its
-// context-aware interfaces when it has them and through Prepare when not.
-type innerConn struct{ driver.Conn }
+// innerConn runs statements on the wrapped connection. With a statement
+// cache it runs them prepared, from the cache; without one, through the
+// connection's context-aware interfaces when it has them and through
+// Prepare when not.
+type innerConn struct {
+	driver.Conn
+	cache *stmtCache
+}
 
 func (c innerConn) Exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.cache != nil {
+		s, err := c.cache.get(ctx, c.Conn, query)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkArgs(s, args); err != nil {
+			return nil, err
+		}
+		return stmtExec(ctx, s, args)
+	}
 	if e, ok := c.Conn.(driver.ExecerContext); ok {
 		r, err := e.ExecContext(ctx, query, args)
 		if !errors.Is(err, driver.ErrSkip) {
@@ -26,6 +41,16 @@ func (c innerConn) Exec(ctx context.Context, query string, args []driver.NamedVa
 }
 
 func (c innerConn) Query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.cache != nil {
+		s, err := c.cache.get(ctx, c.Conn, query)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkArgs(s, args); err != nil {
+			return nil, err
+		}
+		return stmtQuery(ctx, s, args)
+	}
 	if q, ok := c.Conn.(driver.QueryerContext); ok {
 		r, err := q.QueryContext(ctx, query, args)
 		if !errors.Is(err, driver.ErrSkip) {

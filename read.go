@@ -35,7 +35,7 @@ func (c *conn) query(ctx context.Context, plan *rewrite.Plan, args []driver.Name
 	c.c.metrics.Read(table, string(phase))
 	rp := plan.Read
 	if phase == mapping.ReadNew {
-		return innerConn{c.inner}.Query(ctx, rp.NewQuery, args)
+		return c.run().Query(ctx, rp.NewQuery, args)
 	}
 	if rp.Limited || !c.c.sampled() {
 		return asWritten()
@@ -47,7 +47,7 @@ func (c *conn) query(ctx context.Context, plan *rewrite.Plan, args []driver.Name
 // snapshot, and returns the caller's rows wrapped so that they are compared
 // as they stream.
 func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, asWritten func() (driver.Rows, error)) (driver.Rows, error) {
-	ic := innerConn{c.inner}
+	ic := c.run()
 	d := c.p.Dialect()
 	table, rp := readTable(plan), plan.Read
 	if _, err := ic.Exec(ctx, d.SnapshotBegin(), nil); err != nil {

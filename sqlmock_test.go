@@ -46,12 +46,27 @@ func newMock(t *testing.T) (*sql.DB, sqlmock.Sqlmock) {
 	return db, mock
 }
 
-func expectMirroredInsert(mock sqlmock.Sqlmock) {
-	mock.ExpectExec("SAVEPOINT dualwrite").WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectQuery(mockCapture).WithArgs(7, "Ada Lovelace").WillReturnRows(sqlmock.NewRows([]string{"id"}).AddRow(7))
-	mock.ExpectQuery(mockResult).WillReturnRows(sqlmock.NewRows([]string{"a", "b"}).AddRow(int64(7), int64(1)))
-	mock.ExpectExec(mockUpsert).WithArgs(7).WillReturnResult(sqlmock.NewResult(7, 1))
-	mock.ExpectExec("RELEASE dualwrite").WillReturnResult(sqlmock.NewResult(0, 0))
+// expectMirroredInsert expects the statements of one dual INSERT. The
+// wrapper prepares each statement it generates once per connection: first
+// says whether this is the connection's first dual write.
+func expectMirroredInsert(mock sqlmock.Sqlmock, first bool) {
+	exec := func(q string) *sqlmock.ExpectedExec {
+		if first {
+			return mock.ExpectPrepare(q).ExpectExec()
+		}
+		return mock.ExpectExec(q)
+	}
+	query := func(q string) *sqlmock.ExpectedQuery {
+		if first {
+			return mock.ExpectPrepare(q).ExpectQuery()
+		}
+		return mock.ExpectQuery(q)
+	}
+	exec("SAVEPOINT dualwrite").WillReturnResult(sqlmock.NewResult(0, 0))
+	query(mockCapture).WithArgs(7, "Ada Lovelace").WillReturnRows(sqlmock.NewRows([]string{"id"}).AddRow(7))
+	query(mockResult).WillReturnRows(sqlmock.NewRows([]string{"a", "b"}).AddRow(int64(7), int64(1)))
+	exec(mockUpsert).WithArgs(7).WillReturnResult(sqlmock.NewResult(7, 1))
+	exec("RELEASE dualwrite").WillReturnResult(sqlmock.NewResult(0, 0))
 }
 
 func checkResult(t *testing.T, r sql.Result, id, n int64) {
@@ -65,12 +80,16 @@ func checkResult(t *testing.T, r sql.Result, id, n int64) {
 
 func TestMockAutocommitSequence(t *testing.T) {
 	db, mock := newMock(t)
-	expectMirroredInsert(mock)
-	r, err := db.Exec(mockInsert, 7, "Ada Lovelace")
-	if err != nil {
-		t.Fatal(err)
+	db.SetMaxOpenConns(1)
+	expectMirroredInsert(mock, true)
+	expectMirroredInsert(mock, false)
+	for range 2 {
+		r, err := db.Exec(mockInsert, 7, "Ada Lovelace")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkResult(t, r, 7, 1)
 	}
-	checkResult(t, r, 7, 1)
 	if err := mock.ExpectationsWereMet(); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +98,7 @@ func TestMockAutocommitSequence(t *testing.T) {
 func TestMockCallerTransactionSequence(t *testing.T) {
 	db, mock := newMock(t)
 	mock.ExpectBegin()
-	expectMirroredInsert(mock)
+	expectMirroredInsert(mock, true)
 	mock.ExpectExec("UPDATE audit SET msg = ?").WithArgs("x").WillReturnResult(sqlmock.NewResult(0, 3))
 	mock.ExpectCommit()
 	tx, err := db.Begin()
@@ -103,8 +122,8 @@ func TestMockCallerTransactionSequence(t *testing.T) {
 func TestMockPreparedSequence(t *testing.T) {
 	db, mock := newMock(t)
 	mock.ExpectPrepare(mockInsert)
-	expectMirroredInsert(mock)
-	expectMirroredInsert(mock)
+	expectMirroredInsert(mock, true)
+	expectMirroredInsert(mock, false)
 	s, err := db.Prepare(mockInsert)
 	if err != nil {
 		t.Fatal(err)
@@ -125,12 +144,12 @@ func TestMockPreparedSequence(t *testing.T) {
 func TestMockMirrorFailureRollsBack(t *testing.T) {
 	db, mock := newMock(t)
 	boom := errors.New("boom: no such column")
-	mock.ExpectExec("SAVEPOINT dualwrite").WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectQuery(mockCapture).WithArgs(7, "Ada Lovelace").WillReturnRows(sqlmock.NewRows([]string{"id"}).AddRow(7))
-	mock.ExpectQuery(mockResult).WillReturnRows(sqlmock.NewRows([]string{"a", "b"}).AddRow(int64(7), int64(1)))
-	mock.ExpectExec(mockUpsert).WithArgs(7).WillReturnError(boom)
-	mock.ExpectExec("ROLLBACK TO dualwrite").WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectExec("RELEASE dualwrite").WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectPrepare("SAVEPOINT dualwrite").ExpectExec().WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectPrepare(mockCapture).ExpectQuery().WithArgs(7, "Ada Lovelace").WillReturnRows(sqlmock.NewRows([]string{"id"}).AddRow(7))
+	mock.ExpectPrepare(mockResult).ExpectQuery().WillReturnRows(sqlmock.NewRows([]string{"a", "b"}).AddRow(int64(7), int64(1)))
+	mock.ExpectPrepare(mockUpsert).ExpectExec().WithArgs(7).WillReturnError(boom)
+	mock.ExpectPrepare("ROLLBACK TO dualwrite").ExpectExec().WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectPrepare("RELEASE dualwrite").ExpectExec().WillReturnResult(sqlmock.NewResult(0, 0))
 	_, err := db.ExecContext(context.Background(), mockInsert, 7, "Ada Lovelace")
 	if !errors.Is(err, boom) {
 		t.Fatalf("got %v, want the mirror's error", err)

@@ -114,7 +114,7 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		if err != nil {
 			return nil, StepPreSelect, err
 		}
-		_, _, oldKeys, err = readAll(rows)
+		_, _, oldKeys, err = readAll(rows, false)
 		if err != nil {
 			return nil, StepPreSelect, err
 		}
@@ -123,7 +123,7 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 	if err != nil {
 		return nil, StepStatement, err
 	}
-	cols, types, data, err := readAll(rows)
+	cols, types, data, err := readAll(rows, plan.CallerReturning)
 	if err != nil {
 		return nil, StepStatement, err
 	}
@@ -172,7 +172,7 @@ func result(ctx context.Context, c Conn, d *rewrite.Dialect, res *Result) error 
 	if err != nil {
 		return err
 	}
-	_, _, data, err := readAll(rows)
+	_, _, data, err := readAll(rows, false)
 	if err != nil {
 		return err
 	}
@@ -219,15 +219,18 @@ func execAll(ctx context.Context, c Conn, stmts []string) error {
 	return nil
 }
 
-// readAll reads and closes rows.
-func readAll(rows driver.Rows) (cols []string, types []ColumnType, data [][]driver.Value, err error) {
+// readAll reads and closes rows, and what the driver says of their column
+// types when withTypes is set.
+func readAll(rows driver.Rows, withTypes bool) (cols []string, types []ColumnType, data [][]driver.Value, err error) {
 	defer func() {
 		if cerr := rows.Close(); err == nil {
 			err = cerr
 		}
 	}()
 	cols = rows.Columns()
-	types = columnTypes(rows, len(cols))
+	if withTypes {
+		types = columnTypes(rows, len(cols))
+	}
 	for {
 		row := make([]driver.Value, len(cols))
 		if err := rows.Next(row); err != nil {
