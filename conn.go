@@ -124,27 +124,29 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		return nil, driver.ErrBadConn
 	}
 	plan := c.plan(query)
-	asWritten := func() (driver.Rows, error) {
-		if q, ok := c.inner.(driver.QueryerContext); ok {
-			return q.QueryContext(ctx, query, args)
-		}
-		return nil, driver.ErrSkip
-	}
 	if plan.Action == rewrite.Read {
-		return c.query(ctx, plan, args, asWritten)
+		return c.query(ctx, plan, args, func() (driver.Rows, error) { return c.queryInner(ctx, query, args) })
 	}
 	plan, err := c.route(plan)
 	if err != nil {
 		return nil, err
 	}
 	if plan == nil {
-		return asWritten()
+		return c.queryInner(ctx, query, args)
 	}
 	res, err := c.write(ctx, plan, args, false)
 	if err != nil {
 		return nil, err
 	}
 	return &bufferedRows{res: res}, nil
+}
+
+// queryInner runs query as written on the base connection.
+func (c *conn) queryInner(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if q, ok := c.inner.(driver.QueryerContext); ok {
+		return q.QueryContext(ctx, query, args)
+	}
+	return nil, driver.ErrSkip
 }
 
 // PrepareContext prepares query on the base connection. A statement that

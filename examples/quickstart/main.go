@@ -1,9 +1,8 @@
-// Command quickstart shows dualwrite mirroring writes on a SQLite file.
+// Command quickstart plays a whole migration of a users table to an accounts
+// table on a SQLite file, through dualwrite:
 //
-// It plays one migration of a users table to an accounts table:
-//
-//  1. the state before the migration: users, with rows written by the plain
-//     sqlite3 driver;
+//  1. the state before the migration: users (and an unmapped orders table),
+//     with rows written by the plain sqlite3 driver;
 //  2. expand: the new table accounts is created;
 //  3. the program opens the database through dualwrite with the write phase
 //     off, so writes pass through to users only;
@@ -11,7 +10,19 @@
 //     statement on every write to users also lands in accounts, in the same
 //     transaction;
 //  5. a statement the wrapper cannot mirror with certainty is refused;
-//  6. both tables and the dualwrite_* metrics are printed.
+//  6. both tables are printed: the rows written before dual-writing are not
+//     in accounts yet;
+//  7. a stand-in for `dualwrite backfill` (a later release) copies them, with
+//     one INSERT ... SELECT of the mapping's expressions;
+//  8. DUALWRITE_READ_PHASE=compare: each query runs on both tables under one
+//     snapshot, the caller gets the old rows, and the results are compared;
+//  9. a row of accounts is corrupted on purpose: the caller still gets the
+//     old value, and the mismatch is counted and logged;
+//  10. the row is repaired by a dual write that touches it;
+//  11. DUALWRITE_READ_PHASE=new: queries are served from accounts;
+//  12. rollback: DUALWRITE_READ_PHASE=old, effective on the next statement;
+//  13. the operator endpoint, dualwrite.Handler, shows and switches phases;
+//  14. the dualwrite_* metrics are printed.
 //
 // Run it with
 //
@@ -23,11 +34,14 @@ import (
 	"bytes"
 	"database/sql"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,7 +67,15 @@ const driverName = "dualwrite-sqlite3"
 var (
 	// registry collects dualwrite's metrics. A real program would serve it
 	// with promhttp.HandlerFor(registry, promhttp.HandlerOpts{}).
-	registry     = prometheus.NewRegistry()
+	registry = prometheus.NewRegistry()
+	// sw is the Switch every connection of driverName takes its phases from.
+	// The environment sets them; sw's overrides, set by dualwrite.Handler
+	// (step 13), take precedence while they are set.
+	sw = dualwrite.NewSwitch()
+	// logs collects what dualwrite logs at WARN and above (mismatches,
+	// failed dual writes, invalid phases), for the program to print.
+	logs         logSink
+	theMapping   *mapping.Mapping
 	registerOnce sync.Once
 	registerErr  error
 )
@@ -90,10 +112,24 @@ func register() error {
 			registerErr = fmt.Errorf("mapping.yaml: %w", err)
 			return
 		}
+		theMapping = m
 		registerErr = dualwrite.Register(driverName, "sqlite3", m,
 			dualwrite.WithRegisterer(registry),
-			// Failed dual writes and invalid phase values are logged here.
-			dualwrite.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))),
+			// Without WithSwitch each connector has its own Switch, which the
+			// program could not reach; with it, Handler can switch phases.
+			dualwrite.WithSwitch(sw),
+			// Mismatches, failed dual writes and invalid phase values are
+			// logged here: JSON lines without a time, so that the output is
+			// the same on every run.
+			dualwrite.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{
+				Level: slog.LevelWarn,
+				ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+					if len(groups) == 0 && a.Key == slog.TimeKey {
+						return slog.Attr{}
+					}
+					return a
+				},
+			}))),
 		)
 	})
 	return registerErr
@@ -107,11 +143,18 @@ func run(w io.Writer, dbPath string) error {
 	}
 	dsn := "file:" + dbPath + "?_busy_timeout=5000"
 
-	// The operator starts with the write phase off. The program sets it here
-	// so that its output does not depend on the shell it runs in.
+	// The operator starts with the write phase off and reads on the old
+	// tables. The program sets both here so that its output does not depend
+	// on the shell it runs in.
 	if err := os.Setenv(dualwrite.WritePhaseEnv, "off"); err != nil {
 		return err
 	}
+	if err := os.Setenv(dualwrite.ReadPhaseEnv, "old"); err != nil {
+		return err
+	}
+	sw.ClearWrite()
+	sw.ClearRead()
+	logs.Reset()
 
 	// 1. Before the migration: the application's table and its rows,
 	// written with the plain sqlite3 driver.
@@ -125,10 +168,13 @@ func run(w io.Writer, dbPath string) error {
 		`INSERT INTO users (id, full_name, email, visits) VALUES
 			(1, 'Ada Lovelace', 'ada@example.com', 3),
 			(2, 'Alan Turing', 'alan@example.com', 5)`,
+		// A table the mapping does not name, for a join in step 8.
+		`CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, total INTEGER NOT NULL)`,
+		`INSERT INTO orders (user_id, total) VALUES (1, 30), (1, 12), (2, 7)`,
 	); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "1. Before the migration: users has 2 rows, written by the plain sqlite3 driver.")
+	fmt.Fprintln(w, "1. Before the migration: users has 2 rows (and orders 3), written by the plain sqlite3 driver.")
 
 	// 2. Expand: create the new table (your own DDL, run without the wrapper).
 	if err := execAll(raw,
@@ -187,12 +233,366 @@ func run(w io.Writer, dbPath string) error {
 	if err := printTables(w, raw); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "   Rows 1-3 were written before dual-writing began, so accounts does not have them yet:")
-	fmt.Fprintln(w, "   backfill (a later release) copies them. A dual write that touches such a row mirrors it.")
+	fmt.Fprintln(w, "   Rows 1-3 were written before dual-writing began, so accounts does not have them yet.")
 
-	fmt.Fprintln(w, "7. Metrics (histograms: sample count only):")
+	if err := backfill(w, raw); err != nil {
+		return err
+	}
+	if err := reads(w, db, raw); err != nil {
+		return err
+	}
+	if err := operatorEndpoint(w, db); err != nil {
+		return err
+	}
+	if logged := logs.Drain(); logged != "" {
+		// Nothing else is expected; print it rather than hide it.
+		fmt.Fprintln(w, "   dualwrite also logged:")
+		printIndented(w, logged)
+	}
+
+	fmt.Fprintln(w, "14. Metrics (histograms: sample count only):")
 	return printMetrics(w, registry)
 }
+
+// backfill is step 7. It stands in for `dualwrite backfill`, which comes in
+// a later release: one INSERT ... SELECT, built from the mapping's columns
+// section, copies up(row) of every users row that accounts lacks. Unlike the
+// real backfill it is neither batched nor resumable, and it is safe here only
+// because nothing else writes while it runs.
+func backfill(w io.Writer, raw *sql.DB) error {
+	t := theMapping.Tables[0]
+	var cols, exprs []string
+	for _, c := range t.Columns {
+		cols = append(cols, c.Name)
+		exprs = append(exprs, c.Expr)
+	}
+	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE %s NOT IN (SELECT %s FROM %s)",
+		t.New, strings.Join(cols, ", "), strings.Join(exprs, ", "), t.Old, t.Key[0], t.NewKey[0], t.New)
+	res, err := raw.Exec(q)
+	if err != nil {
+		return fmt.Errorf("backfill: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "7. Backfill, stand-in: `dualwrite backfill` comes in a later release. Meanwhile one statement,")
+	fmt.Fprintln(w, "   run with the plain sqlite3 driver, copies the missing rows with the mapping's expressions:")
+	fmt.Fprintf(w, "   INSERT INTO %s (%s)\n", t.New, strings.Join(cols, ", "))
+	fmt.Fprintln(w, "     SELECT <the mapping's columns expressions>")
+	fmt.Fprintf(w, "     FROM %s WHERE %s NOT IN (SELECT %s FROM %s)   -> %d rows\n", t.Old, t.Key[0], t.NewKey[0], t.New, n)
+	fmt.Fprintln(w, "   Now accounts = up(users) for every key:")
+	return printTables(w, raw)
+}
+
+// shownQuery is a query the read steps run, with its arguments.
+type shownQuery struct {
+	label, sql string
+	args       []any
+}
+
+// queries are the reads of steps 8 and 11: a point query, a join with a
+// table the mapping does not name, and an aggregate.
+var queries = []shownQuery{
+	{"point query", "SELECT id, full_name, email, visits FROM users WHERE id = ?", []any{1}},
+	{"join", "SELECT u.full_name, count(o.id) AS orders, coalesce(sum(o.total), 0) AS spent FROM users u LEFT JOIN orders o ON o.user_id = u.id GROUP BY u.id ORDER BY u.id", nil},
+	{"aggregate", "SELECT count(*) AS n, sum(visits) AS visits, min(full_name) AS first FROM users", nil},
+}
+
+// reads plays steps 8 to 12: compare, a mismatch, the repair, new, and the
+// rollback to old.
+func reads(w io.Writer, db, raw *sql.DB) error {
+	// 8. Shadow reads.
+	if err := os.Setenv(dualwrite.ReadPhaseEnv, "compare"); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "8. %s=compare: each query runs on users and, substituted, on accounts, under one snapshot;\n", dualwrite.ReadPhaseEnv)
+	fmt.Fprintln(w, "   the caller gets the users rows, and the two results are compared.")
+	for _, q := range queries {
+		fmt.Fprintf(w, "   %s: %s\n", q.label, q.sql)
+		got, outcome, err := compared(db, q)
+		if err != nil {
+			return err
+		}
+		want, err := textRows(raw, q.sql, q.args...)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("%s: the compare phase returned %q, the old table %q", q.label, got, want)
+		}
+		printRows(w, got)
+		fmt.Fprintf(w, "     -> %s (the same rows as users read by the plain driver)\n", outcome)
+	}
+
+	// 9. A divergence the comparison must catch.
+	point := queries[0]
+	if err := execAll(raw, `UPDATE accounts SET last_name = 'Byron' WHERE account_id = 1`); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "9. Corrupt accounts on purpose, with the plain driver: last_name of account 1 := 'Byron'.")
+	fmt.Fprintf(w, "   %s again (compare):\n", point.label)
+	got, outcome, err := compared(db, point)
+	if err != nil {
+		return err
+	}
+	printRows(w, got)
+	fmt.Fprintf(w, "     -> %s; the caller still got the old value, from users\n", outcome)
+	fmt.Fprintln(w, "   dualwrite logged (WARN, time dropped by the example's logger):")
+	printIndented(w, logs.Drain())
+
+	// 10. Repair: a dual write that touches the row copies up(row) again.
+	if err := execAll(db, `UPDATE users SET visits = visits WHERE id = 1`); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "10. Repair: UPDATE users SET visits = visits WHERE id = 1, through dualwrite: the mirror copies")
+	fmt.Fprintln(w, "   up(row 1) into accounts again. The point query in compare:")
+	got, outcome, err = compared(db, point)
+	if err != nil {
+		return err
+	}
+	printRows(w, got)
+	fmt.Fprintf(w, "     -> %s\n", outcome)
+
+	// 11. Cut reads over.
+	if err := os.Setenv(dualwrite.ReadPhaseEnv, "new"); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "11. %s=new: queries are served from accounts, through the mapping's reverse expressions.\n", dualwrite.ReadPhaseEnv)
+	before := counter(registry, "dualwrite_reads_total", "phase", "new")
+	for _, q := range queries {
+		rows, err := textRows(db, q.sql, q.args...)
+		if err != nil {
+			return err
+		}
+		want, err := textRows(raw, q.sql, q.args...)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(rows, want) {
+			return fmt.Errorf("%s: the new phase returned %q, the old table %q", q.label, rows, want)
+		}
+		fmt.Fprintf(w, "   %s:\n", q.label)
+		printRows(w, rows)
+	}
+	fmt.Fprintf(w, "   The same rows as in step 8; dualwrite_reads_total{phase=\"new\"} went up by %g.\n",
+		counter(registry, "dualwrite_reads_total", "phase", "new")-before)
+	// Show where they come from: a change made to accounts only.
+	if err := execAll(raw, `UPDATE accounts SET visits = 500 WHERE account_id = 2`); err != nil {
+		return err
+	}
+	v, err := visitsOf(db, 2)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "   To see it, set visits of account 2 to 500 in accounts only (plain driver):")
+	fmt.Fprintf(w, "   SELECT visits FROM users WHERE id = 2 -> %d (served from accounts)\n", v)
+
+	// 12. Rollback.
+	if err := os.Setenv(dualwrite.ReadPhaseEnv, "old"); err != nil {
+		return err
+	}
+	v, err = visitsOf(db, 2)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "12. Rollback: %s=old, in force from the next statement:\n", dualwrite.ReadPhaseEnv)
+	fmt.Fprintf(w, "   SELECT visits FROM users WHERE id = 2 -> %d (served from users)\n", v)
+	return nil
+}
+
+// operatorEndpoint is step 13: dualwrite.Handler on a test server, then the
+// repair of account 2.
+func operatorEndpoint(w io.Writer, db *sql.DB) error {
+	srv := httptest.NewServer(dualwrite.Handler(sw, theMapping, registry))
+	defer srv.Close()
+	fmt.Fprintln(w, "13. The operator endpoint: dualwrite.Handler(sw, mapping, registry), mounted on a test server.")
+	call := func(method, body string) error {
+		req, err := http.NewRequest(method, srv.URL, strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var st dualwrite.Status
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			return err
+		}
+		what := method
+		if body != "" {
+			what += " " + body
+		}
+		fmt.Fprintf(w, "   %-24s -> %d write_phase=%s read_phase=%s", what, resp.StatusCode, st.WritePhase, st.ReadPhase)
+		if st.WriteOverride != "" {
+			fmt.Fprintf(w, " write_override=%s", st.WriteOverride)
+		}
+		if st.ReadOverride != "" {
+			fmt.Fprintf(w, " read_override=%s", st.ReadOverride)
+		}
+		fmt.Fprintln(w)
+		if st.Error != "" {
+			fmt.Fprintf(w, "     error: %s\n", st.Error)
+		}
+		return nil
+	}
+	showVisits := func(from string) error {
+		v, err := visitsOf(db, 2)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "     SELECT visits FROM users WHERE id = 2 -> %d (%s)\n", v, from)
+		return nil
+	}
+	for _, c := range []struct {
+		method, body, from string
+	}{
+		{"GET", "", ""},
+		{"POST", `{"read":"new"}`, "served from accounts"},
+		{"POST", `{"write":"off"}`, ""},
+		{"POST", `{"read":"default"}`, "back to the environment's old: served from users"},
+	} {
+		if err := call(c.method, c.body); err != nil {
+			return err
+		}
+		if c.from != "" {
+			if err := showVisits(c.from); err != nil {
+				return err
+			}
+		}
+	}
+	// Repair account 2 as in step 10.
+	if err := execAll(db, `UPDATE users SET visits = visits WHERE id = 2`); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "   Repaired account 2 with UPDATE users SET visits = visits WHERE id = 2, through dualwrite.")
+	return nil
+}
+
+// compared runs q through db in the compare phase and returns its rows and
+// what the comparison found, read from dualwrite_read_compare_total.
+func compared(db *sql.DB, q shownQuery) ([]string, string, error) {
+	results := []string{"match", "mismatch", "error"}
+	before := make([]float64, len(results))
+	for i, r := range results {
+		before[i] = counter(registry, "dualwrite_read_compare_total", "result", r)
+	}
+	rows, err := textRows(db, q.sql, q.args...)
+	if err != nil {
+		return nil, "", err
+	}
+	var found []string
+	for i, r := range results {
+		if d := counter(registry, "dualwrite_read_compare_total", "result", r) - before[i]; d != 0 {
+			found = append(found, fmt.Sprintf("%s +%g", r, d))
+		}
+	}
+	if len(found) == 0 {
+		return rows, "not compared", nil
+	}
+	return rows, "dualwrite_read_compare_total: " + strings.Join(found, ", "), nil
+}
+
+func visitsOf(db *sql.DB, id int) (int64, error) {
+	var v int64
+	err := db.QueryRow(`SELECT visits FROM users WHERE id = ?`, id).Scan(&v)
+	return v, err
+}
+
+// textRows returns a query's rows, each as its values joined by " | ".
+func textRows(db *sql.DB, query string, args ...any) ([]string, error) {
+	rows, err := db.Query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			row[i] = v.String
+			if !v.Valid {
+				row[i] = "NULL"
+			}
+		}
+		out = append(out, strings.Join(row, " | "))
+	}
+	return out, rows.Err()
+}
+
+func printRows(w io.Writer, rows []string) {
+	for _, r := range rows {
+		fmt.Fprintf(w, "     %s\n", r)
+	}
+}
+
+func printIndented(w io.Writer, text string) {
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		fmt.Fprintf(w, "   %s\n", line)
+	}
+}
+
+// counter returns the sum of the series of the counter name whose label
+// label has the value value.
+func counter(reg prometheus.Gatherer, name, label, value string) float64 {
+	families, err := reg.Gather()
+	if err != nil {
+		return 0
+	}
+	var sum float64
+	for _, mf := range families {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}
+
+// logSink is an io.Writer that keeps what dualwrite logs until the program
+// prints it. It is safe for concurrent use.
+type logSink struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+// Drain returns what was logged since the last Drain and forgets it.
+func (s *logSink) Drain() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.buf.String()
+	s.buf.Reset()
+	return out
+}
+
+// Reset forgets what was logged.
+func (s *logSink) Reset() { s.Drain() }
 
 // writes runs the dual-written statements of step 4.
 func writes(w io.Writer, db *sql.DB) error {

@@ -17,7 +17,9 @@ import (
 var runs int
 
 func TestRun(t *testing.T) {
-	t.Setenv(dualwrite.WritePhaseEnv, "") // restored after the test; run sets it
+	// Restored after the test; run sets them.
+	t.Setenv(dualwrite.WritePhaseEnv, "")
+	t.Setenv(dualwrite.ReadPhaseEnv, "")
 	dbPath := filepath.Join(t.TempDir(), "quickstart.db")
 	var out bytes.Buffer
 	if err := run(&out, dbPath); err != nil {
@@ -46,10 +48,14 @@ func TestRun(t *testing.T) {
 	if users := query(t, raw, "SELECT id, full_name, email, visits FROM users ORDER BY id"); !reflect.DeepEqual(users, wantUsers) {
 		t.Errorf("users = %q\nwant    %q", users, wantUsers)
 	}
-	// The new table has up(row) for exactly the rows written while the
-	// phase was dual: not rows 1-3, not the deleted row 5, not the old key
-	// 6, not the rolled-back insert.
+	// At the end the new table has up(row) for every row: the dual writes
+	// wrote rows 4 and 60 (not the deleted row 5, not the old key 6, not the
+	// rolled-back insert), the stand-in backfill copied rows 1-3, and the
+	// rows corrupted on purpose (1 and 2) were repaired.
 	wantAccounts := [][]string{
+		{"1", "Ada", "Lovelace", "ada@example.com", "3"},
+		{"2", "Alan", "Turing", "alan@example.com", "5"},
+		{"3", "Edsger", "Dijkstra", "ewd@example.com", "0"},
 		{"4", "Grace", "Brewster Hopper", "grace@example.com", "1"},
 		{"60", "Ken", "Thompson", "ken@example.com", "10"},
 	}
@@ -57,15 +63,26 @@ func TestRun(t *testing.T) {
 		t.Errorf("accounts = %q\nwant       %q", accounts, wantAccounts)
 	}
 
-	// The printed tables show the same thing side by side.
-	for _, line := range []string{
-		"1   Ada Lovelace           ada@example.com    3       |            -\n",
-		"3   Edsger Dijkstra        ewd@example.com    0       |            -\n",
-		"4   Grace Brewster Hopper  grace@example.com  1       |            4           Grace       Brewster Hopper  grace@example.com  1\n",
-		"60  Ken Thompson           ken@example.com    10      |            60          Ken         Thompson         ken@example.com    10\n",
+	// The printed tables show it side by side: before the backfill rows 1-3
+	// are missing from accounts (step 6), after it they are there (step 7).
+	step6, rest, ok := strings.Cut(got, "7. Backfill")
+	if !ok {
+		t.Fatalf("the output has no step 7:\n%s", got)
+	}
+	step7, _, _ := strings.Cut(rest, "8. ")
+	for _, c := range []struct {
+		part, line string
+	}{
+		{step6, "1   Ada Lovelace           ada@example.com    3       |            -\n"},
+		{step6, "3   Edsger Dijkstra        ewd@example.com    0       |            -\n"},
+		{step6, "4   Grace Brewster Hopper  grace@example.com  1       |            4           Grace       Brewster Hopper  grace@example.com  1\n"},
+		{step6, "60  Ken Thompson           ken@example.com    10      |            60          Ken         Thompson         ken@example.com    10\n"},
+		{step7, "-> 3 rows\n"},
+		{step7, "1   Ada Lovelace           ada@example.com    3       |            1           Ada         Lovelace         ada@example.com    3\n"},
+		{step7, "3   Edsger Dijkstra        ewd@example.com    0       |            3           Edsger      Dijkstra         ewd@example.com    0\n"},
 	} {
-		if !strings.Contains(got, line) {
-			t.Errorf("the output lacks the row %q:\n%s", line, got)
+		if !strings.Contains(c.part, c.line) {
+			t.Errorf("the output lacks the row %q in its place:\n%s", c.line, got)
 		}
 	}
 	for _, s := range []string{
@@ -76,16 +93,69 @@ func TestRun(t *testing.T) {
 			t.Errorf("the output lacks %q:\n%s", s, got)
 		}
 	}
+
+	// The read steps, in order.
+	for _, s := range []string{
+		// 8: three queries compared, each a match, and the caller got the old rows.
+		"8. DUALWRITE_READ_PHASE=compare",
+		"     1 | Ada Lovelace | ada@example.com | 3\n     -> dualwrite_read_compare_total: match +1 (",
+		"     Ada Lovelace | 2 | 42\n     Alan Turing | 1 | 7\n",
+		"     5 | 19 | Ada Lovelace\n     -> dualwrite_read_compare_total: match +1 (",
+		// 9: the corrupted row: exactly one mismatch, the old value returned, the log line.
+		"9. Corrupt accounts",
+		"     1 | Ada Lovelace | ada@example.com | 3\n     -> dualwrite_read_compare_total: mismatch +1; the caller still got the old value",
+		`{"level":"WARN","msg":"dualwrite: old and new tables disagree","table":"users","fingerprint":"`,
+		`"old_rows":1,"new_rows":1,"ordered":false,"columns_differ":false,"sample":[{"Side":"old","Index":-1,"Row":[1,"Ada Lovelace","ada@example.com",3]},{"Side":"new","Index":-1,"Row":[1,"Ada Byron","ada@example.com",3]}]}`,
+		// 10: repaired.
+		"10. Repair",
+		"     1 | Ada Lovelace | ada@example.com | 3\n     -> dualwrite_read_compare_total: match +1\n",
+		// 11: served from accounts.
+		"11. DUALWRITE_READ_PHASE=new",
+		`dualwrite_reads_total{phase="new"} went up by 3.`,
+		"SELECT visits FROM users WHERE id = 2 -> 500 (served from accounts)",
+		// 12: rollback.
+		"12. Rollback",
+		"SELECT visits FROM users WHERE id = 2 -> 5 (served from users)",
+		// 13: the endpoint.
+		"13. The operator endpoint",
+		"GET                      -> 200 write_phase=dual read_phase=old\n",
+		"POST {\"read\":\"new\"}      -> 200 write_phase=dual read_phase=new read_override=new\n     SELECT visits FROM users WHERE id = 2 -> 500 (served from accounts)",
+		"POST {\"write\":\"off\"}     -> 400 write_phase=dual read_phase=new read_override=new\n     error: ",
+		"POST {\"read\":\"default\"}  -> 200 write_phase=dual read_phase=old\n     SELECT visits FROM users WHERE id = 2 -> 5 ",
+		"14. Metrics",
+	} {
+		i := strings.Index(got, s)
+		if i < 0 {
+			t.Fatalf("the output lacks, after what came before, %q:\n%s", s, out.String())
+		}
+		got = got[i+len(s):]
+	}
+	got = out.String()
+	if strings.Count(got, "mismatch +1") != 1 || strings.Count(got, "old and new tables disagree") != 1 {
+		t.Errorf("want exactly one mismatch reported:\n%s", got)
+	}
+	if strings.Contains(got, "dualwrite also logged") {
+		t.Errorf("dualwrite logged more than the one mismatch:\n%s", got)
+	}
+
 	for _, m := range []struct {
 		series string
 		value  int
 	}{
 		{`dualwrite_writes_total{operation="insert",outcome="mirrored",table="users"}`, 3},
-		{`dualwrite_writes_total{operation="update",outcome="mirrored",table="users"}`, 3},
+		// The update of step 4, its key change, and the repairs of steps 10 and 13.
+		{`dualwrite_writes_total{operation="update",outcome="mirrored",table="users"}`, 5},
 		{`dualwrite_writes_total{operation="delete",outcome="mirrored",table="users"}`, 1},
 		{`dualwrite_passthrough_writes_total{table="users"}`, 1},
 		{`dualwrite_refused_total{table="users"}`, 1},
 		{`dualwrite_refused_total{table="accounts"}`, 1},
+		// Reads: 3 + 1 + 1 compared in steps 8-10; 3 + 1 + 1 in the new phase
+		// (step 11 and the endpoint's); 1 + 1 in the old phase.
+		{`dualwrite_reads_total{phase="compare",table="users"}`, 5},
+		{`dualwrite_reads_total{phase="new",table="users"}`, 5},
+		{`dualwrite_reads_total{phase="old",table="users"}`, 2},
+		{`dualwrite_read_compare_total{result="match",table="users"}`, 4},
+		{`dualwrite_read_compare_total{result="mismatch",table="users"}`, 1},
 	} {
 		if line := fmt.Sprintf("   %s %d\n", m.series, m.value*runs); !strings.Contains(got, line) {
 			t.Errorf("the output lacks the metric line %q:\n%s", line, got)
