@@ -292,3 +292,44 @@ func TestCompareUnderConcurrentWrites(t *testing.T) {
 	}
 	e.checkInvariant()
 }
+
+// TestCompareSkips: a query with LIMIT and no ORDER BY is not compared (its
+// two results may rightly hold different rows), and the sample rate bounds
+// how many queries are.
+func TestCompareSkips(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newEnv(t, dualwrite.WithRegisterer(reg), dualwrite.WithCompareSampleRate(1e-12))
+	seed(t, e)
+	if err := e.sw.SetRead(mapping.ReadCompare, mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if _, err := query(t, e.db, "SELECT * FROM users WHERE id = ?", 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := counterValue(t, reg, "dualwrite_read_compare_total", nil); n != 0 {
+		t.Fatalf("%v comparisons at a sample rate of 1e-12", n)
+	}
+	if n := counterValue(t, reg, "dualwrite_reads_total", map[string]string{"phase": "compare"}); n != 20 {
+		t.Fatalf("reads in compare = %v, want 20", n)
+	}
+	if _, err := dualwrite.NewConnector(dsnConnector{}, e.m, dualwrite.WithCompareSampleRate(0)); err == nil {
+		t.Fatal("a sample rate of 0 was accepted")
+	}
+	reg2 := prometheus.NewRegistry()
+	lim := newEnv(t, dualwrite.WithRegisterer(reg2))
+	seed(t, lim)
+	if err := lim.sw.SetRead(mapping.ReadCompare, mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := query(t, lim.db, "SELECT * FROM users LIMIT 2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := query(t, lim.db, "SELECT * FROM users ORDER BY id LIMIT 2"); err != nil {
+		t.Fatal(err)
+	}
+	if n := counterValue(t, reg2, "dualwrite_read_compare_total", nil); n != 1 {
+		t.Fatalf("%v comparisons, want 1 (the ordered query only)", n)
+	}
+}
