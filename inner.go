@@ -17,11 +17,8 @@ type innerConn struct {
 
 func (c innerConn) Exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if c.cache != nil {
-		s, err := c.cache.get(ctx, c.Conn, query)
+		s, err := c.cache.get(ctx, c.Conn, query, args)
 		if err != nil {
-			return nil, err
-		}
-		if err := checkArgs(s, args); err != nil {
 			return nil, err
 		}
 		return stmtExec(ctx, s, args)
@@ -42,11 +39,8 @@ func (c innerConn) Exec(ctx context.Context, query string, args []driver.NamedVa
 
 func (c innerConn) Query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if c.cache != nil {
-		s, err := c.cache.get(ctx, c.Conn, query)
+		s, err := c.cache.get(ctx, c.Conn, query, args)
 		if err != nil {
-			return nil, err
-		}
-		if err := checkArgs(s, args); err != nil {
 			return nil, err
 		}
 		return stmtQuery(ctx, s, args)

@@ -29,8 +29,21 @@ func newStmtCache() *stmtCache {
 	return &stmtCache{ll: list.New(), items: map[string]*list.Element{}}
 }
 
-// get returns the statement prepared for query, preparing it on c if needed.
-func (sc *stmtCache) get(ctx context.Context, c driver.Conn, query string) (driver.Stmt, error) {
+// get returns the statement prepared for query, preparing it on c if
+// needed. It refuses too few arguments, as drivers do for a statement run
+// without preparing it (a prepared statement would bind the rest to NULL).
+func (sc *stmtCache) get(ctx context.Context, c driver.Conn, query string, args []driver.NamedValue) (driver.Stmt, error) {
+	s, err := sc.prepared(ctx, c, query)
+	if err != nil {
+		return nil, err
+	}
+	if n := s.NumInput(); n >= 0 && len(args) < n {
+		return nil, fmt.Errorf("dualwrite: not enough arguments: the statement takes %d, got %d", n, len(args))
+	}
+	return s, nil
+}
+
+func (sc *stmtCache) prepared(ctx context.Context, c driver.Conn, query string) (driver.Stmt, error) {
 	if e, ok := sc.items[query]; ok {
 		sc.ll.MoveToFront(e)
 		return e.Value.(*cachedStmt).stmt, nil
@@ -61,13 +74,4 @@ func (sc *stmtCache) close() error {
 	sc.ll.Init()
 	clear(sc.items)
 	return first
-}
-
-// checkArgs refuses too few arguments, as drivers do for a statement run
-// without preparing it (a prepared statement would bind the rest to NULL).
-func checkArgs(s driver.Stmt, args []driver.NamedValue) error {
-	if n := s.NumInput(); n >= 0 && len(args) < n {
-		return fmt.Errorf("dualwrite: not enough arguments: the statement takes %d, got %d", n, len(args))
-	}
-	return nil
 }
