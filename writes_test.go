@@ -91,6 +91,7 @@ func TestWriteForms(t *testing.T) {
 		{query: "DELETE FROM memberships WHERE role = 'guest' RETURNING org_id, user_id", query2: true},
 		{query: "INSERT INTO users (id, full_name, email) VALUES (400, 'Dup Email', 'ada@x')"}, // unique violation: an error on both
 		{query: "UPDATE users SET id = 2 WHERE id = 1"},                                        // key collision: an error on both
+		{query: "INSERT INTO users (id, full_name) VALUES (?, ?)", args: []any{900}},           // too few arguments: an error on both
 		{query: "REPLACE INTO users (id, full_name, email) VALUES (5, 'R R', 'alan@x')", refused: true},
 		{query: "INSERT INTO users (id, full_name) VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET id = 77", refused: true},
 		{query: "INSERT INTO users (id, full_name) VALUES (600, 'a'); INSERT INTO users (id, full_name) VALUES (601, 'b')", refused: true},
