@@ -66,21 +66,34 @@ func Handler(sw *Switch, m *mapping.Mapping, g prometheus.Gatherer) http.Handler
 	})
 }
 
+// applyChange checks the whole change before it applies any of it.
 func applyChange(sw *Switch, m *mapping.Mapping, ch PhaseChange) error {
-	// Writes first: turning writes off is refused while reads use the new tables.
+	write, read := sw.Write(m.Phases.Write), sw.Read(m.Phases)
+	if ch.Write != "" && ch.Write != "default" {
+		p, err := mapping.ParseWritePhase(ch.Write)
+		if err != nil {
+			return err
+		}
+		write = p
+	} else if ch.Write == "default" {
+		write = m.Phases.Write
+	}
+	if ch.Read != "" && ch.Read != "default" {
+		p, err := mapping.ParseReadPhase(ch.Read)
+		if err != nil {
+			return err
+		}
+		read = p
+	}
+	if write == mapping.WriteOff && read != mapping.ReadOld && ch.Read != "default" {
+		return errUnsafePhases
+	}
 	switch ch.Write {
 	case "":
 	case "default":
 		sw.ClearWrite()
 	default:
-		p, err := mapping.ParseWritePhase(ch.Write)
-		if err != nil {
-			return err
-		}
-		if p == mapping.WriteOff && sw.Read(m.Phases) != mapping.ReadOld && ch.Read != string(mapping.ReadOld) {
-			return errUnsafePhases
-		}
-		if err := sw.SetWrite(p); err != nil {
+		if err := sw.SetWrite(write); err != nil {
 			return err
 		}
 	}
@@ -89,11 +102,7 @@ func applyChange(sw *Switch, m *mapping.Mapping, ch PhaseChange) error {
 	case "default":
 		sw.ClearRead()
 	default:
-		p, err := mapping.ParseReadPhase(ch.Read)
-		if err != nil {
-			return err
-		}
-		return sw.SetRead(p, m.Phases.Write)
+		return sw.SetRead(read, m.Phases.Write)
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ func TestHandler(t *testing.T) {
 	if code, st := post(`{"write": "off"}`); code != 400 || st.WritePhase != mapping.WriteDual || !strings.Contains(st.Error, "DUALWRITE_WRITE_PHASE=dual") {
 		t.Fatalf("POST write=off while reading new: %d %+v", code, st)
 	}
+	if code, st := post(`{"write": "off", "read": "sideways"}`); code != 400 || st.WritePhase != mapping.WriteDual {
+		t.Fatalf("a change with one bad field was half applied: %d %+v", code, st)
+	}
 	if code, st := post(`{"read": "sideways"}`); code != 400 || !strings.Contains(st.Error, "sideways") {
 		t.Fatalf("POST read=sideways: %d %+v", code, st)
 	}

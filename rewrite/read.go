@@ -17,8 +17,9 @@ type ReadPlan struct {
 	NewQuery string
 	// Ordered is set when the query orders its result (a top-level ORDER BY).
 	Ordered bool
-	// Limited is set when the query has a top-level LIMIT but no ORDER BY:
-	// its two results may hold different rows and cannot be compared.
+	// Limited is set when the query, or a subquery in it, has a LIMIT with
+	// no ORDER BY before it: which rows it picks is up to the plan, so the
+	// two results may rightly differ and are not compared.
 	Limited bool
 	// Fingerprint identifies the statement text (a hash; no argument values).
 	Fingerprint string
@@ -29,6 +30,7 @@ type frame struct {
 	ctes        map[string]bool // common table expressions declared at this level
 	inFrom      bool            // in a FROM clause (or a join group)
 	expectTable bool            // the next name is a table reference
+	ordered     bool            // an ORDER BY was seen at this level
 }
 
 // clauseWords end a FROM clause or begin another clause.
@@ -121,15 +123,13 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 			if w == "ON" || w == "USING" {
 				f.inFrom = true // the join may go on after its constraint
 			}
-			if len(stack) == 1 {
-				switch w {
-				case "ORDER":
-					rp.Ordered = true
-				case "LIMIT":
-					rp.Limited = true
-				case "UNION", "INTERSECT", "EXCEPT":
-					rp.Ordered, rp.Limited = false, false
-				}
+			switch w {
+			case "ORDER":
+				f.ordered = true
+			case "LIMIT":
+				rp.Limited = rp.Limited || !f.ordered
+			case "UNION", "INTERSECT", "EXCEPT":
+				f.ordered = false
 			}
 			continue
 		}
@@ -209,9 +209,7 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 	}
 	b.WriteString(query[at:st.End])
 	rp.NewQuery = b.String()
-	if rp.Ordered {
-		rp.Limited = false
-	}
+	rp.Ordered = stack[0].ordered
 	return rp, nil
 }
 

@@ -52,6 +52,9 @@ func TestReadPlanDetails(t *testing.T) {
 		{"SELECT id FROM users UNION SELECT id FROM users ORDER BY 1", true, false, 2},
 		{"SELECT max(id) OVER (ORDER BY id) FROM users", false, false, 1},
 		{"SELECT * FROM (SELECT * FROM users ORDER BY id LIMIT 2)", false, false, 1},
+		{"SELECT max(email) FROM (SELECT email FROM users LIMIT 1)", false, true, 1},
+		{"SELECT * FROM users WHERE id IN (SELECT id FROM users LIMIT 3) ORDER BY id", true, true, 2},
+		{"SELECT * FROM users ORDER BY id LIMIT 3", true, false, 1},
 		{"WITH users AS (SELECT * FROM accounts) SELECT * FROM users", false, false, 0},
 		{"SELECT u.id FROM users u, users v, memberships m", false, false, 3},
 	} {
