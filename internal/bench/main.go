@@ -1,0 +1,911 @@
+// Command bench measures what dualwrite costs on SQLite, in one run, as
+// ratios to the raw driver:
+//
+//   - an unmapped statement (INSERT and UPDATE on audit) through the wrapper
+//     against the raw github.com/mattn/go-sqlite3 driver (target: within 1.05x);
+//   - a single-row dual write (INSERT into users, UPDATE of users by id)
+//     through the wrapper in the dual write phase against (a) the raw driver
+//     running only the old-table statement and (b) the same two writes
+//     hand-coded in one transaction with the raw driver (target: wrapper /
+//     hand-coded within 1.3x);
+//   - a point query (SELECT ... FROM users WHERE id = ?, 10,000 rows)
+//     through the wrapper in read phases old, new and compare, each against
+//     the raw driver (targets: 1.05x, 1.10x, 2.3x); after the rounds the
+//     wrapper's metrics must show every query served in its phase and, in
+//     compare, every comparison a match.
+//
+// Every variant has its own SQLite file (WAL journal, synchronous=NORMAL)
+// and its own *sql.DB limited to one connection, and uses db.Exec with
+// arguments (the read group db.QueryRow(...).Scan): no prepared statements
+// on the caller's side. Within a round the
+// variants of a group take turns every few operations, in an order that
+// changes every round; the table gives the median ns/op over the rounds, the
+// ratios of the medians, and the smallest and largest per-round ratio, so
+// that noise is visible. See docs/benchmarks.md.
+//
+// Run it from the module root:
+//
+//	go run ./internal/bench [-n ops-per-round] [-rounds 7] [-cpuprofile file]
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/mapping"
+)
+
+// benchMapping is the mapping of the package's tests (helpers_test.go).
+const benchMapping = `
+dialect: sqlite
+phases:
+  write: dual
+tables:
+  - old: users
+    new: accounts
+    key: [id]
+    columns:
+      account_id: id
+      email_address: email
+      first_name: "substr(full_name, 1, instr(full_name || ' ', ' ') - 1)"
+      last_name: "ltrim(substr(full_name, instr(full_name || ' ', ' ')))"
+      visits: visits
+    reverse:
+      id: account_id
+      full_name: "trim(first_name || ' ' || last_name)"
+      email: email_address
+      visits: visits
+  - old: memberships
+    new: members
+    key: [org_id, user_id]
+    columns:
+      org: org_id
+      usr: user_id
+      role_name: upper(role)
+    reverse:
+      org_id: org
+      user_id: usr
+      role: lower(role_name)
+`
+
+// benchSchema is the schema of the package's tests (helpers_test.go).
+var benchSchema = []string{
+	`CREATE TABLE users (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL DEFAULT 'Anon Ymous', email TEXT UNIQUE, visits INTEGER NOT NULL DEFAULT 0)`,
+	`CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, email_address TEXT, first_name TEXT, last_name TEXT, visits INTEGER NOT NULL DEFAULT 0)`,
+	`CREATE TABLE memberships (org_id INTEGER NOT NULL, user_id INTEGER NOT NULL, role TEXT, PRIMARY KEY (org_id, user_id))`,
+	`CREATE TABLE members (org INTEGER NOT NULL, usr INTEGER NOT NULL, role_name TEXT, PRIMARY KEY (org, usr))`,
+	`CREATE TABLE audit (id INTEGER PRIMARY KEY, msg TEXT)`,
+}
+
+// The statements measured.
+const (
+	qAuditInsert    = `INSERT INTO audit (msg) VALUES (?)`
+	qAuditUpdate    = `UPDATE audit SET msg = ? WHERE id = ?`
+	qUserInsert     = `INSERT INTO users (id, full_name, email) VALUES (?, ?, ?)`
+	qUserUpdate     = `UPDATE users SET visits = visits + 1 WHERE id = ?`
+	qAccountInsert  = `INSERT INTO accounts (account_id, email_address, first_name, last_name, visits) VALUES (?, ?, ?, ?, 0)`
+	qAccountUpdate  = `UPDATE accounts SET visits = visits + 1 WHERE account_id = ?`
+	defaultParams   = `?_journal_mode=WAL&_synchronous=NORMAL`
+	driverName      = "dualwrite-bench"
+	seedRows        = 1000 // rows the UPDATE groups cycle through
+	firstInsertedID = 1_000_000
+
+	qUserRead = `SELECT id, full_name, email, visits FROM users WHERE id = ?`
+	readRows  = 10_000 // rows of users (and accounts) in the read group's files
+	// qReadSeedUsers fills users for the read group: every 10th full_name
+	// is one word, every 13th email is NULL (see readUser).
+	qReadSeedUsers = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+INSERT INTO users (id, full_name, email, visits)
+SELECT i,
+       CASE WHEN i % 10 = 0 THEN 'Ada' || i ELSE 'Ada' || i || ' Lovelace' || i END,
+       CASE WHEN i % 13 = 0 THEN NULL ELSE 'ada' || i || '@example.com' END,
+       i % 97
+FROM n`
+	// qReadSeedAccounts fills accounts = up(users) in one statement, with
+	// the mapping's columns expressions.
+	qReadSeedAccounts = `INSERT INTO accounts (account_id, email_address, first_name, last_name, visits)
+SELECT id, email, substr(full_name, 1, instr(full_name || ' ', ' ') - 1),
+       ltrim(substr(full_name, instr(full_name || ' ', ' '))), visits
+FROM users`
+)
+
+// readPhases are the read phases of the read group's wrapper variants, with
+// the target of each one's ratio to the raw driver.
+var readPhases = []struct {
+	phase  mapping.ReadPhase
+	target float64
+}{
+	{mapping.ReadOld, 1.05},
+	{mapping.ReadNew, 1.10},
+	{mapping.ReadCompare, 2.3},
+}
+
+// dsnParams are the DSN parameters of every database (flag -params).
+var dsnParams = defaultParams
+
+// variant is one way of doing a group's operation; op does the i-th one.
+type variant struct {
+	name string
+	op   func(i int) error
+}
+
+// group is one operation measured several ways, and the ratios reported.
+type group struct {
+	name     string
+	variants []variant
+	ratios   []ratio
+}
+
+// ratio is one reported ratio of medians: variants[num] / variants[den],
+// with its target (0: none) or a label such as "A/A".
+type ratio struct {
+	num, den int
+	target   float64
+	label    string
+}
+
+// sample is one variant's measurement in one round.
+type sample struct {
+	nsPerOp, allocsPerOp, bytesPerOp float64
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	n := flag.Int("n", 8000, "operations per variant per round")
+	rounds := flag.Int("rounds", 7, "rounds; each runs every variant of every group n times")
+	chunk := flag.Int("chunk", 100, "within a round, a group's variants take turns every `ops` operations")
+	warmup := flag.Int("warmup", 2000, "warm-up operations per variant before the rounds")
+	only := flag.String("groups", "", "comma-separated groups to run (default all): unmapped-insert, unmapped-update, dual-insert, dual-update, read-point")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured rounds to `file`")
+	withMetrics := flag.Bool("metrics", false, "register dualwrite's Prometheus metrics (on a private registry) on the wrapper")
+	verbose := flag.Bool("v", false, "also print every round's ns/op per variant")
+	flag.StringVar(&dsnParams, "params", defaultParams, "the DSN parameters of every database (go-sqlite3 syntax)")
+	dir := flag.String("dir", "", "directory for the SQLite files (default: a new temporary directory, removed at the end)")
+	flag.Parse()
+	if *n < 1 || *rounds < 1 || *chunk < 1 || *warmup < 0 {
+		return errors.New("-n, -rounds and -chunk must be at least 1, -warmup at least 0")
+	}
+	if v := os.Getenv(dualwrite.WritePhaseEnv); v != "" {
+		fmt.Printf("note: %s=%q is set; the benchmark overrides the write phase to dual with a Switch\n", dualwrite.WritePhaseEnv, v)
+	}
+
+	tmp := *dir
+	if tmp == "" {
+		var err error
+		if tmp, err = os.MkdirTemp("", "dualwrite-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+	}
+	b, err := newBench(tmp, *withMetrics)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+
+	var want []string
+	if *only != "" {
+		want = strings.Split(*only, ",")
+	}
+	groups, err := b.groups(want)
+	if err != nil {
+		return err
+	}
+	if len(groups) == 0 {
+		return fmt.Errorf("-groups %q names no group", *only)
+	}
+
+	printHeader(b, *n, *rounds, *chunk, *warmup, *withMetrics)
+
+	// Warm up: fill caches (plan cache, SQLite page cache, the WAL files)
+	// and let the CPU settle.
+	for _, g := range groups {
+		for _, v := range g.variants {
+			for i := 0; i < *warmup; i++ {
+				if err := v.op(i); err != nil {
+					return fmt.Errorf("warm-up %s / %s: %w", g.name, v.name, err)
+				}
+			}
+		}
+	}
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	// results[g][v] holds one sample per round.
+	results := make([][][]sample, len(groups))
+	for gi, g := range groups {
+		results[gi] = make([][]sample, len(g.variants))
+	}
+	loadBefore := loadAvg()
+	start := time.Now()
+	for r := 0; r < *rounds; r++ {
+		for gi, g := range groups {
+			ss, err := measure(g, order(len(g.variants), r), *n, *chunk, *warmup+r**n)
+			if err != nil {
+				return fmt.Errorf("round %d %s: %w", r+1, g.name, err)
+			}
+			for vi, s := range ss {
+				results[gi][vi] = append(results[gi][vi], s)
+				if *verbose {
+					fmt.Printf("round %d  %-16s %-13s %8.0f ns/op\n", r+1, g.name, g.variants[vi].name, s.nsPerOp)
+				}
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	pprof.StopCPUProfile()
+	readSummary, err := b.checkReads()
+	if err != nil {
+		return err
+	}
+	if err := b.check(); err != nil {
+		return err
+	}
+	report(os.Stdout, groups, results)
+	fmt.Printf("\nload average before / after the rounds: %s / %s (1 min)\n", loadBefore, loadAvg())
+	fmt.Printf("measured rounds took %s (plus setup and warm-up); the mirrored tables were checked: new = up(old) in every row\n", elapsed.Round(time.Millisecond))
+	for _, line := range readSummary {
+		fmt.Println(line)
+	}
+	return nil
+}
+
+// order returns the order in which a group's k variants take their turns
+// in round r. Two variants alternate (AB, BA, AB, ...). More rotate (ABC,
+// BCA, CAB) and each cycle of k rounds reverses the previous one (CBA, ACB,
+// BAC), so that no variant always goes first, or always right after the
+// same other one.
+func order(k, r int) []int {
+	o := make([]int, k)
+	for i := range o {
+		o[i] = (i + r) % k
+	}
+	if k == 2 {
+		return o
+	}
+	if (r/k)%2 == 1 {
+		slices.Reverse(o)
+	}
+	return o
+}
+
+// measure runs one round of a group: n operations of every variant, the
+// variants taking turns every chunk operations in the given order, so that
+// they share the same stretch of time (and of the machine's noise). first
+// is the index of the round's first operation. It returns each variant's
+// cost per operation, in the group's variant order. The GC runs once at the
+// start of the round; collections during the round fall on whichever
+// variant is running, which spreads them in proportion to time rather than
+// to allocation (the allocation columns show who allocates what).
+func measure(g group, ord []int, n, chunk, first int) ([]sample, error) {
+	k := len(g.variants)
+	elapsed := make([]time.Duration, k)
+	mallocs := make([]uint64, k)
+	bytes := make([]uint64, k)
+	var before, after runtime.MemStats
+	runtime.GC()
+	for done := 0; done < n; done += chunk {
+		m := min(chunk, n-done)
+		for _, vi := range ord {
+			v := g.variants[vi]
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			for i := first + done; i < first+done+m; i++ {
+				if err := v.op(i); err != nil {
+					return nil, fmt.Errorf("%s: %w", v.name, err)
+				}
+			}
+			elapsed[vi] += time.Since(start)
+			runtime.ReadMemStats(&after)
+			mallocs[vi] += after.Mallocs - before.Mallocs
+			bytes[vi] += after.TotalAlloc - before.TotalAlloc
+		}
+	}
+	out := make([]sample, k)
+	for vi := range out {
+		out[vi] = sample{
+			nsPerOp:     float64(elapsed[vi].Nanoseconds()) / float64(n),
+			allocsPerOp: float64(mallocs[vi]) / float64(n),
+			bytesPerOp:  float64(bytes[vi]) / float64(n),
+		}
+	}
+	return out, nil
+}
+
+// bench owns the databases: one SQLite file per variant, so that no
+// variant's writes invalidate another's page cache, grow its tables or
+// trigger its WAL checkpoints.
+type bench struct {
+	dir      string
+	ctx      context.Context
+	mapping  *mapping.Mapping
+	dbs      []*sql.DB
+	mirrored []string // files written through the wrapper, checked at the end
+	version  string
+	reads    []readCheck // the read group's wrapper variants, checked at the end
+}
+
+// readCheck is what checkReads verifies of one wrapper variant of the read
+// group: its metrics must show that every query it ran was served in its
+// phase, and, in compare, compared with no mismatch.
+type readCheck struct {
+	variant string
+	phase   mapping.ReadPhase
+	reg     *prometheus.Registry
+	ops     *int // queries the variant ran
+}
+
+func newBench(dir string, withMetrics bool) (*bench, error) {
+	m, err := mapping.Parse([]byte(benchMapping))
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{dir: dir, ctx: context.Background(), mapping: m}
+	sw := dualwrite.NewSwitch()
+	if err := sw.SetWrite(mapping.WriteDual); err != nil {
+		return nil, err
+	}
+	opts := []dualwrite.Option{dualwrite.WithSwitch(sw)}
+	if withMetrics {
+		opts = append(opts, dualwrite.WithRegisterer(prometheus.NewRegistry()))
+	}
+	if err := dualwrite.Register(driverName, "sqlite3", m, opts...); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *bench) close() {
+	for _, db := range b.dbs {
+		db.Close()
+	}
+}
+
+func (b *bench) dsn(file string) string {
+	return "file:" + filepath.Join(b.dir, file+".db") + dsnParams
+}
+
+// open creates a SQLite file with the schema and the rows seed inserts
+// (through the raw driver, in one transaction) and opens it with
+// driverName, limited to one connection.
+func (b *bench) open(file, driverName string, seed func(*sql.Tx) error) (*sql.DB, error) {
+	dsn := b.dsn(file)
+	raw, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Close()
+	tx, err := raw.Begin()
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	for _, s := range benchSchema {
+		if _, err := tx.Exec(s); err != nil {
+			return nil, fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	if err := seed(tx); err != nil {
+		return nil, fmt.Errorf("seeding %s: %w", file, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	if b.version == "" {
+		if err := raw.QueryRow(`SELECT sqlite_version()`).Scan(&b.version); err != nil {
+			return nil, err
+		}
+	}
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	b.dbs = append(b.dbs, db)
+	if err := db.Ping(); err != nil {
+		return nil, fmt.Errorf("connecting to %s with %s: %w", file, driverName, err)
+	}
+	if driverName != "sqlite3" {
+		b.mirrored = append(b.mirrored, file)
+	}
+	return db, nil
+}
+
+// seedWrites inserts the write groups' seed rows (in both users and
+// accounts, so that every UPDATE variant updates an existing row on each
+// side, and in audit).
+func seedWrites(tx *sql.Tx) error {
+	for id := int64(1); id <= seedRows; id++ {
+		fullName, email, first, last := user(id)
+		if _, err := tx.Exec(qUserInsert, id, fullName, email); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(qAccountInsert, id, email, first, last); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(qAuditInsert, "seed"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seedReads fills users with readRows rows and accounts = up(users) with
+// one INSERT ... SELECT, and checks the counts.
+func seedReads(tx *sql.Tx) error {
+	for _, q := range []string{qReadSeedUsers, qReadSeedAccounts} {
+		r, err := tx.Exec(q)
+		if err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+		if n, err := r.RowsAffected(); err != nil || n != readRows {
+			return fmt.Errorf("%s: %d rows (%v), want %d", q, n, err, readRows)
+		}
+	}
+	return nil
+}
+
+// user returns the old-table values of user id, and the new-table values
+// that the mapping's up projection gives them (first word of full_name, the
+// rest), as an application that dual-writes by hand computes them.
+func user(id int64) (fullName, email, first, last string) {
+	fullName = fmt.Sprintf("Ada%d Lovelace%d", id, id)
+	email = fmt.Sprintf("ada%d@example.com", id)
+	first, last, _ = strings.Cut(fullName, " ")
+	return fullName, email, first, strings.TrimLeft(last, " ")
+}
+
+// exec runs q on db and checks that it changed exactly one row, so that a
+// variant that silently does nothing cannot look fast.
+func exec(ctx context.Context, db *sql.DB, q string, args ...any) error {
+	r, err := db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return fmt.Errorf("%s: %d rows affected, want 1", q, n)
+	}
+	return nil
+}
+
+// inTx runs the statements, each with its arguments, in one transaction of
+// the raw driver: a dual write coded by hand.
+func inTx(ctx context.Context, db *sql.DB, stmts []string, args ...[]any) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for i, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q, args[i]...); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func seedID(i int) int64 { return int64(i%seedRows) + 1 }
+
+// insertID returns the users id of the i-th INSERT of a variant: above the
+// seed rows, distinct across warm-up and rounds.
+func insertID(i int) int64 { return firstInsertedID + int64(i) }
+
+// groups opens the databases of the groups named in want (all when empty)
+// and returns the groups.
+func (b *bench) groups(want []string) ([]group, error) {
+	ctx := b.ctx
+	type spec struct {
+		name, baseline string
+		target         float64
+		variants       []string // wrapper first
+		ops            []func(db *sql.DB) func(i int) error
+	}
+	both := [2]string{qUserUpdate, qAccountUpdate}
+	specs := []spec{
+		{"unmapped-insert", "raw", 1.05, []string{"dualwrite", "raw", "raw-copy"}, []func(*sql.DB) func(int) error{
+			func(db *sql.DB) func(int) error {
+				return func(int) error { return exec(ctx, db, qAuditInsert, "hello") }
+			},
+		}},
+		{"unmapped-update", "raw", 1.05, []string{"dualwrite", "raw", "raw-copy"}, []func(*sql.DB) func(int) error{
+			func(db *sql.DB) func(int) error {
+				return func(i int) error { return exec(ctx, db, qAuditUpdate, "msg", seedID(i)) }
+			},
+		}},
+		{"dual-insert", "raw-2stmt-tx", 1.3, []string{"dualwrite", "raw-old-only", "raw-2stmt-tx"}, []func(*sql.DB) func(int) error{
+			func(db *sql.DB) func(int) error { // the users statement alone
+				return func(i int) error {
+					id := insertID(i)
+					fullName, email, _, _ := user(id)
+					return exec(ctx, db, qUserInsert, id, fullName, email)
+				}
+			},
+			func(db *sql.DB) func(int) error { // both statements by hand
+				return func(i int) error {
+					id := insertID(i)
+					fullName, email, first, last := user(id)
+					return inTx(ctx, db, []string{qUserInsert, qAccountInsert},
+						[]any{id, fullName, email}, []any{id, email, first, last})
+				}
+			},
+		}},
+		{"dual-update", "raw-2stmt-tx", 1.3, []string{"dualwrite", "raw-old-only", "raw-2stmt-tx"}, []func(*sql.DB) func(int) error{
+			func(db *sql.DB) func(int) error {
+				return func(i int) error { return exec(ctx, db, qUserUpdate, seedID(i)) }
+			},
+			func(db *sql.DB) func(int) error {
+				return func(i int) error {
+					id := seedID(i)
+					return inTx(ctx, db, both[:], []any{id}, []any{id})
+				}
+			},
+		}},
+	}
+	var out []group
+	for _, sp := range specs {
+		if len(want) > 0 && !slices.Contains(want, sp.name) {
+			continue
+		}
+		g := group{name: sp.name}
+		for vi, vname := range sp.variants {
+			switch {
+			case vi == 0:
+			case vname == "raw-copy":
+				g.ratios = append(g.ratios, ratio{num: 1, den: vi, label: "A/A"})
+			case vname == sp.baseline:
+				g.ratios = append(g.ratios, ratio{num: 0, den: vi, target: sp.target})
+			default:
+				g.ratios = append(g.ratios, ratio{num: 0, den: vi})
+			}
+			drv, mk := "sqlite3", sp.ops[0]
+			if vi == 0 {
+				drv = driverName // the wrapper runs the first raw variant's statement
+			} else {
+				mk = sp.ops[min(vi, len(sp.ops))-1] // raw-copy runs raw's statement
+			}
+			db, err := b.open(sp.name+"-"+vname, drv, seedWrites)
+			if err != nil {
+				return nil, err
+			}
+			g.variants = append(g.variants, variant{vname, mk(db)})
+		}
+		out = append(out, g)
+	}
+	if len(want) == 0 || slices.Contains(want, "read-point") {
+		g, err := b.readGroup()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// readRow is one row of qUserRead.
+type readRow struct {
+	id       int64
+	fullName string
+	email    sql.NullString
+	visits   int64
+}
+
+// readUser returns the users row id of the read group's files, as
+// qReadSeedUsers inserts it.
+func readUser(id int64) readRow {
+	r := readRow{id: id, fullName: fmt.Sprintf("Ada%d Lovelace%d", id, id), visits: id % 97}
+	if id%10 == 0 {
+		r.fullName = fmt.Sprintf("Ada%d", id)
+	}
+	if id%13 != 0 {
+		r.email = sql.NullString{String: fmt.Sprintf("ada%d@example.com", id), Valid: true}
+	}
+	return r
+}
+
+// readID returns the id the i-th query of a read variant asks for: a
+// pseudo-random existing id (splitmix64 of i), the same sequence for every
+// variant.
+func readID(i int) int64 {
+	z := uint64(i) + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return int64(z%readRows) + 1
+}
+
+// readGroup opens the read group's files: the point query through the raw
+// driver (twice, for the A/A test) and through the wrapper in each read
+// phase. Each wrapper variant has its own registered driver with its own
+// Switch (write phase dual, read phase set) and its own metrics registry,
+// so that the phases run side by side in one process.
+func (b *bench) readGroup() (group, error) {
+	const name = "read-point"
+	expect := make([]readRow, readRows)
+	for i := range expect {
+		expect[i] = readUser(int64(i) + 1)
+	}
+	mk := func(db *sql.DB, ops *int) func(int) error {
+		return func(i int) error {
+			*ops++
+			id := readID(i)
+			var got readRow
+			if err := db.QueryRowContext(b.ctx, qUserRead, id).Scan(&got.id, &got.fullName, &got.email, &got.visits); err != nil {
+				return fmt.Errorf("id %d: %w", id, err)
+			}
+			if want := expect[id-1]; got != want {
+				return fmt.Errorf("id %d: got %+v, want %+v", id, got, want)
+			}
+			return nil
+		}
+	}
+	g := group{name: name}
+	for _, v := range []string{"raw", "raw-copy"} {
+		db, err := b.open(name+"-"+v, "sqlite3", seedReads)
+		if err != nil {
+			return group{}, err
+		}
+		g.variants = append(g.variants, variant{v, mk(db, new(int))})
+	}
+	g.ratios = append(g.ratios, ratio{num: 0, den: 1, label: "A/A"})
+	for _, rp := range readPhases {
+		sw := dualwrite.NewSwitch()
+		if err := sw.SetWrite(mapping.WriteDual); err != nil {
+			return group{}, err
+		}
+		if err := sw.SetRead(rp.phase, mapping.WriteDual); err != nil {
+			return group{}, err
+		}
+		reg := prometheus.NewRegistry()
+		drv := driverName + "-read-" + string(rp.phase)
+		if err := dualwrite.Register(drv, "sqlite3", b.mapping, dualwrite.WithSwitch(sw), dualwrite.WithRegisterer(reg)); err != nil {
+			return group{}, err
+		}
+		vname := "dualwrite-" + string(rp.phase)
+		db, err := b.open(name+"-"+vname, drv, seedReads)
+		if err != nil {
+			return group{}, err
+		}
+		ops := new(int)
+		b.reads = append(b.reads, readCheck{variant: vname, phase: rp.phase, reg: reg, ops: ops})
+		g.ratios = append(g.ratios, ratio{num: len(g.variants), den: 0, target: rp.target})
+		g.variants = append(g.variants, variant{vname, mk(db, ops)})
+	}
+	// The A/A line last, as in the other groups it follows the wrapper's.
+	g.ratios = append(g.ratios[1:], g.ratios[0])
+	return g, nil
+}
+
+// checkReads verifies, from each read variant's metrics, that every query
+// it ran was served in its read phase and, in compare, was compared and
+// matched: no mismatch, no error on the new side. It returns a summary.
+func (b *bench) checkReads() ([]string, error) {
+	var out []string
+	for _, rc := range b.reads {
+		mfs, err := rc.reg.Gather()
+		if err != nil {
+			return nil, fmt.Errorf("read check %s: gathering metrics: %w", rc.variant, err)
+		}
+		reads := counter(mfs, "dualwrite_reads_total", "phase", string(rc.phase))
+		allReads := counter(mfs, "dualwrite_reads_total", "", "")
+		if reads != float64(*rc.ops) || allReads != reads {
+			return nil, fmt.Errorf("read check %s: %d queries ran but dualwrite_reads_total{phase=%q} = %g (all phases: %g): the read phase was not in force",
+				rc.variant, *rc.ops, rc.phase, reads, allReads)
+		}
+		line := fmt.Sprintf("read check %s: %d queries, all served in read phase %s (dualwrite_reads_total)", rc.variant, *rc.ops, rc.phase)
+		if rc.phase == mapping.ReadCompare {
+			match := counter(mfs, "dualwrite_read_compare_total", "result", "match")
+			mismatch := counter(mfs, "dualwrite_read_compare_total", "result", "mismatch")
+			errs := counter(mfs, "dualwrite_read_compare_total", "result", "error")
+			if mismatch != 0 || match == 0 || errs != 0 || match != float64(*rc.ops) {
+				return nil, fmt.Errorf("read check %s: FAILED: dualwrite_read_compare_total: match=%g mismatch=%g error=%g for %d queries; want match=%d and no mismatch or error",
+					rc.variant, match, mismatch, errs, *rc.ops, *rc.ops)
+			}
+			line += fmt.Sprintf("; dualwrite_read_compare_total: match=%g mismatch=0 error=0", match)
+		}
+		out = append(out, line)
+	}
+	return out, nil
+}
+
+// counter sums the counter samples of family name whose label has the
+// given value (every sample when label is "").
+func counter(mfs []*dto.MetricFamily, name, label, value string) float64 {
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			ok := label == ""
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == label && lp.GetValue() == value {
+					ok = true
+				}
+			}
+			if ok {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// check verifies, through the raw driver, that new = up(old) holds in every
+// row of every file written through the wrapper, so that a wrapper that
+// silently stopped mirroring cannot look fast.
+func (b *bench) check() error {
+	const diff = `SELECT count(*) FROM users u LEFT JOIN accounts a ON a.account_id = u.id
+WHERE a.account_id IS NULL OR a.email_address IS NOT u.email
+   OR a.first_name IS NOT substr(u.full_name, 1, instr(u.full_name || ' ', ' ') - 1)
+   OR a.last_name IS NOT ltrim(substr(u.full_name, instr(u.full_name || ' ', ' ')))
+   OR a.visits IS NOT u.visits`
+	const extra = `SELECT count(*) FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.account_id)`
+	for _, file := range b.mirrored {
+		db, err := sql.Open("sqlite3", b.dsn(file))
+		if err != nil {
+			return err
+		}
+		var bad, orphans, users int
+		err = db.QueryRow(diff).Scan(&bad)
+		if err == nil {
+			err = db.QueryRow(extra).Scan(&orphans)
+		}
+		if err == nil {
+			err = db.QueryRow(`SELECT count(*) FROM users`).Scan(&users)
+		}
+		db.Close()
+		if err != nil {
+			return fmt.Errorf("checking %s: %w", file, err)
+		}
+		if bad > 0 || orphans > 0 {
+			return fmt.Errorf("check: in %s, %d of %d users rows are not mirrored correctly and %d accounts rows have no users row: is the write phase dual?", file, bad, users, orphans)
+		}
+	}
+	return nil
+}
+
+func printHeader(b *bench, n, rounds, chunk, warmup int, withMetrics bool) {
+	fmt.Println("dualwrite overhead on SQLite: one run, variants interleaved in rounds")
+	fmt.Printf("go %s %s/%s, GOMAXPROCS=%d, NumCPU=%d\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Printf("SQLite %s via github.com/mattn/go-sqlite3 %s\n", b.version, moduleVersion("github.com/mattn/go-sqlite3"))
+	fmt.Printf("databases: one SQLite file per variant in a temporary directory, DSN parameters %s\n", dsnParams)
+	fmt.Printf("each variant: its own *sql.DB, SetMaxOpenConns(1), db.Exec (reads: db.QueryRow(...).Scan) with arguments\n")
+	fmt.Printf("  (no prepared statements on the caller's side)\n")
+	fmt.Printf("dualwrite: write phase dual (Switch override), metrics %s\n", map[bool]string{true: "on (private registry)", false: "off (no Registerer)"}[withMetrics])
+	fmt.Printf("read-point: %d rows; the wrapper variants each have their own driver and Switch (write dual, read old/new/compare)\n", readRows)
+	fmt.Printf("  and their own metrics registry (metrics always on), checked after the rounds\n")
+	fmt.Printf("rounds: %d x %d ops per variant, after %d warm-up ops per variant; within a round the variants\n", rounds, n, warmup)
+	fmt.Printf("  of a group take turns every %d ops, in an order that changes every round\n", chunk)
+	fmt.Println()
+	fmt.Println("variants:")
+	fmt.Println("  dualwrite     the statement through the wrapper")
+	fmt.Println("  raw           the same statement through the raw driver")
+	fmt.Println("  raw-copy      raw again, on its own file: raw / raw-copy is an A/A test, the noise floor")
+	fmt.Println("  raw-old-only  only the old-table statement through the raw driver (no mirror)")
+	fmt.Println("  raw-2stmt-tx  BEGIN; the users statement; the accounts statement (computed columns); COMMIT, raw driver")
+	fmt.Println("  dualwrite-old, dualwrite-new, dualwrite-compare")
+	fmt.Println("                the query through the wrapper in read phase old, new, compare")
+	fmt.Println()
+}
+
+// loadAvg returns the 1-minute load average, or "?" where /proc has none.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
+
+func moduleVersion(path string) string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown version)"
+	}
+	for _, d := range bi.Deps {
+		if d.Path == path {
+			return d.Version
+		}
+	}
+	return "(unknown version)"
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func field(ss []sample, f func(sample) float64) []float64 {
+	out := make([]float64, len(ss))
+	for i, s := range ss {
+		out[i] = f(s)
+	}
+	return out
+}
+
+func report(w io.Writer, groups []group, results [][][]sample) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "group\tvariant\tmedian ns/op\tmin ns/op\tmax ns/op\tallocs/op\tB/op\t")
+	for gi, g := range groups {
+		for vi, v := range g.variants {
+			ss := results[gi][vi]
+			ns := field(ss, func(s sample) float64 { return s.nsPerOp })
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t\n", g.name, v.name, median(ns),
+				slices.Min(ns), slices.Max(ns),
+				median(field(ss, func(s sample) float64 { return s.allocsPerOp })),
+				median(field(ss, func(s sample) float64 { return s.bytesPerOp })))
+		}
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "group\tratio\tof medians\tper-round min\tper-round max\ttarget\tmet\t")
+	for gi, g := range groups {
+		for _, q := range g.ratios {
+			num, base := results[gi][q.num], results[gi][q.den]
+			var per []float64
+			for r := range num {
+				per = append(per, num[r].nsPerOp/base[r].nsPerOp)
+			}
+			ratio := median(field(num, func(s sample) float64 { return s.nsPerOp })) /
+				median(field(base, func(s sample) float64 { return s.nsPerOp }))
+			target, met := "-", "-"
+			switch {
+			case q.target > 0:
+				target = fmt.Sprintf("<= %.2fx", q.target)
+				met = map[bool]string{true: "yes", false: "NO"}[ratio <= q.target]
+			case q.label != "":
+				target = q.label
+			}
+			fmt.Fprintf(tw, "%s\t%s / %s\t%.3fx\t%.3fx\t%.3fx\t%s\t%s\t\n", g.name, g.variants[q.num].name, g.variants[q.den].name,
+				ratio, slices.Min(per), slices.Max(per), target, met)
+		}
+	}
+	tw.Flush()
+}
