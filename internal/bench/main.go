@@ -50,50 +50,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/mapping"
 )
-
-// benchMapping is the mapping of the package's tests (helpers_test.go).
-const benchMapping = `
-dialect: sqlite
-phases:
-  write: dual
-tables:
-  - old: users
-    new: accounts
-    key: [id]
-    columns:
-      account_id: id
-      email_address: email
-      first_name: "substr(full_name, 1, instr(full_name || ' ', ' ') - 1)"
-      last_name: "ltrim(substr(full_name, instr(full_name || ' ', ' ')))"
-      visits: visits
-    reverse:
-      id: account_id
-      full_name: "trim(first_name || ' ' || last_name)"
-      email: email_address
-      visits: visits
-  - old: memberships
-    new: members
-    key: [org_id, user_id]
-    columns:
-      org: org_id
-      usr: user_id
-      role_name: upper(role)
-    reverse:
-      org_id: org
-      user_id: usr
-      role: lower(role_name)
-`
-
-// benchSchema is the schema of the package's tests (helpers_test.go).
-var benchSchema = []string{
-	`CREATE TABLE users (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL DEFAULT 'Anon Ymous', email TEXT UNIQUE, visits INTEGER NOT NULL DEFAULT 0)`,
-	`CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, email_address TEXT, first_name TEXT, last_name TEXT, visits INTEGER NOT NULL DEFAULT 0)`,
-	`CREATE TABLE memberships (org_id INTEGER NOT NULL, user_id INTEGER NOT NULL, role TEXT, PRIMARY KEY (org_id, user_id))`,
-	`CREATE TABLE members (org INTEGER NOT NULL, usr INTEGER NOT NULL, role_name TEXT, PRIMARY KEY (org, usr))`,
-	`CREATE TABLE audit (id INTEGER PRIMARY KEY, msg TEXT)`,
-}
 
 // The statements measured.
 const (
@@ -370,7 +329,7 @@ type readCheck struct {
 }
 
 func newBench(dir string, withMetrics bool) (*bench, error) {
-	m, err := mapping.Parse([]byte(benchMapping))
+	m, err := mapping.Parse([]byte(corpus.Mapping))
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +373,7 @@ func (b *bench) open(file, driverName string, seed func(*sql.Tx) error) (*sql.DB
 		return nil, err
 	}
 	defer tx.Rollback()
-	for _, s := range benchSchema {
+	for _, s := range corpus.Schema {
 		if _, err := tx.Exec(s); err != nil {
 			return nil, fmt.Errorf("%s: %w", s, err)
 		}

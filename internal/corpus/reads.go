@@ -1,6 +1,8 @@
-// Package corpus holds the queries the read-path tests share: the rewrite
-// package's golden test of their substitution, and the driver's test that
-// runs each one against the old and the new tables of a real database.
+// Package corpus holds what the tests and the benchmark program share: the
+// test mapping and schema, and the queries of the read-path tests (the
+// rewrite package's golden test of their substitution, and the driver's
+// test that runs each one against the old and the new tables of a real
+// database).
 package corpus
 
 // Read is one query of the test schema (users -> accounts, memberships ->

@@ -1,0 +1,45 @@
+package corpus
+
+// Mapping is the mapping of the tests and the benchmark program: users ->
+// accounts (a key, a split name), memberships -> members (a composite key).
+const Mapping = `
+dialect: sqlite
+phases:
+  write: dual
+tables:
+  - old: users
+    new: accounts
+    key: [id]
+    columns:
+      account_id: id
+      email_address: email
+      first_name: "substr(full_name, 1, instr(full_name || ' ', ' ') - 1)"
+      last_name: "ltrim(substr(full_name, instr(full_name || ' ', ' ')))"
+      visits: visits
+    reverse:
+      id: account_id
+      full_name: "trim(first_name || ' ' || last_name)"
+      email: email_address
+      visits: visits
+  - old: memberships
+    new: members
+    key: [org_id, user_id]
+    columns:
+      org: org_id
+      usr: user_id
+      role_name: upper(role)
+    reverse:
+      org_id: org
+      user_id: usr
+      role: lower(role_name)
+`
+
+// Schema is the SQLite schema Mapping maps, one statement per element; audit
+// is not mapped.
+var Schema = []string{
+	`CREATE TABLE users (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL DEFAULT 'Anon Ymous', email TEXT UNIQUE, visits INTEGER NOT NULL DEFAULT 0)`,
+	`CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, email_address TEXT, first_name TEXT, last_name TEXT, visits INTEGER NOT NULL DEFAULT 0)`,
+	`CREATE TABLE memberships (org_id INTEGER NOT NULL, user_id INTEGER NOT NULL, role TEXT, PRIMARY KEY (org_id, user_id))`,
+	`CREATE TABLE members (org INTEGER NOT NULL, usr INTEGER NOT NULL, role_name TEXT, PRIMARY KEY (org, usr))`,
+	`CREATE TABLE audit (id INTEGER PRIMARY KEY, msg TEXT)`,
+}
