@@ -333,3 +333,23 @@ func TestCompareSkips(t *testing.T) {
 		t.Fatalf("%v comparisons, want 1 (the ordered query only)", n)
 	}
 }
+
+// TestWritesAreNotReads: in the new read phase, a write's RETURNING rows and
+// the queries inside a write still read the old tables.
+func TestWritesAreNotReads(t *testing.T) {
+	e := newEnv(t)
+	seed(t, e)
+	mustExec(t, e.raw, "UPDATE accounts SET last_name = 'Byron' WHERE account_id = 1")
+	if err := e.sw.SetRead(mapping.ReadNew, mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	if err := e.db.QueryRow("UPDATE users SET visits = visits + 1 WHERE id = 1 RETURNING full_name").Scan(&name); err != nil || name != "Ada Lovelace" {
+		t.Fatalf("RETURNING in the new phase: %q, %v; want the old table's Ada Lovelace", name, err)
+	}
+	mustExec(t, e.db, "INSERT INTO audit (id, msg) SELECT 50, full_name FROM users WHERE id = 1")
+	if got := rows(t, e.raw, "SELECT msg FROM audit WHERE id = 50")[0][0]; got != "Ada Lovelace" {
+		t.Fatalf("INSERT ... SELECT in the new phase read %q, want the old table's Ada Lovelace", got)
+	}
+	e.checkInvariant() // the UPDATE re-mirrored row 1
+}
