@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+
+	"github.com/dualwrite/dualwrite/internal/rowtypes"
 )
 
 // innerConn runs statements on the wrapped connection. With a statement
@@ -17,10 +19,11 @@ type innerConn struct {
 
 func (c innerConn) Exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if c.cache != nil {
-		s, err := c.cache.get(ctx, c.Conn, query, args)
+		s, done, err := c.cache.get(ctx, c.Conn, query, args)
 		if err != nil {
 			return nil, err
 		}
+		defer done()
 		return stmtExec(ctx, s, args)
 	}
 	if e, ok := c.Conn.(driver.ExecerContext); ok {
@@ -39,11 +42,16 @@ func (c innerConn) Exec(ctx context.Context, query string, args []driver.NamedVa
 
 func (c innerConn) Query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if c.cache != nil {
-		s, err := c.cache.get(ctx, c.Conn, query, args)
+		s, done, err := c.cache.get(ctx, c.Conn, query, args)
 		if err != nil {
 			return nil, err
 		}
-		return stmtQuery(ctx, s, args)
+		rows, err := stmtQuery(ctx, s, args)
+		if err != nil {
+			done()
+			return nil, err
+		}
+		return &doneRows{Rows: rows, Of: rowtypes.Of{Rows: rows}, done: done}, nil
 	}
 	if q, ok := c.Conn.(driver.QueryerContext); ok {
 		r, err := q.QueryContext(ctx, query, args)
@@ -60,12 +68,36 @@ func (c innerConn) Query(ctx context.Context, query string, args []driver.NamedV
 		_ = s.Close()
 		return nil, err
 	}
-	return &stmtRows{Rows: rows, stmt: s}, nil
+	return &stmtRows{Rows: rows, Of: rowtypes.Of{Rows: rows}, stmt: s}, nil
 }
 
-// stmtRows closes the statement a fallback query prepared along with its rows.
+// doneRows gives a cached statement back when its rows close, and keeps the
+// column types of the rows it wraps.
+type doneRows struct {
+	driver.Rows
+	rowtypes.Of
+	done func()
+}
+
+var (
+	_ driver.RowsColumnTypeDatabaseTypeName = (*doneRows)(nil)
+	_ driver.RowsColumnTypePrecisionScale   = (*stmtRows)(nil)
+)
+
+func (r *doneRows) Close() error {
+	err := r.Rows.Close()
+	if r.done != nil {
+		r.done()
+		r.done = nil
+	}
+	return err
+}
+
+// stmtRows closes the statement a fallback query prepared along with its
+// rows, and keeps their column types.
 type stmtRows struct {
 	driver.Rows
+	rowtypes.Of
 	stmt driver.Stmt
 }
 

@@ -353,3 +353,47 @@ func TestWritesAreNotReads(t *testing.T) {
 	}
 	e.checkInvariant() // the UPDATE re-mirrored row 1
 }
+
+// TestNestedSameQueryInNewPhase runs a query again while its own rows are
+// still open on the same connection (a transaction): the wrapper's prepared
+// statement is busy, so the inner run must not reset the outer rows.
+func TestNestedSameQueryInNewPhase(t *testing.T) {
+	e := newEnv(t)
+	seed(t, e)
+	if err := e.sw.SetRead(mapping.ReadNew, mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := e.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	const q = "SELECT id, full_name FROM users WHERE id > ? ORDER BY id"
+	outer, err := tx.Query(q, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []int64
+	for outer.Next() {
+		var id int64
+		var name string
+		if err := outer.Scan(&id, &name); err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, id)
+		inner, err := query(t, tx, q, 10+id) // other arguments than the outer run's
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(inner.Rows) != 0 {
+			t.Fatalf("inner query after id %d returned %d rows", id, len(inner.Rows))
+		}
+	}
+	if err := outer.Err(); err != nil {
+		t.Fatal(err)
+	}
+	outer.Close()
+	if !reflect.DeepEqual(seen, []int64{1, 2, 3, 4}) {
+		t.Fatalf("the outer rows were %v, want 1..4", seen)
+	}
+}

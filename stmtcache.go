@@ -23,44 +23,68 @@ type stmtCache struct {
 type cachedStmt struct {
 	query string
 	stmt  driver.Stmt
+	// busy is set while rows of the statement are open: running it again
+	// would reset them, so another statement is prepared meanwhile.
+	busy bool
 }
 
 func newStmtCache() *stmtCache {
 	return &stmtCache{ll: list.New(), items: map[string]*list.Element{}}
 }
 
-// get returns the statement prepared for query, preparing it on c if
-// needed. It refuses too few arguments, as drivers do for a statement run
-// without preparing it (a prepared statement would bind the rest to NULL).
-func (sc *stmtCache) get(ctx context.Context, c driver.Conn, query string, args []driver.NamedValue) (driver.Stmt, error) {
-	s, err := sc.prepared(ctx, c, query)
-	if err != nil {
-		return nil, err
+// get returns a statement prepared for query, from the cache when the
+// cached one is not busy, and the function that gives it back: done closes
+// a statement prepared for this use only. get refuses too few arguments, as
+// drivers do for a statement run without preparing it (a prepared
+// statement would bind the rest to NULL).
+func (sc *stmtCache) get(ctx context.Context, c driver.Conn, query string, args []driver.NamedValue) (s driver.Stmt, done func(), err error) {
+	e, ok := sc.items[query]
+	switch {
+	case ok && !e.Value.(*cachedStmt).busy:
+		sc.ll.MoveToFront(e)
+	case ok:
+		// In use by open rows: a statement for this use only.
+		if s, err = prepare(ctx, c, query); err != nil {
+			return nil, nil, err
+		}
+		done = func() { _ = s.Close() }
+	default:
+		if s, err = prepare(ctx, c, query); err != nil {
+			return nil, nil, err
+		}
+		e = sc.ll.PushFront(&cachedStmt{query: query, stmt: s})
+		sc.items[query] = e
+		sc.evict()
+	}
+	if done == nil {
+		cs := e.Value.(*cachedStmt)
+		s, cs.busy = cs.stmt, true
+		done = func() {
+			cs.busy = false
+			if _, cached := sc.items[cs.query]; !cached {
+				_ = cs.stmt.Close() // evicted while busy
+			}
+		}
 	}
 	if n := s.NumInput(); n >= 0 && len(args) < n {
-		return nil, fmt.Errorf("dualwrite: not enough arguments: the statement takes %d, got %d", n, len(args))
+		done()
+		return nil, nil, fmt.Errorf("dualwrite: not enough arguments: the statement takes %d, got %d", n, len(args))
 	}
-	return s, nil
+	return s, done, nil
 }
 
-func (sc *stmtCache) prepared(ctx context.Context, c driver.Conn, query string) (driver.Stmt, error) {
-	if e, ok := sc.items[query]; ok {
-		sc.ll.MoveToFront(e)
-		return e.Value.(*cachedStmt).stmt, nil
-	}
-	s, err := prepare(ctx, c, query)
-	if err != nil {
-		return nil, err
-	}
-	sc.items[query] = sc.ll.PushFront(&cachedStmt{query: query, stmt: s})
-	if sc.ll.Len() > stmtCacheSize {
+// evict closes the least recently used statements over the bound, except
+// busy ones, which close when their rows do.
+func (sc *stmtCache) evict() {
+	for sc.ll.Len() > stmtCacheSize {
 		last := sc.ll.Back()
 		sc.ll.Remove(last)
 		cs := last.Value.(*cachedStmt)
 		delete(sc.items, cs.query)
-		_ = cs.stmt.Close()
+		if !cs.busy {
+			_ = cs.stmt.Close()
+		}
 	}
-	return s, nil
 }
 
 // close closes every cached statement.

@@ -3,8 +3,9 @@ package readpath
 import (
 	"database/sql/driver"
 	"io"
-	"reflect"
 	"sync"
+
+	"github.com/dualwrite/dualwrite/internal/rowtypes"
 )
 
 // Compare returns rows that yield exactly what old yields (the same Columns,
@@ -36,6 +37,7 @@ import (
 func Compare(old driver.Rows, shadow *Shadow, ordered bool, sampleLimit int, done func(*Report, error)) driver.Rows {
 	cols := old.Columns()
 	return &rows{
+		Of:   rowtypes.Of{Rows: old},
 		old:  old,
 		cols: cols,
 		cmp:  newComparison(cols, shadow, ordered, sampleLimit),
@@ -45,9 +47,10 @@ func Compare(old driver.Rows, shadow *Shadow, ordered bool, sampleLimit int, don
 
 // rows are old's rows, compared with the shadow as they pass.
 type rows struct {
-	old  driver.Rows
-	cols []string
-	done func(*Report, error)
+	rowtypes.Of // old's column types
+	old         driver.Rows
+	cols        []string
+	done        func(*Report, error)
 
 	mu       sync.Mutex
 	cmp      *comparison
@@ -125,49 +128,4 @@ func (r *rows) finish(err error) {
 			r.done(nil, err)
 		}
 	}
-}
-
-// ColumnTypeDatabaseTypeName returns old's answer, or "" when old does not
-// implement driver.RowsColumnTypeDatabaseTypeName.
-func (r *rows) ColumnTypeDatabaseTypeName(index int) string {
-	if t, ok := r.old.(driver.RowsColumnTypeDatabaseTypeName); ok {
-		return t.ColumnTypeDatabaseTypeName(index)
-	}
-	return ""
-}
-
-// ColumnTypeScanType returns old's answer, or the type of any when old does
-// not implement driver.RowsColumnTypeScanType.
-func (r *rows) ColumnTypeScanType(index int) reflect.Type {
-	if t, ok := r.old.(driver.RowsColumnTypeScanType); ok {
-		return t.ColumnTypeScanType(index)
-	}
-	return reflect.TypeFor[any]()
-}
-
-// ColumnTypeNullable returns old's answer, or false, false when old does not
-// implement driver.RowsColumnTypeNullable.
-func (r *rows) ColumnTypeNullable(index int) (nullable, ok bool) {
-	if t, ok := r.old.(driver.RowsColumnTypeNullable); ok {
-		return t.ColumnTypeNullable(index)
-	}
-	return false, false
-}
-
-// ColumnTypeLength returns old's answer, or 0, false when old does not
-// implement driver.RowsColumnTypeLength.
-func (r *rows) ColumnTypeLength(index int) (length int64, ok bool) {
-	if t, ok := r.old.(driver.RowsColumnTypeLength); ok {
-		return t.ColumnTypeLength(index)
-	}
-	return 0, false
-}
-
-// ColumnTypePrecisionScale returns old's answer, or 0, 0, false when old
-// does not implement driver.RowsColumnTypePrecisionScale.
-func (r *rows) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	if t, ok := r.old.(driver.RowsColumnTypePrecisionScale); ok {
-		return t.ColumnTypePrecisionScale(index)
-	}
-	return 0, 0, false
 }
