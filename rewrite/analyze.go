@@ -28,7 +28,8 @@ func (k Kind) IsWrite() bool { return k == KindInsert || k == KindUpdate || k ==
 // Name is a table name as written: optional schema and the name, both folded.
 type Name struct {
 	Schema, Table string
-	Start, End    int // byte span of the whole name in the statement
+	Start, End    int    // byte span of the whole name in the statement
+	Text          string // the table part as written (quotes included)
 }
 
 // Span is a byte range of the statement text; Start == End means absent.
@@ -51,6 +52,9 @@ type Statement struct {
 	UpsertSetColumns []string
 	// With is the WITH clause before the statement, keyword included.
 	With Span
+	// WithWrites is set when a common table expression of the WITH clause
+	// holds a data-modifying statement (PostgreSQL), or might.
+	WithWrites bool
 	// From and Where are the bodies of an UPDATE's FROM clause and an
 	// UPDATE's or DELETE's WHERE clause, without their keywords.
 	From, Where Span
@@ -182,6 +186,11 @@ func (a *analyzer) statement(i int) {
 			return
 		}
 		a.st.With = a.span(i, j)
+		for k := i + 1; k < j; k++ {
+			if a.isAny(k, "INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE") {
+				a.st.WithWrites = true
+			}
+		}
 		a.statement(j)
 	case a.isAny(i, "SELECT", "VALUES"):
 		a.st.Kind = KindSelect
@@ -236,18 +245,21 @@ func (a *analyzer) tableName(i int) int {
 		k := a.toks[j].Kind
 		return k == Word || k == QuotedIdent || k == String
 	}
+	if a.is(i, "ONLY") && isName(i+1) && a.d.dollarParams {
+		i++ // PostgreSQL: the table without its inheritance children
+	}
 	if !isName(i) {
 		a.unsupported("table name expected at " + a.text(i))
 		return a.end
 	}
-	n := Name{Table: a.d.Fold(a.text(i)), Start: a.toks[i].Start, End: a.toks[i].End}
+	n := Name{Table: a.d.Fold(a.text(i)), Start: a.toks[i].Start, End: a.toks[i].End, Text: a.text(i)}
 	i++
 	if i < a.end && a.toks[i].Kind == Dot {
 		if !isName(i + 1) {
 			a.unsupported("table name expected at " + a.text(i+1))
 			return a.end
 		}
-		n.Schema, n.Table, n.End = n.Table, a.d.Fold(a.text(i+1)), a.toks[i+1].End
+		n.Schema, n.Table, n.End, n.Text = n.Table, a.d.Fold(a.text(i+1)), a.toks[i+1].End, a.text(i+1)
 		i += 2
 	}
 	a.st.Target = n
@@ -399,13 +411,23 @@ func (a *analyzer) delete(i int) {
 		return
 	}
 	i = a.tableName(i + 1)
-	i = a.alias(i, "WHERE", "RETURNING", "INDEXED", "NOT", "ORDER", "LIMIT")
+	i = a.alias(i, "WHERE", "RETURNING", "INDEXED", "NOT", "ORDER", "LIMIT", "USING")
 	i = a.indexHint(i)
+	if a.is(i, "USING") {
+		// PostgreSQL's DELETE ... USING joins like UPDATE ... FROM.
+		j := a.next(i+1, func(k int) bool { return a.isAny(k, "WHERE", "RETURNING") })
+		a.st.From = a.span(i+1, j)
+		i = j
+	}
 	a.tail(i)
 }
 
 // tail reads the WHERE, RETURNING, ORDER BY and LIMIT clauses of UPDATE and DELETE.
 func (a *analyzer) tail(i int) {
+	if a.is(i, "WHERE") && a.is(i+1, "CURRENT") && a.is(i+2, "OF") {
+		a.unsupported("WHERE CURRENT OF a cursor")
+		return
+	}
 	if a.is(i, "WHERE") {
 		j := a.next(i+1, func(k int) bool { return a.isAny(k, "RETURNING", "ORDER", "LIMIT") })
 		a.st.Where = a.span(i+1, j)

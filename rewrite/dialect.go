@@ -15,6 +15,12 @@ type Dialect struct {
 	lex func(src string) ([]Token, error)
 	// foldQuoted reports whether quoted identifiers compare case-insensitively.
 	foldQuoted bool
+	// dollarParams: "$n" is positional parameter n (PostgreSQL), and the
+	// dialect spells generated parameters so; otherwise "?n".
+	dollarParams bool
+	// fused: a dual write is one statement (the caller's in a
+	// data-modifying CTE, the mirror beside it), atomic on its own.
+	fused bool
 	// atomic spells the statements that make one dual write atomic, inside or
 	// outside a caller's transaction.
 	begin, commit, rollback []string
@@ -39,6 +45,18 @@ var SQLite = &Dialect{
 	// (in WAL mode; a shared lock otherwise) is taken by the first read.
 	snapshotBegin: "SAVEPOINT dualwrite_read",
 	snapshotEnd:   "RELEASE dualwrite_read",
+}
+
+// Postgres is the dialect of PostgreSQL 13 or later, with
+// standard_conforming_strings on. Unquoted identifiers fold to lower case;
+// quoted ones compare exactly. A dual write is one statement with
+// data-modifying CTEs. It is not yet offered by [DialectByName]: the read
+// path's snapshots and the live-schema check are not wired for it.
+var Postgres = &Dialect{
+	Name:         "postgres",
+	lex:          lexPostgres,
+	dollarParams: true,
+	fused:        true,
 }
 
 // DialectByName returns the dialect with the given mapping-file name, or nil.
@@ -75,7 +93,9 @@ func (d *Dialect) SnapshotBegin() string { return d.snapshotBegin }
 func (d *Dialect) SnapshotEnd() string { return d.snapshotEnd }
 
 // Fold returns the name an identifier token denotes, unquoted and, where the
-// dialect compares it case-insensitively, lower-cased.
+// dialect compares it case-insensitively, lower-cased. A PostgreSQL U&""
+// identifier folds to itself, which names no table: the planner refuses
+// statements that hold one.
 func (d *Dialect) Fold(tok string) string {
 	if tok == "" {
 		return ""
@@ -90,7 +110,25 @@ func (d *Dialect) Fold(tok string) string {
 	case '[':
 		return strings.ToLower(tok[1 : len(tok)-1])
 	}
+	if d.dollarParams {
+		return lowerASCII(tok) // PostgreSQL folds ASCII letters only
+	}
 	return strings.ToLower(tok)
+}
+
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // FoldName returns the comparison form of a name written in a mapping file.
@@ -107,4 +145,13 @@ func (d *Dialect) Quote(name string) string {
 }
 
 // Placeholder returns the spelling of the n-th (1-based) parameter.
-func (d *Dialect) Placeholder(n int) string { return "?" + strconv.Itoa(n) }
+func (d *Dialect) Placeholder(n int) string {
+	if d.dollarParams {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?" + strconv.Itoa(n)
+}
+
+// Fused reports whether a dual write is one statement of the dialect
+// ([Plan.Fused]) rather than steps inside a savepoint.
+func (d *Dialect) Fused() bool { return d.fused }

@@ -15,6 +15,7 @@ type Table struct {
 	d   *Dialect
 
 	upsertHead, upsertTail string
+	insertSelect, conflict string // the upsert around its source rows
 	deleteHead, deleteTail string
 	oldKeyList, newKeyList string // key columns for "<list> IN (...)"
 	upsert1, delete1       string // the statements for one key
@@ -41,13 +42,15 @@ func (d *Dialect) Compile(t *mapping.Table) *Table {
 	}
 	ct.oldKeyList = keyList(oldKey)
 	ct.newKeyList = keyList(newKey)
-	ct.upsertHead = "INSERT INTO " + q(t.New) + " (" + strings.Join(cols, ", ") + ") SELECT " +
-		strings.Join(exprs, ", ") + " FROM " + q(t.Old) + " WHERE " + ct.oldKeyList + " IN ("
+	ct.insertSelect = "INSERT INTO " + q(t.New) + " (" + strings.Join(cols, ", ") + ") SELECT " +
+		strings.Join(exprs, ", ") + " FROM "
 	action := "DO NOTHING"
 	if len(sets) > 0 {
 		action = "DO UPDATE SET " + strings.Join(sets, ", ")
 	}
-	ct.upsertTail = ") ON CONFLICT (" + strings.Join(newKey, ", ") + ") " + action
+	ct.conflict = " ON CONFLICT (" + strings.Join(newKey, ", ") + ") " + action
+	ct.upsertHead = ct.insertSelect + q(t.Old) + " WHERE " + ct.oldKeyList + " IN ("
+	ct.upsertTail = ")" + ct.conflict
 	ct.deleteHead = "DELETE FROM " + q(t.New) + " WHERE " + ct.newKeyList + " IN ("
 	ct.deleteTail = ") AND NOT EXISTS (SELECT 1 FROM " + q(t.Old) + " WHERE " + strings.Join(join, " AND ") + ")"
 	var rev []string
@@ -58,6 +61,29 @@ func (d *Dialect) Compile(t *mapping.Table) *Table {
 	ct.upsert1 = ct.UpsertSQL(1)
 	ct.delete1 = ct.DeleteSQL(1)
 	return ct
+}
+
+// Derived returns the derived table that exposes the old table's columns,
+// in the old table's order, computed from the new table by the mapping's
+// reverse expressions.
+func (t *Table) Derived() string { return t.derived }
+
+// fusedMirror returns the common table expression that mirrors the rows a
+// data-modifying CTE named dw_w returned as whole-row values in its column
+// dw_row: an upsert of up(row) for an INSERT or UPDATE, a delete by key for a
+// DELETE. It reads the returned rows, not the old table, since the
+// statements of one WITH all see the snapshot from before any of them ran.
+func (t *Table) fusedMirror(kind Kind) string {
+	q := t.d.Quote
+	if kind == KindDelete {
+		keys := make([]string, len(t.Map.Key))
+		for i, k := range t.Map.Key {
+			keys[i] = "(dw_w.dw_row)." + q(k)
+		}
+		return "dw_m AS (DELETE FROM " + q(t.Map.New) + " WHERE " + t.newKeyList + " IN (SELECT " +
+			strings.Join(keys, ", ") + " FROM dw_w))"
+	}
+	return "dw_m AS (" + t.insertSelect + "(SELECT (dw_w.dw_row).* FROM dw_w) AS " + q(t.Map.Old) + t.conflict + ")"
 }
 
 func keyList(cols []string) string {

@@ -8,7 +8,8 @@ import (
 
 // Params numbers a statement's placeholders the way SQLite does: "?" takes
 // one more than the largest number so far, "?NNN" takes NNN, and a named
-// parameter takes the number of its first occurrence.
+// parameter takes the number of its first occurrence. In PostgreSQL "$n"
+// is number n.
 type Params struct {
 	Count int            // the largest number
 	index []int          // number of each placeholder, in order
@@ -23,7 +24,7 @@ func (d *Dialect) params(src string, toks []Token) *Params {
 		switch {
 		case text == "?":
 			n = p.Count + 1
-		case text[0] == '?':
+		case text[0] == '?', d.dollarParams && text[0] == '$':
 			n, _ = strconv.Atoi(text[1:])
 		default:
 			if p.named == nil {

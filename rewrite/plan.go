@@ -50,6 +50,13 @@ type Plan struct {
 	Kind   Kind
 	Err    error // Refuse: why; Read: why the query cannot be served from the new tables
 
+	// Fused, for dialects where a dual write is one statement, is that
+	// statement: the caller's in a data-modifying CTE with the whole row
+	// appended to its RETURNING, the mirror in another CTE, and a final
+	// SELECT of the caller's RETURNING columns and, last, the row (KeyCols
+	// is 1: one column to drop before the caller sees the rows).
+	Fused string
+
 	// Read plans (Err == nil):
 	Read *ReadPlan
 
@@ -210,6 +217,12 @@ func (p *Planner) plan(query string) *Plan {
 			}
 		}
 	}
+	for _, t := range toks {
+		// A U&"..." identifier may spell a mapped table with escapes.
+		if t.Kind == QuotedIdent && strings.EqualFold(query[t.Start:t.Start+1], "u") {
+			return refuse(named, `a U&"..." identifier`, "write the identifier without escapes")
+		}
+	}
 	if named == "" {
 		return passPlan
 	}
@@ -217,6 +230,10 @@ func (p *Planner) plan(query string) *Plan {
 	if st.Multi {
 		return refuse(named, "several statements in one string", "send them as separate statements")
 	}
+	if st.WithWrites {
+		return refuse(named, "a data-modifying statement inside WITH", "run the write as a statement of its own")
+	}
+
 	switch st.Kind {
 	case KindSelect:
 		return p.readPlan(query, toks, st)
@@ -306,6 +323,9 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 				"change keys with UPDATE ... SET "+c+" = ... instead")
 		}
 	}
+	if p.d.fused {
+		return p.fusedPlan(query, st, t)
+	}
 	plan := &Plan{Action: Mirror, Kind: st.Kind, Table: t, KeyCols: len(m.Key), CallerReturning: st.Returning}
 	keys := make([]string, len(m.Key))
 	for i, k := range m.Key {
@@ -329,6 +349,28 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 		}
 	}
 	return plan
+}
+
+// fusedPlan builds the single-statement dual write of a fused dialect.
+func (p *Planner) fusedPlan(query string, st *Statement, t *Table) *Plan {
+	m := t.Map
+	for _, c := range st.SetColumns {
+		if st.Kind == KindUpdate && changesKey(m, c) {
+			return refuse(m.Old, "an UPDATE that assigns key column "+c+" (not yet supported on "+p.d.Name+")",
+				"change the key by DELETE and INSERT in one transaction")
+		}
+	}
+	// The whole-row reference is the alias, or the bare table name.
+	row := st.Target.Text
+	if st.Qualifier != query[st.Target.Start:st.Target.End] {
+		row = st.Qualifier
+	}
+	sep := " RETURNING "
+	if st.Returning {
+		sep = ", "
+	}
+	fused := "WITH dw_w AS (" + query[:st.End] + sep + row + " AS dw_row), " + t.fusedMirror(st.Kind) + " SELECT * FROM dw_w"
+	return &Plan{Action: Mirror, Kind: st.Kind, Table: t, KeyCols: 1, CallerReturning: st.Returning, Fused: fused}
 }
 
 // maxParams is SQLite's default SQLITE_MAX_VARIABLE_NUMBER.

@@ -1,0 +1,275 @@
+package rewrite_test
+
+import (
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// PostgresDSNEnv names the variable that enables the PostgreSQL tests.
+const PostgresDSNEnv = "DUALWRITE_TEST_POSTGRES_DSN"
+
+const pgMapping = `
+dialect: postgres
+tables:
+  - old: users
+    new: accounts
+    key: [id]
+    columns:
+      account_id: id
+      email_address: email
+      first_name: "split_part(full_name, ' ', 1)"
+      last_name: "substr(full_name, length(split_part(full_name, ' ', 1)) + 2)"
+      visits: visits
+    reverse:
+      id: account_id
+      full_name: "trim(first_name || ' ' || last_name)"
+      email: email_address
+      visits: visits
+  - old: memberships
+    new: members
+    key: [org_id, user_id]
+    columns:
+      org: org_id
+      usr: user_id
+      role_name: upper(role)
+    reverse:
+      org_id: org
+      user_id: usr
+      role: lower(role_name)
+`
+
+var pgSchema = []string{
+	`CREATE TABLE users (id bigint PRIMARY KEY, full_name text NOT NULL DEFAULT 'Anon Ymous', email text UNIQUE, visits int NOT NULL DEFAULT 0)`,
+	`CREATE TABLE accounts (account_id bigint PRIMARY KEY, email_address text, first_name text, last_name text, visits int NOT NULL DEFAULT 0)`,
+	`CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text, CONSTRAINT memberships_pk PRIMARY KEY (org_id, user_id))`,
+	`CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name text, PRIMARY KEY (org, usr))`,
+	`CREATE TABLE audit (id int PRIMARY KEY, msg text)`,
+}
+
+// pgSchemaDB opens a fresh schema on the test server with the test tables,
+// or skips the test when the server is not configured.
+func pgSchemaDB(t *testing.T) *sql.DB {
+	t.Helper()
+	dsn := os.Getenv(PostgresDSNEnv)
+	if dsn == "" {
+		t.Skipf("set %s to run PostgreSQL tests, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable", PostgresDSNEnv)
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	schema := fmt.Sprintf("dw_rewrite_%d", rand.Uint32())
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if db, err := sql.Open("pgx", dsn); err == nil {
+			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+			db.Close()
+		}
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db, err := sql.Open("pgx", dsn+sep+"search_path="+schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, s := range pgSchema {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	return db
+}
+
+func pgRows(t *testing.T, db interface {
+	Query(string, ...any) (*sql.Rows, error)
+}, q string, args ...any) [][]any {
+	t.Helper()
+	rs, err := db.Query(q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rs.Close()
+	cols, _ := rs.Columns()
+	var out [][]any
+	for rs.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, vals)
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return out
+}
+
+// pgInvariant asserts new = up(old) row by row for both pairs.
+func pgInvariant(t *testing.T, db *sql.DB, m *mapping.Mapping) {
+	t.Helper()
+	for _, tb := range m.Tables {
+		var exprs, cols []string
+		for _, c := range tb.Columns {
+			exprs = append(exprs, c.Expr)
+			cols = append(cols, c.Name)
+		}
+		up := pgRows(t, db, fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(exprs, ", "), tb.Old, strings.Join(tb.Key, ", ")))
+		got := pgRows(t, db, fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(cols, ", "), tb.New, strings.Join(tb.NewKey, ", ")))
+		if !reflect.DeepEqual(up, got) {
+			t.Fatalf("invariant broken for %s -> %s:\n up(old) = %v\n new     = %v", tb.Old, tb.New, up, got)
+		}
+	}
+}
+
+// TestPostgresFusedWrites runs the fused statement of every write form on a
+// real PostgreSQL server, beside the caller's statement run as written on
+// a twin schema: the caller's columns and row counts agree, the old tables
+// agree, and new = up(old) holds after each statement.
+func TestPostgresFusedWrites(t *testing.T) {
+	db, twin := pgSchemaDB(t), pgSchemaDB(t)
+	m, err := mapping.Parse([]byte(pgMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rewrite.NewPlanner(rewrite.Postgres, m, &rewrite.Schema{}, 100)
+	steps := []struct {
+		sql  string
+		args []any
+	}{
+		{"INSERT INTO audit (id, msg) VALUES (1, 'Ada Lovelace'), (2, 'Alan Turing')", nil},
+		{"INSERT INTO users (id, full_name, email, visits) VALUES ($1, $2, $3, $4)", []any{1, "Ada Lovelace", "ada@x", 3}},
+		{"INSERT INTO users (id, full_name) VALUES (2, 'Grace Brewster Hopper'), (3, 'Plato')", nil},
+		{"INSERT INTO users (id, full_name) SELECT id + 100, msg FROM audit", nil},
+		{"INSERT INTO users AS u (id, full_name, visits) VALUES (1, 'Ada King', 1) ON CONFLICT (id) DO UPDATE SET visits = u.visits + excluded.visits, full_name = excluded.full_name", nil},
+		{"INSERT INTO users (id, full_name) VALUES (2, 'Nobody') ON CONFLICT DO NOTHING", nil},
+		{"INSERT INTO users (id, full_name, email) VALUES (4, 'Edsger Dijkstra', 'ewd@x') RETURNING id, upper(full_name) AS shout", nil},
+		{"UPDATE users SET visits = visits * 2 + 1 WHERE id > $1", []any{1}},
+		{"UPDATE ONLY users SET full_name = audit.msg || ' Jr' FROM audit WHERE audit.id + 100 = users.id", nil},
+		{"UPDATE users u SET email = 'u' || u.id || '@x' WHERE u.email IS NULL RETURNING u.*", nil},
+		{"WITH x AS (SELECT 7 AS i) INSERT INTO users (id, full_name) SELECT i, 'With Clause' FROM x", nil},
+		{"DELETE FROM users USING audit WHERE users.id = audit.id + 100 AND audit.id = 1", nil},
+		{"DELETE FROM users WHERE id = $1 RETURNING email", []any{3}},
+		{"INSERT INTO memberships VALUES (1, 1, 'admin'), (1, 2, 'member')", nil},
+		{"INSERT INTO memberships VALUES (1, 2, 'owner') ON CONFLICT ON CONSTRAINT memberships_pk DO UPDATE SET role = excluded.role", nil},
+		{"UPDATE memberships SET role = 'guest' WHERE org_id = 1 AND user_id = 1", nil},
+		{"DELETE FROM memberships WHERE role = 'guest'", nil},
+		{"DELETE FROM users", nil},
+	}
+	for _, s := range steps {
+		plan, _ := p.Plan(s.sql)
+		var got [][]any
+		switch plan.Action {
+		case rewrite.Mirror:
+			if plan.Fused == "" {
+				t.Fatalf("%s: no fused statement", s.sql)
+			}
+			got = pgRows(t, db, plan.Fused, s.args...)
+			for i, r := range got {
+				got[i] = r[:len(r)-plan.KeyCols]
+			}
+		case rewrite.Pass:
+			got = pgRows(t, db, s.sql, s.args...)
+		default:
+			t.Fatalf("%s: action %d, err %v", s.sql, plan.Action, plan.Err)
+		}
+		if plan.Action == rewrite.Mirror && !plan.CallerReturning {
+			// Without RETURNING the caller gets a row count: one fused row
+			// per row the statement wrote, with no caller columns.
+			r, err := twin.Exec(s.sql, s.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := r.RowsAffected()
+			if int64(len(got)) != n {
+				t.Fatalf("%s: the fused statement returned %d rows, the plain one affected %d", s.sql, len(got), n)
+			}
+			for i := range got {
+				if len(got[i]) != 0 {
+					t.Fatalf("%s: fused row %d has caller columns %v", s.sql, i, got[i])
+				}
+			}
+		} else if want := pgRows(t, twin, s.sql, s.args...); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:\n fused: %v\n plain: %v", s.sql, got, want)
+		}
+		for _, q := range []string{"SELECT * FROM users ORDER BY id", "SELECT * FROM memberships ORDER BY 1, 2", "SELECT * FROM audit ORDER BY id"} {
+			if g, w := pgRows(t, db, q), pgRows(t, twin, q); !reflect.DeepEqual(g, w) {
+				t.Fatalf("after %s: %s differs:\n fused: %v\n plain: %v", s.sql, q, g, w)
+			}
+		}
+		pgInvariant(t, db, m)
+	}
+}
+
+// TestPostgresFusedRowCount: Exec of the fused statement reports the
+// caller's rows affected.
+func TestPostgresFusedRowCount(t *testing.T) {
+	db := pgSchemaDB(t)
+	m, err := mapping.Parse([]byte(pgMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rewrite.NewPlanner(rewrite.Postgres, m, &rewrite.Schema{}, 100)
+	for _, c := range []struct {
+		sql  string
+		want int64
+	}{
+		{"INSERT INTO users (id, full_name) VALUES (1, 'A B'), (2, 'C D'), (3, 'E F')", 3},
+		{"UPDATE users SET visits = 1 WHERE id < 3", 2},
+		{"INSERT INTO users (id, full_name) VALUES (1, 'X') ON CONFLICT DO NOTHING", 0},
+		{"DELETE FROM users WHERE id = 3", 1},
+	} {
+		plan, _ := p.Plan(c.sql)
+		r, err := db.Exec(plan.Fused)
+		if err != nil {
+			t.Fatalf("%s: %v", c.sql, err)
+		}
+		if n, err := r.RowsAffected(); err != nil || n != c.want {
+			t.Fatalf("%s: RowsAffected = %d, %v; want %d", c.sql, n, err, c.want)
+		}
+	}
+	pgInvariant(t, db, m)
+}
+
+func TestPostgresRefusals(t *testing.T) {
+	m, err := mapping.Parse([]byte(pgMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rewrite.NewPlanner(rewrite.Postgres, m, &rewrite.Schema{}, 100)
+	for _, q := range []string{
+		"UPDATE users SET id = id + 1",
+		"WITH d AS (DELETE FROM users RETURNING *) SELECT count(*) FROM d",
+		`INSERT INTO U&"users" (id) VALUES (1)`,
+		"DELETE FROM users WHERE CURRENT OF c",
+		"MERGE INTO users USING audit ON users.id = audit.id WHEN MATCHED THEN DELETE",
+	} {
+		if plan, _ := p.Plan(q); plan.Action != rewrite.Refuse {
+			t.Errorf("%s: action %d, want refuse", q, plan.Action)
+		}
+	}
+	for _, q := range []string{`SELECT * FROM "Users"`, "INSERT INTO audit VALUES ($1, $2)"} {
+		if plan, _ := p.Plan(q); plan.Action != rewrite.Pass {
+			t.Errorf("%s: action %d, want pass (PostgreSQL names are case-sensitive once quoted)", q, plan.Action)
+		}
+	}
+}
