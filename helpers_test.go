@@ -32,7 +32,6 @@ type env struct {
 	db  *sql.DB
 	m   *mapping.Mapping
 	sw  *dualwrite.Switch
-	dsn string
 }
 
 // dsnConnector is a driver.Connector for drivers without one (go-sqlite3).

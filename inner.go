@@ -36,8 +36,8 @@ func (c innerConn) Exec(ctx context.Context, query string, args []driver.NamedVa
 	if err != nil {
 		return nil, err
 	}
-	defer s.Close()
-	return stmtExec(ctx, s, args)
+	r, err := stmtExec(ctx, s, args)
+	return r, errors.Join(err, s.Close())
 }
 
 func (c innerConn) Query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {

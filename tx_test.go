@@ -167,6 +167,9 @@ func TestQueryOfWriteWithoutReturning(t *testing.T) {
 	if rs.Next() {
 		t.Fatal("a write without RETURNING returned a row")
 	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
 	if err := rs.Close(); err != nil {
 		t.Fatal(err)
 	}

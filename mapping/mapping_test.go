@@ -340,8 +340,8 @@ func allErrors(t *testing.T, err error) []*Error {
 			}
 			return
 		}
-		e, ok := err.(*Error)
-		if !ok {
+		var e *Error
+		if !errors.As(err, &e) {
 			t.Fatalf("error %v is a %T, want *Error", err, err)
 		}
 		out = append(out, e)

@@ -45,7 +45,7 @@ func parse(data []byte, file string) (*Mapping, error) {
 	m := p.document(data)
 	if len(p.errs) > 0 {
 		slices.SortStableFunc(p.errs, func(a, b error) int {
-			return cmp.Compare(a.(*Error).Line, b.(*Error).Line)
+			return cmp.Compare(a.(*Error).Line, b.(*Error).Line) //nolint:errorlint // p.errs holds only *Error
 		})
 		return nil, errors.Join(p.errs...)
 	}

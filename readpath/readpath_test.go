@@ -323,7 +323,7 @@ func drain(t *testing.T, rows driver.Rows) ([][]driver.Value, error) {
 	if cerr := rows.Close(); cerr != nil {
 		t.Errorf("Close: %v", cerr)
 	}
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		err = nil
 	}
 	return out, err
@@ -525,7 +525,7 @@ func TestCompareEarlyClose(t *testing.T) {
 	if res.calls != 1 || old.closes != 1 {
 		t.Errorf("after a second Close: done called %d times, old closed %d times; want 1 and 1", res.calls, old.closes)
 	}
-	if err := rows.Next(dest); err != io.EOF {
+	if err := rows.Next(dest); !errors.Is(err, io.EOF) {
 		t.Errorf("Next after Close = %v, want io.EOF", err)
 	}
 }

@@ -176,8 +176,13 @@ func TestCaptureTrailingText(t *testing.T) {
 			var keys []int64
 			for rows.Next() {
 				var k int64
-				rows.Scan(&k)
+				if err := rows.Scan(&k); err != nil {
+					t.Fatal(err)
+				}
 				keys = append(keys, k)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
 			}
 			rows.Close()
 			var n int
@@ -245,6 +250,11 @@ func TestCaptureNULByte(t *testing.T) {
 				return // an error is fine: nothing is mirrored wrongly
 			}
 			cols, _ := rows.Columns()
+			for rows.Next() {
+			}
+			if err := rows.Err(); err != nil {
+				return // an error is fine: nothing is mirrored wrongly
+			}
 			rows.Close()
 			if len(cols) != plan.KeyCols {
 				t.Fatalf("Plan(%q) is Mirror with Capture %q, but SQLite stops reading at the NUL byte: "+
@@ -332,6 +342,9 @@ func TestPreSelectMatchesUpdate(t *testing.T) {
 					t.Fatal(err)
 				}
 				before[id] = [2]int64{o, u}
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
 			}
 			rows.Close()
 

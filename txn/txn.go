@@ -234,7 +234,7 @@ func readAll(rows driver.Rows, withTypes bool) (cols []string, types []ColumnTyp
 	for {
 		row := make([]driver.Value, len(cols))
 		if err := rows.Next(row); err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return cols, types, data, nil
 			}
 			return nil, nil, nil, err

@@ -97,7 +97,7 @@ func start(dbPath string) error {
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
+		defer func() { _ = os.RemoveAll(dir) }()
 		dbPath = filepath.Join(dir, "quickstart.db")
 	}
 	return run(os.Stdout, dbPath)
@@ -162,7 +162,7 @@ func run(w io.Writer, dbPath string) error {
 	if err != nil {
 		return err
 	}
-	defer raw.Close()
+	defer func() { _ = raw.Close() }()
 	if err := execAll(raw,
 		`CREATE TABLE users (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, email TEXT UNIQUE, visits INTEGER NOT NULL DEFAULT 0)`,
 		`INSERT INTO users (id, full_name, email, visits) VALUES
@@ -193,7 +193,7 @@ func run(w io.Writer, dbPath string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if err := db.Ping(); err != nil {
 		return err // a mapping that does not match the schema is reported here
 	}
@@ -219,12 +219,12 @@ func run(w io.Writer, dbPath string) error {
 	fmt.Fprintln(w, "5. Refused (nothing was executed):")
 	_, err = db.Exec(`REPLACE INTO users (id, full_name, email) VALUES (7, 'Grace Hopper', 'ada@example.com')`)
 	if !errors.Is(err, dualwrite.ErrUnsupported) {
-		return fmt.Errorf("REPLACE: got %v, want an error wrapping dualwrite.ErrUnsupported", err)
+		return fmt.Errorf("REPLACE: got %w, want an error wrapping dualwrite.ErrUnsupported", err)
 	}
 	fmt.Fprintf(w, "   REPLACE INTO users ...: %v\n", err)
 	_, err = db.Exec(`UPDATE accounts SET visits = 0`)
 	if !errors.Is(err, dualwrite.ErrUnsupported) {
-		return fmt.Errorf("UPDATE accounts: got %v, want an error wrapping dualwrite.ErrUnsupported", err)
+		return fmt.Errorf("UPDATE accounts: got %w, want an error wrapping dualwrite.ErrUnsupported", err)
 	}
 	fmt.Fprintf(w, "   UPDATE accounts ...: %v\n", err)
 
@@ -416,7 +416,7 @@ func operatorEndpoint(w io.Writer, db *sql.DB) error {
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		var st dualwrite.Status
 		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 			return err
@@ -507,7 +507,7 @@ func textRows(db *sql.DB, query string, args ...any) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	cols, err := rows.Columns()
 	if err != nil {
 		return nil, err
@@ -737,7 +737,7 @@ func readRows(db *sql.DB, query string) (map[string][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	cols, err := rows.Columns()
 	if err != nil {
 		return nil, err

@@ -158,7 +158,7 @@ func run() error {
 		if tmp, err = os.MkdirTemp("", "dualwrite-bench-"); err != nil {
 			return err
 		}
-		defer os.RemoveAll(tmp)
+		defer func() { _ = os.RemoveAll(tmp) }()
 	}
 	b, err := newBench(tmp, *withMetrics)
 	if err != nil {
@@ -197,7 +197,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}
@@ -350,7 +350,7 @@ func newBench(dir string, withMetrics bool) (*bench, error) {
 
 func (b *bench) close() {
 	for _, db := range b.dbs {
-		db.Close()
+		_ = db.Close()
 	}
 }
 
@@ -367,12 +367,12 @@ func (b *bench) open(file, driverName string, seed func(*sql.Tx) error) (*sql.DB
 	if err != nil {
 		return nil, err
 	}
-	defer raw.Close()
+	defer func() { _ = raw.Close() }()
 	tx, err := raw.Begin()
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit it does nothing
 	for _, s := range corpus.Schema {
 		if _, err := tx.Exec(s); err != nil {
 			return nil, fmt.Errorf("%s: %w", s, err)
@@ -432,7 +432,7 @@ func seedReads(tx *sql.Tx) error {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 		if n, err := r.RowsAffected(); err != nil || n != readRows {
-			return fmt.Errorf("%s: %d rows (%v), want %d", q, n, err, readRows)
+			return fmt.Errorf("%s: %d rows (%v), want %d", q, n, err, readRows) //nolint:errorlint // err is nil or reported as is
 		}
 	}
 	return nil
@@ -474,7 +474,7 @@ func inTx(ctx context.Context, db *sql.DB, stmts []string, args ...[]any) error 
 	}
 	for i, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q, args[i]...); err != nil {
-			tx.Rollback()
+			_ = tx.Rollback()
 			return err
 		}
 	}
@@ -750,7 +750,7 @@ WHERE a.account_id IS NULL OR a.email_address IS NOT u.email
 		if err == nil {
 			err = db.QueryRow(`SELECT count(*) FROM users`).Scan(&users)
 		}
-		db.Close()
+		_ = db.Close()
 		if err != nil {
 			return fmt.Errorf("checking %s: %w", file, err)
 		}
@@ -840,7 +840,7 @@ func report(w io.Writer, groups []group, results [][][]sample) {
 				median(field(ss, func(s sample) float64 { return s.bytesPerOp })))
 		}
 	}
-	tw.Flush()
+	_ = tw.Flush()
 
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -866,5 +866,5 @@ func report(w io.Writer, groups []group, results [][][]sample) {
 				ratio, slices.Min(per), slices.Max(per), target, met)
 		}
 	}
-	tw.Flush()
+	_ = tw.Flush()
 }

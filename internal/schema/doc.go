@@ -30,4 +30,15 @@
 //
 // Names are compared ASCII case-insensitively, as SQLite compares
 // identifiers.
+//
+// # PostgreSQL
+//
+// [InspectPostgres] makes the same checks against the catalogs of the
+// current schema, comparing names exactly (PostgreSQL stores unquoted names
+// in lower case). Keys must be a primary key or a valid, non-deferrable,
+// non-partial unique index on NOT NULL columns, as ON CONFLICT needs. Trigger
+// functions are not parsed: a trigger whose function source names a mapped
+// table guards its table, and one written in C guards it too. Rules,
+// updatable views, partitions and inheritance children of mapped tables are
+// guarded or reported. The driver does not use it yet.
 package schema
