@@ -116,7 +116,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if err != nil {
 		return nil, err
 	}
-	return result{res.LastInsertID, res.RowsAffected}, nil
+	return result{res.LastInsertID, res.RowsAffected, res.NoLastInsertID}, nil
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {

@@ -101,7 +101,11 @@ func (c *Connector) check(ctx context.Context, inner driver.Conn) (*rewrite.Plan
 		c.planner.Store(p)
 		return p, nil
 	}
-	s, problems, err := schema.InspectSQLite(ctx, innerConn{Conn: inner}, c.drv.mapping)
+	inspect := schema.InspectSQLite
+	if c.drv.dialect == rewrite.Postgres {
+		inspect = schema.InspectPostgres
+	}
+	s, problems, err := inspect(ctx, innerConn{Conn: inner}, c.drv.mapping)
 	if err != nil {
 		return nil, fmt.Errorf("dualwrite: checking the mapping against the live schema: %w", err)
 	}

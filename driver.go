@@ -135,13 +135,15 @@ func dialectFor(m *mapping.Mapping, baseName string, base driver.Driver) (*rewri
 		switch {
 		case strings.Contains(pkg, "sqlite"):
 			name = "sqlite"
+		case strings.Contains(pkg, "pgx"), strings.Contains(pkg, "lib/pq"), strings.Contains(pkg, "postgres"):
+			name = "postgres"
 		default:
 			return nil, fmt.Errorf("dualwrite: cannot infer the SQL dialect of driver %s; set dialect: in the mapping file", pkg)
 		}
 	}
 	d := rewrite.DialectByName(name)
 	if d == nil {
-		return nil, fmt.Errorf("dualwrite: dialect %q is not supported yet; supported: sqlite", name)
+		return nil, fmt.Errorf("dualwrite: dialect %q is not supported yet; supported: sqlite, postgres", name)
 	}
 	return d, nil
 }

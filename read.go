@@ -50,11 +50,19 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 	ic := c.run()
 	d := c.p.Dialect()
 	table, rp := readTable(plan), plan.Read
+	endSQL := d.SnapshotEnd()
 	if _, err := ic.Exec(ctx, d.SnapshotBegin(), nil); err != nil {
-		return nil, err
+		begin, end := d.OutsideSnapshot()
+		if begin == "" || sqlState(err) != "25P01" { // no_active_sql_transaction
+			return nil, err
+		}
+		if _, err := ic.Exec(ctx, begin, nil); err != nil {
+			return nil, err
+		}
+		endSQL = end
 	}
 	end := func() {
-		if _, err := ic.Exec(context.WithoutCancel(ctx), d.SnapshotEnd(), nil); err != nil {
+		if _, err := ic.Exec(context.WithoutCancel(ctx), endSQL, nil); err != nil {
 			// The caller's transaction ended first (it took the savepoint with it).
 			c.c.cfg.logger.Debug("dualwrite: closing a comparison snapshot", slog.String("error", err.Error()))
 		}
@@ -96,6 +104,16 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 				slog.Any("sample", samples))
 		}
 	}), nil
+}
+
+// sqlState returns the SQLSTATE code of a database error ("" when it has
+// none), as drivers such as pgx expose it.
+func sqlState(err error) string {
+	var s interface{ SQLState() string }
+	if errors.As(err, &s) {
+		return s.SQLState()
+	}
+	return ""
 }
 
 // readTable is the metric label of a read: its first mapped table.

@@ -2,6 +2,7 @@ package dualwrite
 
 import (
 	"database/sql/driver"
+	"errors"
 	"io"
 	"reflect"
 
@@ -52,7 +53,17 @@ func (r *bufferedRows) ColumnTypeNullable(i int) (nullable, ok bool) {
 }
 
 // result is the caller's statement's driver.Result.
-type result struct{ lastID, affected int64 }
+type result struct {
+	lastID, affected int64
+	noLastID         bool
+}
 
-func (r result) LastInsertId() (int64, error) { return r.lastID, nil }
+var errNoLastInsertID = errors.New("LastInsertId is not supported by this driver")
+
+func (r result) LastInsertId() (int64, error) {
+	if r.noLastID {
+		return 0, errNoLastInsertID
+	}
+	return r.lastID, nil
+}
 func (r result) RowsAffected() (int64, error) { return r.affected, nil }

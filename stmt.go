@@ -40,7 +40,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	if err != nil {
 		return nil, err
 	}
-	return result{res.LastInsertID, res.RowsAffected}, nil
+	return result{res.LastInsertID, res.RowsAffected, res.NoLastInsertID}, nil
 }
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {

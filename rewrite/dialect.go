@@ -29,6 +29,10 @@ type Dialect struct {
 	// snapshot opens and closes one snapshot for the two queries of a
 	// comparison, inside or outside a caller's transaction.
 	snapshotBegin, snapshotEnd string
+	// outsideBegin and outsideEnd open and close the snapshot instead when
+	// snapshotBegin fails because no transaction is open (PostgreSQL
+	// refuses SAVEPOINT outside one); "" when it never does.
+	outsideBegin, outsideEnd string
 }
 
 // SQLite is the dialect of github.com/mattn/go-sqlite3 (SQLite 3.35 or later,
@@ -50,19 +54,27 @@ var SQLite = &Dialect{
 // Postgres is the dialect of PostgreSQL 13 or later, with
 // standard_conforming_strings on. Unquoted identifiers fold to lower case;
 // quoted ones compare exactly. A dual write is one statement with
-// data-modifying CTEs. It is not yet offered by [DialectByName]: the read
-// path's snapshots and the live-schema check are not wired for it.
+// data-modifying CTEs. A comparison inside a caller's transaction shares
+// its snapshot only at REPEATABLE READ or above; outside one it runs in a
+// REPEATABLE READ, READ ONLY transaction of its own.
 var Postgres = &Dialect{
-	Name:         "postgres",
-	lex:          lexPostgres,
-	dollarParams: true,
-	fused:        true,
+	Name:          "postgres",
+	lex:           lexPostgres,
+	dollarParams:  true,
+	fused:         true,
+	snapshotBegin: "SAVEPOINT dualwrite_read",
+	snapshotEnd:   "RELEASE SAVEPOINT dualwrite_read",
+	outsideBegin:  "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+	outsideEnd:    "COMMIT",
 }
 
 // DialectByName returns the dialect with the given mapping-file name, or nil.
 func DialectByName(name string) *Dialect {
-	if name == SQLite.Name {
+	switch name {
+	case SQLite.Name:
 		return SQLite
+	case Postgres.Name:
+		return Postgres
 	}
 	return nil
 }
@@ -91,6 +103,11 @@ func (d *Dialect) SnapshotBegin() string { return d.snapshotBegin }
 
 // SnapshotEnd returns the statement that closes what SnapshotBegin opened.
 func (d *Dialect) SnapshotEnd() string { return d.snapshotEnd }
+
+// OutsideSnapshot returns the statements that open and close a comparison's
+// snapshot when SnapshotBegin failed for want of a transaction; "" when the
+// dialect needs none.
+func (d *Dialect) OutsideSnapshot() (begin, end string) { return d.outsideBegin, d.outsideEnd }
 
 // Fold returns the name an identifier token denotes, unquoted and, where the
 // dialect compares it case-insensitively, lower-cased. A PostgreSQL U&""

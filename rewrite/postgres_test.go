@@ -3,96 +3,25 @@ package rewrite_test
 import (
 	"database/sql"
 	"fmt"
-	"math/rand/v2"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
+	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
 )
-
-// PostgresDSNEnv names the variable that enables the PostgreSQL tests.
-const PostgresDSNEnv = "DUALWRITE_TEST_POSTGRES_DSN"
-
-const pgMapping = `
-dialect: postgres
-tables:
-  - old: users
-    new: accounts
-    key: [id]
-    columns:
-      account_id: id
-      email_address: email
-      first_name: "split_part(full_name, ' ', 1)"
-      last_name: "substr(full_name, length(split_part(full_name, ' ', 1)) + 2)"
-      visits: visits
-    reverse:
-      id: account_id
-      full_name: "trim(first_name || ' ' || last_name)"
-      email: email_address
-      visits: visits
-  - old: memberships
-    new: members
-    key: [org_id, user_id]
-    columns:
-      org: org_id
-      usr: user_id
-      role_name: upper(role)
-    reverse:
-      org_id: org
-      user_id: usr
-      role: lower(role_name)
-`
-
-var pgSchema = []string{
-	`CREATE TABLE users (id bigint PRIMARY KEY, full_name text NOT NULL DEFAULT 'Anon Ymous', email text UNIQUE, visits int NOT NULL DEFAULT 0)`,
-	`CREATE TABLE accounts (account_id bigint PRIMARY KEY, email_address text, first_name text, last_name text, visits int NOT NULL DEFAULT 0)`,
-	`CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text, CONSTRAINT memberships_pk PRIMARY KEY (org_id, user_id))`,
-	`CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name text, PRIMARY KEY (org, usr))`,
-	`CREATE TABLE audit (id int PRIMARY KEY, msg text)`,
-}
 
 // pgSchemaDB opens a fresh schema on the test server with the test tables,
 // or skips the test when the server is not configured.
 func pgSchemaDB(t *testing.T) *sql.DB {
 	t.Helper()
-	dsn := os.Getenv(PostgresDSNEnv)
-	if dsn == "" {
-		t.Skipf("set %s to run PostgreSQL tests, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable", PostgresDSNEnv)
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	schema := fmt.Sprintf("dw_rewrite_%d", rand.Uint32())
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", dsn); err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	db, err := sql.Open("pgx", dsn+sep+"search_path="+schema)
+	db, err := sql.Open("pgx", pgtest.Schema(t, corpus.PostgresSchema...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	for _, s := range pgSchema {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
 	return db
 }
 
@@ -147,7 +76,7 @@ func pgInvariant(t *testing.T, db *sql.DB, m *mapping.Mapping) {
 // agree, and new = up(old) holds after each statement.
 func TestPostgresFusedWrites(t *testing.T) {
 	db, twin := pgSchemaDB(t), pgSchemaDB(t)
-	m, err := mapping.Parse([]byte(pgMapping))
+	m, err := mapping.Parse([]byte(corpus.PostgresMapping))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +153,7 @@ func TestPostgresFusedWrites(t *testing.T) {
 // caller's rows affected.
 func TestPostgresFusedRowCount(t *testing.T) {
 	db := pgSchemaDB(t)
-	m, err := mapping.Parse([]byte(pgMapping))
+	m, err := mapping.Parse([]byte(corpus.PostgresMapping))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +180,7 @@ func TestPostgresFusedRowCount(t *testing.T) {
 }
 
 func TestPostgresRefusals(t *testing.T) {
-	m, err := mapping.Parse([]byte(pgMapping))
+	m, err := mapping.Parse([]byte(corpus.PostgresMapping))
 	if err != nil {
 		t.Fatal(err)
 	}

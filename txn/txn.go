@@ -67,6 +67,9 @@ type Result struct {
 	Columns []string
 	Types   []ColumnType
 	Rows    [][]driver.Value
+	// NoLastInsertID is set where the database has no last insert id
+	// (PostgreSQL): LastInsertId returns an error, as the driver's would.
+	NoLastInsertID bool
 }
 
 // ColumnType is what the wrapped driver said about a RETURNING column.
@@ -81,6 +84,9 @@ type ColumnType struct {
 // nothing was written. needResult says whether the caller wants a
 // driver.Result (Exec) rather than rows (Query).
 func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, args []driver.NamedValue, needResult bool) (*Result, error) {
+	if plan.Fused != "" {
+		return writeFused(ctx, c, plan, args, needResult)
+	}
 	table := plan.Table.Map.Old
 	var begun driver.Result
 	for _, q := range d.Begin() {
@@ -105,6 +111,48 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		return nil, err
 	}
 	return nil, &Error{Table: table, Step: step, Err: safe(err)}
+}
+
+// writeFused runs a dual write that is one statement: atomic on its own,
+// so a failure is the statement's error, unchanged (the caller's
+// transaction, if any, is aborted by it as by any failed statement).
+func writeFused(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.NamedValue, needResult bool) (*Result, error) {
+	lost := func(err error) error {
+		if errors.Is(err, driver.ErrBadConn) {
+			// The statement may have committed: never let database/sql retry it.
+			return &Error{Table: plan.Table.Map.Old, Step: StepStatement, Err: errConnLost}
+		}
+		return err
+	}
+	if needResult && !plan.CallerReturning {
+		r, err := c.Exec(ctx, plan.Fused, args)
+		if err != nil {
+			return nil, lost(err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		return &Result{RowsAffected: n, NoLastInsertID: true}, nil
+	}
+	rows, err := c.Query(ctx, plan.Fused, args)
+	if err != nil {
+		return nil, lost(err)
+	}
+	cols, types, data, err := readAll(rows, plan.CallerReturning)
+	if err != nil {
+		return nil, lost(err)
+	}
+	res := &Result{RowsAffected: int64(len(data)), NoLastInsertID: true}
+	if plan.CallerReturning {
+		n := len(cols) - plan.KeyCols
+		res.Columns, res.Types = cols[:n], types[:n]
+		res.Rows = make([][]driver.Value, len(data))
+		for i, r := range data {
+			res.Rows[i] = r[:n]
+		}
+	}
+	return res, nil
 }
 
 func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, args []driver.NamedValue, needResult bool, begun driver.Result) (*Result, Step, error) {

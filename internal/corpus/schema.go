@@ -43,3 +43,44 @@ var Schema = []string{
 	`CREATE TABLE members (org INTEGER NOT NULL, usr INTEGER NOT NULL, role_name TEXT, PRIMARY KEY (org, usr))`,
 	`CREATE TABLE audit (id INTEGER PRIMARY KEY, msg TEXT)`,
 }
+
+// PostgresMapping is Mapping with PostgreSQL expressions.
+const PostgresMapping = `
+dialect: postgres
+tables:
+  - old: users
+    new: accounts
+    key: [id]
+    columns:
+      account_id: id
+      email_address: email
+      first_name: "split_part(full_name, ' ', 1)"
+      last_name: "substr(full_name, length(split_part(full_name, ' ', 1)) + 2)"
+      visits: visits
+    reverse:
+      id: account_id
+      full_name: "trim(first_name || ' ' || last_name)"
+      email: email_address
+      visits: visits
+  - old: memberships
+    new: members
+    key: [org_id, user_id]
+    columns:
+      org: org_id
+      usr: user_id
+      role_name: upper(role)
+    reverse:
+      org_id: org
+      user_id: usr
+      role: lower(role_name)
+`
+
+// PostgresSchema is Schema in PostgreSQL; memberships names its primary key
+// constraint, for ON CONFLICT ON CONSTRAINT.
+var PostgresSchema = []string{
+	`CREATE TABLE users (id bigint PRIMARY KEY, full_name text NOT NULL DEFAULT 'Anon Ymous', email text UNIQUE, visits int NOT NULL DEFAULT 0)`,
+	`CREATE TABLE accounts (account_id bigint PRIMARY KEY, email_address text, first_name text, last_name text, visits int NOT NULL DEFAULT 0)`,
+	`CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text, CONSTRAINT memberships_pk PRIMARY KEY (org_id, user_id))`,
+	`CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name text, PRIMARY KEY (org, usr))`,
+	`CREATE TABLE audit (id int PRIMARY KEY, msg text)`,
+}
