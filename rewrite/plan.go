@@ -24,6 +24,9 @@ type UnsupportedError struct {
 
 func (e *UnsupportedError) Error() string {
 	msg := fmt.Sprintf("dualwrite: refused statement on %s: %s", e.Table, e.Construct)
+	if e.Table == "" {
+		msg = "dualwrite: refused statement: " + e.Construct
+	}
 	if e.Fix != "" {
 		msg += "; " + e.Fix
 	}
@@ -224,6 +227,11 @@ func (p *Planner) plan(query string) *Plan {
 		}
 	}
 	if named == "" {
+		if truncateCascade(query, toks) {
+			// TRUNCATE ... CASCADE empties every table that references the
+			// truncated ones, whatever their foreign keys' actions.
+			return refuse("", "TRUNCATE ... CASCADE", "truncate the tables one by one, without CASCADE")
+		}
 		return passPlan
 	}
 	st := p.d.analyzeTokens(query, toks)
@@ -294,6 +302,18 @@ func (p *Planner) readPlan(query string, toks []Token, st *Statement) *Plan {
 		return passPlan
 	}
 	return &Plan{Action: Read, Kind: KindSelect, Read: rp}
+}
+
+func truncateCascade(query string, toks []Token) bool {
+	if len(toks) == 0 || toks[0].Kind != Word || !strings.EqualFold(toks[0].Text(query), "TRUNCATE") {
+		return false
+	}
+	for _, t := range toks {
+		if t.Kind == Word && strings.EqualFold(t.Text(query), "CASCADE") {
+			return true
+		}
+	}
+	return false
 }
 
 func orName(a, b string) string {

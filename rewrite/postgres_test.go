@@ -191,12 +191,17 @@ func TestPostgresRefusals(t *testing.T) {
 		`INSERT INTO U&"users" (id) VALUES (1)`,
 		"DELETE FROM users WHERE CURRENT OF c",
 		"MERGE INTO users USING audit ON users.id = audit.id WHEN MATCHED THEN DELETE",
+		"TRUNCATE orgs CASCADE",
+		"TRUNCATE users",
 	} {
 		if plan, _ := p.Plan(q); plan.Action != rewrite.Refuse {
 			t.Errorf("%s: action %d, want refuse", q, plan.Action)
 		}
 	}
-	for _, q := range []string{`SELECT * FROM "Users"`, "INSERT INTO audit VALUES ($1, $2)"} {
+	if plan, _ := p.Plan("SELECT * FROM users WHERE id = $1 FOR UPDATE"); plan.Action != rewrite.Read || plan.Err == nil {
+		t.Errorf("a locking read is served from the new table: %+v", plan)
+	}
+	for _, q := range []string{`SELECT * FROM "Users"`, "INSERT INTO audit VALUES ($1, $2)", "TRUNCATE audit"} {
 		if plan, _ := p.Plan(q); plan.Action != rewrite.Pass {
 			t.Errorf("%s: action %d, want pass (PostgreSQL names are case-sensitive once quoted)", q, plan.Action)
 		}

@@ -102,6 +102,11 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 			continue
 		}
 		w := word(i)
+		if w == "FOR" && (word(i+1) == "UPDATE" || word(i+1) == "SHARE" || word(i+1) == "NO" || word(i+1) == "KEY") {
+			// A locking read locks the rows it reads: served from the new
+			// table, it would lock the wrong rows.
+			return nil, fmt.Errorf("a locking read (FOR %s)", word(i+1))
+		}
 		switch {
 		case w == "WITH":
 			j, err := p.ctes(query, toks, i+1, f)
