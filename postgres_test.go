@@ -305,3 +305,44 @@ func planText(t *testing.T, e *env, query string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestPostgresCompareErrorKeepsTransaction: when the new-table query of a
+// comparison fails inside a caller's transaction, the caller still gets the
+// old rows and the transaction stays usable.
+func TestPostgresCompareErrorKeepsTransaction(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newPostgresEnv(t, dualwrite.WithRegisterer(reg))
+	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
+	if err := e.sw.SetRead(mapping.ReadCompare, mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, e.raw, "ALTER TABLE accounts RENAME COLUMN last_name TO surname")
+	for _, inTx := range []bool{false, true} {
+		var q interface {
+			Query(string, ...any) (*sql.Rows, error)
+		} = e.db
+		var tx *sql.Tx
+		if inTx {
+			var err error
+			if tx, err = e.db.Begin(); err != nil {
+				t.Fatal(err)
+			}
+			q = tx
+		}
+		r, err := query(t, q, "SELECT full_name FROM users WHERE id = $1", 1)
+		if err != nil || len(r.Rows) != 1 || r.Rows[0][0] != "Ada Lovelace" {
+			t.Fatalf("in a transaction: %v: %+v, %v; want the old row", inTx, r, err)
+		}
+		if tx != nil {
+			if _, err := tx.Exec("UPDATE audit SET msg = 'still usable'"); err != nil {
+				t.Fatalf("the transaction was aborted by the comparison: %v", err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"result": "error"}); n != 2 {
+		t.Fatalf("errors = %v, want 2", n)
+	}
+}

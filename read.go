@@ -50,7 +50,7 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 	ic := c.run()
 	d := c.p.Dialect()
 	table, rp := readTable(plan), plan.Read
-	endSQL := d.SnapshotEnd()
+	endSQL, outside := d.SnapshotEnd(), false
 	if _, err := ic.Exec(ctx, d.SnapshotBegin(), nil); err != nil {
 		begin, end := d.OutsideSnapshot()
 		if begin == "" || sqlState(err) != "25P01" { // no_active_sql_transaction
@@ -59,7 +59,7 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 		if _, err := ic.Exec(ctx, begin, nil); err != nil {
 			return nil, err
 		}
-		endSQL = end
+		endSQL, outside = end, true
 	}
 	end := func() {
 		if _, err := ic.Exec(context.WithoutCancel(ctx), endSQL, nil); err != nil {
@@ -73,7 +73,13 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 		shadow, err = readpath.Collect(newRows)
 	}
 	if err != nil {
-		end()
+		// Undo the snapshot: in PostgreSQL the failure aborted it, and with it
+		// the caller's transaction unless rolled back to the savepoint.
+		for _, q := range d.SnapshotAbort(outside) {
+			if _, aerr := ic.Exec(context.WithoutCancel(ctx), q, nil); aerr != nil {
+				c.c.cfg.logger.Debug("dualwrite: undoing a comparison snapshot", slog.String("error", aerr.Error()))
+			}
+		}
 		c.c.metrics.Compare(table, metrics.Error)
 		c.c.cfg.logger.Error("dualwrite: the new-table query of a comparison failed; the caller gets the old rows",
 			slog.String("table", table), slog.String("fingerprint", rp.Fingerprint), slog.String("error", err.Error()))

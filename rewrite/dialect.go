@@ -33,6 +33,10 @@ type Dialect struct {
 	// snapshotBegin fails because no transaction is open (PostgreSQL
 	// refuses SAVEPOINT outside one); "" when it never does.
 	outsideBegin, outsideEnd string
+	// snapshotAbort and outsideAbort undo a snapshot whose new-table query
+	// failed, so that the failure leaves a caller's transaction usable.
+	snapshotAbort []string
+	outsideAbort  string
 }
 
 // SQLite is the dialect of github.com/mattn/go-sqlite3 (SQLite 3.35 or later,
@@ -49,6 +53,7 @@ var SQLite = &Dialect{
 	// (in WAL mode; a shared lock otherwise) is taken by the first read.
 	snapshotBegin: "SAVEPOINT dualwrite_read",
 	snapshotEnd:   "RELEASE dualwrite_read",
+	snapshotAbort: []string{"ROLLBACK TO dualwrite_read", "RELEASE dualwrite_read"},
 }
 
 // Postgres is the dialect of PostgreSQL 13 or later, with
@@ -64,8 +69,10 @@ var Postgres = &Dialect{
 	fused:         true,
 	snapshotBegin: "SAVEPOINT dualwrite_read",
 	snapshotEnd:   "RELEASE SAVEPOINT dualwrite_read",
+	snapshotAbort: []string{"ROLLBACK TO SAVEPOINT dualwrite_read", "RELEASE SAVEPOINT dualwrite_read"},
 	outsideBegin:  "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
 	outsideEnd:    "COMMIT",
+	outsideAbort:  "ROLLBACK",
 }
 
 // DialectByName returns the dialect with the given mapping-file name, or nil.
@@ -103,6 +110,16 @@ func (d *Dialect) SnapshotBegin() string { return d.snapshotBegin }
 
 // SnapshotEnd returns the statement that closes what SnapshotBegin opened.
 func (d *Dialect) SnapshotEnd() string { return d.snapshotEnd }
+
+// SnapshotAbort returns the statements that undo the snapshot after its
+// new-table query failed: inside a transaction (outside is false) or in the
+// transaction OutsideSnapshot opened.
+func (d *Dialect) SnapshotAbort(outside bool) []string {
+	if outside {
+		return []string{d.outsideAbort}
+	}
+	return d.snapshotAbort
+}
 
 // OutsideSnapshot returns the statements that open and close a comparison's
 // snapshot when SnapshotBegin failed for want of a transaction; "" when the

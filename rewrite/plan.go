@@ -276,7 +276,7 @@ func (p *Planner) plan(query string) *Plan {
 		return passPlan
 	}
 	if st.Target.Schema != "" && st.Target.Schema != "main" {
-		return refuse(st.Target.Table, "a table in schema "+st.Target.Schema, "dualwrite maps tables of the main schema only")
+		return refuse(st.Target.Table, "a table in schema "+st.Target.Schema, "dualwrite maps the tables of the default schema, named without a schema")
 	}
 	if target.role == roleNew {
 		return refuse(st.Target.Table, "a write to the new table of the mapping "+target.table.Map.Old+" -> "+target.table.Map.New,
