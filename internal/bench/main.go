@@ -1,4 +1,4 @@
-// Command bench measures what dualwrite costs on SQLite, in one run, as
+// Command bench measures what dualwrite costs on SQLite (and PostgreSQL), in one run, as
 // ratios to the raw driver:
 //
 //   - an unmapped statement (INSERT and UPDATE on audit) through the wrapper
@@ -14,7 +14,17 @@
 //     wrapper's metrics must show every query served in its phase and, in
 //     compare, every comparison a match.
 //
-// Every variant has its own SQLite file (WAL journal, synchronous=NORMAL)
+// With -postgres (default: $DUALWRITE_TEST_POSTGRES_DSN; without it they
+// are skipped), the same single-row dual writes on PostgreSQL through pgx
+// (groups pg-insert, pg-update), each variant in its own schema: the
+// wrapper (one statement with data-modifying CTEs) against the users
+// statement alone, the hand-coded transaction (targets: wrapper /
+// hand-coded within 1.0x) and the users statement with a plpgsql trigger
+// that mirrors each row (target: wrapper / trigger within 1.2x); after the
+// rounds accounts = up(users) must hold in the schemas that mirror.
+//
+// Every variant has its own SQLite file (WAL journal, synchronous=NORMAL;
+// on PostgreSQL its own schema)
 // and its own *sql.DB limited to one connection, and uses db.Exec with
 // arguments (the read group db.QueryRow(...).Scan): no prepared statements
 // on the caller's side. Within a round the
@@ -25,7 +35,7 @@
 //
 // Run it from the module root:
 //
-//	go run ./internal/bench [-n ops-per-round] [-rounds 7] [-cpuprofile file]
+//	go run ./internal/bench [-n ops-per-round] [-rounds 7] [-cpuprofile file] [-postgres dsn]
 package main
 
 import (
@@ -106,11 +116,13 @@ type variant struct {
 	op   func(i int) error
 }
 
-// group is one operation measured several ways, and the ratios reported.
+// group is one operation measured several ways, and the ratios reported;
+// each variant runs warmup operations, then n per round.
 type group struct {
-	name     string
-	variants []variant
-	ratios   []ratio
+	name      string
+	variants  []variant
+	ratios    []ratio
+	n, warmup int
 }
 
 // ratio is one reported ratio of medians: variants[num] / variants[den],
@@ -138,15 +150,18 @@ func run() error {
 	rounds := flag.Int("rounds", 7, "rounds; each runs every variant of every group n times")
 	chunk := flag.Int("chunk", 100, "within a round, a group's variants take turns every `ops` operations")
 	warmup := flag.Int("warmup", 2000, "warm-up operations per variant before the rounds")
-	only := flag.String("groups", "", "comma-separated groups to run (default all): unmapped-insert, unmapped-update, dual-insert, dual-update, read-point")
+	only := flag.String("groups", "", "comma-separated groups to run (default all): unmapped-insert, unmapped-update, dual-insert, dual-update, read-point, pg-insert, pg-update")
+	pgDSN := flag.String("postgres", os.Getenv(pgDSNEnv), "PostgreSQL `DSN` for the pg-* groups (default $"+pgDSNEnv+"; empty: the pg-* groups are skipped)")
+	pgN := flag.Int("pg-n", 2000, "operations per variant per round in the pg-* groups")
+	pgWarmup := flag.Int("pg-warmup", 500, "warm-up operations per variant in the pg-* groups")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured rounds to `file`")
 	withMetrics := flag.Bool("metrics", false, "register dualwrite's Prometheus metrics (on a private registry) on the wrapper")
 	verbose := flag.Bool("v", false, "also print every round's ns/op per variant")
 	flag.StringVar(&dsnParams, "params", defaultParams, "the DSN parameters of every database (go-sqlite3 syntax)")
 	dir := flag.String("dir", "", "directory for the SQLite files (default: a new temporary directory, removed at the end)")
 	flag.Parse()
-	if *n < 1 || *rounds < 1 || *chunk < 1 || *warmup < 0 {
-		return errors.New("-n, -rounds and -chunk must be at least 1, -warmup at least 0")
+	if *n < 1 || *pgN < 1 || *rounds < 1 || *chunk < 1 || *warmup < 0 || *pgWarmup < 0 {
+		return errors.New("-n, -pg-n, -rounds and -chunk must be at least 1, -warmup and -pg-warmup at least 0")
 	}
 	if v := os.Getenv(dualwrite.WritePhaseEnv); v != "" {
 		fmt.Printf("note: %s=%q is set; the benchmark overrides the write phase to dual with a Switch\n", dualwrite.WritePhaseEnv, v)
@@ -170,21 +185,42 @@ func run() error {
 	if *only != "" {
 		want = strings.Split(*only, ",")
 	}
-	groups, err := b.groups(want)
+	groups, err := b.groups(want, *n, *warmup)
 	if err != nil {
 		return err
 	}
+	pgWanted := len(want) == 0 || slices.ContainsFunc(want, func(g string) bool { return slices.Contains(pgGroupNames, g) })
+	pgSkipped := false
+	switch {
+	case !pgWanted:
+	case *pgDSN == "":
+		pgSkipped = true
+		fmt.Printf("PostgreSQL groups (%s) skipped: set %s or -postgres to a DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable\n",
+			strings.Join(pgGroupNames, ", "), pgDSNEnv)
+	default:
+		if b.pg, err = newPg(*pgDSN); err != nil {
+			return err
+		}
+		pgs, err := b.pgGroups(want, *withMetrics, *pgN, *pgWarmup)
+		if err != nil {
+			return err
+		}
+		groups = append(groups, pgs...)
+	}
 	if len(groups) == 0 {
+		if pgSkipped {
+			return nil
+		}
 		return fmt.Errorf("-groups %q names no group", *only)
 	}
 
-	printHeader(b, *n, *rounds, *chunk, *warmup, *withMetrics)
+	printHeader(b, groups, *rounds, *chunk, *withMetrics)
 
 	// Warm up: fill caches (plan cache, SQLite page cache, the WAL files)
 	// and let the CPU settle.
 	for _, g := range groups {
 		for _, v := range g.variants {
-			for i := 0; i < *warmup; i++ {
+			for i := 0; i < g.warmup; i++ {
 				if err := v.op(i); err != nil {
 					return fmt.Errorf("warm-up %s / %s: %w", g.name, v.name, err)
 				}
@@ -213,7 +249,7 @@ func run() error {
 	start := time.Now()
 	for r := 0; r < *rounds; r++ {
 		for gi, g := range groups {
-			ss, err := measure(g, order(len(g.variants), r), *n, *chunk, *warmup+r**n)
+			ss, err := measure(g, order(len(g.variants), r), g.n, *chunk, g.warmup+r*g.n)
 			if err != nil {
 				return fmt.Errorf("round %d %s: %w", r+1, g.name, err)
 			}
@@ -234,10 +270,21 @@ func run() error {
 	if err := b.check(); err != nil {
 		return err
 	}
+	pgOps := map[string]int{}
+	for _, g := range groups {
+		pgOps[g.name] = g.warmup + *rounds*g.n
+	}
+	pgSummary, err := b.checkPg(pgOps)
+	if err != nil {
+		return err
+	}
 	report(os.Stdout, groups, results)
 	fmt.Printf("\nload average before / after the rounds: %s / %s (1 min)\n", loadBefore, loadAvg())
 	fmt.Printf("measured rounds took %s (plus setup and warm-up); the mirrored tables were checked: new = up(old) in every row\n", elapsed.Round(time.Millisecond))
 	for _, line := range readSummary {
+		fmt.Println(line)
+	}
+	for _, line := range pgSummary {
 		fmt.Println(line)
 	}
 	return nil
@@ -316,6 +363,9 @@ type bench struct {
 	mirrored []string // files written through the wrapper, checked at the end
 	version  string
 	reads    []readCheck // the read group's wrapper variants, checked at the end
+
+	pg        *pgState         // the PostgreSQL groups' server and schemas; nil without them
+	pgMapping *mapping.Mapping // corpus.PostgresMapping
 }
 
 // readCheck is what checkReads verifies of one wrapper variant of the read
@@ -351,6 +401,9 @@ func newBench(dir string, withMetrics bool) (*bench, error) {
 func (b *bench) close() {
 	for _, db := range b.dbs {
 		_ = db.Close()
+	}
+	if b.pg != nil {
+		b.pg.close()
 	}
 }
 
@@ -489,7 +542,7 @@ func insertID(i int) int64 { return firstInsertedID + int64(i) }
 
 // groups opens the databases of the groups named in want (all when empty)
 // and returns the groups.
-func (b *bench) groups(want []string) ([]group, error) {
+func (b *bench) groups(want []string, n, warmup int) ([]group, error) {
 	ctx := b.ctx
 	type spec struct {
 		name, baseline string
@@ -543,7 +596,7 @@ func (b *bench) groups(want []string) ([]group, error) {
 		if len(want) > 0 && !slices.Contains(want, sp.name) {
 			continue
 		}
-		g := group{name: sp.name}
+		g := group{name: sp.name, n: n, warmup: warmup}
 		for vi, vname := range sp.variants {
 			switch {
 			case vi == 0:
@@ -573,6 +626,7 @@ func (b *bench) groups(want []string) ([]group, error) {
 		if err != nil {
 			return nil, err
 		}
+		g.n, g.warmup = n, warmup
 		out = append(out, g)
 	}
 	return out, nil
@@ -761,27 +815,47 @@ WHERE a.account_id IS NULL OR a.email_address IS NOT u.email
 	return nil
 }
 
-func printHeader(b *bench, n, rounds, chunk, warmup int, withMetrics bool) {
-	fmt.Println("dualwrite overhead on SQLite: one run, variants interleaved in rounds")
+func printHeader(b *bench, groups []group, rounds, chunk int, withMetrics bool) {
+	sqlite, pg := b.version != "", b.pg != nil
+	engines := map[[2]bool]string{{true, false}: "SQLite", {false, true}: "PostgreSQL", {true, true}: "SQLite and PostgreSQL"}[[2]bool{sqlite, pg}]
+	fmt.Printf("dualwrite overhead on %s: one run, variants interleaved in rounds\n", engines)
 	fmt.Printf("go %s %s/%s, GOMAXPROCS=%d, NumCPU=%d\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
-	fmt.Printf("SQLite %s via github.com/mattn/go-sqlite3 %s\n", b.version, moduleVersion("github.com/mattn/go-sqlite3"))
-	fmt.Printf("databases: one SQLite file per variant in a temporary directory, DSN parameters %s\n", dsnParams)
+	if sqlite {
+		fmt.Printf("SQLite %s via github.com/mattn/go-sqlite3 %s\n", b.version, moduleVersion("github.com/mattn/go-sqlite3"))
+		fmt.Printf("databases: one SQLite file per variant in a temporary directory, DSN parameters %s\n", dsnParams)
+	}
+	if pg {
+		fmt.Printf("%s\n  via github.com/jackc/pgx/v5 %s (stdlib), %s\n", b.pg.version, moduleVersion("github.com/jackc/pgx/v5"), b.pg.settings)
+		fmt.Printf("  one schema per variant (%s_*, search_path in the DSN, dropped at the end), autocommit\n", "dw_bench_"+b.pg.run)
+	}
 	fmt.Printf("each variant: its own *sql.DB, SetMaxOpenConns(1), db.Exec (reads: db.QueryRow(...).Scan) with arguments\n")
 	fmt.Printf("  (no prepared statements on the caller's side)\n")
 	fmt.Printf("dualwrite: write phase dual (Switch override), metrics %s\n", map[bool]string{true: "on (private registry)", false: "off (no Registerer)"}[withMetrics])
-	fmt.Printf("read-point: %d rows; the wrapper variants each have their own driver and Switch (write dual, read old/new/compare)\n", readRows)
-	fmt.Printf("  and their own metrics registry (metrics always on), checked after the rounds\n")
-	fmt.Printf("rounds: %d x %d ops per variant, after %d warm-up ops per variant; within a round the variants\n", rounds, n, warmup)
-	fmt.Printf("  of a group take turns every %d ops, in an order that changes every round\n", chunk)
+	if len(b.reads) > 0 {
+		fmt.Printf("read-point: %d rows; the wrapper variants each have their own driver and Switch (write dual, read old/new/compare)\n", readRows)
+		fmt.Printf("  and their own metrics registry (metrics always on), checked after the rounds\n")
+	}
+	fmt.Printf("rounds: %d; within a round the variants of a group take turns every %d ops, in an order that changes every round\n", rounds, chunk)
+	for _, g := range groups {
+		fmt.Printf("  %-16s %d ops per variant per round, after %d warm-up ops per variant\n", g.name, g.n, g.warmup)
+	}
 	fmt.Println()
 	fmt.Println("variants:")
 	fmt.Println("  dualwrite     the statement through the wrapper")
-	fmt.Println("  raw           the same statement through the raw driver")
-	fmt.Println("  raw-copy      raw again, on its own file: raw / raw-copy is an A/A test, the noise floor")
+	if sqlite {
+		fmt.Println("  raw           the same statement through the raw driver")
+		fmt.Println("  raw-copy      raw again, on its own file: raw / raw-copy is an A/A test, the noise floor")
+	}
 	fmt.Println("  raw-old-only  only the old-table statement through the raw driver (no mirror)")
 	fmt.Println("  raw-2stmt-tx  BEGIN; the users statement; the accounts statement (computed columns); COMMIT, raw driver")
-	fmt.Println("  dualwrite-old, dualwrite-new, dualwrite-compare")
-	fmt.Println("                the query through the wrapper in read phase old, new, compare")
+	if pg {
+		fmt.Println("  trigger       (pg-*) the users statement through pgx; an AFTER ... FOR EACH ROW plpgsql trigger on users")
+		fmt.Println("                upserts the accounts row with the mapping's expressions")
+	}
+	if len(b.reads) > 0 {
+		fmt.Println("  dualwrite-old, dualwrite-new, dualwrite-compare")
+		fmt.Println("                the query through the wrapper in read phase old, new, compare")
+	}
 	fmt.Println()
 }
 
