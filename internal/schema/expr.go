@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -17,7 +18,7 @@ func (in *inspector) checkExpr(defined string, c mapping.Column, section, src st
 	where := fmt.Sprintf("expression `%s` (%s, mapping line %d)", c.Expr, section, c.Line)
 	head := "SELECT ("
 	query := head + c.Expr + "\n) FROM " + rewrite.SQLite.Quote(src) + " WHERE 0"
-	if msg := singleExpr(query, len(head), len(head)+len(c.Expr)+1); msg != "" {
+	if msg := singleExpr(rewrite.SQLite, query, len(head), len(head)+len(c.Expr)+1); msg != "" {
 		in.problem(defined, c.Name, "%s %s", where, msg)
 		return nil
 	}
@@ -40,10 +41,17 @@ func (in *inspector) checkExpr(defined string, c mapping.Column, section, src st
 // returns what is wrong, or "" when the parenthesized expression is
 // balanced, has no placeholder and no semicolon, and comments inside it do
 // not swallow the rest of the query.
-func singleExpr(query string, start, close int) string {
-	toks, err := rewrite.SQLite.Lex(query)
+func singleExpr(d *rewrite.Dialect, query string, start, close int) string {
+	toks, err := d.Lex(query)
 	if err != nil {
-		return "cannot be read as SQL (" + err.Error() + "); fix its quotes"
+		var le *rewrite.LexError
+		if !errors.As(err, &le) {
+			return "cannot be read as SQL (" + err.Error() + "); fix it"
+		}
+		if strings.HasPrefix(le.Msg, "unterminated") {
+			return "is not a single expression (" + le.Msg + ": a comment or quote in it runs past its end); fix it"
+		}
+		return fmt.Sprintf("cannot be read as SQL (%s at byte %d of the expression); fix it", le.Msg, le.Offset-start+1)
 	}
 	depth := 0
 	closed := false

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -368,7 +367,7 @@ func (in *pgInspector) checkExpr(defined string, c mapping.Column, section, src 
 	from := rewrite.Postgres.Quote(in.schema) + "." + rewrite.Postgres.Quote(src)
 	head := "SELECT ("
 	query := head + c.Expr + "\n) FROM " + from + " WHERE false"
-	if msg := pgSingleExpr(query, len(head), len(head)+len(c.Expr)+1); msg != "" {
+	if msg := singleExpr(rewrite.Postgres, query, len(head), len(head)+len(c.Expr)+1); msg != "" {
 		in.problem(defined, c.Name, "%s %s", where, msg)
 		return nil
 	}
@@ -417,53 +416,3 @@ func asSQLState(err error, target *pgSQLState) bool {
 	return false
 }
 
-// pgSingleExpr checks, with PostgreSQL's lexical rules, the query built
-// around an expression whose text runs from offset start to the closing
-// parenthesis at close, as [singleExpr] does for SQLite.
-func pgSingleExpr(query string, start, close int) string {
-	toks, err := rewrite.Postgres.Lex(query)
-	if err != nil {
-		var le *rewrite.LexError
-		if !errors.As(err, &le) {
-			return "cannot be read as SQL (" + err.Error() + "); fix it"
-		}
-		if strings.HasPrefix(le.Msg, "unterminated") {
-			return "is not a single expression (" + le.Msg + ": a comment or quote in it runs past its end); fix it"
-		}
-		return fmt.Sprintf("cannot be read as SQL (%s at byte %d of the expression); fix it", le.Msg, le.Offset-start+1)
-	}
-	depth := 0
-	closed := false
-	for _, t := range toks {
-		if t.Start < start || closed {
-			continue
-		}
-		if t.Start == close {
-			if depth != 0 {
-				return "has unbalanced parentheses; fix them"
-			}
-			closed = true
-			continue
-		}
-		switch t.Kind {
-		case rewrite.Param:
-			return "contains the placeholder " + t.Text(query) + ": mapping expressions take no arguments; write a constant"
-		case rewrite.Semicolon:
-			return "contains a semicolon: write one expression, not statements"
-		case rewrite.LParen:
-			depth++
-		case rewrite.RParen:
-			depth--
-			if depth < 0 {
-				return "has unbalanced parentheses; fix them"
-			}
-		}
-	}
-	if !closed {
-		return "is not a single expression (a comment or quote in it runs past its end); fix it"
-	}
-	if len(toks) < 5 || !strings.EqualFold(toks[len(toks)-2].Text(query), "WHERE") {
-		return "is not a single expression; fix it"
-	}
-	return ""
-}

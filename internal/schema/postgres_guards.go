@@ -224,6 +224,7 @@ FROM pg_catalog.pg_constraint AS con
 JOIN pg_catalog.pg_class AS ch ON ch.oid = con.conrelid
 JOIN pg_catalog.pg_class AS pa ON pa.oid = con.confrelid
 WHERE con.contype = 'f' AND (con.confupdtype IN ('c', 'n', 'd') OR con.confdeltype IN ('c', 'n', 'd'))
+	AND ch.relnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())
 	AND NOT (ch.relispartition AND con.conparentid <> 0)
 ORDER BY ch.relname, con.conname, pa.relname`)
 	if err != nil {
@@ -242,7 +243,7 @@ FROM pg_catalog.pg_trigger AS t
 JOIN pg_catalog.pg_class AS c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_proc AS p ON p.oid = t.tgfoid
 JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang
-WHERE NOT t.tgisinternal
+WHERE NOT t.tgisinternal AND c.relnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())
 ORDER BY c.relname, t.tgname`)
 	if err != nil {
 		return nil, fmt.Errorf("schema: reading triggers: %w", err)
@@ -282,7 +283,7 @@ LEFT JOIN (
 	WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'n'
 ) AS d ON d.objid = r.oid AND d.refobjid <> c.oid
 LEFT JOIN pg_catalog.pg_class AS rc ON rc.oid = d.refobjid
-WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND (r.rulename <> '_RETURN' OR c.relkind = 'v')
+WHERE n.nspname = pg_catalog.current_schema() AND (r.rulename <> '_RETURN' OR c.relkind = 'v')
 ORDER BY c.relname, r.rulename, rc.relname`)
 	if err != nil {
 		return nil, fmt.Errorf("schema: reading rules: %w", err)
@@ -387,8 +388,9 @@ func pgLowerASCII(s string) string {
 }
 
 // pgGuardSet accumulates the guards of one PostgreSQL inspection; names
-// are compared exactly. A table of another schema with the name of a
-// mapped or guarded table counts as that table, which can only refuse more.
+// are compared exactly. Triggers, rules and the children of foreign keys
+// are read in the current schema only, the one whose tables the wrapper
+// maps (statements name tables without a schema).
 type pgGuardSet struct {
 	s      *rewrite.Schema
 	mapped map[string]bool

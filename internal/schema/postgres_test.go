@@ -142,9 +142,7 @@ func (p *pgTest) inspect(t *testing.T, yaml string) (*rewrite.Schema, []Problem)
 	return s, problems
 }
 
-// guards returns the guards of s on relations of the test's schema. The
-// inspection reads the triggers and foreign keys of the whole database,
-// where other tests may be running.
+// guards returns the guards of s on relations of the test's schema.
 func (p *pgTest) guards(t *testing.T, s *rewrite.Schema) map[string]rewrite.Guard {
 	t.Helper()
 	rows, err := p.db.Query("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1", p.schema)
@@ -891,9 +889,9 @@ func TestPostgresSingleExpr(t *testing.T) {
 		{"a || $", "cannot be read as SQL"},
 	} {
 		query := head + tt.expr + "\n) FROM \"s\".\"t\" WHERE false"
-		got := pgSingleExpr(query, len(head), len(head)+len(tt.expr)+1)
+		got := singleExpr(rewrite.Postgres, query, len(head), len(head)+len(tt.expr)+1)
 		if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
-			t.Errorf("pgSingleExpr(%q) = %q, want %q", tt.expr, got, tt.want)
+			t.Errorf("singleExpr(%q) = %q, want %q", tt.expr, got, tt.want)
 		}
 	}
 }
