@@ -415,4 +415,3 @@ func asSQLState(err error, target *pgSQLState) bool {
 	}
 	return false
 }
-
