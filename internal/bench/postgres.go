@@ -87,11 +87,9 @@ type pgState struct {
 }
 
 // pgCheck is one schema whose accounts must equal up(users) after the
-// rounds, and what its users must then hold: rows (pg-insert) or the sum
-// of visits (pg-update) after ops operations.
+// rounds.
 type pgCheck struct {
 	group, variant, schema, dsn string
-	ops                         int
 }
 
 // withSearchPath returns dsn with search_path set to schema, as a URL
