@@ -117,8 +117,11 @@ func (d *Dialect) analyzeTokens(src string, toks []Token) *Statement {
 	return st
 }
 
+// is reports whether token i is the keyword word. A word after a dot is a
+// name (u.returning), never a keyword.
 func (a *analyzer) is(i int, word string) bool {
-	return i < a.end && a.toks[i].Kind == Word && strings.EqualFold(a.toks[i].Text(a.src), word)
+	return i < a.end && a.toks[i].Kind == Word && strings.EqualFold(a.toks[i].Text(a.src), word) &&
+		(i == 0 || a.toks[i-1].Kind != Dot)
 }
 
 func (a *analyzer) isAny(i int, words ...string) bool {
@@ -192,7 +195,7 @@ func (a *analyzer) statement(i int) {
 			}
 		}
 		a.statement(j)
-	case a.isAny(i, "SELECT", "VALUES"):
+	case a.isAny(i, "SELECT", "VALUES", "TABLE"):
 		a.st.Kind = KindSelect
 	case a.toks[i].Kind == LParen:
 		a.st.Kind = KindSelect
@@ -205,15 +208,34 @@ func (a *analyzer) statement(i int) {
 	case a.is(i, "DELETE"):
 		a.st.Kind = KindDelete
 		a.delete(i + 1)
-	case a.isAny(i, "BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"):
+	case a.isAny(i, "BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "ABORT"):
 		a.st.Kind = KindTx
 	case a.isAny(i, "CREATE", "DROP", "ALTER"):
 		a.st.Kind = KindDDL
+	case a.is(i, "EXPLAIN") && a.explainRuns(i+1):
+		// PostgreSQL's EXPLAIN ANALYZE runs the statement it explains.
+		a.st.Kind = KindOther
 	case a.isAny(i, "PRAGMA", "EXPLAIN", "ANALYZE", "REINDEX", "VACUUM", "ATTACH", "DETACH"):
 		a.st.Kind = KindUtility
 	default:
 		a.st.Kind = KindOther
 	}
+}
+
+// explainRuns reports whether the EXPLAIN options at i say ANALYZE, which
+// makes PostgreSQL run the statement.
+func (a *analyzer) explainRuns(i int) bool {
+	if a.is(i, "ANALYZE") || a.is(i, "ANALYSE") {
+		return true
+	}
+	if i < a.end && a.toks[i].Kind == LParen {
+		for j := i + 1; j < a.end && a.toks[j].Kind != RParen; j++ {
+			if a.is(j, "ANALYZE") || a.is(j, "ANALYSE") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // conflictClause consumes "OR <resolution>" at i.
@@ -261,6 +283,10 @@ func (a *analyzer) tableName(i int) int {
 		}
 		n.Schema, n.Table, n.End, n.Text = n.Table, a.d.Fold(a.text(i+1)), a.toks[i+1].End, a.text(i+1)
 		i += 2
+		if i < a.end && a.toks[i].Kind == Dot {
+			a.unsupported("a three-part table name")
+			return a.end
+		}
 	}
 	a.st.Target = n
 	a.st.Qualifier = a.src[n.Start:n.End]

@@ -86,8 +86,15 @@ func DialectByName(name string) *Dialect {
 	return nil
 }
 
-// Lex splits src into significant tokens.
-func (d *Dialect) Lex(src string) ([]Token, error) { return d.lex(src) }
+// Lex splits src into significant tokens. Text with a NUL byte anywhere,
+// even in a comment or a string, is an error: the database would stop
+// reading at it.
+func (d *Dialect) Lex(src string) ([]Token, error) {
+	if i := strings.IndexByte(src, 0); i >= 0 {
+		return nil, lexError(i, "NUL byte in the statement")
+	}
+	return d.lex(src)
+}
 
 // Begin returns the statements that open one atomic dual write. They work
 // both inside a caller's transaction and in autocommit mode.

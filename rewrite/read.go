@@ -62,8 +62,8 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 	toks = toks[:end]
 	rp := &ReadPlan{Fingerprint: fingerprint(query)}
 	word := func(i int) string {
-		if i < 0 || i >= len(toks) || toks[i].Kind != Word {
-			return ""
+		if i < 0 || i >= len(toks) || toks[i].Kind != Word || i > 0 && toks[i-1].Kind == Dot {
+			return "" // a word after a dot is a name, never a keyword
 		}
 		return strings.ToUpper(toks[i].Text(query))
 	}
@@ -165,6 +165,9 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 				continue // a table-valued function
 			}
 			k := j + 1
+			if k < len(toks) && toks[k].Kind == Punct && toks[k].Text(query) == "*" {
+				return nil, fmt.Errorf("%s * (the table with its inheritance children)", name)
+			}
 			if nw := word(k); nw == "INDEXED" || nw == "NOT" && word(k+1) == "INDEXED" {
 				return nil, fmt.Errorf("INDEXED BY or NOT INDEXED on mapped table %s", name)
 			}
