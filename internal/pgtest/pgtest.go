@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -22,39 +23,59 @@ const DSNEnv = "DUALWRITE_TEST_POSTGRES_DSN"
 // ends. Without DSNEnv the test is skipped.
 func Schema(t testing.TB, statements ...string) string {
 	t.Helper()
-	dsn := os.Getenv(DSNEnv)
-	if dsn == "" {
+	dsn, _ := New(t, statements...)
+	return dsn
+}
+
+// New is Schema, and returns the schema's name too.
+func New(t testing.TB, statements ...string) (dsn, schema string) {
+	t.Helper()
+	base := os.Getenv(DSNEnv)
+	if base == "" {
 		t.Skipf("set %s to run PostgreSQL tests, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable", DSNEnv)
 	}
-	admin, err := sql.Open("pgx", dsn)
+	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = admin.Close() }()
-	schema := fmt.Sprintf("dw_test_%d", rand.Uint32())
+	schema = fmt.Sprintf("dw_test_%d", rand.Uint32())
 	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
 		t.Fatalf("%s: %v", DSNEnv, err)
 	}
 	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", dsn); err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+		if db, err := sql.Open("pgx", base); err == nil {
+			if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+				t.Errorf("DROP SCHEMA %s: %v", schema, err)
+			}
 			_ = db.Close()
 		}
 	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	dsn += sep + "search_path=" + schema
+	dsn = withSearchPath(base, schema)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = db.Close() }()
 	for _, s := range statements {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
 		if _, err := db.Exec(s); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
-	return dsn
+	return dsn, schema
+}
+
+// withSearchPath returns dsn with search_path set to schema, as a URL
+// parameter or a keyword/value pair.
+func withSearchPath(dsn, schema string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
 }

@@ -2,19 +2,14 @@ package schema
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
+	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/rewrite"
 )
 
@@ -53,47 +48,12 @@ type pgTest struct {
 // set.
 func pgOpen(t *testing.T, ddl string) *pgTest {
 	t.Helper()
-	dsn := os.Getenv("DUALWRITE_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("set DUALWRITE_TEST_POSTGRES_DSN to run PostgreSQL tests, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-	}
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "dw_schema_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = admin.Close() })
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("CREATE SCHEMA: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("DROP SCHEMA %s: %v", schema, err)
-		}
-	})
-	var withPath string
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		withPath = u.String()
-	} else {
-		withPath = dsn + " search_path=" + schema
-	}
-	db, err := sql.Open("pgx", withPath)
+	dsn, schema := pgtest.New(t, ddl)
+	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() }) // runs before the DROP
-	if strings.TrimSpace(ddl) != "" {
-		if _, err := db.Exec(ddl); err != nil {
-			t.Fatalf("%s\n: %v", ddl, err)
-		}
-	}
 	return &pgTest{schema: schema, db: db}
 }
 
