@@ -114,22 +114,11 @@ func lexPostgres(src string) ([]Token, error) {
 			}
 			i, kind = end, Number
 		case isIdentStart(c):
-			for i < len(src) && isIdentChar(src[i]) {
-				i++
-			}
-			kind = Word
-		case c == '(':
-			i, kind = i+1, LParen
-		case c == ')':
-			i, kind = i+1, RParen
-		case c == ',':
-			i, kind = i+1, Comma
-		case c == ';':
-			i, kind = i+1, Semicolon
+			i, kind = scanWord(src, i), Word
 		case c == '.' && pgAt(src, i+1, '.'):
 			i, kind = i+2, Punct
-		case c == '.':
-			i, kind = i+1, Dot
+		case single[c] != Space:
+			i, kind = i+1, single[c]
 		case c == ':' && (pgAt(src, i+1, ':') || pgAt(src, i+1, '=')):
 			i, kind = i+2, Punct
 		case pgIsOpChar(c):

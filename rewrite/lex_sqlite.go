@@ -76,20 +76,9 @@ func lexSQLite(src string) ([]Token, error) {
 			}
 			i, kind = end, Param
 		case isIdentStart(c):
-			for i < len(src) && isIdentChar(src[i]) {
-				i++
-			}
-			kind = Word
-		case c == '(':
-			i, kind = i+1, LParen
-		case c == ')':
-			i, kind = i+1, RParen
-		case c == ',':
-			i, kind = i+1, Comma
-		case c == ';':
-			i, kind = i+1, Semicolon
-		case c == '.':
-			i, kind = i+1, Dot
+			i, kind = scanWord(src, i), Word
+		case single[c] != Space:
+			i, kind = i+1, single[c]
 		default:
 			i, kind = scanOperator(src, i), Punct
 		}

@@ -31,3 +31,15 @@ func (t Token) Trivia() bool { return t.Kind == Space || t.Kind == Comment }
 
 // Text returns the token's source text.
 func (t Token) Text(src string) string { return src[t.Start:t.End] }
+
+// single maps the bytes that are tokens on their own in every dialect to
+// their kinds; Space (the zero value) marks the others.
+var single = [256]TokenKind{'(': LParen, ')': RParen, ',': Comma, ';': Semicolon, '.': Dot}
+
+// scanWord returns the offset just past the bare word starting at src[i].
+func scanWord(src string, i int) int {
+	for i < len(src) && isIdentChar(src[i]) {
+		i++
+	}
+	return i
+}
