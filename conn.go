@@ -24,6 +24,10 @@ type conn struct {
 	// discards it.
 	broken bool
 	stmts  *stmtCache
+	// txState is whether a transaction is open, as far as the connection
+	// knows: it tracks BeginTx and the transaction's end, and gives up when
+	// SQL text may open or end one.
+	txState txn.TxState
 }
 
 var (
@@ -75,13 +79,16 @@ func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
 func (c *conn) plan(query string) *rewrite.Plan {
 	plan, hit := c.p.Plan(query)
 	c.c.metrics.PlanCache(hit)
+	if plan.Kind == rewrite.KindTx {
+		c.txState = txn.TxUnknown
+	}
 	return plan
 }
 
 // write runs a dual write and records its outcome.
 func (c *conn) write(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, needResult bool) (*txn.Result, error) {
 	start := time.Now()
-	res, err := txn.Write(ctx, c.run(), c.p.Dialect(), plan, args, needResult)
+	res, err := txn.Write(ctx, c.run(), c.p.Dialect(), plan, args, needResult, c.txState)
 	outcome := metrics.Mirrored
 	var te *txn.Error
 	switch {
@@ -183,6 +190,9 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	}
 	if err != nil {
 		return nil, err
+	}
+	if c.txState == txn.TxNone {
+		c.txState = txn.TxOpen
 	}
 	return &tx{inner: t, conn: c}, nil
 }

@@ -71,7 +71,11 @@ func TestPostgresWrites(t *testing.T) {
 		{query: "INSERT INTO memberships VALUES (1, 2, 'owner') ON CONFLICT ON CONSTRAINT memberships_pk DO UPDATE SET role = excluded.role"},
 		{query: "DELETE FROM memberships WHERE role = 'owner' RETURNING org_id, user_id", query2: true},
 		{query: "INSERT INTO users (id, full_name, email) VALUES (9, 'Dup Mail', 'ada@x')"}, // unique violation on both
-		{query: "UPDATE users SET id = id + 1", refused: true},
+		{query: "UPDATE users SET id = id + 1"}, // a collision midway: 23505 on both
+		{query: "UPDATE users SET id = id + 1000 WHERE id > $1 RETURNING id, full_name", args: []any{100}, query2: true},
+		{query: "UPDATE users AS u SET id = a.id + 2000, full_name = a.msg FROM audit a WHERE u.id = a.id + 1100"},
+		{query: "UPDATE users SET id = CASE id WHEN 1 THEN 3 ELSE 1 END WHERE id IN (1, 3)"},
+		{query: "UPDATE memberships SET user_id = user_id + 10 RETURNING *", query2: true},
 		{query: "INSERT INTO accounts (account_id) VALUES (99)", refused: true},
 		{query: "DELETE FROM users WHERE visits > 5"},
 	}

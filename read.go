@@ -12,6 +12,7 @@ import (
 	"github.com/dualwrite/dualwrite/metrics"
 	"github.com/dualwrite/dualwrite/readpath"
 	"github.com/dualwrite/dualwrite/rewrite"
+	"github.com/dualwrite/dualwrite/txn"
 )
 
 // sampleRows bounds the differing rows a mismatch log shows.
@@ -50,19 +51,12 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 	ic := c.run()
 	d := c.p.Dialect()
 	table, rp := readTable(plan), plan.Read
-	endSQL, outside := d.SnapshotEnd(), false
-	if _, err := ic.Exec(ctx, d.SnapshotBegin(), nil); err != nil {
-		begin, end := d.OutsideSnapshot()
-		if begin == "" || sqlState(err) != "25P01" { // no_active_sql_transaction
-			return nil, err
-		}
-		if _, err := ic.Exec(ctx, begin, nil); err != nil {
-			return nil, err
-		}
-		endSQL, outside = end, true
+	u, _, err := txn.Open(ctx, ic, c.txState, d.SnapshotUnit)
+	if err != nil {
+		return nil, err
 	}
 	end := func() {
-		if _, err := ic.Exec(context.WithoutCancel(ctx), endSQL, nil); err != nil {
+		if _, err := ic.Exec(context.WithoutCancel(ctx), u.End, nil); err != nil {
 			// The caller's transaction ended first (it took the savepoint with it).
 			c.c.cfg.logger.Debug("dualwrite: closing a comparison snapshot", slog.String("error", err.Error()))
 		}
@@ -75,7 +69,7 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 	if err != nil {
 		// Undo the snapshot: in PostgreSQL the failure aborted it, and with it
 		// the caller's transaction unless rolled back to the savepoint.
-		for _, q := range d.SnapshotAbort(outside) {
+		for _, q := range u.Undo {
 			if _, aerr := ic.Exec(context.WithoutCancel(ctx), q, nil); aerr != nil {
 				c.c.cfg.logger.Debug("dualwrite: undoing a comparison snapshot", slog.String("error", aerr.Error()))
 			}
@@ -110,16 +104,6 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 				slog.Any("sample", samples))
 		}
 	}), nil
-}
-
-// sqlState returns the SQLSTATE code of a database error ("" when it has
-// none), as drivers such as pgx expose it.
-func sqlState(err error) string {
-	var s interface{ SQLState() string }
-	if errors.As(err, &s) {
-		return s.SQLState()
-	}
-	return ""
 }
 
 // readTable is the metric label of a read: its first mapped table.

@@ -3,6 +3,8 @@ package dualwrite
 import (
 	"database/sql/driver"
 	"errors"
+
+	"github.com/dualwrite/dualwrite/txn"
 )
 
 // tx is a caller's transaction. Each dual write in it is atomic on its own
@@ -15,10 +17,22 @@ type tx struct {
 }
 
 func (t *tx) Commit() error {
+	defer t.end()
 	if t.conn.broken {
 		return errors.Join(ErrBrokenConn, t.inner.Rollback())
 	}
 	return t.inner.Commit()
 }
 
-func (t *tx) Rollback() error { return t.inner.Rollback() }
+func (t *tx) Rollback() error {
+	defer t.end()
+	return t.inner.Rollback()
+}
+
+// end records that the transaction is over, unless SQL text may have
+// changed what the connection knows.
+func (t *tx) end() {
+	if t.conn.txState == txn.TxOpen {
+		t.conn.txState = txn.TxNone
+	}
+}

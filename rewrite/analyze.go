@@ -58,6 +58,9 @@ type Statement struct {
 	// From and Where are the bodies of an UPDATE's FROM clause and an
 	// UPDATE's or DELETE's WHERE clause, without their keywords.
 	From, Where Span
+	// WhereAt is where an UPDATE's or DELETE's WHERE clause starts, or
+	// would start: the offset just past the clause before it.
+	WhereAt int
 	// Returning is set when the statement has a RETURNING clause.
 	Returning bool
 	// End is the offset just past the statement's last significant token:
@@ -450,6 +453,9 @@ func (a *analyzer) delete(i int) {
 
 // tail reads the WHERE, RETURNING, ORDER BY and LIMIT clauses of UPDATE and DELETE.
 func (a *analyzer) tail(i int) {
+	if i > 0 {
+		a.st.WhereAt = a.toks[i-1].End
+	}
 	if a.is(i, "WHERE") && a.is(i+1, "CURRENT") && a.is(i+2, "OF") {
 		a.unsupported("WHERE CURRENT OF a cursor")
 		return

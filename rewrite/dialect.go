@@ -21,23 +21,34 @@ type Dialect struct {
 	// fused: a dual write is one statement (the caller's in a
 	// data-modifying CTE, the mirror beside it), atomic on its own.
 	fused bool
-	// atomic spells the statements that make one dual write atomic, inside or
-	// outside a caller's transaction.
-	begin, commit, rollback []string
-	// resultQuery returns the caller's statement's last insert id and rows affected.
-	resultQuery string
+	// write makes one dual write of several statements atomic inside a
+	// caller's transaction, or anywhere when outsideWrite is zero;
+	// outsideWrite does outside one, where the dialect refuses savepoints.
+	write, outsideWrite Unit
 	// snapshot opens and closes one snapshot for the two queries of a
-	// comparison, inside or outside a caller's transaction.
-	snapshotBegin, snapshotEnd string
-	// outsideBegin and outsideEnd open and close the snapshot instead when
-	// snapshotBegin fails because no transaction is open (PostgreSQL
-	// refuses SAVEPOINT outside one); "" when it never does.
-	outsideBegin, outsideEnd string
-	// snapshotAbort and outsideAbort undo a snapshot whose new-table query
-	// failed, so that the failure leaves a caller's transaction usable.
-	snapshotAbort []string
-	outsideAbort  string
+	// comparison, as write and outsideWrite do.
+	snapshot, outsideSnapshot Unit
+	// lockRows: a statement that may change keys first locks the rows it is
+	// about to change and is then restricted to them, by row identity, so
+	// that rows committed in between (READ COMMITTED) cannot slip in.
+	lockRows bool
+	// errorAborts: a failed statement aborts the caller's transaction
+	// (PostgreSQL), which nothing the failed dual write did can survive.
+	errorAborts bool
+	// resultQuery returns the caller's statement's last insert id and rows
+	// affected; "" where the database has no last insert id.
+	resultQuery string
 }
+
+// Unit spells the statements that open, close and undo one atomic unit of
+// work: a dual write or a comparison's snapshot.
+type Unit struct {
+	Begin, End string
+	Undo       []string
+}
+
+// zero reports whether u is the absent unit.
+func (u Unit) zero() bool { return u.Begin == "" }
 
 // SQLite is the dialect of github.com/mattn/go-sqlite3 (SQLite 3.35 or later,
 // for RETURNING).
@@ -45,34 +56,34 @@ var SQLite = &Dialect{
 	Name:        "sqlite",
 	lex:         lexSQLite,
 	foldQuoted:  true,
-	begin:       []string{"SAVEPOINT dualwrite"},
-	commit:      []string{"RELEASE dualwrite"},
-	rollback:    []string{"ROLLBACK TO dualwrite", "RELEASE dualwrite"},
+	write:       Unit{Begin: "SAVEPOINT dualwrite", End: "RELEASE dualwrite", Undo: []string{"ROLLBACK TO dualwrite", "RELEASE dualwrite"}},
 	resultQuery: "SELECT last_insert_rowid(), changes()",
 	// A savepoint outside a transaction opens a deferred one, whose snapshot
 	// (in WAL mode; a shared lock otherwise) is taken by the first read.
-	snapshotBegin: "SAVEPOINT dualwrite_read",
-	snapshotEnd:   "RELEASE dualwrite_read",
-	snapshotAbort: []string{"ROLLBACK TO dualwrite_read", "RELEASE dualwrite_read"},
+	snapshot: Unit{Begin: "SAVEPOINT dualwrite_read", End: "RELEASE dualwrite_read", Undo: []string{"ROLLBACK TO dualwrite_read", "RELEASE dualwrite_read"}},
 }
 
 // Postgres is the dialect of PostgreSQL 13 or later, with
 // standard_conforming_strings on. Unquoted identifiers fold to lower case;
 // quoted ones compare exactly. A dual write is one statement with
-// data-modifying CTEs. A comparison inside a caller's transaction shares
-// its snapshot only at REPEATABLE READ or above; outside one it runs in a
-// REPEATABLE READ, READ ONLY transaction of its own.
+// data-modifying CTEs, except an UPDATE that may change keys: that locks its
+// rows first and runs in steps, in a savepoint of the caller's transaction
+// or a transaction of its own. A comparison inside a caller's transaction
+// shares its snapshot only at REPEATABLE READ or above; outside one it runs
+// in a REPEATABLE READ, READ ONLY transaction of its own.
 var Postgres = &Dialect{
-	Name:          "postgres",
-	lex:           lexPostgres,
-	dollarParams:  true,
-	fused:         true,
-	snapshotBegin: "SAVEPOINT dualwrite_read",
-	snapshotEnd:   "RELEASE SAVEPOINT dualwrite_read",
-	snapshotAbort: []string{"ROLLBACK TO SAVEPOINT dualwrite_read", "RELEASE SAVEPOINT dualwrite_read"},
-	outsideBegin:  "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-	outsideEnd:    "COMMIT",
-	outsideAbort:  "ROLLBACK",
+	Name:         "postgres",
+	lex:          lexPostgres,
+	dollarParams: true,
+	fused:        true,
+	lockRows:     true,
+	errorAborts:  true,
+	write: Unit{Begin: "SAVEPOINT dualwrite", End: "RELEASE SAVEPOINT dualwrite",
+		Undo: []string{"ROLLBACK TO SAVEPOINT dualwrite", "RELEASE SAVEPOINT dualwrite"}},
+	outsideWrite: Unit{Begin: "BEGIN", End: "COMMIT", Undo: []string{"ROLLBACK"}},
+	snapshot: Unit{Begin: "SAVEPOINT dualwrite_read", End: "RELEASE SAVEPOINT dualwrite_read",
+		Undo: []string{"ROLLBACK TO SAVEPOINT dualwrite_read", "RELEASE SAVEPOINT dualwrite_read"}},
+	outsideSnapshot: Unit{Begin: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", End: "COMMIT", Undo: []string{"ROLLBACK"}},
 }
 
 // DialectByName returns the dialect with the given mapping-file name, or nil.
@@ -96,42 +107,37 @@ func (d *Dialect) Lex(src string) ([]Token, error) {
 	return d.lex(src)
 }
 
-// Begin returns the statements that open one atomic dual write. They work
-// both inside a caller's transaction and in autocommit mode.
-func (d *Dialect) Begin() []string { return d.begin }
-
-// Commit returns the statements that make a dual write permanent (or hand it
-// to the caller's transaction).
-func (d *Dialect) Commit() []string { return d.commit }
-
-// Rollback returns the statements that undo a dual write that failed part-way.
-func (d *Dialect) Rollback() []string { return d.rollback }
-
-// ResultQuery returns a query whose single row holds the last insert id and the
-// rows affected by the statement run just before it on the same connection.
-func (d *Dialect) ResultQuery() string { return d.resultQuery }
-
-// SnapshotBegin returns the statement that opens one read snapshot for a
-// comparison's two queries; SnapshotEnd the one that closes it.
-func (d *Dialect) SnapshotBegin() string { return d.snapshotBegin }
-
-// SnapshotEnd returns the statement that closes what SnapshotBegin opened.
-func (d *Dialect) SnapshotEnd() string { return d.snapshotEnd }
-
-// SnapshotAbort returns the statements that undo the snapshot after its
-// new-table query failed: inside a transaction (outside is false) or in the
-// transaction OutsideSnapshot opened.
-func (d *Dialect) SnapshotAbort(outside bool) []string {
-	if outside {
-		return []string{d.outsideAbort}
+// WriteUnit returns the statements that make a dual write of several
+// statements atomic: inside a caller's transaction, or outside one.
+func (d *Dialect) WriteUnit(outside bool) Unit {
+	if outside && !d.outsideWrite.zero() {
+		return d.outsideWrite
 	}
-	return d.snapshotAbort
+	return d.write
 }
 
-// OutsideSnapshot returns the statements that open and close a comparison's
-// snapshot when SnapshotBegin failed for want of a transaction; "" when the
-// dialect needs none.
-func (d *Dialect) OutsideSnapshot() (begin, end string) { return d.outsideBegin, d.outsideEnd }
+// SnapshotUnit returns the statements that hold one read snapshot for a
+// comparison's two queries: inside a caller's transaction, or outside one.
+func (d *Dialect) SnapshotUnit(outside bool) Unit {
+	if outside && !d.outsideSnapshot.zero() {
+		return d.outsideSnapshot
+	}
+	return d.snapshot
+}
+
+// Savepoints reports whether the dialect opens its units with savepoints
+// both inside and outside transactions, so that which one holds does not
+// matter.
+func (d *Dialect) Savepoints() bool { return d.outsideWrite.zero() && d.outsideSnapshot.zero() }
+
+// ErrorAborts reports whether a failed statement aborts the transaction it
+// runs in, so that only a rollback can follow.
+func (d *Dialect) ErrorAborts() bool { return d.errorAborts }
+
+// ResultQuery returns a query whose single row holds the last insert id and
+// the rows affected by the statement run just before it on the same
+// connection; "" where the database has no last insert id.
+func (d *Dialect) ResultQuery() string { return d.resultQuery }
 
 // Fold returns the name an identifier token denotes, unquoted and, where the
 // dialect compares it case-insensitively, lower-cased. A PostgreSQL U&""

@@ -116,11 +116,13 @@ func (t *Table) DeleteSQL(n int) string {
 func (t *Table) KeyBatch() int { return 900 / len(t.Map.Key) }
 
 // keyValues returns the IN list for n keys: "?1, ?2" for single-column keys,
-// "VALUES (?1, ?2), (?3, ?4)" for composite ones.
+// "VALUES (?1, ?2), (?3, ?4)" for composite ones; in PostgreSQL a list of
+// rows, "($1, $2), ($3, $4)", whose parameters take the key columns' types
+// (a VALUES list would make them text).
 func (t *Table) keyValues(n int) string {
 	var b strings.Builder
 	w := len(t.Map.Key)
-	if w > 1 {
+	if w > 1 && !t.d.dollarParams {
 		b.WriteString("VALUES ")
 	}
 	p := 1

@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sort"
@@ -76,9 +77,17 @@ type Plan struct {
 	// arguments. Used where the statement may change key values.
 	PreSelect string
 	Params    *Params
+	// RowIDs, when set, is how many leading columns of PreSelect identify
+	// the rows it locked; their keys follow. Capture is then restricted to
+	// those rows and takes its arguments from BindRows.
+	RowIDs int
 }
 
-var passPlan = &Plan{Action: Pass}
+var (
+	passPlan = &Plan{Action: Pass}
+	// txPlan passes a statement that may open or end a transaction.
+	txPlan = &Plan{Action: Pass, Kind: KindTx}
+)
 
 // Schema is what the live database says about the mapped tables, as far as
 // the planner needs it. Names are folded.
@@ -227,6 +236,9 @@ func (p *Planner) plan(query string) *Plan {
 		}
 	}
 	if named == "" {
+		if transactionControl(query, toks) {
+			return txPlan
+		}
 		if truncateCascade(query, toks) {
 			// TRUNCATE ... CASCADE empties every table that references the
 			// truncated ones, whatever their foreign keys' actions.
@@ -247,6 +259,9 @@ func (p *Planner) plan(query string) *Plan {
 		return p.readPlan(query, toks, st)
 	case KindTx, KindEmpty, KindUtility:
 		// EXPLAIN shows a write without running it; the rest change no rows.
+		if transactionControl(query, toks) {
+			return txPlan
+		}
 		return passPlan
 	case KindDDL:
 		for _, t := range toks {
@@ -304,6 +319,21 @@ func (p *Planner) readPlan(query string, toks []Token, st *Statement) *Plan {
 	return &Plan{Action: Read, Kind: KindSelect, Read: rp}
 }
 
+// transactionControl reports whether a statement may open or end a
+// transaction: the connection no longer knows whether one is open.
+func transactionControl(query string, toks []Token) bool {
+	if len(toks) == 0 || toks[0].Kind != Word {
+		return false
+	}
+	switch strings.ToUpper(toks[0].Text(query)) {
+	case "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT":
+		return true
+	case "PREPARE": // PREPARE TRANSACTION; PREPARE name AS ... is harmless either way
+		return len(toks) > 1 && strings.EqualFold(toks[1].Text(query), "TRANSACTION")
+	}
+	return false
+}
+
 func truncateCascade(query string, toks []Token) bool {
 	if len(toks) == 0 || toks[0].Kind != Word || !strings.EqualFold(toks[0].Text(query), "TRUNCATE") {
 		return false
@@ -343,43 +373,94 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 				"change keys with UPDATE ... SET "+c+" = ... instead")
 		}
 	}
-	if p.d.fused {
+	keyChange := false
+	for _, c := range st.SetColumns {
+		keyChange = keyChange || st.Kind == KindUpdate && changesKey(m, c)
+	}
+	if p.d.fused && !keyChange {
 		return p.fusedPlan(query, st, t)
 	}
 	plan := &Plan{Action: Mirror, Kind: st.Kind, Table: t, KeyCols: len(m.Key), CallerReturning: st.Returning}
-	keys := make([]string, len(m.Key))
+	keys, returned := make([]string, len(m.Key)), make([]string, len(m.Key))
 	for i, k := range m.Key {
-		keys[i] = p.d.Quote(k)
+		keys[i], returned[i] = p.d.Quote(k), p.d.Quote(k)
+		if p.d.lockRows {
+			// PostgreSQL finds an unqualified RETURNING column in the FROM
+			// list too, where it may be ambiguous.
+			returned[i] = st.Qualifier + "." + keys[i]
+		}
 	}
-	sep := " RETURNING "
+	returning := " RETURNING " + strings.Join(returned, ", ")
 	if st.Returning {
-		sep = ", "
+		returning = ", " + strings.Join(returned, ", ")
 	}
 	// Nothing after the statement is kept: the driver could return the rows of
 	// what follows a semicolon instead of the RETURNING rows.
-	plan.Capture = query[:st.End] + sep + strings.Join(keys, ", ")
-	for _, c := range st.SetColumns {
-		if st.Kind == KindUpdate && changesKey(m, c) {
-			plan.Params = p.d.params(query, st.Params)
-			if plan.Params.Count > maxParams {
-				return refuse(m.Old, fmt.Sprintf("parameter number %d", plan.Params.Count), fmt.Sprintf("SQLite numbers parameters up to %d", maxParams))
-			}
-			plan.PreSelect = p.preSelect(query, st, keys, plan.Params)
-			break
-		}
+	plan.Capture = query[:st.End] + returning
+	if !keyChange {
+		return plan
+	}
+	plan.Params = p.d.params(query, st.Params)
+	if plan.Params.Count > maxParams {
+		return refuse(m.Old, fmt.Sprintf("parameter number %d", plan.Params.Count), fmt.Sprintf("SQLite numbers parameters up to %d", maxParams))
+	}
+	plan.PreSelect = p.preSelect(query, st, keys, plan.Params)
+	if p.d.lockRows {
+		p.lockRows(plan, query, st, returning)
 	}
 	return plan
 }
 
-// fusedPlan builds the single-statement dual write of a fused dialect.
-func (p *Planner) fusedPlan(query string, st *Statement, t *Table) *Plan {
-	m := t.Map
-	for _, c := range st.SetColumns {
-		if st.Kind == KindUpdate && changesKey(m, c) {
-			return refuse(m.Old, "an UPDATE that assigns key column "+c+" (not yet supported on "+p.d.Name+")",
-				"change the key by DELETE and INSERT in one transaction")
+// lockRows makes a key-changing UPDATE safe under READ COMMITTED, where a
+// statement sees rows committed after an earlier one: the pre-select locks
+// the rows and returns their identity (table oid and ctid, which a lock
+// keeps stable), and the statement is restricted to those rows, so every
+// row it changes had its old key selected.
+func (p *Planner) lockRows(plan *Plan, query string, st *Statement, returning string) {
+	q := st.Qualifier
+	plan.RowIDs = 2
+	plan.PreSelect = "SELECT " + q + ".tableoid::text, " + q + ".ctid::text, " +
+		strings.TrimPrefix(plan.PreSelect, "SELECT ") + " FOR UPDATE OF " + lockName(q)
+	n := plan.Params.Count
+	cond := fmt.Sprintf("%s.ctid = ANY(%s::tid[]) AND (%s.tableoid::text || ',' || %s.ctid::text) = ANY(%s::text[])",
+		q, p.d.Placeholder(n+1), q, q, p.d.Placeholder(n+2))
+	if st.Where.End > st.Where.Start {
+		plan.Capture = query[:st.Where.Start] + "(" + query[st.Where.Start:st.Where.End] + ") AND " + cond + query[st.Where.End:st.End] + returning
+	} else {
+		plan.Capture = query[:st.WhereAt] + " WHERE " + cond + query[st.WhereAt:st.End] + returning
+	}
+}
+
+// lockName is the name FOR UPDATE OF takes for a qualifier: its last part.
+func lockName(q string) string {
+	if i := strings.LastIndexByte(q, '.'); i >= 0 && !strings.HasSuffix(q, `"`) {
+		return q[i+1:]
+	}
+	return q
+}
+
+// BindRows returns the arguments of a Capture restricted by RowIDs: the
+// caller's, by number, and the identities of the rows the pre-select
+// returned, as arrays.
+func (p *Plan) BindRows(args []driver.NamedValue, rows [][]driver.Value) []driver.NamedValue {
+	out := p.Params.Bind(args)
+	var ctids, ids []string
+	seen := map[string]bool{}
+	for _, r := range rows {
+		oid, ctid := fmt.Sprint(r[0]), fmt.Sprint(r[1])
+		if id := oid + "," + ctid; !seen[id] {
+			seen[id] = true
+			ctids = append(ctids, `"`+ctid+`"`)
+			ids = append(ids, `"`+id+`"`)
 		}
 	}
+	return append(out,
+		driver.NamedValue{Ordinal: len(out) + 1, Value: "{" + strings.Join(ctids, ",") + "}"},
+		driver.NamedValue{Ordinal: len(out) + 2, Value: "{" + strings.Join(ids, ",") + "}"})
+}
+
+// fusedPlan builds the single-statement dual write of a fused dialect.
+func (p *Planner) fusedPlan(query string, st *Statement, t *Table) *Plan {
 	// The whole-row reference is the alias, or the bare table name.
 	row := st.Target.Text
 	if st.Qualifier != query[st.Target.Start:st.Target.End] {

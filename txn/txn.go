@@ -79,33 +79,73 @@ type ColumnType struct {
 	Nullable, HasNullable bool
 }
 
+// TxState is what a connection knows of its transaction.
+type TxState uint8
+
+// Transaction states.
+const (
+	TxNone    TxState = iota // no transaction is open
+	TxOpen                   // the caller's transaction is open
+	TxUnknown                // SQL text may have opened or ended one: ask the database
+)
+
+// Open opens the atomic unit units(outside) gives, choosing outside by the
+// connection's transaction state; when that is unknown it tries the unit
+// for inside a transaction first and falls back when the database says no
+// transaction is open. It returns the unit it opened and what its first
+// statement returned.
+func Open(ctx context.Context, c Conn, state TxState, units func(outside bool) rewrite.Unit) (rewrite.Unit, driver.Result, error) {
+	u := units(state == TxNone)
+	r, err := c.Exec(ctx, u.Begin, nil)
+	if err != nil && state == TxUnknown && SQLState(err) == "25P01" { // no_active_sql_transaction
+		u = units(true)
+		r, err = c.Exec(ctx, u.Begin, nil)
+	}
+	return u, r, err
+}
+
+// SQLState returns the SQLSTATE code of a database error ("" when it has
+// none), as drivers such as pgx expose it.
+func SQLState(err error) string {
+	var s interface{ SQLState() string }
+	if errors.As(err, &s) {
+		return s.SQLState()
+	}
+	return ""
+}
+
 // Write runs a Mirror plan's statement and its mirror atomically on c. When
 // the caller's own statement fails, its error is returned unchanged and
 // nothing was written. needResult says whether the caller wants a
-// driver.Result (Exec) rather than rows (Query).
-func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, args []driver.NamedValue, needResult bool) (*Result, error) {
+// driver.Result (Exec) rather than rows (Query). state says whether a
+// caller's transaction is open.
+//
+// Where a failed statement aborts the transaction (PostgreSQL), a database
+// error inside the caller's transaction is left to do so: nothing of the
+// dual write can commit, and the caller sees the transaction as the
+// database would have left it.
+func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, args []driver.NamedValue, needResult bool, state TxState) (*Result, error) {
 	if plan.Fused != "" {
 		return writeFused(ctx, c, plan, args, needResult)
 	}
 	table := plan.Table.Map.Old
-	var begun driver.Result
-	for _, q := range d.Begin() {
-		var err error
-		if begun, err = c.Exec(ctx, q, nil); err != nil {
-			return nil, err // nothing reached the table; driver.ErrBadConn may stand
-		}
+	u, begun, err := Open(ctx, c, state, d.WriteUnit)
+	if err != nil {
+		return nil, err // nothing reached the table; driver.ErrBadConn may stand
 	}
 	res, step, err := write(ctx, c, d, plan, args, needResult, begun)
 	if err == nil {
 		step = StepCommit
-		err = execAll(ctx, c, d.Commit())
-		if err == nil {
+		if _, err = c.Exec(ctx, u.End, nil); err == nil {
 			return res, nil
 		}
 	}
-	// Undo even when ctx is what failed the write.
-	if rbErr := execAll(context.WithoutCancel(ctx), c, d.Rollback()); rbErr != nil {
-		return nil, &Error{Table: table, Step: step, Err: errors.Join(safe(err), fmt.Errorf("undo: %w", safe(rbErr))), Unclean: true}
+	aborted := d.ErrorAborts() && u.Begin == d.WriteUnit(false).Begin && SQLState(err) != ""
+	if !aborted {
+		// Undo even when ctx is what failed the write.
+		if rbErr := execAll(context.WithoutCancel(ctx), c, u.Undo); rbErr != nil {
+			return nil, &Error{Table: table, Step: step, Err: errors.Join(safe(err), fmt.Errorf("undo: %w", safe(rbErr))), Unclean: true}
+		}
 	}
 	if step == StepStatement && !errors.Is(err, driver.ErrBadConn) {
 		return nil, err
@@ -157,6 +197,7 @@ func writeFused(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.N
 
 func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, args []driver.NamedValue, needResult bool, begun driver.Result) (*Result, Step, error) {
 	var oldKeys [][]driver.Value
+	captureArgs := args
 	if plan.PreSelect != "" {
 		rows, err := c.Query(ctx, plan.PreSelect, plan.Params.Bind(args))
 		if err != nil {
@@ -166,8 +207,14 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		if err != nil {
 			return nil, StepPreSelect, err
 		}
+		if plan.RowIDs > 0 {
+			captureArgs = plan.BindRows(args, oldKeys)
+			for i, k := range oldKeys {
+				oldKeys[i] = k[plan.RowIDs:]
+			}
+		}
 	}
-	rows, err := c.Query(ctx, plan.Capture, args)
+	rows, err := c.Query(ctx, plan.Capture, captureArgs)
 	if err != nil {
 		return nil, StepStatement, err
 	}
@@ -192,11 +239,14 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 	// they count what it affected. Only an INSERT moves the last insert id;
 	// before any other statement it is what opening the write reported.
 	res.RowsAffected = int64(len(data))
-	if plan.Kind == rewrite.KindInsert && needResult {
+	switch {
+	case d.ResultQuery() == "":
+		res.NoLastInsertID = true
+	case plan.Kind == rewrite.KindInsert && needResult:
 		if err := result(ctx, c, d, res); err != nil {
 			return nil, StepResult, err
 		}
-	} else if needResult && begun != nil {
+	case needResult && begun != nil:
 		res.LastInsertID, _ = begun.LastInsertId()
 	}
 	t := plan.Table

@@ -143,14 +143,21 @@ func play(w io.Writer, dsn string, keep bool) (*outcome, error) {
 		return nil, err
 	}
 
-	// 4. Refused before anything runs.
-	out := &outcome{}
-	_, out.Refused = db.Exec(`UPDATE users SET id = 50 WHERE id = 5`)
-	if !errors.Is(out.Refused, dualwrite.ErrUnsupported) {
-		return nil, fmt.Errorf("UPDATE users SET id: got %w, want an error wrapping dualwrite.ErrUnsupported", out.Refused)
+	// 4. A key change: the wrapper locks the row, updates it, and moves the
+	// new row from key 5 to key 50 in the same transaction.
+	if _, err := db.Exec(`UPDATE users SET id = 50 WHERE id = 5`); err != nil {
+		return nil, fmt.Errorf("UPDATE users SET id: %w", err)
 	}
-	fmt.Fprintln(w, "4. Refused (nothing was executed): key changes are not supported on PostgreSQL yet.")
-	fmt.Fprintf(w, "   UPDATE users SET id = 50 WHERE id = 5: %v\n", out.Refused)
+	fmt.Fprintln(w, "4. UPDATE users SET id = 50 WHERE id = 5                -> the new row moves to key 50 too")
+
+	// Refused before anything runs: the new table is the mirror's alone.
+	out := &outcome{}
+	_, out.Refused = db.Exec(`UPDATE accounts SET visits = 0`)
+	if !errors.Is(out.Refused, dualwrite.ErrUnsupported) {
+		return nil, fmt.Errorf("UPDATE accounts: got %w, want an error wrapping dualwrite.ErrUnsupported", out.Refused)
+	}
+	fmt.Fprintln(w, "   Refused (nothing was executed):")
+	fmt.Fprintf(w, "   UPDATE accounts SET visits = 0: %v\n", out.Refused)
 	fmt.Fprintln(w, "   Both tables; rows 1 and 2 were written before dual-writing began:")
 	if err := printTables(w, raw); err != nil {
 		return nil, err
