@@ -14,6 +14,7 @@ import (
 	"github.com/ngrok/sqlmw"
 
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/mapping"
 )
 
@@ -26,7 +27,7 @@ func register(t *testing.T, base, dsn string) (string, *sql.DB) {
 	t.Helper()
 	registerSeq++
 	name := fmt.Sprintf("dualwrite-test-%d", registerSeq)
-	m, err := mapping.Parse([]byte(testMapping))
+	m, err := mapping.Parse([]byte(corpus.Mapping))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,16 +39,14 @@ func register(t *testing.T, base, dsn string) (string, *sql.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	for _, s := range strings.Split(testSchema, ";\n") {
-		if strings.TrimSpace(s) != "" {
-			mustExec(t, raw, s)
-		}
+	for _, s := range corpus.Schema {
+		mustExec(t, raw, s)
 	}
 	return name, raw
 }
 
 func TestRegisterRejectsBadInput(t *testing.T) {
-	m, err := mapping.Parse([]byte(testMapping))
+	m, err := mapping.Parse([]byte(corpus.Mapping))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +115,7 @@ func TestSqlx(t *testing.T) {
 
 func mustMapping(t *testing.T) *mapping.Mapping {
 	t.Helper()
-	m, err := mapping.Parse([]byte(testMapping))
+	m, err := mapping.Parse([]byte(corpus.Mapping))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,8 +182,8 @@ func TestSqlmwUnderDualwrite(t *testing.T) {
 	mustExec(t, db, "INSERT INTO users (id, full_name) VALUES (?, ?)", 1, "Ada Lovelace")
 	mustExec(t, db, "INSERT INTO audit (msg) VALUES ('unmapped')")
 	seen := cnt.statements()[before:]
-	want := []string{"SAVEPOINT dualwrite", `INSERT INTO users (id, full_name) VALUES (?, ?) RETURNING "id"`,
-		"SELECT last_insert_rowid(), changes()", `INSERT INTO "accounts"`, "RELEASE dualwrite", "INSERT INTO audit (msg) VALUES ('unmapped')"}
+	want := []string{"BEGIN IMMEDIATE", `INSERT INTO users (id, full_name) VALUES (?, ?) RETURNING "id"`,
+		"SELECT last_insert_rowid(), changes()", `INSERT INTO "accounts"`, "COMMIT", "INSERT INTO audit (msg) VALUES ('unmapped')"}
 	if len(seen) != len(want) {
 		t.Fatalf("the interceptor saw %q, want %q", seen, want)
 	}

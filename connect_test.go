@@ -9,6 +9,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/mapping"
 )
 
@@ -21,7 +22,7 @@ func TestConnectRefusesMismatchedSchema(t *testing.T) {
 	defer raw.Close()
 	mustExec(t, raw, "CREATE TABLE users (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, email TEXT UNIQUE, visits INTEGER NOT NULL DEFAULT 0)")
 	mustExec(t, raw, "CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, email_address TEXT, first_name TEXT, visits INTEGER)")
-	m, err := mapping.Parse([]byte(testMapping))
+	m, err := mapping.Parse([]byte(corpus.Mapping))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +61,10 @@ func TestConnectRefusesMismatchedSchema(t *testing.T) {
 // TestGuardedStatementsAreRefused: a trigger that writes to a mapped table
 // makes the statements that fire it refused, naming the trigger.
 func TestGuardedStatementsAreRefused(t *testing.T) {
-	e := newEnvWith(t, testSchema+`
-CREATE TABLE orgs (id INTEGER PRIMARY KEY, name TEXT);
-CREATE TRIGGER orgs_touch AFTER UPDATE ON orgs BEGIN UPDATE users SET visits = visits + 1 WHERE id = NEW.id; END;
-`,
-		testMapping, dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}})
+	e := newEnvWith(t, append(corpus.Schema[:len(corpus.Schema):len(corpus.Schema)],
+		`CREATE TABLE orgs (id INTEGER PRIMARY KEY, name TEXT)`,
+		`CREATE TRIGGER orgs_touch AFTER UPDATE ON orgs BEGIN UPDATE users SET visits = visits + 1 WHERE id = NEW.id; END`),
+		corpus.Mapping, dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}})
 	mustExec(t, e.db, "INSERT INTO orgs (id, name) VALUES (1, 'a')")
 	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
 	_, err := e.db.Exec("UPDATE orgs SET name = 'b' WHERE id = 1")
@@ -81,8 +81,9 @@ CREATE TRIGGER orgs_touch AFTER UPDATE ON orgs BEGIN UPDATE users SET visits = v
 // CONFLICT REPLACE makes a plain INSERT delete rows by it, so writes to the
 // table are refused rather than mirrored wrongly.
 func TestOnConflictReplaceConstraintIsRefused(t *testing.T) {
-	schema := strings.Replace(testSchema, "email TEXT UNIQUE,", "email TEXT UNIQUE ON CONFLICT REPLACE,", 1)
-	e := newEnvWith(t, schema, testMapping, dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}})
+	schema := append([]string(nil), corpus.Schema...)
+	schema[0] = strings.Replace(schema[0], "email TEXT UNIQUE,", "email TEXT UNIQUE ON CONFLICT REPLACE,", 1)
+	e := newEnvWith(t, schema, corpus.Mapping, dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}})
 	_, err := e.db.Exec("INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'a@x')")
 	if !errors.Is(err, dualwrite.ErrUnsupported) || !strings.Contains(err.Error(), "ON CONFLICT REPLACE") {
 		t.Fatalf("got %v, want a refusal naming ON CONFLICT REPLACE", err)

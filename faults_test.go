@@ -9,32 +9,31 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mattn/go-sqlite3"
-
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/txn"
 )
 
-// faultyConnector opens SQLite connections whose Exec and Query fail once for
-// each armed statement prefix, as a driver or a server would.
+// faultyConnector opens connections of a base connector whose Exec and
+// Query fail once for each armed statement prefix, as a driver or a server
+// would.
 type faultyConnector struct {
-	dsn string
-	mu  sync.Mutex
-	arm map[string]int // statement prefix -> matches to let through before failing (-1 = disarmed)
-	hit []string
+	base driver.Connector
+	mu   sync.Mutex
+	arm  map[string]int // statement prefix -> matches to let through before failing (-1 = disarmed)
+	hit  []string
 }
 
 var errInjected = errors.New("injected fault")
 
-func (c *faultyConnector) Connect(context.Context) (driver.Conn, error) {
-	inner, err := (&sqlite3.SQLiteDriver{}).Open(c.dsn)
+func (c *faultyConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	inner, err := c.base.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return &faultyConn{Conn: inner, c: c}, nil
 }
 
-func (c *faultyConnector) Driver() driver.Driver { return &sqlite3.SQLiteDriver{} }
+func (c *faultyConnector) Driver() driver.Driver { return c.base.Driver() }
 
 func (c *faultyConnector) set(prefixes ...string) {
 	c.mu.Lock()
@@ -112,120 +111,163 @@ func (f *faultyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 	return f.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
 }
 
-// TestFaultInjection fails each step of a dual write in turn, in autocommit
-// and in a caller's transaction: the caller gets an error and neither table
-// changes.
-func TestFaultInjection(t *testing.T) {
-	steps := []struct {
-		step   txn.Step
-		prefix string
-		stmt   string
-	}{
-		{txn.StepBegin, "SAVEPOINT dualwrite", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
+// faults are the steps of a dual write by backend: the statement prefix that
+// fails it, and a statement that runs it.
+var faults = map[string][]struct {
+	step   txn.Step
+	prefix string
+	stmt   string
+}{
+	"sqlite": {
+		{txn.StepBegin, "BEGIN IMMEDIATE", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
 		{txn.StepPreSelect, "SELECT users.", "UPDATE users SET id = 10 WHERE id = 1"},
 		{txn.StepStatement, "UPDATE users SET visits", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
 		{txn.StepResult, "SELECT last_insert_rowid()", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
 		{txn.StepUpsert, `INSERT INTO "accounts"`, "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
 		{txn.StepDelete, `DELETE FROM "accounts"`, "DELETE FROM users WHERE id = 2"},
 		{txn.StepDelete, `DELETE FROM "accounts"`, "UPDATE users SET id = 10 WHERE id = 1"},
-		{txn.StepCommit, "RELEASE dualwrite", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
-	}
-	for _, inTx := range []bool{false, true} {
-		for _, s := range steps {
-			name := string(s.step)
-			if inTx {
-				name += "/in-tx"
-			}
-			t.Run(name, func(t *testing.T) {
-				fc := &faultyConnector{dsn: sqliteDSN(t)}
-				e := newEnvWith(t, testSchema, testMapping, fc)
-				mustExec(t, e.db, "INSERT INTO users (id, full_name, visits) VALUES (1, 'Ada Lovelace', 1), (2, 'Alan Turing', 2)")
-				before := rows(t, e.raw, "SELECT * FROM users ORDER BY id")
-				beforeNew := rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id")
-				fc.set(s.prefix)
-				var err error
+		{txn.StepCommit, "COMMIT", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
+	},
+	// A PostgreSQL dual write is one statement, but for a key change.
+	"postgres": {
+		{txn.StepStatement, "WITH dw_w AS (INSERT", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
+		{txn.StepStatement, "WITH dw_w AS (UPDATE", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
+		{txn.StepStatement, "WITH dw_w AS (DELETE", "DELETE FROM users WHERE id = 2"},
+		{txn.StepBegin, "BEGIN", "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepPreSelect, "SELECT users.tableoid", "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepStatement, "UPDATE users SET id", "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepUpsert, `INSERT INTO "accounts"`, "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepDelete, `DELETE FROM "accounts"`, "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepCommit, "COMMIT", "UPDATE users SET id = 10 WHERE id = 1"},
+	},
+}
+
+// inTxUnit spells the unit of a dual write of steps inside a caller's
+// transaction for each backend: a savepoint.
+var inTxUnit = map[string]*strings.Replacer{
+	"sqlite":   strings.NewReplacer("BEGIN IMMEDIATE", "SAVEPOINT dualwrite", "COMMIT", "RELEASE dualwrite"),
+	"postgres": strings.NewReplacer("BEGIN", "SAVEPOINT dualwrite", "COMMIT", "RELEASE SAVEPOINT dualwrite"),
+}
+
+// TestFaultInjection fails each step of a dual write in turn, in autocommit
+// and in a caller's transaction: the caller gets an error and neither table
+// changes; the transaction goes on, since the fault never reached the
+// database.
+func TestFaultInjection(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		for _, inTx := range []bool{false, true} {
+			for _, s := range faults[b.name] {
+				prefix := s.prefix
 				if inTx {
-					tx, terr := e.db.Begin()
-					if terr != nil {
-						t.Fatal(terr)
+					// Inside a caller's transaction a dual write of steps is a savepoint.
+					prefix = inTxUnit[b.name].Replace(prefix)
+				}
+				name := string(s.step) + "/" + prefix
+				if inTx {
+					name += "/in-tx"
+				}
+				t.Run(name, func(t *testing.T) {
+					fc := &faultyConnector{base: dsnConnector{dsn: b.dsn(t), d: b.driver}}
+					e := b.openWith(t, fc)
+					mustExec(t, e.db, "INSERT INTO users (id, full_name, visits) VALUES (1, 'Ada Lovelace', 1), (2, 'Alan Turing', 2)")
+					before := rows(t, e.raw, "SELECT * FROM users ORDER BY id")
+					beforeNew := rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id")
+					fc.set(prefix)
+					var err error
+					if inTx {
+						tx, terr := e.db.Begin()
+						if terr != nil {
+							t.Fatal(terr)
+						}
+						_, err = tx.Exec(s.stmt)
+						// The transaction goes on: a later write lands on both sides.
+						mustExec(t, tx, "UPDATE users SET visits = 100 WHERE id = 2")
+						if cerr := tx.Commit(); cerr != nil {
+							t.Fatal(cerr)
+						}
+						mustExec(t, e.raw, "UPDATE users SET visits = 2 WHERE id = 2")
+						mustExec(t, e.raw, "UPDATE accounts SET visits = 2 WHERE account_id = 2")
+					} else {
+						_, err = e.db.Exec(s.stmt)
 					}
-					_, err = tx.Exec(s.stmt)
-					// The transaction goes on: a later write lands on both sides.
-					mustExec(t, tx, "UPDATE users SET visits = 100 WHERE id = 2")
-					if cerr := tx.Commit(); cerr != nil {
-						t.Fatal(cerr)
+					if !errors.Is(err, errInjected) {
+						t.Fatalf("got %v, want the injected fault", err)
 					}
-					mustExec(t, e.raw, "UPDATE users SET visits = 2 WHERE id = 2")
-					mustExec(t, e.raw, "UPDATE accounts SET visits = 2 WHERE account_id = 2")
-				} else {
-					_, err = e.db.Exec(s.stmt)
-				}
-				if !errors.Is(err, errInjected) {
-					t.Fatalf("got %v, want the injected fault", err)
-				}
-				var te *txn.Error
-				if s.step != txn.StepBegin && s.step != txn.StepStatement && (!errors.As(err, &te) || te.Step != s.step) {
-					t.Fatalf("got %v, want a *txn.Error at step %s", err, s.step)
-				}
-				if len(fc.hit) != 1 {
-					t.Fatalf("fault at %q never fired", s.prefix)
-				}
-				if got := rows(t, e.raw, "SELECT * FROM users ORDER BY id"); !reflect.DeepEqual(got, before) {
-					t.Fatalf("users changed: %v, was %v", got, before)
-				}
-				if got := rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id"); !reflect.DeepEqual(got, beforeNew) {
-					t.Fatalf("accounts changed: %v, was %v", got, beforeNew)
-				}
-				e.checkInvariant()
-			})
+					var te *txn.Error
+					if s.step != txn.StepBegin && s.step != txn.StepStatement && (!errors.As(err, &te) || te.Step != s.step) {
+						t.Fatalf("got %v, want a *txn.Error at step %s", err, s.step)
+					}
+					if len(fc.hit) != 1 {
+						t.Fatalf("fault at %q never fired", prefix)
+					}
+					if got := rows(t, e.raw, "SELECT * FROM users ORDER BY id"); !reflect.DeepEqual(got, before) {
+						t.Fatalf("users changed: %v, was %v", got, before)
+					}
+					if got := rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id"); !reflect.DeepEqual(got, beforeNew) {
+						t.Fatalf("accounts changed: %v, was %v", got, beforeNew)
+					}
+					e.checkInvariant()
+				})
+			}
 		}
-	}
+	})
+}
+
+// undo is how a backend undoes a key change that failed, outside and inside
+// a caller's transaction.
+var undo = map[string][2]string{
+	"sqlite":   {"ROLLBACK", "ROLLBACK TO dualwrite"},
+	"postgres": {"ROLLBACK", "ROLLBACK TO SAVEPOINT dualwrite"},
 }
 
 // TestFailedUndoDiscardsConnection fails the mirror and then its undo: the
-// caller gets an error, the connection is discarded (so the open savepoint
-// dies with it), and neither table changes.
+// caller gets an error, the connection is discarded (so the open unit dies
+// with it), and neither table changes.
 func TestFailedUndoDiscardsConnection(t *testing.T) {
-	fc := &faultyConnector{dsn: sqliteDSN(t)}
-	e := newEnvWith(t, testSchema, testMapping, fc)
-	e.db.SetMaxOpenConns(1)
-	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
-	fc.set(`INSERT INTO "accounts"`, "ROLLBACK TO dualwrite")
-	_, err := e.db.Exec("INSERT INTO users (id, full_name) VALUES (2, 'Alan Turing')")
-	var te *txn.Error
-	if !errors.As(err, &te) || !te.Unclean {
-		t.Fatalf("got %v, want an unclean *txn.Error", err)
-	}
-	if errors.Is(err, driver.ErrBadConn) {
-		t.Fatal("the error wraps driver.ErrBadConn: database/sql would retry the write")
-	}
-	// The next statement gets a fresh connection.
-	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (3, 'Grace Hopper')")
-	if got := rows(t, e.raw, "SELECT id FROM users ORDER BY id"); !reflect.DeepEqual(got, [][]any{{int64(1)}, {int64(3)}}) {
-		t.Fatalf("users = %v", got)
-	}
-	e.checkInvariant()
+	forBackends(t, func(t *testing.T, b backend) {
+		fc := &faultyConnector{base: dsnConnector{dsn: b.dsn(t), d: b.driver}}
+		e := b.openWith(t, fc)
+		e.db.SetMaxOpenConns(1)
+		mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace'), (2, 'Alan Turing')")
+		fc.set(`INSERT INTO "accounts"`, undo[b.name][0])
+		_, err := e.db.Exec("UPDATE users SET id = 5 WHERE id = 2")
+		var te *txn.Error
+		if !errors.As(err, &te) || !te.Unclean {
+			t.Fatalf("got %v, want an unclean *txn.Error", err)
+		}
+		if errors.Is(err, driver.ErrBadConn) {
+			t.Fatal("the error wraps driver.ErrBadConn: database/sql would retry the write")
+		}
+		// The next statement gets a fresh connection.
+		mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (3, 'Grace Hopper')")
+		if got := rows(t, e.raw, "SELECT id FROM users ORDER BY id"); !reflect.DeepEqual(got, [][]any{{int64(1)}, {int64(2)}, {int64(3)}}) {
+			t.Fatalf("users = %v", got)
+		}
+		e.checkInvariant()
+	})
 }
 
 // TestFailedUndoInTransactionRefusesCommit: a dual write whose undo failed
 // inside a caller's transaction makes Commit roll back and say so.
 func TestFailedUndoInTransactionRefusesCommit(t *testing.T) {
-	fc := &faultyConnector{dsn: sqliteDSN(t)}
-	e := newEnvWith(t, testSchema, testMapping, fc)
-	tx, err := e.db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
-	fc.set(`INSERT INTO "accounts"`, "ROLLBACK TO dualwrite")
-	if _, err := tx.Exec("INSERT INTO users (id, full_name) VALUES (2, 'Alan Turing')"); err == nil {
-		t.Fatal("no error")
-	}
-	if err := tx.Commit(); !errors.Is(err, dualwrite.ErrBrokenConn) {
-		t.Fatalf("Commit = %v, want ErrBrokenConn", err)
-	}
-	if n := e.count("users"); n != 0 {
-		t.Fatalf("users has %d rows after a refused commit", n)
-	}
-	e.checkInvariant()
+	forBackends(t, func(t *testing.T, b backend) {
+		fc := &faultyConnector{base: dsnConnector{dsn: b.dsn(t), d: b.driver}}
+		e := b.openWith(t, fc)
+		tx, err := e.db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
+		fc.set(`INSERT INTO "accounts"`, undo[b.name][1])
+		if _, err := tx.Exec("UPDATE users SET id = 2 WHERE id = 1"); err == nil {
+			t.Fatal("no error")
+		}
+		if err := tx.Commit(); !errors.Is(err, dualwrite.ErrBrokenConn) {
+			t.Fatalf("Commit = %v, want ErrBrokenConn", err)
+		}
+		if n := e.count("users"); n != 0 {
+			t.Fatalf("users has %d rows after a refused commit", n)
+		}
+		e.checkInvariant()
+	})
 }

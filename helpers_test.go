@@ -11,18 +11,80 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 )
 
-// The test mapping and schema (statements end a line).
+// backend is one database the shared suites run on: the test schema and
+// mapping in its dialect, and how to reach a fresh database.
+type backend struct {
+	name    string
+	schema  []string
+	mapping string
+	driver  driver.Driver
+	dsn     func(testing.TB) string // a fresh, empty database (or schema)
+}
+
 var (
-	testMapping = corpus.Mapping
-	testSchema  = strings.Join(corpus.Schema, ";\n") + ";\n"
+	sqliteBackend = backend{name: "sqlite", schema: corpus.Schema, mapping: corpus.Mapping,
+		driver: &sqlite3.SQLiteDriver{}, dsn: sqliteDSN}
+	postgresBackend = backend{name: "postgres", schema: corpus.PostgresSchema, mapping: corpus.PostgresMapping,
+		driver: &stdlib.Driver{}, dsn: func(t testing.TB) string { return pgtest.Schema(t) }}
 )
+
+// forBackends runs a shared suite on SQLite and on PostgreSQL, each as a
+// subtest; the PostgreSQL one is skipped, naming the variable that enables
+// it, when no server is configured.
+func forBackends(t *testing.T, f func(t *testing.T, b backend)) {
+	for _, b := range []backend{sqliteBackend, postgresBackend} {
+		t.Run(b.name, func(t *testing.T) { f(t, b) })
+	}
+}
+
+// open creates the test schema in a fresh database and opens it through
+// dualwrite with the test mapping, in the dual write phase.
+func (b backend) open(t testing.TB, opts ...dualwrite.Option) *env {
+	t.Helper()
+	return b.openWith(t, dsnConnector{dsn: b.dsn(t), d: b.driver}, opts...)
+}
+
+// openWith is open over a given base connector to a fresh database.
+func (b backend) openWith(t testing.TB, base driver.Connector, opts ...dualwrite.Option) *env {
+	t.Helper()
+	e := newEnvWith(t, b.schema, b.mapping, base, opts...)
+	if err := e.sw.SetWrite(mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// sql spells a test statement's "?" and "?NNN" placeholders in the
+// backend's dialect. Test statements hold no '?' in their literals.
+func (b backend) sql(q string) string {
+	if b.name != "postgres" {
+		return q
+	}
+	var out strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] != '?' {
+			out.WriteByte(q[i])
+			continue
+		}
+		if i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+			out.WriteByte('$')
+			continue
+		}
+		n++
+		fmt.Fprintf(&out, "$%d", n)
+	}
+	return out.String()
+}
 
 // env is one database seen two ways: raw through the base driver, and
 // through dualwrite.
@@ -34,7 +96,7 @@ type env struct {
 	sw  *dualwrite.Switch
 }
 
-// dsnConnector is a driver.Connector for drivers without one (go-sqlite3).
+// dsnConnector is a driver.Connector over a driver's Open.
 type dsnConnector struct {
 	dsn string
 	d   driver.Driver
@@ -55,21 +117,20 @@ func sqliteDSN(t testing.TB) string {
 }
 
 // newEnv creates the test schema in a fresh SQLite file and opens it through
-// dualwrite with the test mapping.
+// dualwrite with the test mapping (whose write phase is dual unless the
+// environment or the switch says otherwise).
 func newEnv(t testing.TB, opts ...dualwrite.Option) *env {
 	t.Helper()
-	return newEnvWith(t, testSchema, testMapping, dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}}, opts...)
+	return newEnvWith(t, corpus.Schema, corpus.Mapping, dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}}, opts...)
 }
 
-func newEnvWith(t testing.TB, schema, yaml string, base driver.Connector, opts ...dualwrite.Option) *env {
+func newEnvWith(t testing.TB, schema []string, yaml string, base driver.Connector, opts ...dualwrite.Option) *env {
 	t.Helper()
 	e := &env{t: t, sw: dualwrite.NewSwitch()}
 	e.raw = sql.OpenDB(base)
 	t.Cleanup(func() { e.raw.Close() })
-	for _, s := range strings.Split(schema, ";\n") { // statements end a line
-		if strings.TrimSpace(s) != "" {
-			mustExec(t, e.raw, s)
-		}
+	for _, s := range schema {
+		mustExec(t, e.raw, s)
 	}
 	var err error
 	if e.m, err = mapping.Parse([]byte(yaml)); err != nil {

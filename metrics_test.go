@@ -3,9 +3,11 @@ package dualwrite_test
 import (
 	"testing"
 
+	"github.com/mattn/go-sqlite3"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/corpus"
 )
 
 // counterValue returns the sum of the series of a counter (or the sample
@@ -40,8 +42,8 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ma
 
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	fc := &faultyConnector{dsn: sqliteDSN(t)}
-	e := newEnvWith(t, testSchema, testMapping, fc, dualwrite.WithRegisterer(reg))
+	fc := &faultyConnector{base: dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}}}
+	e := newEnvWith(t, corpus.Schema, corpus.Mapping, fc, dualwrite.WithRegisterer(reg))
 	mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'a@x')")
 	mustExec(t, e.db, "UPDATE users SET visits = 2 WHERE id = 1")
 	if _, err := e.db.Exec("INSERT INTO users (id, full_name, email) VALUES (2, 'Dup Mail', 'a@x')"); err == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/DATA-DOG/go-sqlmock"
 
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/mapping"
 )
 
@@ -33,7 +34,7 @@ func newMock(t *testing.T) (*sql.DB, sqlmock.Sqlmock) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mockDB.Close() })
-	m, err := mapping.Parse([]byte(testMapping))
+	m, err := mapping.Parse([]byte(corpus.Mapping))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,10 +47,11 @@ func newMock(t *testing.T) (*sql.DB, sqlmock.Sqlmock) {
 	return db, mock
 }
 
-// expectMirroredInsert expects the statements of one dual INSERT. The
+// expectMirroredInsert expects the statements of one dual INSERT, in a
+// caller's transaction (a savepoint) or not (a transaction of its own). The
 // wrapper prepares each statement it generates once per connection: first
 // says whether this is the connection's first dual write.
-func expectMirroredInsert(mock sqlmock.Sqlmock, first bool) {
+func expectMirroredInsert(mock sqlmock.Sqlmock, first, inTx bool) {
 	exec := func(q string) *sqlmock.ExpectedExec {
 		if first {
 			return mock.ExpectPrepare(q).ExpectExec()
@@ -62,11 +64,15 @@ func expectMirroredInsert(mock sqlmock.Sqlmock, first bool) {
 		}
 		return mock.ExpectQuery(q)
 	}
-	exec("SAVEPOINT dualwrite").WillReturnResult(sqlmock.NewResult(0, 0))
+	begin, end := "BEGIN IMMEDIATE", "COMMIT"
+	if inTx {
+		begin, end = "SAVEPOINT dualwrite", "RELEASE dualwrite"
+	}
+	exec(begin).WillReturnResult(sqlmock.NewResult(0, 0))
 	query(mockCapture).WithArgs(7, "Ada Lovelace").WillReturnRows(sqlmock.NewRows([]string{"id"}).AddRow(7))
 	query(mockResult).WillReturnRows(sqlmock.NewRows([]string{"a", "b"}).AddRow(int64(7), int64(1)))
 	exec(mockUpsert).WithArgs(7).WillReturnResult(sqlmock.NewResult(7, 1))
-	exec("RELEASE dualwrite").WillReturnResult(sqlmock.NewResult(0, 0))
+	exec(end).WillReturnResult(sqlmock.NewResult(0, 0))
 }
 
 func checkResult(t *testing.T, r sql.Result, id, n int64) {
@@ -81,8 +87,8 @@ func checkResult(t *testing.T, r sql.Result, id, n int64) {
 func TestMockAutocommitSequence(t *testing.T) {
 	db, mock := newMock(t)
 	db.SetMaxOpenConns(1)
-	expectMirroredInsert(mock, true)
-	expectMirroredInsert(mock, false)
+	expectMirroredInsert(mock, true, false)
+	expectMirroredInsert(mock, false, false)
 	for range 2 {
 		r, err := db.Exec(mockInsert, 7, "Ada Lovelace")
 		if err != nil {
@@ -98,7 +104,7 @@ func TestMockAutocommitSequence(t *testing.T) {
 func TestMockCallerTransactionSequence(t *testing.T) {
 	db, mock := newMock(t)
 	mock.ExpectBegin()
-	expectMirroredInsert(mock, true)
+	expectMirroredInsert(mock, true, true)
 	mock.ExpectExec("UPDATE audit SET msg = ?").WithArgs("x").WillReturnResult(sqlmock.NewResult(0, 3))
 	mock.ExpectCommit()
 	tx, err := db.Begin()
@@ -122,8 +128,8 @@ func TestMockCallerTransactionSequence(t *testing.T) {
 func TestMockPreparedSequence(t *testing.T) {
 	db, mock := newMock(t)
 	mock.ExpectPrepare(mockInsert)
-	expectMirroredInsert(mock, true)
-	expectMirroredInsert(mock, false)
+	expectMirroredInsert(mock, true, false)
+	expectMirroredInsert(mock, false, false)
 	s, err := db.Prepare(mockInsert)
 	if err != nil {
 		t.Fatal(err)
@@ -144,12 +150,11 @@ func TestMockPreparedSequence(t *testing.T) {
 func TestMockMirrorFailureRollsBack(t *testing.T) {
 	db, mock := newMock(t)
 	boom := errors.New("boom: no such column")
-	mock.ExpectPrepare("SAVEPOINT dualwrite").ExpectExec().WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectPrepare("BEGIN IMMEDIATE").ExpectExec().WillReturnResult(sqlmock.NewResult(0, 0))
 	mock.ExpectPrepare(mockCapture).ExpectQuery().WithArgs(7, "Ada Lovelace").WillReturnRows(sqlmock.NewRows([]string{"id"}).AddRow(7))
 	mock.ExpectPrepare(mockResult).ExpectQuery().WillReturnRows(sqlmock.NewRows([]string{"a", "b"}).AddRow(int64(7), int64(1)))
 	mock.ExpectPrepare(mockUpsert).ExpectExec().WithArgs(7).WillReturnError(boom)
-	mock.ExpectPrepare("ROLLBACK TO dualwrite").ExpectExec().WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectPrepare("RELEASE dualwrite").ExpectExec().WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectPrepare("ROLLBACK").ExpectExec().WillReturnResult(sqlmock.NewResult(0, 0))
 	_, err := db.ExecContext(context.Background(), mockInsert, 7, "Ada Lovelace")
 	if !errors.Is(err, boom) {
 		t.Fatalf("got %v, want the mirror's error", err)

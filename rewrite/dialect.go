@@ -53,11 +53,15 @@ func (u Unit) zero() bool { return u.Begin == "" }
 // SQLite is the dialect of github.com/mattn/go-sqlite3 (SQLite 3.35 or later,
 // for RETURNING).
 var SQLite = &Dialect{
-	Name:        "sqlite",
-	lex:         lexSQLite,
-	foldQuoted:  true,
-	write:       Unit{Begin: "SAVEPOINT dualwrite", End: "RELEASE dualwrite", Undo: []string{"ROLLBACK TO dualwrite", "RELEASE dualwrite"}},
-	resultQuery: "SELECT last_insert_rowid(), changes()",
+	Name:       "sqlite",
+	lex:        lexSQLite,
+	foldQuoted: true,
+	write:      Unit{Begin: "SAVEPOINT dualwrite", End: "RELEASE dualwrite", Undo: []string{"ROLLBACK TO dualwrite", "RELEASE dualwrite"}},
+	// Outside a transaction a dual write takes the write lock first: a
+	// deferred one that read before writing (a key change's pre-select)
+	// would fail with SQLITE_BUSY if another writer committed in between.
+	outsideWrite: Unit{Begin: "BEGIN IMMEDIATE", End: "COMMIT", Undo: []string{"ROLLBACK"}},
+	resultQuery:  "SELECT last_insert_rowid(), changes()",
 	// A savepoint outside a transaction opens a deferred one, whose snapshot
 	// (in WAL mode; a shared lock otherwise) is taken by the first read.
 	snapshot: Unit{Begin: "SAVEPOINT dualwrite_read", End: "RELEASE dualwrite_read", Undo: []string{"ROLLBACK TO dualwrite_read", "RELEASE dualwrite_read"}},
@@ -124,11 +128,6 @@ func (d *Dialect) SnapshotUnit(outside bool) Unit {
 	}
 	return d.snapshot
 }
-
-// Savepoints reports whether the dialect opens its units with savepoints
-// both inside and outside transactions, so that which one holds does not
-// matter.
-func (d *Dialect) Savepoints() bool { return d.outsideWrite.zero() && d.outsideSnapshot.zero() }
 
 // ErrorAborts reports whether a failed statement aborts the transaction it
 // runs in, so that only a rollback can follow.

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"database/sql/driver"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -64,19 +65,38 @@ func (p *Params) Bind(args []driver.NamedValue) []driver.NamedValue {
 	return out
 }
 
-// splice returns src[span] with every placeholder inside it spelled by number,
-// so that the text keeps its meaning when taken out of the statement.
-func (d *Dialect) splice(src string, sp Span, st *Statement, p *Params) string {
+// splice returns src[span] with every placeholder inside it spelled by
+// number in a numbering of its own: used lists, in that numbering's order,
+// the statement's parameter numbers the spliced text uses (it grows as
+// splices of one statement text use more). A PostgreSQL statement cannot
+// take a parameter it does not use: its type would be unknown.
+func (d *Dialect) splice(src string, sp Span, st *Statement, p *Params, used *[]int) string {
 	var b strings.Builder
 	at := sp.Start
 	for i, t := range st.Params {
 		if t.Start < sp.Start || t.End > sp.End {
 			continue
 		}
+		n := slices.Index(*used, p.index[i]) + 1
+		if n == 0 {
+			*used = append(*used, p.index[i])
+			n = len(*used)
+		}
 		b.WriteString(src[at:t.Start])
-		b.WriteString(d.Placeholder(p.index[i]))
+		b.WriteString(d.Placeholder(n))
 		at = t.End
 	}
 	b.WriteString(src[at:sp.End])
 	return b.String()
+}
+
+// Subset returns the arguments of the parameters numbered used, in that
+// order, numbered from 1: what a text built by splice takes.
+func (p *Params) Subset(args []driver.NamedValue, used []int) []driver.NamedValue {
+	all := p.Bind(args)
+	out := make([]driver.NamedValue, len(used))
+	for i, n := range used {
+		out[i] = driver.NamedValue{Ordinal: i + 1, Value: all[n-1].Value}
+	}
+	return out
 }

@@ -73,10 +73,12 @@ type Plan struct {
 	// CallerReturning is set when the caller's statement had RETURNING.
 	CallerReturning bool
 	// PreSelect, when set, selects the keys of the rows the statement is about
-	// to change; it runs before the statement with PreSelectArgs-bound
-	// arguments. Used where the statement may change key values.
-	PreSelect string
-	Params    *Params
+	// to change; it runs before the statement, with the caller's arguments
+	// of the parameters PreSelectParams numbers (Params.Subset). Used where
+	// the statement may change key values.
+	PreSelect       string
+	PreSelectParams []int
+	Params          *Params
 	// RowIDs, when set, is how many leading columns of PreSelect identify
 	// the rows it locked; their keys follow. Capture is then restricted to
 	// those rows and takes its arguments from BindRows.
@@ -404,7 +406,7 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 	if plan.Params.Count > maxParams {
 		return refuse(m.Old, fmt.Sprintf("parameter number %d", plan.Params.Count), fmt.Sprintf("SQLite numbers parameters up to %d", maxParams))
 	}
-	plan.PreSelect = p.preSelect(query, st, keys, plan.Params)
+	plan.PreSelect = p.preSelect(query, st, keys, plan.Params, &plan.PreSelectParams)
 	if p.d.lockRows {
 		p.lockRows(plan, query, st, returning)
 	}
@@ -484,24 +486,24 @@ func changesKey(m *mapping.Table, c string) bool {
 }
 
 // preSelect selects the keys of the rows an UPDATE is about to change.
-func (p *Planner) preSelect(query string, st *Statement, keys []string, params *Params) string {
+func (p *Planner) preSelect(query string, st *Statement, keys []string, params *Params, used *[]int) string {
 	cols := make([]string, len(keys))
 	for i, k := range keys {
 		cols[i] = st.Qualifier + "." + k
 	}
 	var b strings.Builder
 	if st.With.End > st.With.Start {
-		b.WriteString(p.d.splice(query, st.With, st, params) + " ")
+		b.WriteString(p.d.splice(query, st.With, st, params, used) + " ")
 	}
 	b.WriteString("SELECT " + strings.Join(cols, ", ") + " FROM " + query[st.Target.Start:st.Target.End])
 	if st.Qualifier != query[st.Target.Start:st.Target.End] {
 		b.WriteString(" AS " + st.Qualifier)
 	}
 	if st.From.End > st.From.Start {
-		b.WriteString(", " + p.d.splice(query, st.From, st, params))
+		b.WriteString(", " + p.d.splice(query, st.From, st, params, used))
 	}
 	if st.Where.End > st.Where.Start {
-		b.WriteString(" WHERE " + p.d.splice(query, st.Where, st, params))
+		b.WriteString(" WHERE " + p.d.splice(query, st.Where, st, params, used))
 	}
 	return b.String()
 }

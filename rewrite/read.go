@@ -204,7 +204,9 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 	if len(rp.Tables) == 0 {
 		return nil, nil
 	}
-	if selectList >= 0 {
+	if selectList >= 0 && !p.d.dollarParams {
+		// PostgreSQL names a column by the expression's shape (its
+		// column, function or keyword), which the substitution keeps.
 		edits = append(edits, p.keepColumnNames(query, toks, selectList, edits)...)
 	}
 	sort.SliceStable(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
@@ -229,7 +231,7 @@ type edit struct {
 
 // keepColumnNames names each result column of the outermost select list
 // that holds a substitution and has no alias after its original text, since
-// the database names such a column by its text (SELECT EXISTS (SELECT 1 FROM
+// SQLite names such a column by its text (SELECT EXISTS (SELECT 1 FROM
 // users)).
 func (p *Planner) keepColumnNames(query string, toks []Token, sel int, subs []edit) []edit {
 	var out []edit

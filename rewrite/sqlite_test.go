@@ -357,7 +357,7 @@ func TestPreSelectMatchesUpdate(t *testing.T) {
 				}
 			}
 			var bound []any
-			for _, v := range plan.Params.Bind(named) {
+			for _, v := range plan.Params.Subset(named, plan.PreSelectParams) {
 				bound = append(bound, v.Value)
 			}
 			got := queryKeys(t, db, plan.PreSelect, bound...)

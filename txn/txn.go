@@ -199,7 +199,7 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 	var oldKeys [][]driver.Value
 	captureArgs := args
 	if plan.PreSelect != "" {
-		rows, err := c.Query(ctx, plan.PreSelect, plan.Params.Bind(args))
+		rows, err := c.Query(ctx, plan.PreSelect, plan.Params.Subset(args, plan.PreSelectParams))
 		if err != nil {
 			return nil, StepPreSelect, err
 		}

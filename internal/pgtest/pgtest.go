@@ -45,6 +45,11 @@ func New(t testing.TB, statements ...string) (dsn, schema string) {
 	}
 	t.Cleanup(func() {
 		if db, err := sql.Open("pgx", base); err == nil {
+			// A test that failed may have left a transaction open on a
+			// connection it never gave back: end its sessions first.
+			if _, err := db.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()", schema); err != nil {
+				t.Errorf("ending the sessions of %s: %v", schema, err)
+			}
 			if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
 				t.Errorf("DROP SCHEMA %s: %v", schema, err)
 			}
@@ -68,14 +73,16 @@ func New(t testing.TB, statements ...string) (dsn, schema string) {
 	return dsn, schema
 }
 
-// withSearchPath returns dsn with search_path set to schema, as a URL
-// parameter or a keyword/value pair.
+// withSearchPath returns dsn with search_path set to schema, and the
+// sessions named after it (application_name), as URL parameters or
+// keyword/value pairs.
 func withSearchPath(dsn, schema string) string {
 	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		q := u.Query()
 		q.Set("search_path", schema)
+		q.Set("application_name", schema)
 		u.RawQuery = q.Encode()
 		return u.String()
 	}
-	return dsn + " search_path=" + schema
+	return dsn + " search_path=" + schema + " application_name=" + schema
 }
