@@ -9,173 +9,267 @@ import (
 )
 
 func TestCallerTransactionRollbackUndoesBothSides(t *testing.T) {
-	e := newEnv(t)
-	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (1, 'Kept Row')")
-	tx, err := e.db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (2, 'Gone Row')")
-	mustExec(t, tx, "UPDATE users SET visits = 5")
-	mustExec(t, tx, "DELETE FROM users WHERE id = 1")
-	if err := tx.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	if got := rows(t, e.raw, "SELECT id, visits FROM users"); len(got) != 1 || got[0][0] != int64(1) || got[0][1] != int64(0) {
-		t.Fatalf("users after rollback = %v", got)
-	}
-	e.checkInvariant()
+	forBackends(t, func(t *testing.T, b backend) {
+		e := b.open(t)
+		mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (1, 'Kept Row')")
+		tx, err := e.db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (2, 'Gone Row')")
+		mustExec(t, tx, "UPDATE users SET visits = 5")
+		mustExec(t, tx, "UPDATE users SET id = 3 WHERE id = 2")
+		mustExec(t, tx, "DELETE FROM users WHERE id = 1")
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if got := rows(t, e.raw, "SELECT id, visits FROM users"); len(got) != 1 || got[0][0] != int64(1) || got[0][1] != int64(0) {
+			t.Fatalf("users after rollback = %v", got)
+		}
+		e.checkInvariant()
+	})
 }
 
+// TestCallerTransactionCommitAndStatementErrors: a failing statement leaves
+// the caller's transaction as the database would without the wrapper:
+// usable on SQLite, aborted on PostgreSQL.
 func TestCallerTransactionCommitAndStatementErrors(t *testing.T) {
-	e := newEnv(t)
-	tx, err := e.db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustExec(t, tx, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'a@x')")
-	// A failing statement leaves the transaction usable, as it does without the wrapper.
-	if _, err := tx.Exec("INSERT INTO users (id, full_name, email) VALUES (2, 'Dup Mail', 'a@x')"); err == nil {
-		t.Fatal("duplicate email was accepted")
-	}
-	mustExec(t, tx, "INSERT INTO users (id, full_name, email) VALUES (3, 'Alan Turing', 't@x')")
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if n := e.count("accounts"); n != 2 {
-		t.Fatalf("accounts has %d rows, want 2", n)
-	}
-	e.checkInvariant()
+	forBackends(t, func(t *testing.T, b backend) {
+		e := b.open(t)
+		for _, failing := range []string{
+			"INSERT INTO users (id, full_name, email) VALUES (2, 'Dup Mail', 'a@x')",
+			"UPDATE users SET id = 5, email = 'a@x' WHERE id = 4", // a key change, in steps
+		} {
+			mustExec(t, e.raw, "DELETE FROM users")
+			mustExec(t, e.raw, "DELETE FROM accounts")
+			tx, err := e.db.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, tx, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'a@x'), (4, 'Four Four', 'f@x')")
+			if _, err := tx.Exec(failing); err == nil {
+				t.Fatalf("%s: the duplicate email was accepted", failing)
+			}
+			_, err = tx.Exec("INSERT INTO users (id, full_name, email) VALUES (3, 'Alan Turing', 't@x')")
+			if b.name == "postgres" {
+				if sqlState(err) != "25P02" { // in_failed_sql_transaction
+					t.Fatalf("after a failed statement: %v, want SQLSTATE 25P02", err)
+				}
+				if err := tx.Commit(); err == nil {
+					t.Fatal("PostgreSQL committed an aborted transaction")
+				}
+				if n := e.count("accounts"); n != 0 {
+					t.Fatalf("accounts has %d rows, want 0", n)
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if n := e.count("accounts"); n != 3 {
+					t.Fatalf("accounts has %d rows, want 3", n)
+				}
+			}
+			e.checkInvariant()
+		}
+	})
 }
 
 func TestSavepointsInsideCallerTransaction(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	tx, err := e.db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustExec(t, tx, "SAVEPOINT a")
-	mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (1, 'Rolled Back')")
-	mustExec(t, tx, "ROLLBACK TO a")
-	mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (2, 'Kept Row')")
-	mustExec(t, tx, "RELEASE a")
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if got := rows(t, e.raw, "SELECT account_id FROM accounts"); len(got) != 1 || got[0][0] != int64(2) {
-		t.Fatalf("accounts = %v, want only id 2", got)
-	}
-	e.checkInvariant()
+	forBackends(t, func(t *testing.T, b backend) {
+		e := b.open(t)
+		ctx := context.Background()
+		tx, err := e.db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(t, tx, "SAVEPOINT a")
+		mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (1, 'Rolled Back')")
+		mustExec(t, tx, "UPDATE users SET id = 7 WHERE id = 1")
+		mustExec(t, tx, "ROLLBACK TO SAVEPOINT a")
+		mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (2, 'Kept Row')")
+		mustExec(t, tx, "RELEASE SAVEPOINT a")
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if got := rows(t, e.raw, "SELECT account_id FROM accounts"); len(got) != 1 || got[0][0] != int64(2) {
+			t.Fatalf("accounts = %v, want only id 2", got)
+		}
+		e.checkInvariant()
+	})
 }
 
 func TestPreparedStatementsAcrossConnections(t *testing.T) {
-	e := newEnv(t)
-	e.db.SetMaxOpenConns(4)
-	ins, err := e.db.Prepare("INSERT INTO users (id, full_name, visits) VALUES (?, ?, ?)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ins.Close()
-	upd, err := e.db.Prepare("UPDATE users SET visits = visits + 1 WHERE id = ?")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer upd.Close()
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 25 {
-				id := g*100 + i
-				if _, err := ins.Exec(id, "Person Number", i); err != nil {
-					errs <- err
-					return
+	forBackends(t, func(t *testing.T, b backend) {
+		e := b.open(t)
+		e.db.SetMaxOpenConns(4)
+		ins, err := e.db.Prepare(b.sql("INSERT INTO users (id, full_name, visits) VALUES (?, ?, ?)"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ins.Close()
+		upd, err := e.db.Prepare(b.sql("UPDATE users SET visits = visits + 1 WHERE id = ?"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer upd.Close()
+		move, err := e.db.Prepare(b.sql("UPDATE users SET id = id + 1000 WHERE id = ?"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer move.Close()
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 25 {
+					id := g*100 + i
+					if _, err := ins.Exec(id, "Person Number", i); err != nil {
+						errs <- err
+						return
+					}
+					if _, err := upd.Exec(id); err != nil {
+						errs <- err
+						return
+					}
+					if i%5 == 0 {
+						if _, err := move.Exec(id); err != nil {
+							errs <- err
+							return
+						}
+					}
 				}
-				if _, err := upd.Exec(id); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	tx, err := e.db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Stmt(upd).Exec(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if n := e.count("accounts"); n != 100 {
-		t.Fatalf("accounts has %d rows, want 100", n)
-	}
-	e.checkInvariant()
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		tx, err := e.db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Stmt(upd).Exec(1); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count("accounts WHERE account_id >= 1000"); n != 20 {
+			t.Fatalf("accounts has %d moved rows, want 20", n)
+		}
+		if n := e.count("accounts"); n != 100 {
+			t.Fatalf("accounts has %d rows, want 100", n)
+		}
+		e.checkInvariant()
+	})
 }
 
+// TestSQLConn: on one connection, a transaction begun and ended in SQL text
+// holds the dual writes too, and the writes after it, in autocommit, are
+// still atomic (the connection no longer knows whether a transaction is
+// open, and asks the database).
 func TestSQLConn(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	c, err := e.db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.ExecContext(ctx, "INSERT INTO users (id, full_name) VALUES (?, ?)", 1, "Conn Write"); err != nil {
-		t.Fatal(err)
-	}
-	// A transaction begun in SQL on the same connection holds the dual write too.
-	for _, q := range []string{"BEGIN", "INSERT INTO users (id, full_name) VALUES (2, 'In Sql Tx')", "ROLLBACK"} {
-		if _, err := c.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
+	forBackends(t, func(t *testing.T, b backend) {
+		e := b.open(t)
+		ctx := context.Background()
+		c, err := e.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	err = c.Raw(func(dc any) error {
-		u, ok := dc.(interface{ Unwrap() driver.Conn })
-		if !ok {
-			t.Fatalf("%T has no Unwrap", dc)
+		defer c.Close()
+		if _, err := c.ExecContext(ctx, b.sql("INSERT INTO users (id, full_name) VALUES (?, ?)"), 1, "Conn Write"); err != nil {
+			t.Fatal(err)
 		}
-		if _, ok := u.Unwrap().(driver.ExecerContext); !ok {
-			t.Fatalf("Unwrap returned %T", u.Unwrap())
+		for _, q := range []string{
+			"BEGIN", "INSERT INTO users (id, full_name) VALUES (2, 'In Sql Tx')", "UPDATE users SET id = 3 WHERE id = 1", "ROLLBACK",
+			"UPDATE users SET id = 4 WHERE id = 1",
+			"BEGIN", "UPDATE users SET id = 5 WHERE id = 4", "COMMIT",
+			"UPDATE users SET id = 6 WHERE id = 5",
+		} {
+			if _, err := c.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
 		}
-		return nil
+		err = c.Raw(func(dc any) error {
+			u, ok := dc.(interface{ Unwrap() driver.Conn })
+			if !ok {
+				t.Fatalf("%T has no Unwrap", dc)
+			}
+			if _, ok := u.Unwrap().(driver.ExecerContext); !ok {
+				t.Fatalf("Unwrap returned %T", u.Unwrap())
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rows(t, e.raw, "SELECT account_id FROM accounts"); len(got) != 1 || got[0][0] != int64(6) {
+			t.Fatalf("accounts = %v, want only id 6", got)
+		}
+		e.checkInvariant()
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := e.count("accounts"); n != 1 {
-		t.Fatalf("accounts has %d rows, want 1", n)
-	}
-	e.checkInvariant()
+}
+
+// TestIsolationLevels: dual writes (one statement, and a key change in
+// steps) and comparisons in a caller's transaction at every isolation level
+// the database offers.
+func TestIsolationLevels(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		levels := []sql.IsolationLevel{sql.LevelDefault, sql.LevelSerializable}
+		if b.name == "postgres" {
+			levels = append(levels, sql.LevelReadCommitted, sql.LevelRepeatableRead)
+		}
+		e := b.open(t)
+		seed(t, e)
+		for i, level := range levels {
+			tx, err := e.db.BeginTx(context.Background(), &sql.TxOptions{Isolation: level})
+			if err != nil {
+				t.Fatalf("%s: %v", level, err)
+			}
+			id := 10 + i
+			mustExec(t, tx, b.sql("INSERT INTO users (id, full_name) VALUES (?, 'Level Test')"), id)
+			mustExec(t, tx, b.sql("UPDATE users SET visits = visits + 1 WHERE id = ?"), id)
+			mustExec(t, tx, b.sql("UPDATE users SET id = id + 100 WHERE id = ?"), id)
+			if _, err := query(t, tx, "SELECT * FROM users ORDER BY id"); err != nil {
+				t.Fatalf("%s: %v", level, err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatalf("%s: %v", level, err)
+			}
+			e.checkInvariant()
+		}
+		if n := e.count("accounts WHERE account_id >= 100"); n != len(levels) {
+			t.Fatalf("%d moved rows, want %d", n, len(levels))
+		}
+	})
 }
 
 func TestQueryOfWriteWithoutReturning(t *testing.T) {
-	e := newEnv(t)
-	rs, err := e.db.Query("INSERT INTO users (id, full_name) VALUES (1, 'Via Query')")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rs.Next() {
-		t.Fatal("a write without RETURNING returned a row")
-	}
-	if err := rs.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := rs.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var one sql.NullString
-	if err := e.db.QueryRow("INSERT INTO users (id, full_name) VALUES (2, 'Row Query') RETURNING full_name").Scan(&one); err != nil || one.String != "Row Query" {
-		t.Fatalf("QueryRow RETURNING = %v, %v", one, err)
-	}
-	e.checkInvariant()
+	forBackends(t, func(t *testing.T, b backend) {
+		e := b.open(t)
+		rs, err := e.db.Query("INSERT INTO users (id, full_name) VALUES (1, 'Via Query')")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rs.Next() {
+			t.Fatal("a write without RETURNING returned a row")
+		}
+		if err := rs.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rs.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var one sql.NullString
+		if err := e.db.QueryRow("INSERT INTO users (id, full_name) VALUES (2, 'Row Query') RETURNING full_name").Scan(&one); err != nil || one.String != "Row Query" {
+			t.Fatalf("QueryRow RETURNING = %v, %v", one, err)
+		}
+		e.checkInvariant()
+	})
 }
