@@ -128,11 +128,13 @@ var faults = map[string][]struct {
 		{txn.StepDelete, `DELETE FROM "accounts"`, "UPDATE users SET id = 10 WHERE id = 1"},
 		{txn.StepCommit, "COMMIT", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
 	},
-	// A PostgreSQL dual write is one statement, but for a key change.
+	// A PostgreSQL dual write is one statement, but for a key change and a DELETE.
 	"postgres": {
 		{txn.StepStatement, "WITH dw_w AS (INSERT", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
 		{txn.StepStatement, "WITH dw_w AS (UPDATE", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
-		{txn.StepStatement, "WITH dw_w AS (DELETE", "DELETE FROM users WHERE id = 2"},
+		{txn.StepStatement, "DELETE FROM users", "DELETE FROM users WHERE id = 2"},
+		{txn.StepDelete, `DELETE FROM "accounts"`, "DELETE FROM users WHERE id = 2"},
+		{txn.StepCommit, "COMMIT", "DELETE FROM users WHERE id = 2"},
 		{txn.StepBegin, "BEGIN", "UPDATE users SET id = 10 WHERE id = 1"},
 		{txn.StepPreSelect, "SELECT users.tableoid", "UPDATE users SET id = 10 WHERE id = 1"},
 		{txn.StepStatement, "UPDATE users SET id", "UPDATE users SET id = 10 WHERE id = 1"},

@@ -69,20 +69,13 @@ func (d *Dialect) Compile(t *mapping.Table) *Table {
 func (t *Table) Derived() string { return t.derived }
 
 // fusedMirror returns the common table expression that mirrors the rows a
-// data-modifying CTE named dw_w returned as whole-row values in its column
-// dw_row: an upsert of up(row) for an INSERT or UPDATE, a delete by key for a
-// DELETE. It reads the returned rows, not the old table, since the
-// statements of one WITH all see the snapshot from before any of them ran.
-func (t *Table) fusedMirror(kind Kind) string {
+// data-modifying CTE named dw_w (an INSERT or UPDATE) returned as whole-row
+// values in its column dw_row: an upsert of up(row). It reads the returned
+// rows, not the old table, since the statements of one WITH all see the
+// snapshot from before any of them ran; the upsert's conflict check sees
+// new rows committed since.
+func (t *Table) fusedMirror() string {
 	q := t.d.Quote
-	if kind == KindDelete {
-		keys := make([]string, len(t.Map.Key))
-		for i, k := range t.Map.Key {
-			keys[i] = "(dw_w.dw_row)." + q(k)
-		}
-		return "dw_m AS (DELETE FROM " + q(t.Map.New) + " WHERE " + t.newKeyList + " IN (SELECT " +
-			strings.Join(keys, ", ") + " FROM dw_w))"
-	}
 	return "dw_m AS (" + t.insertSelect + "(SELECT (dw_w.dw_row).* FROM dw_w) AS " + q(t.Map.Old) + t.conflict + ")"
 }
 

@@ -282,27 +282,44 @@ func oraclePlanner(t testing.TB) *rewrite.Planner {
 // checked, or "".
 func checkGenerated(t *testing.T, src string, srcTree *pg_query.ParseResult, plan *rewrite.Plan) string {
 	t.Helper()
-	var gen, what string
+	want := pgParams(srcTree.Stmts[0])
 	switch {
+	case plan.Action == rewrite.Mirror && plan.Fused != "":
+		checkParses(t, src, plan.Fused, "Fused", "select", want)
+		return "Fused"
 	case plan.Action == rewrite.Mirror:
-		gen, what = plan.Fused, "Fused"
+		kind := pgKind(srcTree.Stmts[0].Stmt)
+		if plan.RowIDs > 0 {
+			// Restricted to the locked rows by two more parameters.
+			want = append(want, len(want)+1, len(want)+2)
+		}
+		checkParses(t, src, plan.Capture, "Capture", kind, want)
+		if plan.PreSelect != "" {
+			checkParses(t, src, plan.PreSelect, "PreSelect", "select", nil)
+		}
+		return "Capture"
 	case plan.Action == rewrite.Read && plan.Read != nil:
-		gen, what = plan.Read.NewQuery, "Read.NewQuery"
-	default:
-		return ""
+		checkParses(t, src, plan.Read.NewQuery, "Read.NewQuery", "select", want)
+		return "Read.NewQuery"
 	}
+	return ""
+}
+
+// checkParses checks that a generated statement parses in PostgreSQL as
+// one statement of the kind, with the parameters (nil: any).
+func checkParses(t *testing.T, src, gen, what, kind string, params []int) {
+	t.Helper()
 	res, err := pg_query.Parse(gen)
 	if err != nil {
 		t.Errorf("%q: %s does not parse in PostgreSQL: %v\n%s", src, what, err, gen)
-		return what
+		return
 	}
-	if len(res.Stmts) != 1 || pgKind(res.Stmts[0].Stmt) != "select" {
-		t.Errorf("%q: %s is not one SELECT statement:\n%s", src, what, gen)
+	if len(res.Stmts) != 1 || pgKind(res.Stmts[0].Stmt) != kind {
+		t.Errorf("%q: %s is not one %s statement:\n%s", src, what, kind, gen)
 	}
-	if got, want := pgParams(res), pgParams(srcTree.Stmts[0]); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("%q: %s has parameters %v, the statement %v:\n%s", src, what, got, want, gen)
+	if got := pgParams(res); params != nil && fmt.Sprint(got) != fmt.Sprint(params) {
+		t.Errorf("%q: %s has parameters %v, want %v:\n%s", src, what, got, params, gen)
 	}
-	return what
 }
 
 // TestPostgresSplicedStatementsParse checks that the statements the planner

@@ -379,7 +379,11 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 	for _, c := range st.SetColumns {
 		keyChange = keyChange || st.Kind == KindUpdate && changesKey(m, c)
 	}
-	if p.d.fused && !keyChange {
+	// A DELETE's mirror cannot be fused: a DELETE in the statement would see
+	// only new rows committed before the statement began, and miss one that
+	// a write it waited for (an UPDATE mirroring a row the new table did not
+	// have yet) inserted.
+	if p.d.fused && !keyChange && st.Kind != KindDelete {
 		return p.fusedPlan(query, st, t)
 	}
 	plan := &Plan{Action: Mirror, Kind: st.Kind, Table: t, KeyCols: len(m.Key), CallerReturning: st.Returning}
@@ -472,7 +476,7 @@ func (p *Planner) fusedPlan(query string, st *Statement, t *Table) *Plan {
 	if st.Returning {
 		sep = ", "
 	}
-	fused := "WITH dw_w AS (" + query[:st.End] + sep + row + " AS dw_row), " + t.fusedMirror(st.Kind) + " SELECT * FROM dw_w"
+	fused := "WITH dw_w AS (" + query[:st.End] + sep + row + " AS dw_row), " + t.fusedMirror() + " SELECT * FROM dw_w"
 	return &Plan{Action: Mirror, Kind: st.Kind, Table: t, KeyCols: 1, CallerReturning: st.Returning, Fused: fused}
 }
 

@@ -96,13 +96,9 @@ func TestPostgresFusedWrites(t *testing.T) {
 		{"UPDATE ONLY users SET full_name = audit.msg || ' Jr' FROM audit WHERE audit.id + 100 = users.id", nil},
 		{"UPDATE users u SET email = 'u' || u.id || '@x' WHERE u.email IS NULL RETURNING u.*", nil},
 		{"WITH x AS (SELECT 7 AS i) INSERT INTO users (id, full_name) SELECT i, 'With Clause' FROM x", nil},
-		{"DELETE FROM users USING audit WHERE users.id = audit.id + 100 AND audit.id = 1", nil},
-		{"DELETE FROM users WHERE id = $1 RETURNING email", []any{3}},
 		{"INSERT INTO memberships VALUES (1, 1, 'admin'), (1, 2, 'member')", nil},
 		{"INSERT INTO memberships VALUES (1, 2, 'owner') ON CONFLICT ON CONSTRAINT memberships_pk DO UPDATE SET role = excluded.role", nil},
 		{"UPDATE memberships SET role = 'guest' WHERE org_id = 1 AND user_id = 1", nil},
-		{"DELETE FROM memberships WHERE role = 'guest'", nil},
-		{"DELETE FROM users", nil},
 	}
 	for _, s := range steps {
 		plan, _ := p.Plan(s.sql)
@@ -147,6 +143,11 @@ func TestPostgresFusedWrites(t *testing.T) {
 		}
 		pgInvariant(t, db, m)
 	}
+	// A DELETE runs in steps: fused, its mirror would miss a new row
+	// committed while the DELETE waited for a row lock.
+	if plan, _ := p.Plan("DELETE FROM users WHERE id = $1"); plan.Action != rewrite.Mirror || plan.Fused != "" || plan.Capture == "" {
+		t.Fatalf("DELETE: %+v, want a mirror in steps", plan)
+	}
 }
 
 // TestPostgresFusedRowCount: Exec of the fused statement reports the
@@ -165,7 +166,6 @@ func TestPostgresFusedRowCount(t *testing.T) {
 		{"INSERT INTO users (id, full_name) VALUES (1, 'A B'), (2, 'C D'), (3, 'E F')", 3},
 		{"UPDATE users SET visits = 1 WHERE id < 3", 2},
 		{"INSERT INTO users (id, full_name) VALUES (1, 'X') ON CONFLICT DO NOTHING", 0},
-		{"DELETE FROM users WHERE id = 3", 1},
 	} {
 		plan, _ := p.Plan(c.sql)
 		r, err := db.Exec(plan.Fused)
