@@ -1,0 +1,876 @@
+package backfill
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/mattn/go-sqlite3"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/pgtest"
+	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/metrics"
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// testDB is one test database seen two ways: raw, through the base driver
+// (the backfill's and the checks'), and wrapped, through dualwrite in the
+// dual write phase (the application's).
+type testDB struct {
+	t            *testing.T
+	d            *rewrite.Dialect
+	m            *mapping.Mapping
+	raw, wrapped *sql.DB
+	tables       []*rewrite.Table // the mapping's, compiled, in file order
+}
+
+// forEachDialect runs f as a subtest on SQLite and on PostgreSQL (skipped
+// without a server).
+func forEachDialect(t *testing.T, f func(t *testing.T, dialect string)) {
+	for _, name := range []string{rewrite.SQLite.Name, rewrite.Postgres.Name} {
+		t.Run(name, func(t *testing.T) { f(t, name) })
+	}
+}
+
+// openCorpus opens a fresh database with the test schema and mapping.
+func openCorpus(t *testing.T, dialect string) *testDB {
+	if dialect == rewrite.Postgres.Name {
+		return open(t, dialect, corpus.PostgresSchema, corpus.PostgresMapping)
+	}
+	return open(t, dialect, corpus.Schema, corpus.Mapping)
+}
+
+// dsnConnector is a driver.Connector for go-sqlite3, which has none.
+type dsnConnector struct {
+	dsn string
+	d   driver.Driver
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.d }
+
+// open creates the schema in a fresh database and opens it raw and through
+// dualwrite with the mapping. On SQLite the raw DSN has a busy timeout but
+// not _txlock=immediate, which backfill does not need; the application's
+// has both. The directory of the SQLite file is not t.TempDir(): subtest
+// names may hold '#', which ends the path of a file: URI.
+func open(t *testing.T, dialect string, schema []string, yaml string) *testDB {
+	t.Helper()
+	db := &testDB{t: t, d: rewrite.DialectByName(dialect)}
+	var base driver.Connector
+	var err error
+	if dialect == rewrite.Postgres.Name {
+		dsn := pgtest.Schema(t, schema...)
+		if db.raw, err = sql.Open("pgx", dsn); err != nil {
+			t.Fatal(err)
+		}
+		if base, err = (&stdlib.Driver{}).OpenConnector(dsn); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		dir, err := os.MkdirTemp("", "dualwrite-backfill-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		dsn := "file:" + filepath.Join(dir, "test.db") + "?_journal_mode=WAL&_busy_timeout=10000"
+		if db.raw, err = sql.Open("sqlite3", dsn); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range schema {
+			db.exec(s)
+		}
+		base = dsnConnector{dsn: dsn + "&_txlock=immediate", d: &sqlite3.SQLiteDriver{}}
+	}
+	t.Cleanup(func() { db.raw.Close() })
+	if db.m, err = mapping.Parse([]byte(yaml)); err != nil {
+		t.Fatal(err)
+	}
+	sw := dualwrite.NewSwitch()
+	if err := sw.SetWrite(mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	c, err := dualwrite.NewConnector(base, db.m, dualwrite.WithSwitch(sw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.wrapped = sql.OpenDB(c)
+	t.Cleanup(func() { db.wrapped.Close() })
+	for _, mt := range db.m.Tables {
+		db.tables = append(db.tables, db.d.Compile(mt))
+	}
+	return db
+}
+
+// bind spells the statement's ? parameters in the dialect.
+func (db *testDB) bind(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString(db.d.Placeholder(n))
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// exec runs a statement through the base driver.
+func (db *testDB) exec(q string, args ...any) {
+	db.t.Helper()
+	if _, err := db.raw.Exec(db.bind(q), args...); err != nil {
+		db.t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// rows returns every row of a query run through the base driver.
+func (db *testDB) rows(q string, args ...any) [][]any {
+	db.t.Helper()
+	rs, err := db.raw.Query(db.bind(q), args...)
+	if err != nil {
+		db.t.Fatalf("%s: %v", q, err)
+	}
+	defer rs.Close()
+	cols, err := rs.Columns()
+	if err != nil {
+		db.t.Fatal(err)
+	}
+	var out [][]any
+	for rs.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			db.t.Fatal(err)
+		}
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				vals[i] = string(b)
+			}
+		}
+		out = append(out, vals)
+	}
+	if err := rs.Err(); err != nil {
+		db.t.Fatal(err)
+	}
+	return out
+}
+
+// count returns a query's single integer.
+func (db *testDB) count(q string, args ...any) int64 {
+	db.t.Helper()
+	return db.rows(q, args...)[0][0].(int64)
+}
+
+// checkTable asserts new = up(old) row by row for one mapped pair.
+func (db *testDB) checkTable(t *rewrite.Table) {
+	db.t.Helper()
+	q := db.d.Quote
+	var exprs, cols, oldKey, newKey []string
+	for _, c := range t.Map.Columns {
+		exprs = append(exprs, c.Expr)
+		cols = append(cols, q(c.Name))
+	}
+	for i, k := range t.Map.Key {
+		oldKey = append(oldKey, q(k))
+		newKey = append(newKey, q(t.Map.NewKey[i]))
+	}
+	up := db.rows(fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(exprs, ", "), q(t.Map.Old), strings.Join(oldKey, ", ")))
+	got := db.rows(fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(cols, ", "), q(t.Map.New), strings.Join(newKey, ", ")))
+	if !reflect.DeepEqual(up, got) {
+		db.t.Fatalf("new = up(old) does not hold for %s -> %s:\n up(old) = %v\n new     = %v", t.Map.Old, t.Map.New, up, got)
+	}
+	if len(up) == 0 {
+		db.t.Fatalf("%s is empty: the check proves nothing", t.Map.Old)
+	}
+}
+
+// checkInvariant asserts new = up(old) for every mapped pair.
+func (db *testDB) checkInvariant() {
+	db.t.Helper()
+	for _, t := range db.tables {
+		db.checkTable(t)
+	}
+}
+
+// seed writes, through the base driver as before dual writing began, users
+// with the odd ids 1 to 2*users-1, and memberships of users 1 to members in
+// orgs 1 to orgs.
+func (db *testDB) seed(users, orgs, members int) {
+	db.t.Helper()
+	first := []string{"Ada", "Alan", "Grace", "Edsger", "Barbara"}
+	last := []string{"Lovelace", "Turing Jr", "", "Hopper", "van Dijkstra"}
+	roles := []string{"admin", "member", "guest"}
+	tx, err := db.raw.Begin()
+	if err != nil {
+		db.t.Fatal(err)
+	}
+	for i := range users {
+		var email any
+		if i%7 != 3 {
+			email = fmt.Sprintf("u%d@x", i)
+		}
+		name := strings.TrimSpace(first[i%len(first)] + " " + last[i/len(first)%len(last)])
+		if _, err := tx.Exec(db.bind("INSERT INTO users (id, full_name, email, visits) VALUES (?, ?, ?, ?)"), 2*i+1, name, email, i%5); err != nil {
+			db.t.Fatal(err)
+		}
+	}
+	for org := 1; org <= orgs; org++ {
+		for user := 1; user <= members; user++ {
+			if _, err := tx.Exec(db.bind("INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, ?)"), org, user, roles[(org+user)%len(roles)]); err != nil {
+				db.t.Fatal(err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		db.t.Fatal(err)
+	}
+}
+
+// metricValue returns the value of a counter or gauge series, or the sample
+// count of a histogram series, with the given table label.
+func metricValue(t *testing.T, reg *prometheus.Registry, name, table string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if m.GetLabel()[0].GetValue() != table {
+				continue
+			}
+			switch {
+			case m.GetHistogram() != nil:
+				return float64(m.GetHistogram().GetSampleCount())
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no series %s{table=%q}", name, table)
+	return 0
+}
+
+// TestBackfillCopiesRows: rows written before dual writing, and new tables
+// holding a stale copy and rows whose key has no old row (before, between
+// and after the old keys), are made new = up(old) in batches; progress,
+// checkpoint and metrics count what was done.
+func TestBackfillCopiesRows(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		db := openCorpus(t, dialect)
+		db.seed(40, 4, 9)
+		db.exec("INSERT INTO accounts (account_id, first_name, visits) VALUES (0, 'Before', 1), (5, 'Stale', 99), (6, 'Between', 1), (1000, 'After', 1)")
+		db.exec("INSERT INTO members (org, usr, role_name) VALUES (0, 0, 'BEFORE'), (2, 3, 'STALE'), (2, 100, 'BETWEEN'), (9, 9, 'AFTER')")
+		reg := prometheus.NewRegistry()
+		if _, err := metrics.NewBackfill(reg); err != nil {
+			t.Fatal(err)
+		}
+		mb, err := metrics.NewBackfill(reg) // a second caller reuses the collectors
+		if err != nil {
+			t.Fatal(err)
+		}
+		lastKeys := map[string][]any{
+			"users":       {int64(69)},          // the 35th user: 5 batches of 7, then 5 rows in the open range
+			"memberships": {int64(4), int64(8)}, // the 35th membership, then 1 row
+		}
+		for _, tb := range db.tables {
+			old := tb.Map.Old
+			rows := db.count("SELECT count(*) FROM " + old)
+			var reports []Progress
+			p, err := Run(context.Background(), db.raw, db.d, tb, Options{BatchSize: 7, Metrics: mb,
+				Progress: func(p Progress) { reports = append(reports, p) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Progress{Table: old, Rows: rows, Deleted: 3, RunRows: rows, Done: true,
+				RowsPerSecond: p.RowsPerSecond}
+			if p != want || p.RowsPerSecond <= 0 {
+				t.Fatalf("%s: progress %+v, want %+v", old, p, want)
+			}
+			if len(reports) != int(rows/7+1) || reports[len(reports)-1] != p {
+				t.Fatalf("%s: %d reports, want %d, the last one the result: %+v", old, len(reports), rows/7+1, reports)
+			}
+			for i, r := range reports[:len(reports)-1] {
+				if r.Done || r.RunRows != int64(7*(i+1)) || r.RowsLeft != rows-r.RunRows {
+					t.Fatalf("%s: report %d: %+v", old, i, r)
+				}
+			}
+			cp, err := ReadCheckpoint(context.Background(), db.raw, db.d, tb, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cp.Done || cp.Rows != rows || cp.Deleted != 3 || cp.MappingChanged || !reflect.DeepEqual(cp.LastKey, lastKeys[old]) ||
+				time.Since(cp.Updated) > time.Minute {
+				t.Fatalf("%s: checkpoint %+v", old, cp)
+			}
+			for name, want := range map[string]float64{
+				"dualwrite_backfill_rows_total":             float64(rows),
+				"dualwrite_backfill_deleted_rows_total":     3,
+				"dualwrite_backfill_batch_duration_seconds": float64(len(reports)),
+				"dualwrite_backfill_rows_remaining":         0,
+			} {
+				if got := metricValue(t, reg, name, old); got != want {
+					t.Fatalf("%s{table=%q} = %v, want %v", name, old, got, want)
+				}
+			}
+		}
+		db.checkInvariant()
+	})
+}
+
+// ignorable reports whether a dual write failed whole for a reason of the
+// workload: a key taken, or a deadlock between writers.
+func ignorable(err error) bool {
+	var pe *pgconn.PgError
+	var se sqlite3.Error
+	return errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "40P01") ||
+		errors.As(err, &se) && se.Code == sqlite3.ErrConstraint
+}
+
+// randomWrite runs a random dual write over keys that overlap the seeded
+// ones: inserts, updates, key-changing updates and deletes of both tables,
+// one in four in a transaction.
+func (db *testDB) randomWrite(r *rand.Rand) error {
+	user := func() int { return 1 + r.IntN(320) }
+	org, member := func() int { return 1 + r.IntN(7) }, func() int { return 1 + r.IntN(28) }
+	name := []string{"Ada King", "Alan", "Grace B Hopper", "Edsger W Dijkstra"}[r.IntN(4)]
+	role := []string{"admin", "member", "guest"}[r.IntN(3)]
+	var q string
+	var args []any
+	switch r.IntN(8) {
+	case 0:
+		q, args = "INSERT INTO users (id, full_name, email, visits) VALUES (?, ?, ?, ?)", []any{user(), name, fmt.Sprintf("w%d@x", r.IntN(1000)), 1}
+	case 1:
+		q, args = "UPDATE users SET full_name = ?, visits = visits + 1 WHERE id = ?", []any{name, user()}
+	case 2:
+		q, args = "UPDATE users SET id = ? WHERE id = ?", []any{user(), user()}
+	case 3:
+		q, args = "DELETE FROM users WHERE id = ?", []any{user()}
+	case 4:
+		q, args = "INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, ?)", []any{org(), member(), role}
+	case 5:
+		q, args = "UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?", []any{role, org(), member()}
+	case 6:
+		q, args = "UPDATE memberships SET user_id = ? WHERE org_id = ? AND user_id = ?", []any{member(), org(), member()}
+	default:
+		q, args = "DELETE FROM memberships WHERE org_id = ? AND user_id = ?", []any{org(), member()}
+	}
+	var err error
+	if r.IntN(4) == 0 {
+		err = db.inTx(q, args)
+	} else {
+		_, err = db.wrapped.Exec(db.bind(q), args...)
+	}
+	if err != nil && !ignorable(err) {
+		return fmt.Errorf("%s %v: %w", q, args, err)
+	}
+	return nil
+}
+
+// inTx runs a write through dualwrite in a transaction of its own.
+func (db *testDB) inTx(q string, args []any) error {
+	tx, err := db.wrapped.Begin()
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(db.bind(q), args...); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// TestBackfillBesideDualWrites: both tables are backfilled at once, in
+// batches of 5, while 4 goroutines keep writing through dualwrite over the
+// same keys, each up to a millisecond apart; afterwards new = up(old) holds
+// exactly. Three rounds.
+func TestBackfillBesideDualWrites(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		for round := range 3 {
+			t.Run(fmt.Sprint(round), func(t *testing.T) {
+				db := openCorpus(t, dialect)
+				db.seed(150, 6, 25)
+				var stop atomic.Bool
+				var writes atomic.Int64
+				var writers sync.WaitGroup
+				errs := make(chan error, 4)
+				for w := range 4 {
+					writers.Add(1)
+					go func() {
+						defer writers.Done()
+						r := rand.New(rand.NewPCG(uint64(round), uint64(w)))
+						for !stop.Load() {
+							if err := db.randomWrite(r); err != nil {
+								errs <- err
+								return
+							}
+							writes.Add(1)
+							time.Sleep(time.Duration(r.IntN(1000)) * time.Microsecond)
+						}
+					}()
+				}
+				for writes.Load() < 20 && len(errs) == 0 {
+					time.Sleep(time.Millisecond)
+				}
+				before := writes.Load()
+				runs := make([]error, len(db.tables))
+				var backfills sync.WaitGroup
+				for i, tb := range db.tables {
+					backfills.Add(1)
+					go func() {
+						defer backfills.Done()
+						_, runs[i] = Run(context.Background(), db.raw, db.d, tb, Options{BatchSize: 5, Pause: time.Millisecond})
+					}()
+				}
+				backfills.Wait()
+				during := writes.Load() - before
+				stop.Store(true)
+				writers.Wait()
+				close(errs)
+				for err := range errs {
+					t.Fatal(err)
+				}
+				if err := errors.Join(runs...); err != nil {
+					t.Fatal(err)
+				}
+				if during < 20 {
+					t.Fatalf("only %d writes during the backfill: the test proves little", during)
+				}
+				t.Logf("%d dual writes during the backfill", during)
+				db.checkInvariant()
+			})
+		}
+	})
+}
+
+// TestBackfillResumes: a run cancelled after some batches leaves a
+// checkpoint at the last committed one; the next run copies only the rest
+// (rows the first run copied and that were then corrupted stay corrupted);
+// Reset starts over and repairs them; a run of a table already done
+// changes nothing, and copying everything again neither.
+func TestBackfillResumes(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		db := openCorpus(t, dialect)
+		db.seed(100, 6, 10)
+		ctx := context.Background()
+		for _, tc := range []struct {
+			tb                 *rewrite.Table
+			batch, stopAfter   int
+			lastKey            []any
+			corrupt, corrupted string
+		}{
+			{db.tables[0], 10, 3, []any{int64(59)}, "UPDATE accounts SET visits = -1", "SELECT count(*) FROM accounts WHERE visits = -1"},
+			{db.tables[1], 7, 2, []any{int64(2), int64(4)}, "UPDATE members SET role_name = 'CORRUPT'", "SELECT count(*) FROM members WHERE role_name = 'CORRUPT'"},
+		} {
+			t.Run(tc.tb.Map.Old, func(t *testing.T) {
+				db.t = t
+				total := db.count("SELECT count(*) FROM " + tc.tb.Map.Old)
+				first := int64(tc.batch * tc.stopAfter)
+				cctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				batches := 0
+				p, err := Run(cctx, db.raw, db.d, tc.tb, Options{BatchSize: tc.batch, Progress: func(Progress) {
+					if batches++; batches == tc.stopAfter {
+						cancel()
+					}
+				}})
+				if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), tc.tb.Map.Old) || p.RunRows != first || p.Done {
+					t.Fatalf("cancelled run: %+v, %v", p, err)
+				}
+				cp, err := ReadCheckpoint(ctx, db.raw, db.d, tc.tb, "")
+				if err != nil || cp.Rows != first || cp.Done || !reflect.DeepEqual(cp.LastKey, tc.lastKey) {
+					t.Fatalf("checkpoint after the cancelled run: %+v, %v; want %d rows after %v", cp, err, first, tc.lastKey)
+				}
+				db.exec(tc.corrupt)
+
+				p, err = Run(ctx, db.raw, db.d, tc.tb, Options{BatchSize: tc.batch})
+				if err != nil || p.RunRows != total-first || p.Rows != total || !p.Done || p.RowsLeft != 0 {
+					t.Fatalf("resumed run: %+v, %v; want %d rows of %d", p, err, total-first, total)
+				}
+				if n := db.count(tc.corrupted); n != first {
+					t.Fatalf("%d corrupted rows left, want the %d the first run copied", n, first)
+				}
+
+				if err := Reset(ctx, db.raw, db.d, tc.tb, ""); err != nil {
+					t.Fatal(err)
+				}
+				if cp, err := ReadCheckpoint(ctx, db.raw, db.d, tc.tb, ""); err != nil || !reflect.DeepEqual(cp, Checkpoint{Table: tc.tb.Map.Old}) {
+					t.Fatalf("checkpoint after Reset: %+v, %v", cp, err)
+				}
+				if p, err = Run(ctx, db.raw, db.d, tc.tb, Options{BatchSize: tc.batch}); err != nil || p.RunRows != total {
+					t.Fatalf("run after Reset: %+v, %v", p, err)
+				}
+				db.checkTable(tc.tb)
+
+				before := db.rows("SELECT * FROM " + tc.tb.Map.New + " ORDER BY 1, 2")
+				cp, err = ReadCheckpoint(ctx, db.raw, db.d, tc.tb, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err = Run(ctx, db.raw, db.d, tc.tb, Options{BatchSize: tc.batch})
+				if err != nil || p != (Progress{Table: tc.tb.Map.Old, Rows: total, Done: true}) {
+					t.Fatalf("run of a done table: %+v, %v", p, err)
+				}
+				if again, err := ReadCheckpoint(ctx, db.raw, db.d, tc.tb, ""); err != nil || !reflect.DeepEqual(again, cp) {
+					t.Fatalf("a run of a done table changed its checkpoint: %+v, was %+v (%v)", again, cp, err)
+				}
+				if err := Reset(ctx, db.raw, db.d, tc.tb, ""); err != nil {
+					t.Fatal(err)
+				}
+				if p, err = Run(ctx, db.raw, db.d, tc.tb, Options{BatchSize: tc.batch}); err != nil || p.RunRows != total || p.Deleted != 0 {
+					t.Fatalf("second run after Reset: %+v, %v", p, err)
+				}
+				if after := db.rows("SELECT * FROM " + tc.tb.Map.New + " ORDER BY 1, 2"); !reflect.DeepEqual(after, before) {
+					t.Fatalf("copying again changed %s:\n before %v\n after  %v", tc.tb.Map.New, before, after)
+				}
+			})
+		}
+	})
+}
+
+// TestBackfillTwoRuns: two runs of the same table at once, the second
+// started after the first one's first batch, take turns batch by batch:
+// together they copy every row once.
+func TestBackfillTwoRuns(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		db := openCorpus(t, dialect)
+		db.seed(100, 0, 0)
+		var runs [2]Progress
+		var errs [2]error
+		var second sync.WaitGroup
+		secondBatch := make(chan struct{})
+		run := func(i int, progress func(Progress)) {
+			runs[i], errs[i] = Run(context.Background(), db.raw, db.d, db.tables[0], Options{BatchSize: 3, Progress: progress})
+		}
+		var once sync.Once
+		run(0, func(Progress) {
+			once.Do(func() {
+				second.Add(1)
+				go func() {
+					defer second.Done()
+					var signal sync.Once
+					run(1, func(Progress) { signal.Do(func() { close(secondBatch) }) })
+				}()
+				<-secondBatch
+			})
+		})
+		second.Wait()
+		if err := errors.Join(errs[:]...); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range runs {
+			if p.RunRows == 0 || p.Rows != 100 || !p.Done {
+				t.Fatalf("two runs: %+v", runs)
+			}
+		}
+		if runs[0].RunRows+runs[1].RunRows != 100 {
+			t.Fatalf("two runs copied %d and %d rows of 100: %+v", runs[0].RunRows, runs[1].RunRows, runs)
+		}
+		db.checkTable(db.tables[0])
+	})
+}
+
+// TestBackfillKeyTypes: a composite key of text and bigint goes through the
+// checkpoint and back as parameters with its types, in the database's
+// order of text (collation), also for quotes, spaces and non-ASCII text.
+func TestBackfillKeyTypes(t *testing.T) {
+	schemas := map[string][]string{
+		rewrite.SQLite.Name: {
+			`CREATE TABLE tags (name TEXT NOT NULL, seq INTEGER NOT NULL, note TEXT, PRIMARY KEY (name, seq))`,
+			`CREATE TABLE labels (label TEXT NOT NULL, seq INTEGER NOT NULL, note TEXT, PRIMARY KEY (label, seq))`,
+		},
+		rewrite.Postgres.Name: {
+			`CREATE TABLE tags (name text NOT NULL, seq bigint NOT NULL, note text, PRIMARY KEY (name, seq))`,
+			`CREATE TABLE labels (label text NOT NULL, seq bigint NOT NULL, note text, PRIMARY KEY (label, seq))`,
+		},
+	}
+	const yaml = `
+tables:
+  - old: tags
+    new: labels
+    key: [name, seq]
+    columns:
+      label: name
+      seq: seq
+      note: upper(note)
+    reverse:
+      name: label
+      seq: seq
+      note: lower(note)
+`
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		db := open(t, dialect, schemas[dialect], "dialect: "+dialect+yaml)
+		for _, name := range []string{"a", "a b", "a'b", "B", "b", "é", `z"q`, "日本", ""} {
+			for _, seq := range []int64{1, 2, 10, 1 << 40} {
+				db.exec("INSERT INTO tags (name, seq, note) VALUES (?, ?, ?)", name, seq, name+" note")
+			}
+		}
+		tb := db.tables[0]
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if _, err := Run(ctx, db.raw, db.d, tb, Options{BatchSize: 5, Progress: func(Progress) { cancel() }}); !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+		cp, err := ReadCheckpoint(context.Background(), db.raw, db.d, tb, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := db.rows("SELECT name, seq FROM tags ORDER BY name, seq LIMIT 1 OFFSET 4")[0]
+		if !reflect.DeepEqual(cp.LastKey, want) {
+			t.Fatalf("last key %#v, want %#v", cp.LastKey, want)
+		}
+		p, err := Run(context.Background(), db.raw, db.d, tb, Options{BatchSize: 5})
+		if err != nil || p.RunRows != 36-5 || !p.Done {
+			t.Fatalf("resumed run: %+v, %v", p, err)
+		}
+		db.checkInvariant()
+	})
+}
+
+// TestKeyEncoding: every driver value type goes through a checkpoint's JSON
+// and back unchanged; other types are refused.
+func TestKeyEncoding(t *testing.T) {
+	when := time.Date(2024, 2, 29, 13, 14, 15, 123456789, time.FixedZone("", 3600))
+	key := []any{int64(-42), 1.5, "a \"b\" é", []byte{0, 1, 255}, []byte{}, true, false, when}
+	enc, err := encodeKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeKey(enc.(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(key) || !got[7].(time.Time).Equal(when) {
+		t.Fatalf("decoded %#v from %s", got, enc)
+	}
+	got[7] = when
+	if !reflect.DeepEqual(got, key) {
+		t.Fatalf("decoded %#v from %s, want %#v", got, enc, key)
+	}
+	if enc, err := encodeKey([]any{int64(42), "b"}); err != nil || enc != `[{"int":42},{"text":"b"}]` {
+		t.Fatalf("encoded %v, %v", enc, err)
+	}
+	if enc, err := encodeKey(nil); err != nil || enc != nil {
+		t.Fatalf("no key encoded as %v, %v", enc, err)
+	}
+	if _, err := encodeKey([]any{int32(1)}); err == nil {
+		t.Fatal("an int32 key value was encoded")
+	}
+	if _, err := decodeKey(`[{}]`); err == nil {
+		t.Fatal("a key value without a type was decoded")
+	}
+}
+
+// TestBackfillThrottle: the waits between batches that Run asks for, with a
+// clock that only its waits move: none after the last batch, the pause, the
+// rate's, or the longer of the two; the rate and the time left it reports.
+func TestBackfillThrottle(t *testing.T) {
+	db := openCorpus(t, rewrite.SQLite.Name)
+	db.seed(35, 0, 0)
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		opts  Options
+		waits []time.Duration
+	}{
+		{Options{BatchSize: 10}, nil},
+		{Options{BatchSize: 10, Pause: 30 * ms}, []time.Duration{30 * ms, 30 * ms, 30 * ms}},
+		{Options{BatchSize: 10, RowsPerSecond: 100}, []time.Duration{100 * ms, 100 * ms, 100 * ms}},
+		{Options{BatchSize: 10, RowsPerSecond: 100, Pause: 250 * ms}, []time.Duration{250 * ms, 250 * ms, 250 * ms}},
+		{Options{BatchSize: 20, RowsPerSecond: 50, Pause: 30 * ms}, []time.Duration{400 * ms}},
+	} {
+		if err := Reset(context.Background(), db.raw, db.d, db.tables[0], ""); err != nil {
+			t.Fatal(err)
+		}
+		var reports []Progress
+		tc.opts.Progress = func(p Progress) { reports = append(reports, p) }
+		opts, err := tc.opts.withDefaults()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := newRunner(db.raw, db.d, db.tables[0], opts)
+		clock := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		var waits []time.Duration
+		r.now = func() time.Time { return clock }
+		r.sleep = func(_ context.Context, d time.Duration) error {
+			waits = append(waits, d)
+			clock = clock.Add(d)
+			return nil
+		}
+		p, err := r.run(context.Background())
+		if err != nil || !p.Done || p.Rows != 35 {
+			t.Fatalf("%+v: %+v, %v", tc.opts, p, err)
+		}
+		if !reflect.DeepEqual(waits, tc.waits) {
+			t.Fatalf("%+v: waits %v, want %v", tc.opts, waits, tc.waits)
+		}
+		if tc.opts.RowsPerSecond == 100 && tc.opts.Pause == 0 {
+			// After 2 batches of 10 rows and one wait of 100ms: 200 rows/s, 15 rows left.
+			if r := reports[1]; r.RowsPerSecond != 200 || r.RowsLeft != 15 || r.TimeLeft != 75*ms {
+				t.Fatalf("second report %+v", r)
+			}
+		}
+	}
+}
+
+// TestThrottleWait: the wait after a batch subtracts the time the batch
+// took from the rate's, and is never shorter than the pause.
+func TestThrottleWait(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		opts Options
+		rows int64
+		took time.Duration
+		want time.Duration
+	}{
+		{Options{RowsPerSecond: 100}, 10, 30 * ms, 70 * ms},
+		{Options{RowsPerSecond: 100}, 10, 200 * ms, 0},
+		{Options{RowsPerSecond: 100, Pause: 50 * ms}, 10, 200 * ms, 50 * ms},
+		{Options{RowsPerSecond: 0.5}, 1, 0, 2 * time.Second},
+		{Options{}, 1000, 0, 0},
+	} {
+		if got := tc.opts.wait(tc.rows, tc.took); got != tc.want {
+			t.Errorf("%+v after %d rows in %v: wait %v, want %v", tc.opts, tc.rows, tc.took, got, tc.want)
+		}
+	}
+}
+
+// TestBackfillRefuses: bad options, a checkpoint of another mapping, and a
+// failing batch are errors that name the problem and the fix, and leave the
+// checkpoint where it was.
+func TestBackfillRefuses(t *testing.T) {
+	db := openCorpus(t, rewrite.SQLite.Name)
+	db.seed(20, 0, 0)
+	ctx := context.Background()
+	users := db.tables[0]
+	for _, tc := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{BatchSize: -1}, "BatchSize is -1"},
+		{Options{RowsPerSecond: -5}, "RowsPerSecond is -5"},
+		{Options{Pause: -time.Second}, "Pause is -1s"},
+	} {
+		if _, err := Run(ctx, db.raw, db.d, users, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: got %v, want an error with %q", tc.opts, err, tc.want)
+		}
+	}
+	if _, err := Run(ctx, db.raw, db.d, nil, Options{}); err == nil {
+		t.Error("Run accepted a nil table")
+	}
+	if cp, err := ReadCheckpoint(ctx, db.raw, db.d, users, ""); err != nil || !cp.Updated.IsZero() {
+		t.Fatalf("refused runs left a checkpoint: %+v, %v", cp, err)
+	}
+
+	if _, err := Run(ctx, db.raw, db.d, users, Options{BatchSize: 8}); err != nil {
+		t.Fatal(err)
+	}
+	changed := *users.Map
+	changed.Columns = append([]mapping.Column(nil), changed.Columns...)
+	changed.Columns[4].Expr = "visits + 1"
+	other := db.d.Compile(&changed)
+	_, err := Run(ctx, db.raw, db.d, other, Options{})
+	if !errors.Is(err, ErrMappingChanged) || !strings.Contains(err.Error(), "users -> accounts") || !strings.Contains(err.Error(), "Reset") {
+		t.Fatalf("run with a changed mapping: %v", err)
+	}
+	if cp, err := ReadCheckpoint(ctx, db.raw, db.d, other, ""); err != nil || !cp.MappingChanged || !cp.Done {
+		t.Fatalf("checkpoint of a changed mapping: %+v, %v", cp, err)
+	}
+	if err := Reset(ctx, db.raw, db.d, other, ""); err != nil {
+		t.Fatal(err)
+	}
+	db.exec("DROP TABLE accounts")
+	p, err := Run(ctx, db.raw, db.d, other, Options{BatchSize: 8})
+	if err == nil || !strings.Contains(err.Error(), "users -> accounts") || !strings.Contains(err.Error(), "run again") || p.Rows != 0 {
+		t.Fatalf("run with the new table dropped: %+v, %v", p, err)
+	}
+	if cp, err := ReadCheckpoint(ctx, db.raw, db.d, other, ""); err != nil || cp.Rows != 0 || cp.LastKey != nil || cp.Updated.IsZero() {
+		t.Fatalf("a failed batch changed the checkpoint: %+v, %v", cp, err)
+	}
+}
+
+// TestBackfillCheckpointTable: Options.CheckpointTable names the table the
+// checkpoints are kept in; the default table is then not created.
+func TestBackfillCheckpointTable(t *testing.T) {
+	db := openCorpus(t, rewrite.SQLite.Name)
+	db.seed(3, 0, 0)
+	ctx := context.Background()
+	if _, err := Run(ctx, db.raw, db.d, db.tables[0], Options{CheckpointTable: "ops backfill"}); err != nil {
+		t.Fatal(err)
+	}
+	if cp, err := ReadCheckpoint(ctx, db.raw, db.d, db.tables[0], "ops backfill"); err != nil || !cp.Done || cp.Rows != 3 {
+		t.Fatalf("checkpoint in the named table: %+v, %v", cp, err)
+	}
+	if n := db.count("SELECT count(*) FROM sqlite_master WHERE name = ?", DefaultCheckpointTable); n != 0 {
+		t.Fatalf("%s was created", DefaultCheckpointTable)
+	}
+}
+
+// TestBackfillGivesWay: on PostgreSQL a batch waits for an application
+// transaction that writes the old table at most LockTimeout, then gives way
+// and is tried again, and the backfill completes once the transaction ends.
+func TestBackfillGivesWay(t *testing.T) {
+	db := openCorpus(t, rewrite.Postgres.Name)
+	db.seed(10, 0, 0)
+	ctx := context.Background()
+	app, err := db.raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Rollback()
+	var pid int
+	if err := app.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Exec("UPDATE users SET visits = visits + 1 WHERE id = 9"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var p Progress
+	go func() {
+		var err error
+		p, err = Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: 100 * time.Millisecond})
+		done <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); db.count("SELECT count(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))", pid) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the batch never waited for the application's transaction")
+		}
+	}
+	// The first try times out; a later one gets the lock once app commits.
+	time.Sleep(150 * time.Millisecond)
+	if _, err := app.Exec("UPDATE users SET visits = visits + 1 WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil || p.Rows != 10 || !p.Done {
+		t.Fatalf("backfill: %+v, %v", p, err)
+	}
+	db.checkTable(db.tables[0])
+}

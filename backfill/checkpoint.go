@@ -1,0 +1,263 @@
+package backfill
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// Checkpoint is the state of one old table's backfill as its last committed
+// batch left it.
+type Checkpoint struct {
+	// Table is the mapping's old table.
+	Table string
+	// LastKey is the key at which the last batch's key range ended, one
+	// value per key column, as the driver returned it; nil before the first
+	// batch. Run resumes after it.
+	LastKey []any
+	// Rows is the number of old rows copied since the checkpoint was
+	// created or reset.
+	Rows int64
+	// Deleted is the number of new rows deleted because their key had no
+	// old row, likewise.
+	Deleted int64
+	// Done reports that a run went through the whole table.
+	Done bool
+	// MappingChanged reports that the checkpoint was made with another
+	// mapping of the table; Run refuses to resume it until it is reset.
+	MappingChanged bool
+	// Updated is when the checkpoint was last written, in UTC: when it was
+	// created or a batch committed. It is the zero time when the table has
+	// no checkpoint.
+	Updated time.Time
+}
+
+// ReadCheckpoint returns the checkpoint of t's old table in the table named
+// checkpointTable ("" for DefaultCheckpointTable). A table with no
+// checkpoint, also when the checkpoint table does not exist, has the zero
+// Checkpoint but for Table. It only reads.
+func ReadCheckpoint(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *rewrite.Table, checkpointTable string) (Checkpoint, error) {
+	if err := checkArgs(db, d, t); err != nil {
+		return Checkpoint{}, err
+	}
+	c := newCheckpoints(d, t, checkpointTable)
+	ok, err := c.exists(ctx, db)
+	if err != nil || !ok {
+		return Checkpoint{Table: t.Map.Old}, c.wrap(err)
+	}
+	cp, err := c.read(ctx, db)
+	return cp, c.wrap(err)
+}
+
+// Reset deletes the checkpoint of t's old table, so that the next [Run]
+// copies every row again. The rows already copied stay; copying them again
+// rewrites them with the same values.
+func Reset(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *rewrite.Table, checkpointTable string) error {
+	if err := checkArgs(db, d, t); err != nil {
+		return err
+	}
+	c := newCheckpoints(d, t, checkpointTable)
+	ok, err := c.exists(ctx, db)
+	if err == nil && ok {
+		_, err = db.ExecContext(ctx, "DELETE FROM "+c.quoted+" WHERE "+d.Quote("old_table")+" = "+d.Placeholder(1), c.table)
+	}
+	return c.wrap(err)
+}
+
+// checkpoints is the checkpoint of one mapped pair in a checkpoint table:
+// one row per old table, keyed by its name as the mapping spells it.
+type checkpoints struct {
+	d       *rewrite.Dialect
+	name    string // the checkpoint table
+	quoted  string // its quoted name
+	table   string // the old table
+	mapping string // a digest of the pair's generated upsert
+	columns string // the quoted columns of a checkpoint, in the order scan reads them
+}
+
+func newCheckpoints(d *rewrite.Dialect, t *rewrite.Table, name string) *checkpoints {
+	if name == "" {
+		name = DefaultCheckpointTable
+	}
+	sum := sha256.Sum256([]byte(t.UpsertSQL(1)))
+	var cols []string
+	for _, col := range []string{"mapping", "last_key", "rows_copied", "rows_deleted", "done", "updated_at"} {
+		cols = append(cols, d.Quote(col))
+	}
+	return &checkpoints{d: d, name: name, quoted: d.Quote(name), table: t.Map.Old,
+		mapping: hex.EncodeToString(sum[:8]), columns: strings.Join(cols, ", ")}
+}
+
+// wrap returns err, if any, prefixed with the table and the checkpoint
+// table.
+func (c *checkpoints) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("backfill %s: checkpoint table %s: %w", c.table, c.name, err)
+}
+
+// create creates the checkpoint table if it is missing, and the table's
+// checkpoint if it has none. Two runs may race to create the table on
+// PostgreSQL, where one of them then fails: that one finds it created.
+func (c *checkpoints) create(ctx context.Context, db *sql.DB, now time.Time) error {
+	q := c.d.Quote
+	ddl := "CREATE TABLE IF NOT EXISTS " + c.quoted + " (" + q("old_table") + " TEXT PRIMARY KEY, " +
+		q("mapping") + " TEXT NOT NULL, " + q("last_key") + " TEXT, " +
+		q("rows_copied") + " BIGINT NOT NULL DEFAULT 0, " + q("rows_deleted") + " BIGINT NOT NULL DEFAULT 0, " +
+		q("done") + " BOOLEAN NOT NULL DEFAULT FALSE, " + q("updated_at") + " TIMESTAMP NOT NULL)"
+	if _, err := db.ExecContext(ctx, ddl); err != nil {
+		if ok, _ := c.exists(ctx, db); !ok {
+			return err
+		}
+	}
+	p := c.d.Placeholder
+	_, err := db.ExecContext(ctx, "INSERT INTO "+c.quoted+" ("+q("old_table")+", "+q("mapping")+", "+q("updated_at")+
+		") VALUES ("+p(1)+", "+p(2)+", "+p(3)+") ON CONFLICT ("+q("old_table")+") DO NOTHING", c.table, c.mapping, now)
+	return err
+}
+
+// exists reports whether the checkpoint table exists.
+func (c *checkpoints) exists(ctx context.Context, db *sql.DB) (bool, error) {
+	query, arg := "SELECT to_regclass($1) IS NOT NULL", c.quoted
+	if c.d.Name == rewrite.SQLite.Name {
+		query, arg = "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE", c.name
+	}
+	var ok bool
+	err := db.QueryRowContext(ctx, query, arg).Scan(&ok)
+	return ok, err
+}
+
+// read returns the table's checkpoint, or the zero Checkpoint but for Table
+// when it has none.
+func (c *checkpoints) read(ctx context.Context, db *sql.DB) (Checkpoint, error) {
+	row := db.QueryRowContext(ctx, "SELECT "+c.columns+" FROM "+c.quoted+" WHERE "+c.d.Quote("old_table")+" = "+c.d.Placeholder(1), c.table)
+	cp, err := c.scan(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Checkpoint{Table: c.table}, nil
+	}
+	return cp, err
+}
+
+// claim reads the table's checkpoint in tx with a write that changes
+// nothing, so that tx holds the checkpoint's row lock until it ends (on
+// SQLite, the database's write lock): batches of the table take turns.
+func (c *checkpoints) claim(ctx context.Context, tx *sql.Tx) (Checkpoint, error) {
+	q := c.d.Quote
+	cp, err := c.scan(tx.QueryRowContext(ctx, "UPDATE "+c.quoted+" SET "+q("updated_at")+" = "+q("updated_at")+
+		" WHERE "+q("old_table")+" = "+c.d.Placeholder(1)+" RETURNING "+c.columns, c.table))
+	if errors.Is(err, sql.ErrNoRows) {
+		return cp, fmt.Errorf("the checkpoint was deleted (Reset) while the backfill ran: %w", err)
+	}
+	return cp, err
+}
+
+// save writes cp in tx.
+func (c *checkpoints) save(ctx context.Context, tx *sql.Tx, cp Checkpoint) error {
+	key, err := encodeKey(cp.LastKey)
+	if err != nil {
+		return err
+	}
+	q, p := c.d.Quote, c.d.Placeholder
+	_, err = tx.ExecContext(ctx, "UPDATE "+c.quoted+" SET "+q("last_key")+" = "+p(1)+", "+q("rows_copied")+" = "+p(2)+", "+
+		q("rows_deleted")+" = "+p(3)+", "+q("done")+" = "+p(4)+", "+q("updated_at")+" = "+p(5)+" WHERE "+q("old_table")+" = "+p(6),
+		key, cp.Rows, cp.Deleted, cp.Done, cp.Updated, c.table)
+	return err
+}
+
+// scan reads a checkpoint from the columns of a checkpoint row.
+func (c *checkpoints) scan(row *sql.Row) (Checkpoint, error) {
+	cp := Checkpoint{Table: c.table}
+	var mapping string
+	var key sql.NullString
+	if err := row.Scan(&mapping, &key, &cp.Rows, &cp.Deleted, &cp.Done, &cp.Updated); err != nil {
+		return cp, err
+	}
+	cp.MappingChanged = mapping != c.mapping
+	cp.Updated = cp.Updated.UTC()
+	if key.Valid {
+		var err error
+		if cp.LastKey, err = decodeKey(key.String); err != nil {
+			return cp, fmt.Errorf("the last key %s cannot be read (%w): reset the checkpoint", key.String, err)
+		}
+	}
+	return cp, nil
+}
+
+// keyValue is one value of a key in a checkpoint, as JSON that keeps its
+// driver value type: {"int":42}, {"text":"a"}, and so on.
+type keyValue struct {
+	Int   *int64     `json:"int,omitempty"`
+	Float *float64   `json:"float,omitempty"`
+	Text  *string    `json:"text,omitempty"`
+	Bytes *[]byte    `json:"bytes,omitempty"`
+	Bool  *bool      `json:"bool,omitempty"`
+	Time  *time.Time `json:"time,omitempty"`
+}
+
+// encodeKey returns the JSON array of a key's values, or nil for no key.
+func encodeKey(key []any) (any, error) {
+	if key == nil {
+		return nil, nil
+	}
+	vals := make([]keyValue, len(key))
+	for i, v := range key {
+		switch v := v.(type) {
+		case int64:
+			vals[i].Int = &v
+		case float64:
+			vals[i].Float = &v
+		case string:
+			vals[i].Text = &v
+		case []byte:
+			vals[i].Bytes = &v
+		case bool:
+			vals[i].Bool = &v
+		case time.Time:
+			vals[i].Time = &v
+		default:
+			return nil, fmt.Errorf("key value %v of type %T cannot be kept in a checkpoint", v, v)
+		}
+	}
+	b, err := json.Marshal(vals)
+	if err != nil {
+		return nil, fmt.Errorf("key %v cannot be kept in a checkpoint: %w", key, err)
+	}
+	return string(b), nil
+}
+
+// decodeKey returns the values of a key that encodeKey encoded.
+func decodeKey(s string) ([]any, error) {
+	var vals []keyValue
+	if err := json.Unmarshal([]byte(s), &vals); err != nil {
+		return nil, err
+	}
+	key := make([]any, len(vals))
+	for i, v := range vals {
+		switch {
+		case v.Int != nil:
+			key[i] = *v.Int
+		case v.Float != nil:
+			key[i] = *v.Float
+		case v.Text != nil:
+			key[i] = *v.Text
+		case v.Bytes != nil:
+			key[i] = *v.Bytes
+		case v.Bool != nil:
+			key[i] = *v.Bool
+		case v.Time != nil:
+			key[i] = *v.Time
+		default:
+			return nil, fmt.Errorf("value %d has no known type", i+1)
+		}
+	}
+	return key, nil
+}

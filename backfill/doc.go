@@ -1,0 +1,106 @@
+// Package backfill copies the rows that were written to a mapped old table
+// before dual writing began into the new table, as up(old), so that
+// new = up(old) holds for every key. It runs beside the application's writes
+// through dualwrite, in batches, resumably, and at a rate the caller chooses.
+//
+// A mapping's tables are backfilled one call of [Run] each:
+//
+//	for _, mt := range m.Tables {
+//		p, err := backfill.Run(ctx, db, d, d.Compile(mt), backfill.Options{})
+//		...
+//	}
+//
+// db is opened with the base driver, not through dualwrite (which refuses
+// writes to the new tables), and d is the mapping's [rewrite.Dialect].
+// Before Run, every instance of the application must be writing in the dual
+// phase, and stay in it: a batch copies its rows once, and the dual writes
+// keep them afterwards.
+//
+// # Batches
+//
+// Run walks the old table in key order. Each batch is one short
+// transaction that
+//
+//  1. locks the table's checkpoint, and reads the key the last batch ended
+//     at;
+//  2. selects the keys of the next [Options.BatchSize] old rows after it,
+//     and on PostgreSQL locks the old rows of that key range (see below);
+//  3. upserts up(old) of those keys into the new table
+//     ([rewrite.Table.UpsertSQL], [rewrite.Table.KeyBatch] keys at a time);
+//  4. deletes the new rows in its key range whose key has no old row;
+//  5. records the range's end, the rows copied and the rows deleted in the
+//     checkpoint, and commits.
+//
+// A batch's key range runs from after the last batch's end to its last key,
+// or has no end when it found fewer than BatchSize rows: that batch is the
+// last. Ranges are bounded by row-value comparisons, (k1, k2) > (v1, v2),
+// which SQLite has since 3.15, so composite keys work. The first range has
+// no lower bound and the last none above: together the batches cover every
+// key of both tables, and after a complete run the new table holds exactly
+// up(old), even if it held rows of its own before. Step 4 is what makes that
+// so; without rows of its own the new table has nothing to delete.
+//
+// # Beside live writes
+//
+// A batch excludes the application's writes to the old table, and so its
+// dual writes, from its beginning to its commit: a dual write that comes
+// first commits before the batch reads, one that comes second reads what
+// the batch committed. Batches are kept short for that reason, and
+// [Options.Pause] gives the application time between them.
+//
+// On PostgreSQL a batch first finds its key range (the keys of the next
+// BatchSize old rows), then locks the old rows of that range (SELECT ...
+// FOR UPDATE) and copies them: a dual write of one of those rows either
+// committed before the lock, and the copy reads what it wrote, or waits for
+// the batch and writes over the copy. Writes to other rows go on. Dual
+// writes that delete rows run in steps, with the delete of the new row in
+// a statement of its own, so a delete that waited for the batch sees the
+// new row the batch inserted (a delete fused with its mirror into one
+// statement would not). A batch waits at most [Options.LockTimeout] for a
+// row lock, then gives way and is tried again; a batch the server aborts
+// for a lock timeout, a deadlock or a serialization failure (SQLSTATE
+// 55P03, 40P01, 40001) is tried up to 5 times in all. A transaction at
+// REPEATABLE READ or SERIALIZABLE that began before a batch and then
+// deletes, or changes the key of, a row the batch copied does not see the
+// batch's new row, and leaves it behind: write at READ COMMITTED
+// (PostgreSQL's default) while the backfill runs, and verify afterwards.
+//
+// On SQLite a batch's first statement writes the checkpoint, which takes the
+// database's write lock for the whole batch, as BEGIN IMMEDIATE would. The
+// DSN needs a busy timeout (with github.com/mattn/go-sqlite3,
+// _busy_timeout=10000) so that a batch waits for a write in progress instead
+// of failing with "database is locked". It does not need _txlock=immediate.
+//
+// # Checkpoints
+//
+// Run keeps its position in a table, dualwrite_backfill by default
+// ([Options.CheckpointTable]), which it creates if missing in the default
+// schema (on PostgreSQL the first schema of search_path). It has one row per
+// old table: old_table, mapping (a digest of the generated upsert),
+// last_key, rows_copied, rows_deleted, done and updated_at. last_key is a
+// JSON array with one object per key column that keeps the type the driver
+// returned, [{"int":42},{"text":"b"}], so that the values go back as
+// parameters of the same types; the kinds are int, float, text, bytes, bool
+// and time.
+//
+// Each batch writes the checkpoint in its own transaction, so a crash or a
+// cancelled context never loses a batch nor counts one twice: the next run
+// resumes after the last committed batch. Two runs of the same table take
+// turns batch by batch and never copy a range twice. A run finds a table
+// already done and returns at once; [Reset] starts it over, and
+// [ReadCheckpoint] reads where it is. A checkpoint made with another mapping
+// of the table is refused ([ErrMappingChanged]) until it is reset.
+//
+// # Throttling
+//
+// After each batch but the last, Run waits [Options.Pause], or longer when
+// [Options.RowsPerSecond] asks for it: after a batch of n rows that took d,
+// until n/RowsPerSecond has passed since the batch began.
+//
+// # Progress
+//
+// After each batch Run reports a [Progress] to [Options.Progress]: the rows
+// copied, the rate, and estimates of the rows and the time left, from a
+// count(*) of the old rows after the checkpoint when the run began. It also
+// records each batch in [Options.Metrics] (see [metrics.Backfill]).
+package backfill

@@ -1,0 +1,108 @@
+package backfill
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// statements spells the statements of one mapped pair's batches in a
+// dialect. A key range is bounded by row-value comparisons, (k1, k2) >
+// (v1, v2), whose parameters are the bounds' key values, lower bound first.
+type statements struct {
+	d              *rewrite.Dialect
+	old, new       string   // the quoted table names
+	oldKey, newKey []string // the quoted key columns
+	join           string   // the old row of a new row, by key
+}
+
+func newStatements(d *rewrite.Dialect, t *rewrite.Table) *statements {
+	s := &statements{d: d, old: d.Quote(t.Map.Old), new: d.Quote(t.Map.New)}
+	var join []string
+	for i, k := range t.Map.Key {
+		s.oldKey = append(s.oldKey, d.Quote(k))
+		s.newKey = append(s.newKey, d.Quote(t.Map.NewKey[i]))
+		join = append(join, s.old+"."+s.oldKey[i]+" = "+s.new+"."+s.newKey[i])
+	}
+	s.join = strings.Join(join, " AND ")
+	return s
+}
+
+// lock returns the statements that begin a batch: on PostgreSQL, how long
+// it waits for a row lock before it gives way; none on SQLite, where the
+// batch's first write locks the database.
+func (s *statements) lock(timeout time.Duration) []string {
+	if !s.rowLocks() {
+		return nil
+	}
+	return []string{"SET LOCAL lock_timeout = " + strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)}
+}
+
+// rowLocks reports whether a batch locks its old rows (PostgreSQL): on
+// SQLite the batch holds the database's write lock instead.
+func (s *statements) rowLocks() bool { return s.d.Name != rewrite.SQLite.Name }
+
+// keys returns the query of the keys of the first n old rows after the
+// lower bound, or from the start without one, in key order.
+func (s *statements) keys(lower bool, n int) string {
+	cols := strings.Join(s.oldKey, ", ")
+	return "SELECT " + cols + " FROM " + s.old + s.where(s.oldKey, lower, false, "") +
+		" ORDER BY " + cols + " LIMIT " + strconv.Itoa(n)
+}
+
+// lockRange returns the query that locks the old rows of a key range and
+// returns their keys, as they are once locked.
+func (s *statements) lockRange(lower, upper bool) string {
+	return "SELECT " + strings.Join(s.oldKey, ", ") + " FROM " + s.old + s.where(s.oldKey, lower, upper, "") + " FOR UPDATE"
+}
+
+// deleteOrphans returns the statement that deletes the new rows of a key
+// range whose key has no old row.
+func (s *statements) deleteOrphans(lower, upper bool) string {
+	return "DELETE FROM " + s.new + s.where(s.newKey, lower, upper, "NOT EXISTS (SELECT 1 FROM "+s.old+" WHERE "+s.join+")")
+}
+
+// count returns the query of the number of old rows after the lower bound,
+// or of all of them without one.
+func (s *statements) count(lower bool) string {
+	return "SELECT count(*) FROM " + s.old + s.where(s.oldKey, lower, false, "")
+}
+
+// where returns the WHERE clause of a key range over the key columns,
+// and'ed with extra; "" when there is no condition.
+func (s *statements) where(key []string, lower, upper bool, extra string) string {
+	var conds []string
+	p := 1
+	if lower {
+		conds = append(conds, s.row(key, nil)+" > "+s.row(key, &p))
+	}
+	if upper {
+		conds = append(conds, s.row(key, nil)+" <= "+s.row(key, &p))
+	}
+	if extra != "" {
+		conds = append(conds, extra)
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// row returns the key columns as a row value, "(a, b)", or a single column
+// alone; with p, the next len(key) parameters instead, counting on from *p.
+func (s *statements) row(key []string, p *int) string {
+	items := key
+	if p != nil {
+		items = make([]string, len(key))
+		for i := range items {
+			items[i] = s.d.Placeholder(*p)
+			*p++
+		}
+	}
+	if len(items) == 1 {
+		return items[0]
+	}
+	return "(" + strings.Join(items, ", ") + ")"
+}

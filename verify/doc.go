@@ -1,0 +1,89 @@
+// Package verify checks the invariant of a migration, new = up(old) for
+// every key of every mapped pair, and reports the differences the way
+// Vitess VDiff does: rows processed, matching, mismatched, missing in the
+// new table, extra in the new table, and a bounded sample of each.
+//
+// # Use
+//
+//	db, _ := sql.Open("pgx", dsn) // the base driver, not dualwrite
+//	rep, err := verify.Run(ctx, db, rewrite.Postgres, m, verify.Options{})
+//	if err != nil {
+//		return err // the verification could not run
+//	}
+//	json.NewEncoder(os.Stdout).Encode(rep)
+//	if !rep.OK {
+//		// differences: do not cut reads over
+//	}
+//
+// [Run] verifies every pair of a mapping, [Table] one pair. The database
+// must be opened with the base driver: through dualwrite, the read phase
+// could substitute the new table for the old one, and verify refuses it.
+// Before reading rows, the mapping is checked against the live schema as
+// the driver does when it first connects.
+//
+// # What is compared
+//
+// For each key of either table, up(old row) is computed in SQL by the
+// mapping's column expressions over the old table, and the new row's
+// columns are read as they are. Each old row is joined with the new row of
+// its key (the mapping's key and its renamed new key) by a LEFT JOIN, and
+// the new rows without an old row are added by an anti-join, so that each
+// key is counted once, as matching, mismatched (both rows, some column
+// differs), missing in new (an old row, no new row) or extra in new (a new
+// row, no old row). The join is the database's key equality, and it looks
+// rows up through the keys' unique indexes. Values compare as the compare read phase
+// compares them ([readpath.Normalize]): equal data in different types is
+// equal (int32 and int64, the integer 3 and the text "3", a DATETIME and
+// its text), NULL equals only NULL, and "3.0" is not 3, so a PostgreSQL
+// numeric 1.0 (which the driver reads as the text "1.0") differs from the
+// integer 1 while a numeric 1 equals it. A mismatch sample names each
+// differing column with both values.
+//
+// # Ranges and snapshots
+//
+// The keys are walked in the database's key order, in ranges. A range ends
+// at the smaller of the BatchSize-th next key of the old table and that of
+// the new table, so it holds at most Options.BatchSize keys of each table
+// (exactly BatchSize while the tables agree), and keys that exist only in
+// the new table, between old keys or beyond the old table's last key, fall
+// in some range like every other; the last range has no upper end.
+// Composite keys are compared as row values, (k1, k2) > (v1, v2). The key
+// values that end a range are passed back as parameters for the next one;
+// a key that does not come back as it was read stops the verification with
+// an error rather than skipping or repeating keys.
+//
+// Each range is read in one snapshot, so that writes committed meanwhile
+// cannot show up as differences: in PostgreSQL a transaction BEGIN
+// ISOLATION LEVEL REPEATABLE READ, READ ONLY; in SQLite a deferred read
+// transaction, which is one snapshot in WAL mode (in rollback-journal mode
+// it holds a shared lock, which keeps writers from committing while the
+// range is read). Different ranges see different moments: run verify while
+// the write phase is dual everywhere, and a key written between two ranges
+// is compared in the state of its own range's snapshot.
+//
+// # Memory
+//
+// Each range is one query whose rows are streamed and compared one at a
+// time. Besides counters, only the current range's bounds and at most
+// Options.SampleSize samples of each kind are kept: memory does not grow
+// with the tables. The database sorts one range's rows at a time.
+//
+// # Report
+//
+// [Report] and [TableReport] carry JSON tags, for a machine-readable report
+// that can gate a deploy:
+//
+//	{"ok": false, "tables": [{"table": "users", "new_table": "accounts", "ok": false,
+//	  "rows_processed": 100, "matching": 97, "mismatched": 1, "missing_in_new": 1, "extra_in_new": 1,
+//	  "samples": {"mismatched": [{"key": {"id": 3}, "columns": [{"column": "last_name", "expected": "Lovelace", "actual": "X"}]}],
+//	              "missing_in_new": [{"key": {"id": 10}}], "extra_in_new": [{"key": {"id": 1000}}]},
+//	  "duration_seconds": 0.02}], "duration_seconds": 0.02}
+//
+// Options.Progress, when set, is called after each range with the rows
+// processed so far, the rate and an estimate of the rows left.
+//
+// # Concurrency
+//
+// [Table] and [Run] are safe for concurrent use. Each holds one connection
+// of the database while it runs and reads with plain SELECTs.
+package verify

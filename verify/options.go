@@ -1,0 +1,70 @@
+package verify
+
+import (
+	"fmt"
+	"time"
+)
+
+// Defaults of [Options].
+const (
+	// DefaultBatchSize is the most keys of each table one range holds
+	// when Options.BatchSize is 0.
+	DefaultBatchSize = 1000
+	// DefaultSampleSize is the most samples kept per kind of difference and
+	// table when Options.SampleSize is 0.
+	DefaultSampleSize = 10
+)
+
+// Options tune a verification. The zero value is ready to use.
+type Options struct {
+	// BatchSize is the most keys of each table compared in one range,
+	// under one snapshot; 0 means [DefaultBatchSize]. Larger ranges make
+	// fewer round trips and hold each snapshot longer.
+	BatchSize int
+	// SampleSize is the most samples a [TableReport] keeps of each kind of
+	// difference (the first ones in key order); 0 means
+	// [DefaultSampleSize]. The counts are always exact.
+	SampleSize int
+	// Progress, when not nil, is called after each range with the table's
+	// progress so far, on the goroutine running the verification: a slow
+	// callback slows the verification. Setting it costs one count(*) of
+	// each old table before its first range, for the estimate of rows left.
+	Progress func(Progress)
+}
+
+// Progress is a table's verification so far, given to Options.Progress
+// after each range.
+type Progress struct {
+	// Table and NewTable name the mapped pair.
+	Table, NewTable string
+	// RowsProcessed counts the keys compared so far: keys of the old table,
+	// the new table or both.
+	RowsProcessed int64
+	// RowsPerSecond is RowsProcessed divided by Elapsed.
+	RowsPerSecond float64
+	// RowsLeft estimates the keys still to compare: the old table's row
+	// count, taken before the first range, less RowsProcessed, and never
+	// below 0. Rows written since the count and extra rows in the new table
+	// make it an estimate; it is 0 after the last range.
+	RowsLeft int64
+	// Elapsed is the time since the table's verification began.
+	Elapsed time.Duration
+}
+
+// withDefaults returns o with its zero fields set to their defaults, or an
+// error wrapping [ErrInvalidArgument] for a negative field.
+func (o Options) withDefaults() (Options, error) {
+	if o.BatchSize < 0 {
+		return o, fmt.Errorf("%w: Options.BatchSize is %d; give the number of keys per range, or 0 for %d", ErrInvalidArgument, o.BatchSize, DefaultBatchSize)
+	}
+	if o.SampleSize < 0 {
+		return o, fmt.Errorf("%w: Options.SampleSize is %d; give the number of samples per kind of difference, or 0 for %d", ErrInvalidArgument, o.SampleSize, DefaultSampleSize)
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.SampleSize == 0 {
+		o.SampleSize = DefaultSampleSize
+	}
+	return o, nil
+}

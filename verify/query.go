@@ -1,0 +1,194 @@
+package verify
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// tableSQL spells the queries that verify one mapped pair in one dialect.
+//
+// A range is the keys k with last < k <= bound, compared as row values in
+// the database's own order; the first range has no lower end and the last
+// no upper end. Both tables are cut at the same bounds, so every key of
+// either table falls in exactly one range.
+type tableSQL struct {
+	d     *rewrite.Dialect
+	t     *mapping.Table
+	batch int
+}
+
+// countSQL counts the old table's rows.
+func (s tableSQL) countSQL() string {
+	return "SELECT count(*) FROM " + s.d.Quote(s.t.Old)
+}
+
+// boundSQL returns the query of the next range's upper bound: the smaller
+// of the BatchSize-th key after the last bound in the old table and the
+// same in the new table (parameters: the last bound for the old table, then
+// for the new table; none when after is false). A range so holds at most
+// BatchSize keys of each table, and exactly BatchSize keys when the tables
+// agree. No row means that neither table has BatchSize keys left: the next
+// range is the last one.
+func (s tableSQL) boundSQL(after bool) string {
+	p := 1
+	side := func(table string, key []string, alias string) string {
+		cols := s.quoteAll(key)
+		sel := make([]string, len(cols))
+		for i, c := range cols {
+			sel[i] = c + " AS " + keyAlias(i)
+		}
+		q := "SELECT " + strings.Join(sel, ", ") + " FROM " + s.d.Quote(table)
+		if after {
+			q += " WHERE " + tuple(cols) + " > " + tuple(s.params(&p, len(cols)))
+		}
+		q += " ORDER BY " + strings.Join(cols, ", ") + " LIMIT 1 OFFSET " + strconv.Itoa(s.batch-1)
+		return "SELECT * FROM (" + q + ") AS " + alias
+	}
+	oldSide := side(s.t.Old, s.t.Key, "o")
+	newSide := side(s.t.New, s.t.NewKey, "n")
+	keys := s.aliases("u.")
+	return "SELECT " + strings.Join(s.readKeys(keys), ", ") +
+		" FROM (" + oldSide + " UNION ALL " + newSide + ") AS u" +
+		" ORDER BY " + strings.Join(keys, ", ") + " LIMIT 1"
+}
+
+// compareSQL returns the query that compares one range: the old rows of
+// the range with up(old row) computed by the mapping's expressions, each
+// with the new row of its key, then the new rows of the range that have no
+// old row (both LEFT JOINs on the key). Parameters: for the old table the
+// lower end (when lower) and the upper end (when upper), then the same for
+// the new table. Each join also restricts its inner table to the range,
+// which changes no result (equal keys are in the same range) and lets
+// PostgreSQL read both tables as two index range scans.
+//
+// Each row of the result is one key: dw_old and dw_new (1 where the table
+// has a row for the key, 0 where it has none), the key's columns, then for
+// each new column the up expression's value and the new column's value.
+// Rows come in key order.
+func (s tableSQL) compareSQL(lower, upper bool) string {
+	p, again := 1, 1
+	oldRange := s.rangeConds("", s.t.Key, lower, upper, &p) // in the old table's own scope
+	newRange := s.rangeConds("n.", s.t.NewKey, lower, upper, &p)
+	toOld := s.rangeConds("o.", s.t.Key, lower, upper, &again) // the old range again, in the join
+	oldKey, newKey := s.quoteAll(s.t.Key), s.quoteAll(s.t.NewKey)
+
+	inner := make([]string, 0, len(oldKey)+len(s.t.Columns))
+	for i, c := range oldKey {
+		inner = append(inner, c+" AS "+keyAlias(i))
+	}
+	for i, c := range s.t.Columns {
+		inner = append(inner, c.Expr+" AS "+valueAlias(i))
+	}
+	withOld := []string{"1 AS dw_old", "CASE WHEN n." + newKey[0] + " IS NULL THEN 0 ELSE 1 END AS dw_new"}
+	newOnly := []string{"0", "1"}
+	toNew := slices.Clone(newRange)
+	for i, k := range s.readKeys(s.aliases("o.")) {
+		withOld = append(withOld, k+" AS "+keyAlias(i))
+		toNew = append(toNew, "n."+newKey[i]+" = o."+keyAlias(i))
+		toOld = append(toOld, "o."+oldKey[i]+" = n."+newKey[i])
+	}
+	newOnly = append(newOnly, s.readKeys(prefixAll("n.", newKey))...)
+	for i, c := range s.t.Columns {
+		col := "n." + s.d.Quote(c.Name)
+		withOld = append(withOld, "o."+valueAlias(i), col)
+		newOnly = append(newOnly, "NULL", col)
+	}
+	newTable := s.d.Quote(s.t.New) + " AS n"
+	return "SELECT " + strings.Join(withOld, ", ") +
+		" FROM (SELECT " + strings.Join(inner, ", ") + " FROM " + s.d.Quote(s.t.Old) + where(oldRange) + ") AS o" +
+		" LEFT JOIN " + newTable + " ON " + strings.Join(toNew, " AND ") +
+		" UNION ALL SELECT " + strings.Join(newOnly, ", ") + " FROM " + newTable +
+		" LEFT JOIN " + s.d.Quote(s.t.Old) + " AS o ON " + strings.Join(toOld, " AND ") +
+		where(append(newRange, "o."+oldKey[0]+" IS NULL")) +
+		" ORDER BY " + strings.Join(s.aliases(""), ", ")
+}
+
+// rangeConds returns the conditions that restrict a table to a range of
+// its key columns, written with a qualifier ("n." or ""), taking the
+// parameters from *p on.
+func (s tableSQL) rangeConds(qualifier string, key []string, lower, upper bool, p *int) []string {
+	cols := tuple(prefixAll(qualifier, s.quoteAll(key)))
+	var conds []string
+	if lower {
+		conds = append(conds, cols+" > "+tuple(s.params(p, len(key))))
+	}
+	if upper {
+		conds = append(conds, cols+" <= "+tuple(s.params(p, len(key))))
+	}
+	return conds
+}
+
+// where returns a WHERE clause of the conditions, or "" for none.
+func where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// readKeys returns the select list items that read key values so that they
+// can be passed back as parameters unchanged. In SQLite a unary + makes a
+// key column an expression, which github.com/mattn/go-sqlite3 returns as
+// stored; a column reference declared DATE, DATETIME or TIMESTAMP would come
+// back as a time.Time, which binds as text in another layout and would not
+// compare as the stored key does.
+func (s tableSQL) readKeys(cols []string) []string {
+	if s.d.Name != rewrite.SQLite.Name {
+		return cols
+	}
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = "+" + c
+	}
+	return out
+}
+
+// aliases returns the key column aliases with a prefix: "o.dw_k1", ...
+func (s tableSQL) aliases(prefix string) []string {
+	out := make([]string, len(s.t.Key))
+	for i := range out {
+		out[i] = prefix + keyAlias(i)
+	}
+	return out
+}
+
+func prefixAll(prefix string, items []string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = prefix + it
+	}
+	return out
+}
+
+func (s tableSQL) quoteAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = s.d.Quote(n)
+	}
+	return out
+}
+
+// params returns n parameters, numbered from *p on.
+func (s tableSQL) params(p *int, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s.d.Placeholder(*p)
+		*p++
+	}
+	return out
+}
+
+func keyAlias(i int) string   { return "dw_k" + strconv.Itoa(i+1) }
+func valueAlias(i int) string { return "dw_c" + strconv.Itoa(i+1) }
+
+// tuple spells a row value, or the single item of a one-item list.
+func tuple(items []string) string {
+	if len(items) == 1 {
+		return items[0]
+	}
+	return "(" + strings.Join(items, ", ") + ")"
+}

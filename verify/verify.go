@@ -1,0 +1,408 @@
+package verify
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/dualwrite/dualwrite/internal/schema"
+	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/readpath"
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// undoTimeout bounds the rollback of a snapshot after an error, which runs
+// even when the caller's context is done.
+const undoTimeout = 10 * time.Second
+
+// dualwritePackage is the import path of the dualwrite driver, whose
+// connections may read the new table in place of the old one.
+const dualwritePackage = "github.com/dualwrite/dualwrite"
+
+// Table verifies one mapped pair: it compares up(old row) with the new row
+// for every key of either table, range by range, and returns the counts and
+// samples of the differences. A report with differences is not an error;
+// err is for what stopped the verification (see [Run]).
+//
+// db must reach the tables directly, through the base driver
+// (github.com/mattn/go-sqlite3 or github.com/jackc/pgx/v5/stdlib), not
+// through dualwrite; d is the mapping's dialect. Table is safe for
+// concurrent use; it holds one connection of db while it runs.
+func Table(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *mapping.Table, opts Options) (*TableReport, error) {
+	if t == nil {
+		return nil, fmt.Errorf("%w: the *mapping.Table is nil", ErrInvalidArgument)
+	}
+	v, err := newVerifier(db, d, "", opts)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := v.connect(ctx, &mapping.Mapping{Dialect: d.Name, Tables: []*mapping.Table{t}})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = conn.Close() }()
+	return v.table(ctx, conn, t)
+}
+
+// Run verifies every mapped pair of m, one after another in mapping order,
+// as [Table] does, and returns their reports; Report.OK is true only when
+// no table has a difference.
+//
+// Before reading any row, Run checks m against the live schema as the
+// driver does when it first connects; a mismatch is an error wrapping
+// [ErrSchemaMismatch] that lists the problems. Bad arguments give an error
+// wrapping [ErrInvalidArgument]. Any other error names the table and what
+// failed: an unreachable database, a failed query, a done ctx (the error
+// then wraps ctx.Err()). On error Run returns no report.
+func Run(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping, opts Options) (*Report, error) {
+	if m == nil || len(m.Tables) == 0 {
+		return nil, fmt.Errorf("%w: the mapping is nil or has no tables", ErrInvalidArgument)
+	}
+	v, err := newVerifier(db, d, m.Dialect, opts)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	conn, err := v.connect(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = conn.Close() }()
+	rep := &Report{OK: true, Tables: make([]*TableReport, 0, len(m.Tables))}
+	for _, t := range m.Tables {
+		tr, err := v.table(ctx, conn, t)
+		if err != nil {
+			return nil, err
+		}
+		rep.Tables = append(rep.Tables, tr)
+		rep.OK = rep.OK && tr.OK
+	}
+	rep.DurationSeconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// verifier holds the validated arguments of a verification.
+type verifier struct {
+	db   *sql.DB
+	d    *rewrite.Dialect
+	opts Options
+}
+
+// newVerifier validates the arguments; mappingDialect is the dialect the
+// mapping file names, or "".
+func newVerifier(db *sql.DB, d *rewrite.Dialect, mappingDialect string, opts Options) (*verifier, error) {
+	switch {
+	case db == nil:
+		return nil, fmt.Errorf("%w: the *sql.DB is nil", ErrInvalidArgument)
+	case d == nil:
+		return nil, fmt.Errorf("%w: the dialect is nil; pass rewrite.SQLite or rewrite.Postgres", ErrInvalidArgument)
+	case d.Name != rewrite.SQLite.Name && d.Name != rewrite.Postgres.Name:
+		return nil, fmt.Errorf("%w: verify supports the sqlite and postgres dialects, not %q", ErrInvalidArgument, d.Name)
+	case mappingDialect != "" && mappingDialect != d.Name:
+		return nil, fmt.Errorf("%w: the mapping is written for %s, the dialect given is %s", ErrInvalidArgument, mappingDialect, d.Name)
+	case throughDualwrite(db):
+		return nil, fmt.Errorf("%w: the *sql.DB is opened through the dualwrite driver, whose read phase may read the new table for the old one; open it with the base driver", ErrInvalidArgument)
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &verifier{db: db, d: d, opts: opts}, nil
+}
+
+// throughDualwrite reports whether db's driver is the dualwrite driver.
+func throughDualwrite(db *sql.DB) bool {
+	t := reflect.TypeOf(db.Driver())
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t != nil && t.PkgPath() == dualwritePackage
+}
+
+// connect takes a connection of v.db and checks m against the live schema
+// on it. The caller closes the connection.
+func (v *verifier) connect(ctx context.Context, m *mapping.Mapping) (*sql.Conn, error) {
+	conn, err := v.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("verify: connecting to the database (is it reachable, and is the DSN right?): %w", err)
+	}
+	if err := v.checkSchema(ctx, conn, m); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// checkSchema makes the driver's checks of m against the live schema: the
+// tables and columns exist, the keys are unique and NOT NULL (so that a key
+// names at most one row on each side and every row is in some range), and
+// every expression compiles.
+func (v *verifier) checkSchema(ctx context.Context, conn *sql.Conn, m *mapping.Mapping) error {
+	var problems []schema.Problem
+	err := conn.Raw(func(dc any) error {
+		qc, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("the driver's connection (%T) does not implement driver.QueryerContext", dc)
+		}
+		q := schema.QuerierFunc(qc.QueryContext)
+		var err error
+		if v.d.Name == rewrite.Postgres.Name {
+			_, problems, err = schema.InspectPostgres(ctx, q, m)
+			return err
+		}
+		_, problems, err = schema.InspectSQLite(ctx, q, m)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("verify: checking the mapping against the live schema: %w", err)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		msgs[i] = "  - " + p.Error()
+	}
+	source := ""
+	if m.File != "" {
+		source = " (" + m.File + ")"
+	}
+	return fmt.Errorf("%w%s:\n%s", ErrSchemaMismatch, source, strings.Join(msgs, "\n"))
+}
+
+// table verifies one mapped pair on conn, range by range.
+//
+// Memory is bounded by construction: each range's rows are streamed from
+// one query and compared one at a time, and besides counters only the
+// bounds of the current range and at most SampleSize samples of each kind
+// are kept, whatever the size of the tables.
+func (v *verifier) table(ctx context.Context, conn *sql.Conn, t *mapping.Table) (*TableReport, error) {
+	start := time.Now()
+	s := tableSQL{d: v.d, t: t, batch: v.opts.BatchSize}
+	rep := newTableReport(t)
+	var estimate int64
+	if v.opts.Progress != nil {
+		if err := conn.QueryRowContext(ctx, s.countSQL()).Scan(&estimate); err != nil {
+			return nil, tableError(t, "counting the old table's rows", err)
+		}
+	}
+	var last []any
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, tableError(t, "stopped", err)
+		}
+		bound, err := v.compareRange(ctx, conn, s, rep, last)
+		if err != nil {
+			return nil, tableError(t, rangeName(t, last), err)
+		}
+		if v.opts.Progress != nil {
+			elapsed := time.Since(start)
+			left := max(estimate-rep.RowsProcessed, 0)
+			if bound == nil {
+				left = 0
+			}
+			v.opts.Progress(Progress{
+				Table:         t.Old,
+				NewTable:      t.New,
+				RowsProcessed: rep.RowsProcessed,
+				RowsPerSecond: float64(rep.RowsProcessed) / max(elapsed.Seconds(), 1e-9),
+				RowsLeft:      left,
+				Elapsed:       elapsed,
+			})
+		}
+		if bound == nil {
+			break
+		}
+		last = bound
+	}
+	rep.OK = rep.Mismatched == 0 && rep.MissingInNew == 0 && rep.ExtraInNew == 0
+	rep.DurationSeconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// compareRange compares the range that starts after the bound last (at the
+// first key when last is nil) in one snapshot of the dialect: a REPEATABLE
+// READ, READ ONLY transaction in PostgreSQL, a deferred read transaction in
+// SQLite (one snapshot in WAL mode). It returns the range's upper bound, or
+// nil when the range was the last one.
+func (v *verifier) compareRange(ctx context.Context, conn *sql.Conn, s tableSQL, rep *TableReport, last []any) (bound []any, err error) {
+	unit := v.d.SnapshotUnit(true)
+	defer func() {
+		if err != nil {
+			undo(ctx, conn, unit)
+		}
+	}()
+	if _, err := conn.ExecContext(ctx, unit.Begin); err != nil {
+		return nil, fmt.Errorf("opening a read snapshot: %w", err)
+	}
+	if bound, err = v.bound(ctx, conn, s, last); err != nil {
+		return nil, fmt.Errorf("finding the range's upper bound: %w", err)
+	}
+	if err := v.compare(ctx, conn, s, rep, last, bound); err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, unit.End); err != nil {
+		return nil, fmt.Errorf("closing the read snapshot: %w", err)
+	}
+	return bound, nil
+}
+
+// undo rolls back a snapshot after an error. When that fails the
+// connection's state is unknown, and it is discarded rather than returned
+// to the pool inside a transaction.
+func undo(ctx context.Context, conn *sql.Conn, u rewrite.Unit) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+	defer cancel()
+	for _, stmt := range u.Undo {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			return
+		}
+	}
+}
+
+// bound returns the upper bound of the range after last, or nil when the
+// range is the last one.
+func (v *verifier) bound(ctx context.Context, conn *sql.Conn, s tableSQL, last []any) ([]any, error) {
+	args := append(append([]any(nil), last...), last...) // for the old table, then the new one
+	bound := make([]any, len(s.t.Key))
+	ptrs := make([]any, len(bound))
+	for i := range bound {
+		ptrs[i] = &bound[i]
+	}
+	err := conn.QueryRowContext(ctx, s.boundSQL(last != nil), args...).Scan(ptrs...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return bound, nil
+}
+
+// compare streams the comparison of one range ([tableSQL.compareSQL]) and
+// counts each key.
+//
+// The range's upper bound is a key read in the same snapshot, so it is one
+// of the range's keys. When it is not, the key values did not survive the
+// trip from the database through the driver and back as parameters, and
+// the ranges could skip or repeat keys: that is an error, not a report.
+func (v *verifier) compare(ctx context.Context, conn *sql.Conn, s tableSQL, rep *TableReport, last, bound []any) (err error) {
+	var args []any
+	for range 2 { // for the old table, then the new one
+		args = append(append(args, last...), bound...)
+	}
+	rows, err := conn.QueryContext(ctx, s.compareSQL(last != nil, bound != nil), args...)
+	if err != nil {
+		return fmt.Errorf("comparing the rows: %w", err)
+	}
+	defer func() {
+		if cerr := rows.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	var inOld, inNew int64
+	w := len(s.t.Key)
+	row := make([]any, w+2*len(s.t.Columns)) // the key, then the pairs of values
+	ptrs := []any{&inOld, &inNew}
+	for i := range row {
+		ptrs = append(ptrs, &row[i])
+	}
+	boundSeen := bound == nil
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("reading the rows: %w", err)
+		}
+		v.observe(rep, s.t, inOld == 1, inNew == 1, row[:w], row[w:])
+		boundSeen = boundSeen || sameKey(row[:w], bound)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading the rows: %w", err)
+	}
+	if !boundSeen {
+		return fmt.Errorf("the range's upper bound %s is not among its keys: the values of the key columns change on their way through the driver and back, so verify cannot walk them in ranges",
+			keyText(s.t, bound))
+	}
+	return nil
+}
+
+// sameKey reports whether a key read from a range's rows is the bound.
+func sameKey(key, bound []any) bool {
+	for i := range key {
+		if readpath.Normalize(key[i]) != readpath.Normalize(bound[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// observe counts one key of the comparison, given whether each table has a
+// row for it and the pairs (up value, new value) in column order, and
+// samples it if it differs and there is room.
+func (v *verifier) observe(rep *TableReport, t *mapping.Table, inOld, inNew bool, key, values []any) {
+	rep.RowsProcessed++
+	room := v.opts.SampleSize
+	switch {
+	case !inNew:
+		rep.MissingInNew++
+		if len(rep.Samples.MissingInNew) < room {
+			rep.Samples.MissingInNew = append(rep.Samples.MissingInNew, Sample{Key: sampleKey(t, key)})
+		}
+	case !inOld:
+		rep.ExtraInNew++
+		if len(rep.Samples.ExtraInNew) < room {
+			rep.Samples.ExtraInNew = append(rep.Samples.ExtraInNew, Sample{Key: sampleKey(t, key)})
+		}
+	default:
+		diffs := differing(t, values)
+		if len(diffs) == 0 {
+			rep.Matching++
+			return
+		}
+		rep.Mismatched++
+		if len(rep.Samples.Mismatched) < room {
+			rep.Samples.Mismatched = append(rep.Samples.Mismatched, Sample{Key: sampleKey(t, key), Columns: diffs})
+		}
+	}
+}
+
+// differing returns the new columns whose value differs from the up
+// expression's, given the pairs (up value, new value) in column order.
+// Values compare as the read path compares them ([readpath.Normalize]).
+func differing(t *mapping.Table, values []any) []ColumnDiff {
+	var diffs []ColumnDiff
+	for i, c := range t.Columns {
+		expected, actual := values[2*i], values[2*i+1]
+		if readpath.Normalize(expected) != readpath.Normalize(actual) {
+			diffs = append(diffs, ColumnDiff{Column: c.Name, Expected: sampleValue(expected), Actual: sampleValue(actual)})
+		}
+	}
+	return diffs
+}
+
+// tableError names the table and the step in an error.
+func tableError(t *mapping.Table, step string, err error) error {
+	return fmt.Errorf("verify %s -> %s: %s: %w", t.Old, t.New, step, err)
+}
+
+// rangeName names a range by where it starts, for errors.
+func rangeName(t *mapping.Table, last []any) string {
+	if last == nil {
+		return "comparing the first range of keys"
+	}
+	return "comparing the keys after " + keyText(t, last)
+}
+
+// keyText spells a key for errors: "(org_id, user_id) = (1, 2)".
+func keyText(t *mapping.Table, key []any) string {
+	vals := make([]string, len(key))
+	for i, x := range key {
+		vals[i] = fmt.Sprint(sampleValue(x))
+	}
+	return "(" + strings.Join(t.Key, ", ") + ") = (" + strings.Join(vals, ", ") + ")"
+}
