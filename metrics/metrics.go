@@ -23,6 +23,8 @@
 //     the environment (the last valid phase stays in force).
 //   - dualwrite_plan_cache_total{result}: plan cache lookups, "hit" or "miss".
 //
+//   - The backfill's collectors: see [Backfill].
+//
 // Label values are bounded: table names come from the mapping, operation is
 // insert, update or delete; no SQL text or argument ever becomes a label.
 package metrics
