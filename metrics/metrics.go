@@ -22,8 +22,7 @@
 //   - dualwrite_invalid_phase_total{variable}: invalid phase values seen in
 //     the environment (the last valid phase stays in force).
 //   - dualwrite_plan_cache_total{result}: plan cache lookups, "hit" or "miss".
-//
-//   - The backfill's collectors: see [Backfill].
+//   - the backfill's collectors: see [Backfill].
 //
 // Label values are bounded: table names come from the mapping, operation is
 // insert, update or delete; no SQL text or argument ever becomes a label.
