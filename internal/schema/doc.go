@@ -40,5 +40,16 @@
 // functions are not parsed: a trigger whose function source names a mapped
 // table guards its table, and one written in C guards it too. Rules,
 // updatable views, partitions and inheritance children of mapped tables are
-// guarded or reported. The driver does not use it yet.
+// guarded or reported.
+//
+// # One set of checks
+//
+// Each inspection reads its catalog into the same description of a table:
+// its columns (which are NOT NULL, which generated) and its unique indexes
+// (which are partial, and why INSERT ... ON CONFLICT cannot use one that it
+// otherwise could). The checks run over that description, so both dialects
+// word a problem alike; they differ in how names compare, in the hints
+// that follow a missing table or column, and in the checks PostgreSQL adds
+// (NOT NULL new keys, valid and not deferrable key indexes, aggregate,
+// window and set-returning expressions).
 package schema

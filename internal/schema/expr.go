@@ -3,6 +3,7 @@ package schema
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dualwrite/dualwrite/mapping"
@@ -10,31 +11,57 @@ import (
 )
 
 // checkExpr checks that the expression of entry c of a mapping section
-// compiles over table src, on its own: SELECT (<expr>) FROM "src" WHERE 0.
-// defined is the table whose column c defines. Before running anything it
-// makes sure the text is one expression without placeholders, so that the
-// query it builds is exactly one read-only SELECT.
+// computes one value from one row of table src, on its own: it runs
+// SELECT (<expr>) FROM src WHERE <false>, which reads no row but returns one
+// when the expression aggregates rows; where the dialect has
+// aggregateStates, it also runs SELECT 1 FROM src WHERE <false> AND
+// (<expr>) IS NULL, which the server rejects when the expression
+// aggregates rows or holds a window or set-returning function. defined is
+// the table whose column c defines. Before running anything it makes sure,
+// with the dialect's lexer, that the text is one balanced expression
+// without placeholders or semicolons, so that each query is exactly one
+// read-only SELECT (a PostgreSQL connection configured for the simple
+// protocol would run several statements). A failure leaves nothing behind.
 func (in *inspector) checkExpr(defined string, c mapping.Column, section, src string) error {
 	where := fmt.Sprintf("expression `%s` (%s, mapping line %d)", c.Expr, section, c.Line)
+	from := in.d.qualifier + in.d.sql.Quote(src)
 	head := "SELECT ("
-	query := head + c.Expr + "\n) FROM " + rewrite.SQLite.Quote(src) + " WHERE 0"
-	if msg := singleExpr(rewrite.SQLite, query, len(head), len(head)+len(c.Expr)+1); msg != "" {
+	query := head + c.Expr + "\n) FROM " + from + " WHERE " + in.d.falseLit
+	if msg := singleExpr(in.d.sql, query, len(head), len(head)+len(c.Expr)+1); msg != "" {
 		in.problem(defined, c.Name, "%s %s", where, msg)
 		return nil
 	}
-	rows, err := queryAll(in.ctx, in.q, query)
-	if err != nil {
+	invalid := func(err error) error {
 		if cerr := in.ctx.Err(); cerr != nil {
 			return fmt.Errorf("schema: checking %s.%s: %w", defined, c.Name, cerr)
 		}
 		in.problem(defined, c.Name, "%s is not valid over %s: %v; fix it under %s", where, src, err, section)
 		return nil
 	}
+	rows, err := queryAll(in.ctx, in.q, query)
+	if err != nil {
+		return invalid(err)
+	}
 	if len(rows) > 0 {
 		in.problem(defined, c.Name, "%s aggregates rows: it must compute one value from one row of %s; fix it under %s", where, src, section)
+		return nil
+	}
+	if in.d.aggregateStates == nil {
+		return nil
+	}
+	if _, err := queryAll(in.ctx, in.q, "SELECT 1 FROM "+from+" WHERE "+in.d.falseLit+" AND ((\n"+c.Expr+"\n) IS NULL)"); err != nil {
+		var st sqlState
+		if errors.As(err, &st) && in.ctx.Err() == nil && slices.Contains(in.d.aggregateStates, st.SQLState()) {
+			in.problem(defined, c.Name, "%s is an aggregate, window or set-returning computation (%v): it must compute one value from one row of %s; fix it under %s", where, err, src, section)
+			return nil
+		}
+		return invalid(err)
 	}
 	return nil
 }
+
+// sqlState is implemented by the errors of pgx (*pgconn.PgError).
+type sqlState interface{ SQLState() string }
 
 // singleExpr checks the query built around an expression whose text runs
 // from offset start to the offset of the closing parenthesis at close. It

@@ -7,225 +7,97 @@ import (
 	"github.com/dualwrite/dualwrite/rewrite"
 )
 
-const orgMapping = `
-tables:
-  - old: users
-    new: accounts
-    key: [id]
-    columns:
-      account_id: id
-      org: org_id
-    reverse:
-      id: account_id
-      org_id: org
-`
-
-const orgTables = `
-CREATE TABLE orgs (id INTEGER PRIMARY KEY, name TEXT);
-CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, org INT);
-CREATE TABLE audit (id INTEGER PRIMARY KEY, msg TEXT);
-CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INT, total INT);
-`
+// The tests of this file run on every backend: SQLite, and PostgreSQL when
+// DUALWRITE_TEST_POSTGRES_DSN is set.
 
 func TestGuardsForeignKeys(t *testing.T) {
-	tests := []struct {
-		name  string
-		users string
-		want  map[string]rewrite.Guard
-	}{
-		{
-			name:  "on delete cascade",
-			users: "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT REFERENCES orgs ON DELETE CASCADE);",
-			want: map[string]rewrite.Guard{"orgs": {Delete: true,
-				Reason: "foreign key users.org_id -> orgs ON DELETE CASCADE changes users without the mirror"}},
-		},
-		{
-			name:  "on update set null, on delete set default",
-			users: "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT DEFAULT 0, FOREIGN KEY (org_id) REFERENCES Orgs (id) ON UPDATE SET NULL ON DELETE SET DEFAULT);",
-			want: map[string]rewrite.Guard{"orgs": {Delete: true, Update: true,
-				Reason: "foreign key users.org_id -> Orgs ON DELETE SET DEFAULT ON UPDATE SET NULL changes users without the mirror"}},
-		},
-		{
-			name:  "restrict and no action change nothing",
-			users: "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT REFERENCES orgs ON DELETE RESTRICT ON UPDATE NO ACTION);",
-			want:  map[string]rewrite.Guard{},
-		},
-		{
-			name: "cascade into a table that is not mapped",
-			users: "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT);\n" +
-				"CREATE TABLE invoices (id INTEGER PRIMARY KEY, org_id INT REFERENCES orgs ON DELETE CASCADE);",
-			want: map[string]rewrite.Guard{},
-		},
-		{
-			name:  "self reference",
-			users: "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT REFERENCES users ON DELETE CASCADE);",
-			want: map[string]rewrite.Guard{"users": {Delete: true,
-				Reason: "foreign key users.org_id -> users ON DELETE CASCADE changes users without the mirror"}},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, problems := inspect(t, orgTables+tt.users, orgMapping)
-			checkProblems(t, problems)
-			if !reflect.DeepEqual(s.Guards, tt.want) {
-				t.Errorf("Guards = %#v\nwant %#v", s.Guards, tt.want)
-			}
-		})
-	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		fk := func(constraint, rest string) string { return fkReason(b, constraint, rest) }
+		// SQLite keeps a referenced name as written; PostgreSQL folds it.
+		orgs := map[string]string{"sqlite": "Orgs", "postgres": "orgs"}[b.name]
+		tests := []struct {
+			name string
+			ddl  string // after orgTables
+			want map[string]rewrite.Guard
+		}{
+			{
+				name: "on delete cascade",
+				ddl:  "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT REFERENCES orgs ON DELETE CASCADE);",
+				want: map[string]rewrite.Guard{"orgs": {Delete: true,
+					Reason: fk("users_org_id_fkey", "users(org_id) -> orgs ON DELETE CASCADE changes users without the mirror")}},
+			},
+			{
+				name: "on update set null, on delete set default, named",
+				ddl: "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT DEFAULT 0, " +
+					"CONSTRAINT users_org FOREIGN KEY (org_id) REFERENCES Orgs (id) ON UPDATE SET NULL ON DELETE SET DEFAULT);",
+				want: map[string]rewrite.Guard{"orgs": {Delete: true, Update: true,
+					Reason: fk("users_org", "users(org_id) -> "+orgs+" ON DELETE SET DEFAULT ON UPDATE SET NULL changes users without the mirror")}},
+			},
+			{
+				name: "restrict and no action change nothing",
+				ddl:  "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT REFERENCES orgs ON DELETE RESTRICT ON UPDATE NO ACTION);",
+				want: map[string]rewrite.Guard{},
+			},
+			{
+				name: "cascade into a table that is not mapped",
+				ddl: orgUsers +
+					"CREATE TABLE invoices (id INTEGER PRIMARY KEY, org_id INT REFERENCES orgs ON DELETE CASCADE);",
+				want: map[string]rewrite.Guard{},
+			},
+			{
+				name: "self reference",
+				ddl:  "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT REFERENCES users ON DELETE CASCADE);",
+				want: map[string]rewrite.Guard{"users": {Delete: true,
+					Reason: fk("users_org_id_fkey", "users(org_id) -> users ON DELETE CASCADE changes users without the mirror")}},
+			},
+			{
+				name: "cascade through another table",
+				ddl: "CREATE TABLE teams (id INTEGER PRIMARY KEY, org_id INT REFERENCES orgs ON DELETE CASCADE);\n" +
+					"CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT REFERENCES teams ON DELETE CASCADE);",
+				want: map[string]rewrite.Guard{
+					"teams": {Delete: true, Reason: fk("users_org_id_fkey", "users(org_id) -> teams ON DELETE CASCADE changes users without the mirror")},
+					"orgs": {Delete: true, Reason: fk("teams_org_id_fkey", "teams(org_id) -> orgs ON DELETE CASCADE changes teams, "+
+						"whose writes change a mapped table without the mirror")},
+				},
+			},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				db := b.open(t, orgTables+tt.ddl)
+				s, problems := db.inspect(t, orgMapping)
+				checkProblems(t, problems)
+				if got := db.guards(t, s); !reflect.DeepEqual(got, tt.want) {
+					t.Errorf("Guards = %#v\nwant %#v", got, tt.want)
+				}
+			})
+		}
+	})
 }
 
 func TestGuardsCompositeForeignKeyOnNewTable(t *testing.T) {
 	ddl := `
 CREATE TABLE orgs (id INTEGER, region TEXT, PRIMARY KEY (id, region));
 CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT);
-CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, org INT, region TEXT, FOREIGN KEY (org, region) REFERENCES orgs ON UPDATE CASCADE);
+CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, org INT, region TEXT, CONSTRAINT acc_org FOREIGN KEY (org, region) REFERENCES orgs ON UPDATE CASCADE);
 `
-	yaml := `
-tables:
-  - old: users
-    new: accounts
-    key: [id]
-    columns:
-      account_id: id
-      org: org_id
-      region: "'eu'"
-    reverse:
-      id: account_id
-      org_id: org
-`
-	s, problems := inspect(t, ddl, yaml)
-	checkProblems(t, problems)
-	want := map[string]rewrite.Guard{"orgs": {Update: true,
-		Reason: "foreign key accounts(org, region) -> orgs ON UPDATE CASCADE changes accounts without the mirror"}}
-	if !reflect.DeepEqual(s.Guards, want) {
-		t.Errorf("Guards = %#v\nwant %#v", s.Guards, want)
-	}
-}
-
-func TestGuardsTriggers(t *testing.T) {
-	const users = "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT);\n"
-	tests := []struct {
-		name string
-		ddl  string
-		want map[string]rewrite.Guard
-	}{
-		{
-			name: "insert trigger writes to users",
-			ddl:  "CREATE TRIGGER orders_ins AFTER INSERT ON orders BEGIN UPDATE users SET org_id = 1 WHERE id = NEW.user_id; END;",
-			want: map[string]rewrite.Guard{"orders": {Insert: true, Reason: "trigger orders_ins on orders writes to mapped table users"}},
-		},
-		{
-			name: "update of columns, quoted names, or replace",
-			ddl:  `CREATE TRIGGER IF NOT EXISTS "Orders Upd" BEFORE UPDATE OF total, user_id ON "orders" FOR EACH ROW WHEN NEW.total > 0 BEGIN SELECT 1; INSERT OR REPLACE INTO [Users] (id) VALUES (NEW.user_id); END;`,
-			want: map[string]rewrite.Guard{"orders": {Update: true, Reason: "trigger Orders Upd on orders writes to mapped table users"}},
-		},
-		{
-			name: "delete triggers on two tables merge",
-			ddl: "CREATE TRIGGER a_del AFTER DELETE ON orders BEGIN DELETE FROM users WHERE id = OLD.user_id; END;\n" +
-				"CREATE TRIGGER b_ins AFTER INSERT ON orders BEGIN INSERT INTO accounts (account_id) VALUES (NEW.id); END;",
-			want: map[string]rewrite.Guard{"orders": {Insert: true, Delete: true,
-				Reason: "trigger a_del on orders writes to mapped table users; trigger b_ins on orders writes to mapped table accounts"}},
-		},
-		{
-			name: "trigger on the old table writing to itself",
-			ddl:  "CREATE TRIGGER touch AFTER UPDATE ON users BEGIN UPDATE users SET org_id = 0 WHERE org_id IS NULL; END;",
-			want: map[string]rewrite.Guard{"users": {Update: true, Reason: "trigger touch on users writes to mapped table users"}},
-		},
-		{
-			name: "through another trigger",
-			ddl: "CREATE TRIGGER audit_del AFTER DELETE ON audit BEGIN DELETE FROM users WHERE id = OLD.id; END;\n" +
-				"CREATE TRIGGER orders_upd AFTER UPDATE ON orders BEGIN DELETE FROM audit WHERE id = OLD.id; INSERT INTO audit (msg) VALUES ('x'); END;",
-			want: map[string]rewrite.Guard{
-				"audit": {Delete: true, Reason: "trigger audit_del on audit writes to mapped table users"},
-				"orders": {Update: true, Reason: "trigger orders_upd on orders writes to audit, whose writes change a mapped table " +
-					"(trigger audit_del on audit writes to mapped table users)"},
-			},
-		},
-		{
-			name: "only reads users",
-			ddl:  "CREATE TRIGGER orders_log AFTER INSERT ON orders BEGIN INSERT INTO audit (msg) SELECT 'users: ' || count(*) FROM users; END;",
-			want: map[string]rewrite.Guard{},
-		},
-		{
-			name: "writes to an unrelated table, even from users",
-			ddl:  "CREATE TRIGGER users_log AFTER UPDATE ON users BEGIN INSERT INTO audit (msg) VALUES ('users changed'); UPDATE orders SET total = 0 WHERE user_id = NEW.id; END;",
-			want: map[string]rewrite.Guard{},
-		},
-		{
-			name: "insert into audit does not guard audit inserts",
-			ddl: "CREATE TRIGGER audit_del AFTER DELETE ON audit BEGIN DELETE FROM users WHERE id = OLD.id; END;\n" +
-				"CREATE TRIGGER orders_ins AFTER INSERT ON orders BEGIN INSERT INTO audit (msg) VALUES ('x'); END;",
-			want: map[string]rewrite.Guard{"audit": {Delete: true, Reason: "trigger audit_del on audit writes to mapped table users"}},
-		},
-		{
-			name: "instead of trigger on a view",
-			ddl: "CREATE VIEW v AS SELECT id FROM users;\n" +
-				"CREATE TRIGGER v_del INSTEAD OF DELETE ON v BEGIN DELETE FROM users WHERE id = OLD.id; END;",
-			want: map[string]rewrite.Guard{"v": {Delete: true, Reason: "trigger v_del on v writes to mapped table users"}},
-		},
-		{
-			name: "cascade from a guarded table",
-			ddl: "CREATE TRIGGER audit_del AFTER DELETE ON audit BEGIN DELETE FROM users WHERE id = OLD.id; END;\n" +
-				"CREATE TABLE batches (id INTEGER PRIMARY KEY);\n" +
-				"CREATE TABLE audit2 (id INTEGER PRIMARY KEY, batch INT REFERENCES batches ON DELETE CASCADE);\n" +
-				"CREATE TRIGGER audit2_del AFTER DELETE ON audit2 BEGIN DELETE FROM audit; END;",
-			want: map[string]rewrite.Guard{
-				"audit":  {Delete: true, Reason: "trigger audit_del on audit writes to mapped table users"},
-				"audit2": {Delete: true, Reason: "trigger audit2_del on audit2 writes to audit, whose writes change a mapped table (trigger audit_del on audit writes to mapped table users)"},
-				"batches": {Delete: true, Reason: "foreign key audit2.batch -> batches ON DELETE CASCADE changes audit2, " +
-					"whose writes change a mapped table without the mirror"},
-			},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, problems := inspect(t, orgTables+users+tt.ddl, orgMapping)
-			checkProblems(t, problems)
-			if !reflect.DeepEqual(s.Guards, tt.want) {
-				t.Errorf("Guards = %#v\nwant %#v", s.Guards, tt.want)
-			}
-		})
-	}
-}
-
-func TestTriggerOnNewTableWritingMappedTable(t *testing.T) {
-	ddl := orgTables + "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT);\n" +
-		"CREATE TRIGGER back AFTER INSERT ON accounts BEGIN UPDATE users SET org_id = NEW.org WHERE id = NEW.account_id; END;\n" +
-		"CREATE TRIGGER log AFTER INSERT ON accounts BEGIN INSERT INTO audit (msg) VALUES ('new account'); END;"
-	s, problems := inspect(t, ddl, orgMapping)
-	checkProblems(t, problems, want{"accounts", "", []string{"trigger back on the new table writes to mapped table users", "drop the trigger while dual-writing"}})
-	if g := s.Guards["accounts"]; !g.Insert {
-		t.Errorf("Guards[accounts] = %#v, want Insert", g)
-	}
-}
-
-func TestParseTrigger(t *testing.T) {
-	tests := []struct {
-		sql  string
-		want trigger
-	}{
-		{"CREATE TRIGGER t AFTER INSERT ON x BEGIN INSERT INTO y VALUES (1); END",
-			trigger{kindInsert, []write{{"y", kindInsert}}}},
-		{"create temp trigger main.t update on x begin update or replace y set a = 1; delete from main.z; end",
-			trigger{kindUpdate, []write{{"y", kindUpdate | kindDelete}, {"z", kindDelete}}}},
-		{`CREATE TRIGGER t DELETE ON x BEGIN REPLACE INTO "we""ird" VALUES (1); INSERT INTO y VALUES (1) ON CONFLICT DO UPDATE SET a = 2; END`,
-			trigger{kindDelete, []write{{`we"ird`, kindInsert | kindDelete}, {"y", kindInsert | kindUpdate}}}},
-		{"CREATE TRIGGER t BEFORE DELETE ON x WHEN (SELECT count(*) FROM users) > 0 BEGIN SELECT RAISE(ABORT, 'no'); END",
-			trigger{kindDelete, nil}},
-		{"CREATE TRIGGER t BEFORE DELETE ON x BEGIN SELECT CASE WHEN 1 THEN 2 END; END",
-			trigger{kindDelete, nil}},
-		// Shapes the parser does not know fail closed.
-		{"CREATE TRIGGER t AFTER TRUNCATE ON x BEGIN SELECT 1; END",
-			trigger{kindAll, []write{{"CREATE", kindAll}, {"TRIGGER", kindAll}, {"t", kindAll}, {"AFTER", kindAll}, {"TRUNCATE", kindAll},
-				{"ON", kindAll}, {"x", kindAll}, {"BEGIN", kindAll}, {"SELECT", kindAll}, {"END", kindAll}}}},
-		{"CREATE TRIGGER t AFTER INSERT ON x BEGIN WITH c AS (SELECT 1) DELETE FROM users; END",
-			trigger{kindAll, []write{{"CREATE", kindAll}, {"TRIGGER", kindAll}, {"t", kindAll}, {"AFTER", kindAll}, {"INSERT", kindAll},
-				{"ON", kindAll}, {"x", kindAll}, {"BEGIN", kindAll}, {"WITH", kindAll}, {"c", kindAll}, {"AS", kindAll}, {"SELECT", kindAll},
-				{"DELETE", kindAll}, {"FROM", kindAll}, {"users", kindAll}, {"END", kindAll}}}},
-	}
-	for _, tt := range tests {
-		if got := parseTrigger(tt.sql); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("parseTrigger(%q)\n got %v\nwant %v", tt.sql, got, tt.want)
+	yaml := replaced(t, orgMapping, "org: org_id\n", "org: org_id\n      region: \"'eu'\"\n")
+	forEachBackend(t, func(t *testing.T, b backend) {
+		db := b.open(t, ddl)
+		s, problems := db.inspect(t, yaml)
+		checkProblems(t, problems)
+		want := map[string]rewrite.Guard{"orgs": {Update: true,
+			Reason: fkReason(b, "acc_org", "accounts(org, region) -> orgs ON UPDATE CASCADE changes accounts without the mirror")}}
+		if got := db.guards(t, s); !reflect.DeepEqual(got, want) {
+			t.Errorf("Guards = %#v\nwant %#v", got, want)
 		}
+	})
+}
+
+// fkReason is the guard reason of a foreign key; PostgreSQL's names the
+// constraint, SQLite's catalog has no names.
+func fkReason(b backend, constraint, rest string) string {
+	if b.name == "postgres" {
+		return "foreign key " + constraint + " " + rest
 	}
+	return "foreign key " + rest
 }

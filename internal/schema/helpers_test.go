@@ -13,10 +13,13 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
 )
 
+// usersSchema and usersMapping, and pgUsersSchema and pgUsersMapping, are a
+// schema and a mapping that match it, on SQLite and on PostgreSQL.
 const usersSchema = `
 CREATE TABLE users (id INTEGER PRIMARY KEY, full_name TEXT, email TEXT UNIQUE, visits INT);
 CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, email_address TEXT, first_name TEXT, last_name TEXT, visits INT);
@@ -40,8 +43,93 @@ tables:
       visits: visits
 `
 
-// openDB creates a fresh SQLite file with the given DDL.
-func openDB(t *testing.T, ddl string) *sql.DB {
+const pgUsersSchema = `
+CREATE TABLE users (id bigint PRIMARY KEY, full_name text NOT NULL, email text UNIQUE, visits int NOT NULL DEFAULT 0);
+CREATE TABLE accounts (account_id bigint PRIMARY KEY, email_address text, first_name text, last_name text, visits int NOT NULL DEFAULT 0);
+`
+
+const pgUsersMapping = `
+dialect: postgres
+tables:
+  - old: users
+    new: accounts
+    key: [id]
+    columns:
+      account_id: id
+      email_address: email
+      first_name: "split_part(full_name, ' ', 1)"
+      last_name: "substr(full_name, length(split_part(full_name, ' ', 1)) + 2)"
+      visits: visits
+    reverse:
+      id: account_id
+      full_name: "trim(first_name || ' ' || last_name)"
+      email: email_address
+      visits: visits
+`
+
+// orgMapping, orgTables and orgUsers make the guard tests' schema, on
+// either database.
+const orgMapping = `
+tables:
+  - old: users
+    new: accounts
+    key: [id]
+    columns:
+      account_id: id
+      org: org_id
+    reverse:
+      id: account_id
+      org_id: org
+`
+
+const orgTables = `
+CREATE TABLE orgs (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, org INT);
+CREATE TABLE audit (id INTEGER PRIMARY KEY, msg TEXT);
+CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INT, total INT);
+`
+
+const orgUsers = "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT);\n"
+
+// testDB is one test's database: a fresh SQLite file, or a fresh schema on
+// the server of DUALWRITE_TEST_POSTGRES_DSN.
+type testDB struct {
+	db     *sql.DB // on PostgreSQL its connections have search_path = schema
+	schema string  // "" on SQLite
+	// check is InspectSQLite or InspectPostgres.
+	check func(context.Context, Querier, *mapping.Mapping) (*rewrite.Schema, []Problem, error)
+}
+
+// backend is a database the shared tests run against, with a schema and a
+// mapping that match.
+type backend struct {
+	name           string
+	open           func(t *testing.T, ddl string) *testDB
+	users, mapping string
+	catalogQueries []string // a fragment of each catalog query, to make it fail
+}
+
+var backends = []backend{
+	{"sqlite", sqliteOpen, usersSchema, usersMapping,
+		[]string{"sqlite_version", "sqlite_master", "table_xinfo", "index_list", "index_info", "foreign_key_list"}},
+	{"postgres", pgOpen, pgUsersSchema, pgUsersMapping,
+		[]string{"server_version_num", "pg_class AS c JOIN", "pg_attribute AS a\n", "pg_index", "pg_inherits", "pg_constraint", "pg_trigger", "pg_rewrite"}},
+}
+
+// runs reports whether a test case for only ("" for every backend) runs on
+// b.
+func (b backend) runs(only string) bool { return only == "" || only == b.name }
+
+// forEachBackend runs f as a subtest on each backend; the PostgreSQL one
+// skips without DUALWRITE_TEST_POSTGRES_DSN.
+func forEachBackend(t *testing.T, f func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { f(t, b) })
+	}
+}
+
+// sqliteOpen creates a fresh SQLite file with the given DDL.
+func sqliteOpen(t *testing.T, ddl string) *testDB {
 	t.Helper()
 	db, err := sql.Open("sqlite3", filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -53,7 +141,21 @@ func openDB(t *testing.T, ddl string) *sql.DB {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	return db
+	return &testDB{db: db, check: InspectSQLite}
+}
+
+// pgOpen creates a schema of its own for the test, runs ddl in it, and
+// drops it when the test ends. It skips the test when
+// DUALWRITE_TEST_POSTGRES_DSN is not set.
+func pgOpen(t *testing.T, ddl string) *testDB {
+	t.Helper()
+	dsn, schema := pgtest.New(t, ddl)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() }) // runs before the DROP
+	return &testDB{db: db, schema: schema, check: InspectPostgres}
 }
 
 // splitDDL splits a script at semicolons that end a line, so that trigger
@@ -102,11 +204,11 @@ func (r *countedRows) Close() error {
 	return r.Rows.Close()
 }
 
-// withQuerier runs f with a driver-level Querier on one connection of db.
-func withQuerier(t *testing.T, db *sql.DB, f func(q Querier)) {
+// with runs f with a driver-level Querier on one connection of the pool.
+func (d *testDB) with(t *testing.T, f func(q Querier)) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := db.Conn(ctx)
+	conn, err := d.db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +216,7 @@ func withQuerier(t *testing.T, db *sql.DB, f func(q Querier)) {
 	err = conn.Raw(func(dc any) error {
 		qc, ok := dc.(driver.QueryerContext)
 		if !ok {
-			return errors.New("the sqlite3 connection is not a driver.QueryerContext")
+			return errors.New("the driver's connection is not a driver.QueryerContext")
 		}
 		f(QuerierFunc(qc.QueryContext))
 		return nil
@@ -124,28 +226,75 @@ func withQuerier(t *testing.T, db *sql.DB, f func(q Querier)) {
 	}
 }
 
-// inspect creates ddl in a fresh database and inspects yaml against it,
-// checking that every driver.Rows was closed.
-func inspect(t *testing.T, ddl, yaml string) (*rewrite.Schema, []Problem) {
+// inspect inspects the database against yaml, checking that every
+// driver.Rows was closed.
+func (d *testDB) inspect(t *testing.T, yaml string) (*rewrite.Schema, []Problem) {
 	t.Helper()
-	db := openDB(t, ddl)
 	m := parseMapping(t, yaml)
 	var (
 		s        *rewrite.Schema
 		problems []Problem
 	)
-	withQuerier(t, db, func(q Querier) {
+	d.with(t, func(q Querier) {
 		cq := &countingQuerier{q: q}
 		var err error
-		s, problems, err = InspectSQLite(context.Background(), cq, m)
-		if err != nil {
-			t.Fatalf("InspectSQLite: %v", err)
+		if s, problems, err = d.check(context.Background(), cq, m); err != nil {
+			t.Fatalf("inspection: %v", err)
 		}
 		if o, c := cq.opened.Load(), cq.closed.Load(); o != c || o == 0 {
 			t.Errorf("opened %d rows, closed %d", o, c)
 		}
 	})
 	return s, problems
+}
+
+// guards returns the guards of s on tables of the test's own database.
+func (d *testDB) guards(t *testing.T, s *rewrite.Schema) map[string]rewrite.Guard {
+	t.Helper()
+	if d.schema == "" {
+		return s.Guards
+	}
+	rows, err := d.db.Query("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1", d.schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	own := map[string]rewrite.Guard{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		if g, ok := s.Guards[name]; ok {
+			own[name] = g
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return own
+}
+
+// inspect creates ddl in a fresh SQLite database and inspects yaml against
+// it; pgInspect does so on PostgreSQL.
+func inspect(t *testing.T, ddl, yaml string) (*rewrite.Schema, []Problem) {
+	t.Helper()
+	return sqliteOpen(t, ddl).inspect(t, yaml)
+}
+
+func pgInspect(t *testing.T, ddl, yaml string) (*rewrite.Schema, []Problem) {
+	t.Helper()
+	return pgOpen(t, ddl).inspect(t, yaml)
+}
+
+// replaced returns yaml with old replaced by new, once.
+func replaced(t *testing.T, yaml, old, new string) string {
+	t.Helper()
+	out := strings.Replace(yaml, old, new, 1)
+	if out == yaml {
+		t.Fatalf("%q is not in the mapping", old)
+	}
+	return out
 }
 
 // want is an expected problem: Table and Column exactly, and fragments
@@ -193,4 +342,14 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 	copy(dest, r.rows[0])
 	r.rows = r.rows[1:]
 	return nil
+}
+
+// lineOf returns the line of yaml on which text starts.
+func lineOf(t *testing.T, yaml, text string) int {
+	t.Helper()
+	i := strings.Index(yaml, text)
+	if i < 0 {
+		t.Fatalf("%q is not in the mapping", text)
+	}
+	return strings.Count(yaml[:i], "\n") + 1
 }

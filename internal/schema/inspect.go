@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dualwrite/dualwrite/mapping"
@@ -33,42 +34,47 @@ func (p Problem) Error() string {
 	return p.Table + "." + p.Column + ": " + p.Msg
 }
 
-// InspectSQLite checks m against the live schema on q and returns what the
-// planner needs.
-//
-// problems lists every mismatch found, in mapping order (empty when all is
-// well); the driver must refuse to dual-write while there are any. err is
-// only for failures to run the inspection queries (or a cancelled ctx); s
-// is nil then. The facts in s are computed even when there are problems.
-func InspectSQLite(ctx context.Context, q Querier, m *mapping.Mapping) (s *rewrite.Schema, problems []Problem, err error) {
-	in := &inspector{ctx: ctx, q: q}
-	version, err := SQLiteVersion(ctx, q)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !versionAtLeast(version, 3, 35, 0) {
-		in.problem("", "", "SQLite 3.35 or later is required for RETURNING; this connection runs %s: link a newer SQLite library", version)
-	}
-	if in.cat, err = loadCatalog(ctx, q); err != nil {
-		return nil, nil, err
-	}
-	s = &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{}}
-	for _, t := range m.Tables {
-		if err := in.checkTable(t, s); err != nil {
-			return nil, nil, err
-		}
-	}
-	if err := in.guards(m, s); err != nil {
-		return nil, nil, err
-	}
-	return s, in.problems, nil
+// dialect is what the checks need to know about one database besides its
+// catalog: how it compares names, how its problems are worded, and which
+// checks it adds.
+type dialect struct {
+	sql *rewrite.Dialect // lexes and quotes; FoldName keys the maps of [rewrite.Schema]
+	// fold returns a catalog name's comparison form.
+	fold func(string) string
+	// tableHint follows "table does not exist": where tables are looked
+	// up, and how names match.
+	tableHint string
+	// columnHint follows "is not a column of the new table".
+	columnHint string
+	// keyIndex says what a unique index must be to serve as a key.
+	keyIndex string
+	// newKeyNotNull: the new key's columns must be NOT NULL too.
+	newKeyNotNull bool
+	// qualifier is put before the table name in expression checks
+	// (`"schema".`), and falseLit is the WHERE clause that reads no row.
+	qualifier, falseLit string
+	// aggregateStates are the SQLSTATEs by which the server rejects an
+	// aggregate, window or set-returning expression in WHERE; when set,
+	// each expression is also checked that way.
+	aggregateStates []string
+}
+
+// catalog reads one dialect's catalog.
+type catalog interface {
+	// table returns the named table; nil and what the relation is instead
+	// ("view"); or nil and "" when nothing has that name.
+	table(name string) (t *table, kind string, err error)
+	// guards fills s.Guards, and reports the triggers and rules that
+	// dual writes cannot live with.
+	guards(in *inspector, m *mapping.Mapping, s *rewrite.Schema) error
 }
 
 // inspector collects the problems of one inspection.
 type inspector struct {
 	ctx      context.Context
 	q        Querier
-	cat      *catalog
+	d        *dialect
+	cat      catalog
 	problems []Problem
 }
 
@@ -76,83 +82,116 @@ func (in *inspector) problem(table, column, format string, args ...any) {
 	in.problems = append(in.problems, Problem{Table: table, Column: column, Msg: fmt.Sprintf(format, args...)})
 }
 
+// run checks every mapping entry and computes the guards.
+func (in *inspector) run(m *mapping.Mapping) (*rewrite.Schema, []Problem, error) {
+	s := emptySchema()
+	for _, t := range m.Tables {
+		if err := in.checkTable(t, s); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := in.cat.guards(in, m, s); err != nil {
+		return nil, nil, err
+	}
+	return s, in.problems, nil
+}
+
+func emptySchema() *rewrite.Schema {
+	return &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{}}
+}
+
+// side is one table of a mapping entry with the section that lists its
+// columns: reverse for the old table, columns for the new one.
+type side struct {
+	name    string // "old" or "new"
+	table   string // as the mapping spells it
+	section string // "reverse" or "columns"
+	entries []mapping.Column
+	key     []string
+}
+
 // checkTable runs every check of one mapping entry.
 func (in *inspector) checkTable(t *mapping.Table, s *rewrite.Schema) error {
-	oldT, err := in.existing(t.Old, "old", t.Line)
+	old := side{"old", t.Old, "reverse", t.Reverse, t.Key}
+	nu := side{"new", t.New, "columns", t.Columns, t.NewKey}
+	oldT, err := in.existing(old, t.Line)
 	if err != nil {
 		return err
 	}
-	newT, err := in.existing(t.New, "new", t.Line)
+	newT, err := in.existing(nu, t.Line)
 	if err != nil {
 		return err
 	}
 	if oldT != nil {
-		in.checkColumns(t, oldT, "old", t.Reverse, "reverse", t.New)
+		in.checkColumns(t, oldT, old, t.New)
 		in.checkReverseOrder(t, oldT)
-		in.checkOldKey(t, oldT)
+		in.checkKey(oldT, old, t.Line)
 		if oldT.otherUnique(t.Key) {
-			s.OtherUnique[rewrite.SQLite.FoldName(t.Old)] = true
+			s.OtherUnique[in.d.sql.FoldName(t.Old)] = true
 		}
-		if o, _ := in.cat.object(t.Old); replaceOnConflict(o.sql) {
-			s.ReplaceOnConflict[rewrite.SQLite.FoldName(t.Old)] = true
-		}
-	}
-	if newT != nil {
-		in.checkColumns(t, newT, "new", t.Columns, "columns", t.Old)
-		in.checkNewKey(t, newT)
-	}
-	if oldT != nil {
-		for _, c := range t.Columns {
-			if err := in.checkExpr(t.New, c, "columns", oldT.name); err != nil {
-				return err
-			}
+		if oldT.replaceOnConflict {
+			s.ReplaceOnConflict[in.d.sql.FoldName(t.Old)] = true
 		}
 	}
 	if newT != nil {
-		for _, c := range t.Reverse {
-			if err := in.checkExpr(t.Old, c, "reverse", newT.name); err != nil {
-				return err
-			}
+		in.checkColumns(t, newT, nu, t.Old)
+		in.checkKey(newT, nu, t.Line)
+	}
+	if err := in.checkExprs(nu, oldT); err != nil {
+		return err
+	}
+	return in.checkExprs(old, newT)
+}
+
+// checkExprs checks the expressions of a side's section, which compute its
+// columns from a row of the other side's table src (nil when it does not
+// exist).
+func (in *inspector) checkExprs(sd side, src *table) error {
+	if src == nil {
+		return nil
+	}
+	for _, c := range sd.entries {
+		if err := in.checkExpr(sd.table, c, sd.section, src.name); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// existing returns the named table, or reports that it is missing or a view.
-func (in *inspector) existing(name, side string, line int) (*table, error) {
-	o, ok := in.cat.object(name)
-	if !ok {
-		in.problem(name, "", "%s table does not exist: create it, or fix `%s:` of the mapping entry at line %d", side, side, line)
-		return nil, nil
+// existing returns the table of one side, or reports that it is missing or
+// not a table.
+func (in *inspector) existing(sd side, line int) (*table, error) {
+	tbl, kind, err := in.cat.table(sd.table)
+	switch {
+	case err != nil:
+		return nil, err
+	case tbl == nil && kind == "":
+		in.problem(sd.table, "", "%s table does not exist%s: create it, or fix `%s:` of the mapping entry at line %d", sd.name, in.d.tableHint, sd.name, line)
+	case tbl == nil:
+		in.problem(sd.table, "", "%s table is a %s, not a table: map the table itself (mapping line %d)", sd.name, kind, line)
 	}
-	if o.typ != "table" {
-		in.problem(name, "", "%s table is a %s, not a table: map the table itself (mapping line %d)", side, o.typ, line)
-		return nil, nil
-	}
-	return in.cat.table(name)
+	return tbl, nil
 }
 
-// checkColumns compares the names of a mapping section (columns for the new
-// table, reverse for the old one) with the table's columns, both ways.
-func (in *inspector) checkColumns(t *mapping.Table, tbl *table, side string, entries []mapping.Column, section, other string) {
-	for _, e := range entries {
+// checkColumns compares the names of a side's mapping section with the
+// table's columns, both ways. other is the other side's table.
+func (in *inspector) checkColumns(t *mapping.Table, tbl *table, sd side, other string) {
+	for _, e := range sd.entries {
 		c, ok := tbl.col(e.Name)
 		switch {
 		case !ok:
-			in.problem(tbl.name, e.Name, "is listed under %s (mapping line %d) but is not a column of the %s table: add the column to %s, or remove it from %s",
-				section, e.Line, side, tbl.name, section)
-		case side == "new" && c.generated():
+			in.problem(tbl.name, e.Name, "is listed under %s (mapping line %d) but is not a column of the %s table%s: add the column to %s, or remove it from %s",
+				sd.section, e.Line, sd.name, in.d.columnHint, tbl.name, sd.section)
+		case sd.name == "new" && c.generated:
 			in.problem(tbl.name, c.name, "is a generated column, which the mirror cannot write: remove it from columns (mapping line %d)", e.Line)
 		}
 	}
 	for _, c := range tbl.cols {
-		if side == "new" && c.generated() {
+		if sd.name == "new" && c.generated || slices.ContainsFunc(sd.entries, func(e mapping.Column) bool { return tbl.same(e.Name, c.name) }) {
 			continue
 		}
-		if !hasEntry(entries, c.name) {
-			in.problem(tbl.name, c.name, "%s column %s of %s is not in the mapping: add it under %s of %s -> %s with an expression over %s's columns, or drop it from the %s table",
-				side, c.name, tbl.name, section, t.Old, t.New, other, side)
-		}
+		in.problem(tbl.name, c.name, "%s column %s of %s is not in the mapping: add it under %s of %s -> %s with an expression over %s's columns, or drop it from the %s table",
+			sd.name, c.name, tbl.name, sd.section, t.Old, t.New, other, sd.name)
 	}
 }
 
@@ -164,87 +203,60 @@ func (in *inspector) checkReverseOrder(t *mapping.Table, tbl *table) {
 		return
 	}
 	same := true
-	for _, e := range t.Reverse {
+	got := make([]string, len(t.Reverse))
+	want := make([]string, len(tbl.cols))
+	for i, e := range t.Reverse {
 		if _, ok := tbl.col(e.Name); !ok {
 			return
 		}
+		got[i], want[i] = e.Name, tbl.cols[i].name
+		same = same && tbl.same(got[i], want[i])
 	}
-	for i, e := range t.Reverse {
-		same = same && equalFold(e.Name, tbl.cols[i].name)
+	if !same {
+		in.problem(tbl.name, "", "reverse lists the old columns as (%s) but the table has (%s): list them in the table's order, so that SELECT * keeps its column order when reads go to the new table",
+			strings.Join(got, ", "), strings.Join(want, ", "))
 	}
-	if same {
+}
+
+// checkKey checks that a side's key names columns that are the PRIMARY KEY
+// or a unique index of its table that INSERT ... ON CONFLICT can use, and
+// NOT NULL (for the new key where the dialect requires it). A new key
+// column that does not exist is reported by checkColumns: it is listed
+// under columns.
+func (in *inspector) checkKey(tbl *table, sd side, line int) {
+	which := "key"
+	if sd.name == "new" {
+		which = "new key"
+	}
+	missing := false
+	for _, k := range sd.key {
+		c, ok := tbl.col(k)
+		switch {
+		case !ok && sd.name == "old":
+			in.problem(tbl.name, k, "key column does not exist in the old table: fix key of the mapping entry at line %d", line)
+		case ok && !c.notNull && (sd.name == "old" || in.d.newKeyNotNull):
+			in.problem(tbl.name, c.name, "%s column allows NULL, and a row with a NULL key cannot be mirrored: declare the column NOT NULL, or choose a NOT NULL key", which)
+		}
+		missing = missing || !ok
+	}
+	ix, found := tbl.keyIndex(sd.key)
+	if missing || found && ix.unusable == "" {
 		return
 	}
-	got := make([]string, len(t.Reverse))
-	want := make([]string, len(tbl.cols))
-	for i := range got {
-		got[i], want[i] = t.Reverse[i].Name, tbl.cols[i].name
+	cols := strings.Join(sd.key, ", ")
+	quoted := make([]string, len(sd.key))
+	for i, k := range sd.key {
+		quoted[i] = in.d.sql.Quote(k)
 	}
-	in.problem(tbl.name, "", "reverse lists the old columns as (%s) but the table has (%s): list them in the table's order, so that SELECT * keeps its column order when reads go to the new table",
-		strings.Join(got, ", "), strings.Join(want, ", "))
-}
-
-// checkOldKey checks that the key names existing NOT NULL columns that are
-// the PRIMARY KEY or a UNIQUE index of the old table.
-func (in *inspector) checkOldKey(t *mapping.Table, tbl *table) {
-	missing := false
-	for _, k := range t.Key {
-		c, ok := tbl.col(k)
-		if !ok {
-			in.problem(tbl.name, k, "key column does not exist in the old table: fix key of the mapping entry at line %d", t.Line)
-			missing = true
-			continue
-		}
-		if !tbl.notNull(c) {
-			in.problem(tbl.name, c.name, "key column allows NULL, and a row with a NULL key cannot be mirrored: declare the column NOT NULL, or choose a NOT NULL key")
-		}
+	fix := fmt.Sprintf("create one (CREATE UNIQUE INDEX ... ON %s (%s))", in.d.sql.Quote(tbl.name), strings.Join(quoted, ", "))
+	if found {
+		fix = "the unique index " + ix.name + " on these columns " + ix.unusable
 	}
-	if !missing && !tbl.uniqueOn(t.Key) {
-		key := strings.Join(t.Key, ", ")
-		in.problem(tbl.name, "", "key (%s) is not unique in the old table: it must be the PRIMARY KEY or the columns of a UNIQUE index that is not partial; create one (CREATE UNIQUE INDEX ... ON %s (%s)) or fix key of the mapping entry at line %d",
-			key, tbl.name, key, t.Line)
+	if sd.name == "old" {
+		in.problem(tbl.name, "", "key (%s) is not unique in the old table: it must be the PRIMARY KEY or the columns of a UNIQUE index that is %s; %s, or fix key of the mapping entry at line %d",
+			cols, in.d.keyIndex, fix, line)
+		return
 	}
-}
-
-// checkNewKey checks that the new key is the PRIMARY KEY or a UNIQUE index
-// of the new table, as INSERT ... ON CONFLICT (new key) requires.
-func (in *inspector) checkNewKey(t *mapping.Table, tbl *table) {
-	for _, k := range t.NewKey {
-		if _, ok := tbl.col(k); !ok {
-			return // reported by checkColumns: the key is under columns
-		}
-	}
-	if !tbl.uniqueOn(t.NewKey) {
-		key := strings.Join(t.NewKey, ", ")
-		in.problem(tbl.name, "", "new key (%s) is not unique in the new table: the mirror's INSERT ... ON CONFLICT (%s) needs it to be the PRIMARY KEY or the columns of a UNIQUE index that is not partial; create one (CREATE UNIQUE INDEX ... ON %s (%s))",
-			key, key, tbl.name, key)
-	}
-}
-
-func hasEntry(entries []mapping.Column, name string) bool {
-	for _, e := range entries {
-		if equalFold(e.Name, name) {
-			return true
-		}
-	}
-	return false
-}
-
-// replaceOnConflict reports whether a CREATE TABLE statement declares a
-// constraint ON CONFLICT REPLACE, which makes plain INSERTs and UPDATEs
-// delete conflicting rows. Text that does not lex counts as declaring one.
-func replaceOnConflict(createSQL string) bool {
-	toks, err := rewrite.SQLite.Lex(createSQL)
-	if err != nil {
-		return true
-	}
-	word := func(i int, w string) bool {
-		return i < len(toks) && toks[i].Kind == rewrite.Word && strings.EqualFold(toks[i].Text(createSQL), w)
-	}
-	for i := range toks {
-		if word(i, "ON") && word(i+1, "CONFLICT") && word(i+2, "REPLACE") {
-			return true
-		}
-	}
-	return false
+	in.problem(tbl.name, "", "new key (%s) is not unique in the new table: the mirror's INSERT ... ON CONFLICT (%s) needs it to be the PRIMARY KEY or the columns of a UNIQUE index that is %s; %s",
+		cols, cols, in.d.keyIndex, fix)
 }

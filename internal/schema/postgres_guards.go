@@ -2,20 +2,11 @@ package schema
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
 )
-
-// pgForeignKey is a foreign key with a cascading action (CASCADE, SET NULL
-// or SET DEFAULT) on update or on delete.
-type pgForeignKey struct {
-	name, child, parent string
-	cols                string // the child's columns, ", "-separated
-	onUpdate, onDelete  string // pg_constraint confupdtype, confdeltype
-}
 
 // pgTrigger is a user trigger (not an internal one, such as those that
 // enforce foreign keys) with its function.
@@ -45,38 +36,29 @@ type pgRule struct {
 // guards fills s.Guards with the tables whose writes change a mapped table
 // behind the mirror's back, directly or through other guarded tables, and
 // reports rules on mapped tables and triggers on new tables that may write
-// to a mapped table.
-func (in *pgInspector) guards(m *mapping.Mapping, s *rewrite.Schema) error {
-	g := &pgGuardSet{s: s, mapped: map[string]bool{}, seen: map[string]bool{}}
+// to a mapped table. Triggers, rules and the children of foreign keys are
+// read in the current schema only, the one whose tables the wrapper maps
+// (statements name tables without a schema).
+func (c *pgCatalog) guards(in *inspector, m *mapping.Mapping, s *rewrite.Schema) error {
+	g := newGuardSet(in.d, m, s)
 	mappedOIDs := map[int64]string{}
-	newOIDs := map[int64]string{}
-	var names []string
-	for _, t := range m.Tables {
-		for _, name := range []string{t.Old, t.New} {
-			if !g.mapped[name] {
-				g.mapped[name] = true
-				names = append(names, name)
-			}
-			if r := in.rels[name]; r != nil && (r.kind == "r" || r.kind == "p") {
-				mappedOIDs[r.oid] = name
-				if name == t.New {
-					newOIDs[r.oid] = name
-				}
-			}
+	for _, name := range g.order {
+		if r := c.rels[name]; r != nil && r.t != nil {
+			mappedOIDs[r.oid] = name
 		}
 	}
-	if err := in.inheritanceGuards(g, names); err != nil {
+	if err := c.inheritanceGuards(g); err != nil {
 		return err
 	}
-	fks, err := in.pgForeignKeys()
+	fks, err := c.foreignKeys()
 	if err != nil {
 		return err
 	}
-	trigs, err := in.pgTriggers()
+	trigs, err := c.triggers()
 	if err != nil {
 		return err
 	}
-	rules, err := in.pgRules()
+	rules, err := c.rules()
 	if err != nil {
 		return err
 	}
@@ -87,30 +69,16 @@ func (in *pgInspector) guards(m *mapping.Mapping, s *rewrite.Schema) error {
 		}
 	}
 	for i := range trigs {
-		trigs[i].onNewName = newOIDs[trigs[i].tableOID]
+		if name := mappedOIDs[trigs[i].tableOID]; g.news[g.d.fold(name)] {
+			trigs[i].onNewName = name
+		}
 		if t := trigs[i]; t.language == "c" && t.onNewName == "" {
 			g.add(t.table, t.event, fmt.Sprintf("trigger %s on %s runs the C function %s, whose writes dualwrite cannot inspect", t.name, t.table, t.function))
 		}
 	}
 
 	for changed := true; changed; {
-		changed = false
-		for _, fk := range fks {
-			var kinds writeKind
-			var actions []string
-			if changes := pgCascade(fk.onDelete, kindDelete); changes != 0 && g.bad(fk.child, changes) {
-				kinds |= kindDelete
-				actions = append(actions, "ON DELETE "+pgAction(fk.onDelete))
-			}
-			if changes := pgCascade(fk.onUpdate, kindUpdate); changes != 0 && g.bad(fk.child, changes) {
-				kinds |= kindUpdate
-				actions = append(actions, "ON UPDATE "+pgAction(fk.onUpdate))
-			}
-			if kinds != 0 {
-				reason := fmt.Sprintf("foreign key %s %s(%s) -> %s %s %s", fk.name, fk.child, fk.cols, fk.parent, strings.Join(actions, " "), g.effect(fk.child))
-				changed = g.add(fk.parent, kinds, reason) || changed
-			}
-		}
+		changed = g.cascades(fks)
 		for _, t := range trigs {
 			if t.language == "internal" || t.language == "c" {
 				// Built-in trigger functions change only the row being
@@ -163,7 +131,7 @@ func (in *pgInspector) guards(m *mapping.Mapping, s *rewrite.Schema) error {
 		if t.language == "internal" {
 			continue
 		}
-		for _, name := range names {
+		for _, name := range g.order {
 			if mentionsWord(t.source, name) {
 				in.problem(t.onNewName, "", "trigger %s on the new table may write to mapped table %s (its function %s names it), and the mirror's writes would fire it: drop the trigger while dual-writing", t.name, name, t.function)
 				break
@@ -177,13 +145,13 @@ func (in *pgInspector) guards(m *mapping.Mapping, s *rewrite.Schema) error {
 // mapped tables (a write to one changes the mapped table's rows) and their
 // ancestors (UPDATE and DELETE without ONLY reach the mapped table's rows,
 // and an INSERT into a partitioned ancestor may be routed to it).
-func (in *pgInspector) inheritanceGuards(g *pgGuardSet, names []string) error {
-	for _, name := range names {
-		r := in.rels[name]
-		if r == nil || r.kind != "r" && r.kind != "p" {
+func (c *pgCatalog) inheritanceGuards(g *guardSet) error {
+	for _, name := range g.order {
+		r := c.rels[name]
+		if r == nil || r.t == nil {
 			continue
 		}
-		rows, err := queryAll(in.ctx, in.q, `WITH RECURSIVE
+		rows, err := queryAll(c.ctx, c.q, `WITH RECURSIVE
 down(oid) AS (
 	SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i WHERE i.inhparent = $1
 	UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN down ON i.inhparent = down.oid),
@@ -213,10 +181,10 @@ ORDER BY 1, 2`, r.oid)
 	return nil
 }
 
-func (in *pgInspector) pgForeignKeys() ([]pgForeignKey, error) {
+func (c *pgCatalog) foreignKeys() ([]foreignKey, error) {
 	// A partition's copy of its parent's foreign key is skipped: the
 	// parent's constraint stands for it.
-	rows, err := queryAll(in.ctx, in.q, `SELECT con.conname, ch.relname, pa.relname, con.confupdtype::text, con.confdeltype::text,
+	rows, err := queryAll(c.ctx, c.q, `SELECT con.conname, ch.relname, pa.relname, con.confupdtype::text, con.confdeltype::text,
 	(SELECT string_agg(a.attname::text, ', ' ORDER BY k.ord)
 	 FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
 	 JOIN pg_catalog.pg_attribute AS a ON a.attrelid = con.conrelid AND a.attnum = k.attnum)
@@ -230,15 +198,16 @@ ORDER BY ch.relname, con.conname, pa.relname`)
 	if err != nil {
 		return nil, fmt.Errorf("schema: reading foreign keys: %w", err)
 	}
-	fks := make([]pgForeignKey, len(rows))
+	fks := make([]foreignKey, len(rows))
 	for i, r := range rows {
-		fks[i] = pgForeignKey{name: str(r[0]), child: str(r[1]), parent: str(r[2]), onUpdate: str(r[3]), onDelete: str(r[4]), cols: str(r[5])}
+		fks[i] = foreignKey{name: str(r[0]), child: str(r[1]), parent: str(r[2]), onUpdate: pgAction(str(r[3])), onDelete: pgAction(str(r[4])),
+			cols: strings.Split(str(r[5]), ", ")}
 	}
 	return fks, nil
 }
 
-func (in *pgInspector) pgTriggers() ([]pgTrigger, error) {
-	rows, err := queryAll(in.ctx, in.q, `SELECT t.tgname, c.oid, c.relname, t.tgtype, p.proname, l.lanname, p.prosrc
+func (c *pgCatalog) triggers() ([]pgTrigger, error) {
+	rows, err := queryAll(c.ctx, c.q, `SELECT t.tgname, c.oid, c.relname, t.tgtype, p.proname, l.lanname, p.prosrc
 FROM pg_catalog.pg_trigger AS t
 JOIN pg_catalog.pg_class AS c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_proc AS p ON p.oid = t.tgfoid
@@ -272,8 +241,8 @@ func pgTriggerEvents(t int64) writeKind {
 	return k
 }
 
-func (in *pgInspector) pgRules() ([]pgRule, error) {
-	rows, err := queryAll(in.ctx, in.q, `SELECT r.rulename, r.ev_type::text, c.oid, c.relname, c.relkind::text,
+func (c *pgCatalog) rules() ([]pgRule, error) {
+	rows, err := queryAll(c.ctx, c.q, `SELECT r.rulename, r.ev_type::text, c.oid, c.relname, c.relkind::text,
 	pg_catalog.pg_relation_is_updatable(c.oid, false), coalesce(rc.relname, '')
 FROM pg_catalog.pg_rewrite AS r
 JOIN pg_catalog.pg_class AS c ON c.oid = r.ev_class
@@ -325,18 +294,8 @@ func pgUpdatable(mask int64) writeKind {
 	return k
 }
 
-// pgCascade returns the kind of change a foreign key action on a parent
-// write makes to the child rows, or 0 when it changes none.
-func pgCascade(action string, parentWrite writeKind) writeKind {
-	switch action {
-	case "c":
-		return parentWrite
-	case "n", "d":
-		return kindUpdate
-	}
-	return 0
-}
-
+// pgAction names a foreign key action of pg_constraint confupdtype or
+// confdeltype.
 func pgAction(action string) string {
 	switch action {
 	case "c":
@@ -359,7 +318,7 @@ func mentionsWord(src, name string) bool {
 	if name == "" {
 		return false
 	}
-	s, n := pgLowerASCII(src), pgLowerASCII(name)
+	s, n := fold(src), fold(name)
 	for i := 0; ; {
 		j := strings.Index(s[i:], n)
 		if j < 0 {
@@ -375,81 +334,4 @@ func mentionsWord(src, name string) bool {
 
 func pgIdentByte(c byte) bool {
 	return c == '_' || c == '$' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
-}
-
-func pgLowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
-// pgGuardSet accumulates the guards of one PostgreSQL inspection; names
-// are compared exactly. Triggers, rules and the children of foreign keys
-// are read in the current schema only, the one whose tables the wrapper
-// maps (statements name tables without a schema).
-type pgGuardSet struct {
-	s      *rewrite.Schema
-	mapped map[string]bool
-	seen   map[string]bool // table + "\x00" + reason already merged
-}
-
-// names returns the mapped and the guarded tables, sorted.
-func (g *pgGuardSet) names() []string {
-	var names []string
-	for name := range g.mapped {
-		names = append(names, name)
-	}
-	for name := range g.s.Guards {
-		if !g.mapped[name] {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	return names
-}
-
-// bad reports whether a write of one of the kinds to table changes a
-// mapped table without the mirror.
-func (g *pgGuardSet) bad(table string, kinds writeKind) bool {
-	if g.mapped[table] {
-		return true
-	}
-	gd, ok := g.s.Guards[table]
-	return ok && kinds&guardKinds(gd) != 0
-}
-
-// target describes a table that bad reported.
-func (g *pgGuardSet) target(table string) string {
-	if g.mapped[table] {
-		return "mapped table " + table
-	}
-	return table + ", whose writes change a mapped table (" + g.s.Guards[table].Reason + ")"
-}
-
-// effect says what a foreign key's action does to its child table.
-func (g *pgGuardSet) effect(child string) string {
-	if g.mapped[child] {
-		return "changes " + child + " without the mirror"
-	}
-	return "changes " + child + ", whose writes change a mapped table without the mirror"
-}
-
-// add guards writes of the kinds on table, and reports whether that
-// refuses more than before.
-func (g *pgGuardSet) add(table string, kinds writeKind, reason string) bool {
-	old := g.s.Guards[table]
-	if kinds == 0 || guardKinds(old)&kinds == kinds {
-		return false
-	}
-	add := rewrite.Guard{Insert: kinds&kindInsert != 0, Update: kinds&kindUpdate != 0, Delete: kinds&kindDelete != 0}
-	if !g.seen[table+"\x00"+reason] {
-		g.seen[table+"\x00"+reason] = true
-		add.Reason = reason
-	}
-	g.s.Guards[table] = old.Merge(add)
-	return true
 }

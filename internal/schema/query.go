@@ -10,8 +10,8 @@ import (
 )
 
 // Querier runs a query on the wrapped driver's connection (driver level, not
-// database/sql). [InspectSQLite] reads every [driver.Rows] it gets to
-// [io.EOF] and closes it.
+// database/sql). [InspectSQLite] and [InspectPostgres] read every
+// [driver.Rows] they get to [io.EOF] and close it.
 type Querier interface {
 	Query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error)
 }

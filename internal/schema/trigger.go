@@ -6,16 +6,6 @@ import (
 	"github.com/dualwrite/dualwrite/rewrite"
 )
 
-// writeKind is a set of the kinds of row change.
-type writeKind uint8
-
-const (
-	kindInsert writeKind = 1 << iota
-	kindUpdate
-	kindDelete
-	kindAll = kindInsert | kindUpdate | kindDelete
-)
-
 // trigger is what a CREATE TRIGGER statement says: which writes fire it,
 // and which tables its body writes with which kinds of change.
 type trigger struct {
@@ -160,34 +150,30 @@ func (p *trigParser) parse() (trigger, bool) {
 func (p *trigParser) statement(i, end int) (write, bool) {
 	var w write
 	switch {
-	case p.is(i, "INSERT"):
-		w.kinds = kindInsert
+	case p.is(i, "INSERT", "UPDATE"):
+		w.kinds = kindUpdate
+		if p.is(i, "INSERT") {
+			w.kinds = kindInsert
+		}
 		i++
-		if p.is(i, "OR") {
+		if p.is(i, "OR") { // OR REPLACE deletes the rows in the way
 			if p.is(i+1, "REPLACE") {
 				w.kinds |= kindDelete
 			}
 			i += 2
 		}
-		if !p.is(i, "INTO") {
-			return w, false
+		if w.kinds&kindInsert != 0 {
+			if !p.is(i, "INTO") {
+				return w, false
+			}
+			i++
 		}
-		i++
 	case p.is(i, "REPLACE"):
 		w.kinds = kindInsert | kindDelete
 		if !p.is(i+1, "INTO") {
 			return w, false
 		}
 		i += 2
-	case p.is(i, "UPDATE"):
-		w.kinds = kindUpdate
-		i++
-		if p.is(i, "OR") {
-			if p.is(i+1, "REPLACE") {
-				w.kinds |= kindDelete
-			}
-			i += 2
-		}
 	case p.is(i, "DELETE"):
 		w.kinds = kindDelete
 		if !p.is(i+1, "FROM") {

@@ -1,0 +1,82 @@
+package schema
+
+import "slices"
+
+// table is what a dialect's catalog says about one table, in the terms the
+// checks share.
+type table struct {
+	name   string
+	cols   []column // the columns a statement sees, in table order
+	unique []index  // the PRIMARY KEY and the unique indexes and constraints
+	// replaceOnConflict: a constraint of the table resolves conflicts by
+	// deleting rows (SQLite's ON CONFLICT REPLACE).
+	replaceOnConflict bool
+	// fold returns a name's comparison form, as the database compares
+	// identifiers.
+	fold func(string) string
+}
+
+// column is one column of a table.
+type column struct {
+	name string
+	// notNull: the database keeps the column free of NULLs, by a NOT NULL
+	// constraint or by the nature of its key.
+	notNull   bool
+	generated bool
+}
+
+// index is one unique index (or constraint) of a table. An expression in it
+// is "" in cols, so that it matches no column set.
+type index struct {
+	name    string
+	partial bool
+	cols    []string
+	// unusable says why INSERT ... ON CONFLICT cannot use the index as its
+	// key although its columns would do, and what to do about it; "" when
+	// it can.
+	unusable string
+}
+
+// col returns the column with the given name.
+func (t *table) col(name string) (column, bool) {
+	i := slices.IndexFunc(t.cols, func(c column) bool { return t.same(c.name, name) })
+	if i < 0 {
+		return column{}, false
+	}
+	return t.cols[i], true
+}
+
+// same reports whether two names denote the same identifier.
+func (t *table) same(a, b string) bool { return t.fold(a) == t.fold(b) }
+
+// sameSet reports whether a and b hold the same names, in any order.
+func (t *table) sameSet(a, b []string) bool {
+	set := func(names []string) []string {
+		s := make([]string, len(names))
+		for i, n := range names {
+			s[i] = t.fold(n)
+		}
+		slices.Sort(s)
+		return slices.Compact(s)
+	}
+	return slices.Equal(set(a), set(b))
+}
+
+// keyIndex returns the non-partial unique index on exactly cols (any
+// order), preferring one that INSERT ... ON CONFLICT can use.
+func (t *table) keyIndex(cols []string) (index, bool) {
+	var found index
+	ok := false
+	for _, ix := range t.unique {
+		if !ix.partial && t.sameSet(ix.cols, cols) && (!ok || found.unusable != "") {
+			found, ok = ix, true
+		}
+	}
+	return found, ok
+}
+
+// otherUnique reports whether the table has a unique index, partial or not,
+// whose columns are not exactly cols.
+func (t *table) otherUnique(cols []string) bool {
+	return slices.ContainsFunc(t.unique, func(ix index) bool { return !t.sameSet(ix.cols, cols) })
+}
