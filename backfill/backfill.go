@@ -30,7 +30,8 @@ type Progress struct {
 	// once Done. Rows the application inserts or deletes meanwhile make it
 	// drift.
 	RowsLeft int64
-	// RowsPerSecond is this run's copy rate, waits between batches included.
+	// RowsPerSecond is this run's copy rate, waits between batches included
+	// (also the wait after the batch just reported).
 	RowsPerSecond float64
 	// TimeLeft estimates the time to copy RowsLeft at RowsPerSecond; 0 while
 	// there is no rate.
@@ -136,7 +137,13 @@ func (r *runner) run(ctx context.Context) (Progress, error) {
 		if p.Done {
 			p.RowsLeft = 0
 		}
-		if elapsed := r.now().Sub(start); elapsed > 0 {
+		var wait time.Duration
+		if !p.Done {
+			wait = r.opts.wait(res.copied, took)
+		}
+		// The rate counts the wait that follows the batch, so that a
+		// throttled run reports the rate it keeps from its first batch on.
+		if elapsed := r.now().Sub(start) + wait; elapsed > 0 {
 			p.RowsPerSecond = float64(p.RunRows) * float64(time.Second) / float64(elapsed)
 		}
 		if p.RowsPerSecond > 0 {
@@ -150,8 +157,8 @@ func (r *runner) run(ctx context.Context) (Progress, error) {
 		if p.Done {
 			return p, nil
 		}
-		if w := r.opts.wait(res.copied, took); w > 0 {
-			if err := r.sleep(ctx, w); err != nil {
+		if wait > 0 {
+			if err := r.sleep(ctx, wait); err != nil {
 				return p, fmt.Errorf("backfill %s: stopped after key %s: %w; run again to resume there", p.Table, keyString(cp.LastKey), err)
 			}
 		}

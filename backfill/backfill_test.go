@@ -729,8 +729,12 @@ func TestBackfillThrottle(t *testing.T) {
 			t.Fatalf("%+v: waits %v, want %v", tc.opts, waits, tc.waits)
 		}
 		if tc.opts.RowsPerSecond == 100 && tc.opts.Pause == 0 {
-			// After 2 batches of 10 rows and one wait of 100ms: 200 rows/s, 15 rows left.
-			if r := reports[1]; r.RowsPerSecond != 200 || r.RowsLeft != 15 || r.TimeLeft != 75*ms {
+			// The rate counts the wait after each batch: the configured 100
+			// rows/s from the first report on; 15 rows left after the second.
+			if r := reports[0]; r.RowsPerSecond != 100 {
+				t.Fatalf("first report %+v", r)
+			}
+			if r := reports[1]; r.RowsPerSecond != 100 || r.RowsLeft != 15 || r.TimeLeft != 150*ms {
 				t.Fatalf("second report %+v", r)
 			}
 		}

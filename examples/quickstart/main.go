@@ -12,8 +12,9 @@
 //  5. a statement the wrapper cannot mirror with certainty is refused;
 //  6. both tables are printed: the rows written before dual-writing are not
 //     in accounts yet;
-//  7. a stand-in for `dualwrite backfill` (a later release) copies them, with
-//     one INSERT ... SELECT of the mapping's expressions;
+//  7. backfill (package backfill, as `dualwrite backfill` runs it) copies
+//     them in batches, and verify (package verify, as `dualwrite verify`)
+//     reports new = up(old) for every key;
 //  8. DUALWRITE_READ_PHASE=compare: each query runs on both tables under one
 //     snapshot, the caller gets the old rows, and the results are compared;
 //  9. a row of accounts is corrupted on purpose: the caller still gets the
@@ -32,6 +33,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	_ "embed"
 	"encoding/json"
@@ -54,7 +56,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/backfill"
 	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/rewrite"
+	"github.com/dualwrite/dualwrite/verify"
 )
 
 //go:embed mapping.yaml
@@ -235,7 +240,7 @@ func run(w io.Writer, dbPath string) error {
 	}
 	fmt.Fprintln(w, "   Rows 1-3 were written before dual-writing began, so accounts does not have them yet.")
 
-	if err := backfill(w, raw); err != nil {
+	if err := backfillAndVerify(w, raw); err != nil {
 		return err
 	}
 	if err := reads(w, db, raw); err != nil {
@@ -254,33 +259,39 @@ func run(w io.Writer, dbPath string) error {
 	return printMetrics(w, registry)
 }
 
-// backfill is step 7. It stands in for `dualwrite backfill`, which comes in
-// a later release: one INSERT ... SELECT, built from the mapping's columns
-// section, copies up(row) of every users row that accounts lacks. Unlike the
-// real backfill it is neither batched nor resumable, and it is safe here only
-// because nothing else writes while it runs.
-func backfill(w io.Writer, raw *sql.DB) error {
-	t := theMapping.Tables[0]
-	var cols, exprs []string
-	for _, c := range t.Columns {
-		cols = append(cols, c.Name)
-		exprs = append(exprs, c.Expr)
+// backfillAndVerify is step 7: the rows written before dual-writing began are
+// copied by package backfill, in batches in key order (small ones here, to
+// show them), and package verify then compares up(old) with the new row for
+// every key. The command-line tool runs the same code:
+//
+//	dualwrite backfill --mapping examples/quickstart/mapping.yaml --dsn q.db
+//	dualwrite verify --mapping examples/quickstart/mapping.yaml --dsn q.db
+func backfillAndVerify(w io.Writer, raw *sql.DB) error {
+	fmt.Fprintln(w, "7. Backfill: package backfill copies up(row) of every users row in key order, in batches")
+	fmt.Fprintln(w, "   of 2 here (1000 by default), each batch a short transaction that records its checkpoint:")
+	for _, t := range theMapping.Tables {
+		p, err := backfill.Run(context.Background(), raw, rewrite.SQLite, rewrite.SQLite.Compile(t), backfill.Options{
+			BatchSize: 2,
+			Progress: func(p backfill.Progress) {
+				fmt.Fprintf(w, "   %s: %d rows copied, %d left\n", p.Table, p.Rows, p.RowsLeft)
+			},
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "   %s: done (%d rows copied, %d new rows without an old row deleted)\n", p.Table, p.Rows, p.Deleted)
 	}
-	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE %s NOT IN (SELECT %s FROM %s)",
-		t.New, strings.Join(cols, ", "), strings.Join(exprs, ", "), t.Old, t.Key[0], t.NewKey[0], t.New)
-	res, err := raw.Exec(q)
-	if err != nil {
-		return fmt.Errorf("backfill: %w", err)
-	}
-	n, err := res.RowsAffected()
+	rep, err := verify.Run(context.Background(), raw, rewrite.SQLite, theMapping, verify.Options{})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "7. Backfill, stand-in: `dualwrite backfill` comes in a later release. Meanwhile one statement,")
-	fmt.Fprintln(w, "   run with the plain sqlite3 driver, copies the missing rows with the mapping's expressions:")
-	fmt.Fprintf(w, "   INSERT INTO %s (%s)\n", t.New, strings.Join(cols, ", "))
-	fmt.Fprintln(w, "     SELECT <the mapping's columns expressions>")
-	fmt.Fprintf(w, "     FROM %s WHERE %s NOT IN (SELECT %s FROM %s)   -> %d rows\n", t.Old, t.Key[0], t.NewKey[0], t.New, n)
+	if !rep.OK {
+		return fmt.Errorf("verify found differences after the backfill: %+v", rep.Tables)
+	}
+	for _, t := range rep.Tables {
+		fmt.Fprintf(w, "   verify %s -> %s: %d rows, %d matching, %d mismatched, %d missing in %s, %d extra in %s\n",
+			t.Table, t.NewTable, t.RowsProcessed, t.Matching, t.Mismatched, t.MissingInNew, t.NewTable, t.ExtraInNew, t.NewTable)
+	}
 	fmt.Fprintln(w, "   Now accounts = up(users) for every key:")
 	return printTables(w, raw)
 }

@@ -50,7 +50,7 @@ func TestRun(t *testing.T) {
 	}
 	// At the end the new table has up(row) for every row: the dual writes
 	// wrote rows 4 and 60 (not the deleted row 5, not the old key 6, not the
-	// rolled-back insert), the stand-in backfill copied rows 1-3, and the
+	// rolled-back insert), the backfill copied rows 1-3, and the
 	// rows corrupted on purpose (1 and 2) were repaired.
 	wantAccounts := [][]string{
 		{"1", "Ada", "Lovelace", "ada@example.com", "3"},
@@ -77,7 +77,8 @@ func TestRun(t *testing.T) {
 		{step6, "3   Edsger Dijkstra        ewd@example.com    0       |            -\n"},
 		{step6, "4   Grace Brewster Hopper  grace@example.com  1       |            4           Grace       Brewster Hopper  grace@example.com  1\n"},
 		{step6, "60  Ken Thompson           ken@example.com    10      |            60          Ken         Thompson         ken@example.com    10\n"},
-		{step7, "-> 3 rows\n"},
+		{step7, "users: done (5 rows copied, 0 new rows without an old row deleted)\n"},
+		{step7, "verify users -> accounts: 5 rows, 5 matching, 0 mismatched, 0 missing in accounts, 0 extra in accounts\n"},
 		{step7, "1   Ada Lovelace           ada@example.com    3       |            1           Ada         Lovelace         ada@example.com    3\n"},
 		{step7, "3   Edsger Dijkstra        ewd@example.com    0       |            3           Edsger      Dijkstra         ewd@example.com    0\n"},
 	} {

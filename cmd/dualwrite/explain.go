@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/dualwrite/dualwrite/internal/schema"
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// explanation is what explain says about one statement, printed as text or
+// as JSON.
+type explanation struct {
+	Statement string `json:"statement"`
+	Dialect   string `json:"dialect"`
+	// LiveSchema is false when the plan was made from the mapping alone.
+	LiveSchema bool `json:"live_schema"`
+	// Action is pass, mirror, read or refuse.
+	Action   string `json:"action"`
+	Kind     string `json:"kind,omitempty"`
+	Table    string `json:"table,omitempty"`
+	NewTable string `json:"new_table,omitempty"`
+	// Steps are the statements of a mirrored write, in order.
+	Steps []step `json:"steps,omitempty"`
+	// Read is how a query is served from the new tables.
+	Read *readRoute `json:"read,omitempty"`
+	// Refused says why a write is refused in the dual write phase, or why a
+	// query cannot be served from the new tables (refused in the compare
+	// and new read phases).
+	Refused *refusal `json:"refused,omitempty"`
+}
+
+// step is one statement of a mirrored write.
+type step struct {
+	What string `json:"what"`
+	SQL  string `json:"sql"`
+}
+
+// readRoute is how the compare and new read phases serve a query.
+type readRoute struct {
+	// Tables are the mapped old tables the query reads.
+	Tables []string `json:"tables"`
+	// NewQuery is the query with each mapped old table replaced by a
+	// derived table over its new table.
+	NewQuery string `json:"new_query"`
+	// Compared is false when the compare phase does not compare the query
+	// (a LIMIT without ORDER BY); Ordered when it compares row by row.
+	Compared bool `json:"compared"`
+	Ordered  bool `json:"ordered"`
+}
+
+// refusal is a [rewrite.UnsupportedError].
+type refusal struct {
+	Table     string `json:"table,omitempty"`
+	Construct string `json:"construct"`
+	Fix       string `json:"fix,omitempty"`
+}
+
+// explain prints what the driver would do with a statement, without
+// running it.
+func (a *app) explain(ctx context.Context, args []string) int {
+	var c common
+	fs := a.flagSet(&c, `--mapping FILE [--driver sqlite3|pgx] [--dsn DSN] [--json] "<sql>"`,
+		"Shows what the driver does with the statement in each phase, without running it:\n"+
+			"pass (runs as written), mirror (the generated statements), read (the query\n"+
+			"that serves it from the new tables) or refuse (the construct and the fix).\n"+
+			"With --dsn the plan uses the live schema (its triggers and foreign keys change\n"+
+			"the answer); without, the mapping alone.")
+	asJSON := fs.Bool("json", false, "print the explanation as JSON")
+	pos, err := parse(fs, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case err != nil:
+		return exitError
+	case len(pos) == 0:
+		return a.usage(fs, "missing the statement to explain")
+	case len(pos) > 1:
+		return a.usage(fs, "explain takes one statement, got %d arguments: quote the statement", len(pos))
+	}
+	t, code := a.setup(ctx, fs, &c, false)
+	if code != proceed {
+		return code
+	}
+	defer t.close()
+	s := mappingOnly(t)
+	if t.db != nil {
+		var problems []schema.Problem
+		s, problems, err = t.inspect(ctx)
+		if err != nil {
+			return a.fail(err)
+		}
+		if len(problems) > 0 {
+			printProblems(a.stdout, t, problems)
+			fmt.Fprintln(a.stdout, "The driver refuses to connect until they are fixed. Without --dsn, explain plans against the mapping alone.")
+			return exitFindings
+		}
+	}
+	e := explainPlan(rewrite.NewPlanner(t.d, t.m, s, 1), pos[0])
+	e.LiveSchema = t.db != nil
+	if *asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(e); err != nil {
+			return a.fail(err)
+		}
+		return exitOK
+	}
+	e.print(a.stdout, t)
+	return exitOK
+}
+
+// mappingOnly is what the planner assumes without the live schema, as the
+// driver does with WithoutSchemaCheck: REPLACE is refused on every mapped
+// table, and no trigger or foreign key is known.
+func mappingOnly(t *target) *rewrite.Schema {
+	s := &rewrite.Schema{OtherUnique: map[string]bool{}}
+	for _, mt := range t.m.Tables {
+		s.OtherUnique[t.d.FoldName(mt.Old)] = true
+	}
+	return s
+}
+
+// explainPlan describes the plan of query.
+func explainPlan(p *rewrite.Planner, query string) *explanation {
+	plan, _ := p.Plan(query)
+	e := &explanation{Statement: query, Dialect: p.Dialect().Name}
+	var ue *rewrite.UnsupportedError
+	if errors.As(plan.Err, &ue) {
+		e.Refused = &refusal{Table: ue.Table, Construct: ue.Construct, Fix: ue.Fix}
+	}
+	switch plan.Action {
+	case rewrite.Pass:
+		e.Action = "pass"
+	case rewrite.Refuse:
+		e.Action = "refuse"
+	case rewrite.Read:
+		e.Action, e.Kind = "read", plan.Kind.String()
+		if rp := plan.Read; rp != nil {
+			r := &readRoute{NewQuery: rp.NewQuery, Compared: !rp.Limited, Ordered: rp.Ordered}
+			for _, t := range rp.Tables {
+				r.Tables = append(r.Tables, t.Map.Old)
+			}
+			e.Read = r
+		}
+	case rewrite.Mirror:
+		e.Action, e.Kind = "mirror", plan.Kind.String()
+		e.Table, e.NewTable = plan.Table.Map.Old, plan.Table.Map.New
+		e.Steps = mirrorSteps(plan)
+	}
+	return e
+}
+
+// mirrorSteps lists the statements of a dual write, in the order the driver
+// runs them. The generated upsert and delete are shown for one key; for n
+// keys their IN list has n entries.
+func mirrorSteps(plan *rewrite.Plan) []step {
+	t := plan.Table
+	if plan.Fused != "" {
+		return []step{{What: "one statement: yours in a data-modifying CTE that returns the whole row, and the mirror of " + t.Map.New + " beside it", SQL: plan.Fused}}
+	}
+	var steps []step
+	statement := "your statement, with the key columns appended to its RETURNING"
+	switch {
+	case plan.RowIDs > 0:
+		steps = append(steps, step{What: "lock the rows your statement is about to change, and select their identities and old keys", SQL: plan.PreSelect})
+		statement += ", restricted to the locked rows"
+	case plan.PreSelect != "":
+		steps = append(steps, step{What: "select the old keys of the rows your statement is about to change", SQL: plan.PreSelect})
+	}
+	steps = append(steps, step{What: statement, SQL: plan.Capture})
+	deleteSQL := t.DeleteSQL(1)
+	if plan.Kind == rewrite.KindDelete {
+		return append(steps, step{What: "delete from " + t.Map.New + " the returned keys that have no row in " + t.Map.Old, SQL: deleteSQL})
+	}
+	steps = append(steps, step{What: "upsert up(row of " + t.Map.Old + ") into " + t.Map.New + " for the returned keys", SQL: t.UpsertSQL(1)})
+	if plan.PreSelect != "" {
+		steps = append(steps, step{What: "delete from " + t.Map.New + " the old keys that no longer have a row in " + t.Map.Old, SQL: deleteSQL})
+	}
+	return steps
+}
+
+// print writes the explanation as text.
+func (e *explanation) print(w io.Writer, t *target) {
+	fmt.Fprintf(w, "statement: %s\n", e.Statement)
+	if e.LiveSchema {
+		fmt.Fprintf(w, "planned against: the live schema (--driver %s --dsn %s)\n", t.driver, redact(t.dsn))
+	} else {
+		fmt.Fprintf(w, "planned against: the mapping alone (no --dsn): the live schema's triggers, cascading foreign keys and\n"+
+			"  unique constraints are unknown, so writes that fire them are not refused here, and REPLACE is refused on\n"+
+			"  every mapped table; pass --dsn for the driver's own answer\n")
+	}
+	switch e.Action {
+	case "pass":
+		fmt.Fprintln(w, "action: pass: it runs as written in every phase (it names no mapped table, or changes no mapped row)")
+	case "mirror":
+		fmt.Fprintf(w, "action: mirror: %s on %s, mirrored into %s\n", strings.ToUpper(e.Kind), e.Table, e.NewTable)
+		if len(e.Steps) == 1 {
+			fmt.Fprintf(w, "write phase dual: %s, atomic on its own:\n       %s\n", e.Steps[0].What, e.Steps[0].SQL)
+		} else {
+			fmt.Fprintln(w, "write phase dual: in one transaction (yours, or one the driver opens):")
+			for i, s := range e.Steps {
+				fmt.Fprintf(w, "  %d. %s:\n       %s\n", i+1, s.What, s.SQL)
+			}
+			fmt.Fprintln(w, "  (the generated statements are shown for one key; for n keys their IN list has n entries)")
+		}
+		fmt.Fprintln(w, "write phase off: it runs as written")
+	case "refuse":
+		fmt.Fprintln(w, "action: refuse: in the dual write phase it is refused, and nothing runs")
+		e.Refused.print(w)
+		fmt.Fprintln(w, "write phase off: it runs as written")
+	case "read":
+		e.printRead(w)
+	}
+}
+
+func (e *explanation) printRead(w io.Writer) {
+	if e.Read == nil {
+		fmt.Fprintln(w, "action: read: a query of a mapped table that cannot be served from the new tables")
+		e.Refused.print(w)
+		fmt.Fprintln(w, "read phase old: it runs as written")
+		fmt.Fprintln(w, "read phases compare and new: it is refused, and nothing runs")
+		return
+	}
+	fmt.Fprintf(w, "action: read: a query of %s\n", strings.Join(e.Read.Tables, ", "))
+	fmt.Fprintln(w, "read phase old: it runs as written")
+	fmt.Fprintf(w, "read phase new: it runs as\n       %s\n", e.Read.NewQuery)
+	switch {
+	case !e.Read.Compared:
+		fmt.Fprintln(w, "read phase compare: not compared (a LIMIT without ORDER BY may rightly pick other rows): it runs as written")
+	case e.Read.Ordered:
+		fmt.Fprintln(w, "read phase compare: both queries run under one snapshot; the results are compared row by row, in order; you get the old rows")
+	default:
+		fmt.Fprintln(w, "read phase compare: both queries run under one snapshot; the results are compared as multisets; you get the old rows")
+	}
+}
+
+func (r *refusal) print(w io.Writer) {
+	if r.Table != "" {
+		fmt.Fprintf(w, "  table:     %s\n", r.Table)
+	}
+	fmt.Fprintf(w, "  construct: %s\n", r.Construct)
+	if r.Fix != "" {
+		fmt.Fprintf(w, "  fix:       %s\n", r.Fix)
+	}
+}

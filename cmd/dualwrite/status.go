@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/backfill"
+	"github.com/dualwrite/dualwrite/mapping"
+)
+
+// status prints the phases in force in this environment and, with --dsn,
+// the row counts and the backfill checkpoint of every mapped pair.
+func (a *app) status(ctx context.Context, args []string) int {
+	var c common
+	fs := a.flagSet(&c, "--mapping FILE [--driver sqlite3|pgx] [--dsn DSN]",
+		"Shows the phases a program started in this environment would use (from\n"+
+			"DUALWRITE_WRITE_PHASE, DUALWRITE_READ_PHASE and the mapping's defaults) and,\n"+
+			"with --dsn, the row counts of every mapped old and new table and the\n"+
+			"backfill's checkpoint per table. Exit status: 0, or 2 when a table cannot\n"+
+			"be read.")
+	if code := a.parseFlags(fs, args); code != proceed {
+		return code
+	}
+	t, code := a.setup(ctx, fs, &c, false)
+	if code != proceed {
+		return code
+	}
+	defer t.close()
+	fmt.Fprintf(a.stdout, "mapping: %s (dialect %s; defaults: write %s, read %s)\n", t.m.File, t.d.Name, t.m.Phases.Write, t.m.Phases.Read)
+	printPhases(a.stdout, t.m.Phases)
+	if t.db == nil {
+		fmt.Fprintln(a.stdout, "tables: pass --dsn for row counts and backfill progress")
+		return exitOK
+	}
+	fmt.Fprintln(a.stdout, "tables:")
+	code = exitOK
+	for _, mt := range t.m.Tables {
+		line, ok := tableStatus(ctx, t, mt)
+		fmt.Fprintf(a.stdout, "  %s -> %s: %s\n", mt.Old, mt.New, line)
+		if !ok {
+			code = exitError
+		}
+	}
+	return code
+}
+
+// printPhases prints the phases a program started in this environment
+// would use, where each comes from, and what is wrong with the variables.
+func printPhases(w io.Writer, def mapping.Phases) {
+	sw := dualwrite.NewSwitch()
+	write, read := sw.Write(def.Write), sw.Read(def)
+	_, werr := mapping.ParseWritePhase(os.Getenv(dualwrite.WritePhaseEnv))
+	asked, rerr := mapping.ParseReadPhase(os.Getenv(dualwrite.ReadPhaseEnv))
+	if rerr != nil {
+		asked = def.Read
+	}
+	fmt.Fprintf(w, "write phase: %-7s %s\n", write, source(dualwrite.WritePhaseEnv, werr))
+	note := source(dualwrite.ReadPhaseEnv, rerr)
+	if asked != read {
+		note += fmt.Sprintf("; %s is refused while the write phase is off, since the new tables do not follow the old ones: reads stay on old (set %s=dual first)",
+			asked, dualwrite.WritePhaseEnv)
+	}
+	fmt.Fprintf(w, "read phase:  %-7s %s\n", read, note)
+}
+
+// source says where a phase comes from: the environment variable name, or
+// the mapping's default when the variable is unset or invalid (err is the
+// error parsing its value).
+func source(name string, err error) string {
+	raw := os.Getenv(name)
+	switch {
+	case raw == "":
+		return fmt.Sprintf("(mapping default; %s is not set)", name)
+	case err != nil:
+		return fmt.Sprintf("(mapping default; %s is invalid and ignored: %v)", name, err)
+	}
+	return fmt.Sprintf("(from %s=%s)", name, raw)
+}
+
+// tableStatus returns the row counts and the backfill checkpoint of one
+// mapped pair, and false when something could not be read.
+func tableStatus(ctx context.Context, t *target, mt *mapping.Table) (string, bool) {
+	ok := true
+	count := func(table string) string {
+		var n int64
+		if err := t.db.QueryRowContext(ctx, "SELECT count(*) FROM "+t.d.Quote(table)).Scan(&n); err != nil {
+			ok = false
+			return fmt.Sprintf("%s cannot be counted (%v)", table, err)
+		}
+		return fmt.Sprintf("%d %s %s", n, plural(n, "row", "rows"), "in "+table)
+	}
+	line := count(mt.Old) + ", " + count(mt.New) + "; backfill: "
+	cp, err := backfill.ReadCheckpoint(ctx, t.db, t.d, t.d.Compile(mt), "")
+	if err != nil {
+		return line + "cannot read the checkpoint (" + err.Error() + ")", false
+	}
+	return line + checkpointStatus(cp), ok
+}
+
+// checkpointStatus describes a backfill checkpoint.
+func checkpointStatus(cp backfill.Checkpoint) string {
+	var s string
+	switch {
+	case cp.Updated.IsZero():
+		return "not started"
+	case cp.Done:
+		s = "done"
+	default:
+		s = fmt.Sprintf("in progress, after key %v", cp.LastKey)
+	}
+	s += fmt.Sprintf(", %d %s copied, %d new %s deleted, updated %s", cp.Rows, plural(cp.Rows, "row", "rows"),
+		cp.Deleted, plural(cp.Deleted, "row", "rows"), cp.Updated.Format(time.RFC3339))
+	if cp.MappingChanged {
+		s += "; made with another mapping of the table: run dualwrite backfill --reset --table " + cp.Table
+	}
+	return s
+}
