@@ -10,6 +10,7 @@ import (
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/mapping"
 )
 
@@ -17,7 +18,7 @@ import (
 // schema is refused at the first connection, naming every problem; once the
 // schema is fixed the same sql.DB connects.
 func TestConnectRefusesMismatchedSchema(t *testing.T) {
-	base := dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}}
+	base := dbtest.Connector{DSN: sqliteDSN(t), Base: &sqlite3.SQLiteDriver{}}
 	raw := sql.OpenDB(base)
 	defer raw.Close()
 	mustExec(t, raw, "CREATE TABLE users (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, email TEXT UNIQUE, visits INTEGER NOT NULL DEFAULT 0)")
@@ -64,7 +65,7 @@ func TestGuardedStatementsAreRefused(t *testing.T) {
 	e := newEnvWith(t, append(corpus.Schema[:len(corpus.Schema):len(corpus.Schema)],
 		`CREATE TABLE orgs (id INTEGER PRIMARY KEY, name TEXT)`,
 		`CREATE TRIGGER orgs_touch AFTER UPDATE ON orgs BEGIN UPDATE users SET visits = visits + 1 WHERE id = NEW.id; END`),
-		corpus.Mapping, dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}})
+		corpus.Mapping, dbtest.Connector{DSN: sqliteDSN(t), Base: &sqlite3.SQLiteDriver{}})
 	mustExec(t, e.db, "INSERT INTO orgs (id, name) VALUES (1, 'a')")
 	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
 	_, err := e.db.Exec("UPDATE orgs SET name = 'b' WHERE id = 1")
@@ -83,7 +84,7 @@ func TestGuardedStatementsAreRefused(t *testing.T) {
 func TestOnConflictReplaceConstraintIsRefused(t *testing.T) {
 	schema := append([]string(nil), corpus.Schema...)
 	schema[0] = strings.Replace(schema[0], "email TEXT UNIQUE,", "email TEXT UNIQUE ON CONFLICT REPLACE,", 1)
-	e := newEnvWith(t, schema, corpus.Mapping, dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}})
+	e := newEnvWith(t, schema, corpus.Mapping, dbtest.Connector{DSN: sqliteDSN(t), Base: &sqlite3.SQLiteDriver{}})
 	_, err := e.db.Exec("INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'a@x')")
 	if !errors.Is(err, dualwrite.ErrUnsupported) || !strings.Contains(err.Error(), "ON CONFLICT REPLACE") {
 		t.Fatalf("got %v, want a refusal naming ON CONFLICT REPLACE", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/txn"
 )
 
@@ -169,7 +170,7 @@ func TestFaultInjection(t *testing.T) {
 					name += "/in-tx"
 				}
 				t.Run(name, func(t *testing.T) {
-					fc := &faultyConnector{base: dsnConnector{dsn: b.dsn(t), d: b.driver}}
+					fc := &faultyConnector{base: dbtest.Connector{DSN: b.dsn(t), Base: b.driver}}
 					e := b.openWith(t, fc)
 					mustExec(t, e.db, "INSERT INTO users (id, full_name, visits) VALUES (1, 'Ada Lovelace', 1), (2, 'Alan Turing', 2)")
 					before := rows(t, e.raw, "SELECT * FROM users ORDER BY id")
@@ -227,7 +228,7 @@ var undo = map[string][2]string{
 // with it), and neither table changes.
 func TestFailedUndoDiscardsConnection(t *testing.T) {
 	forBackends(t, func(t *testing.T, b backend) {
-		fc := &faultyConnector{base: dsnConnector{dsn: b.dsn(t), d: b.driver}}
+		fc := &faultyConnector{base: dbtest.Connector{DSN: b.dsn(t), Base: b.driver}}
 		e := b.openWith(t, fc)
 		e.db.SetMaxOpenConns(1)
 		mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace'), (2, 'Alan Turing')")
@@ -253,7 +254,7 @@ func TestFailedUndoDiscardsConnection(t *testing.T) {
 // inside a caller's transaction makes Commit roll back and say so.
 func TestFailedUndoInTransactionRefusesCommit(t *testing.T) {
 	forBackends(t, func(t *testing.T, b backend) {
-		fc := &faultyConnector{base: dsnConnector{dsn: b.dsn(t), d: b.driver}}
+		fc := &faultyConnector{base: dbtest.Connector{DSN: b.dsn(t), Base: b.driver}}
 		e := b.openWith(t, fc)
 		tx, err := e.db.Begin()
 		if err != nil {

@@ -1,13 +1,9 @@
 package dualwrite_test
 
 import (
-	"context"
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -16,8 +12,10 @@ import (
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/rewrite"
 )
 
 // backend is one database the shared suites run on: the test schema and
@@ -50,7 +48,7 @@ func forBackends(t *testing.T, f func(t *testing.T, b backend)) {
 // dualwrite with the test mapping, in the dual write phase.
 func (b backend) open(t testing.TB, opts ...dualwrite.Option) *env {
 	t.Helper()
-	return b.openWith(t, dsnConnector{dsn: b.dsn(t), d: b.driver}, opts...)
+	return b.openWith(t, dbtest.Connector{DSN: b.dsn(t), Base: b.driver}, opts...)
 }
 
 // openWith is open over a given base connector to a fresh database.
@@ -96,32 +94,12 @@ type env struct {
 	sw  *dualwrite.Switch
 }
 
-// dsnConnector is a driver.Connector over a driver's Open.
-type dsnConnector struct {
-	dsn string
-	d   driver.Driver
-}
-
-func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
-func (c dsnConnector) Driver() driver.Driver                        { return c.d }
-
-// sqliteDSN returns the DSN of a new SQLite file. The directory is not
-// t.TempDir(): subtest names may hold '#', which ends the path of a file: URI.
-func sqliteDSN(t testing.TB) string {
-	dir, err := os.MkdirTemp("", "dualwrite-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return "file:" + filepath.Join(dir, "test.db") + "?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate"
-}
-
 // newEnv creates the test schema in a fresh SQLite file and opens it through
 // dualwrite with the test mapping (whose write phase is dual unless the
 // environment or the switch says otherwise).
 func newEnv(t testing.TB, opts ...dualwrite.Option) *env {
 	t.Helper()
-	return newEnvWith(t, corpus.Schema, corpus.Mapping, dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}}, opts...)
+	return newEnvWith(t, corpus.Schema, corpus.Mapping, dbtest.Connector{DSN: sqliteDSN(t), Base: &sqlite3.SQLiteDriver{}}, opts...)
 }
 
 func newEnvWith(t testing.TB, schema []string, yaml string, base driver.Connector, opts ...dualwrite.Option) *env {
@@ -156,65 +134,25 @@ func mustExec(t testing.TB, db interface {
 	return r
 }
 
-// rows returns every row of a query as normalized values.
-func rows(t testing.TB, db interface {
-	Query(string, ...any) (*sql.Rows, error)
-}, q string, args ...any) [][]any {
+// rows returns every row of a query as comparable values.
+func rows(t testing.TB, db dbtest.Querier, q string, args ...any) [][]any {
 	t.Helper()
-	rs, err := db.Query(q, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return scanAll(t, rs)
+	return dbtest.Rows(t, db, q, args...)
 }
 
-// scanAll reads and closes rs, returning normalized values.
-func scanAll(t testing.TB, rs *sql.Rows) [][]any {
-	t.Helper()
-	defer rs.Close()
-	cols, err := rs.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]any
-	for rs.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rs.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range vals {
-			if b, ok := v.([]byte); ok {
-				vals[i] = string(b)
-			}
-		}
-		out = append(out, vals)
-	}
-	if err := rs.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+// sqliteDSN returns the DSN of a new SQLite file, with the write lock taken
+// by BEGIN, as an application's would.
+func sqliteDSN(t testing.TB) string { return dbtest.SQLiteDSN(t, "&_txlock=immediate") }
 
 // checkInvariant asserts new = up(old) row by row for every mapped table,
 // reading both through the base driver.
 func (e *env) checkInvariant() {
 	e.t.Helper()
-	for _, tb := range e.m.Tables {
-		var exprs, cols []string
-		for _, c := range tb.Columns {
-			exprs = append(exprs, c.Expr)
-			cols = append(cols, `"`+c.Name+`"`)
-		}
-		up := rows(e.t, e.raw, fmt.Sprintf(`SELECT %s FROM "%s" ORDER BY %s`, strings.Join(exprs, ", "), tb.Old, strings.Join(tb.Key, ", ")))
-		got := rows(e.t, e.raw, fmt.Sprintf(`SELECT %s FROM "%s" ORDER BY %s`, strings.Join(cols, ", "), tb.New, strings.Join(tb.NewKey, ", ")))
-		if !reflect.DeepEqual(up, got) {
-			e.t.Fatalf("invariant broken for %s -> %s:\n up(old) = %v\n new     = %v", tb.Old, tb.New, up, got)
-		}
+	d := rewrite.SQLite
+	if e.m.Dialect == rewrite.Postgres.Name {
+		d = rewrite.Postgres
 	}
+	dbtest.Invariant(e.t, e.raw, d, e.m)
 }
 
 // count returns the number of rows in a table, read through the base driver.

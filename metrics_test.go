@@ -8,6 +8,7 @@ import (
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 )
 
 // counterValue returns the sum of the series of a counter (or the sample
@@ -42,7 +43,7 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ma
 
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	fc := &faultyConnector{base: dsnConnector{dsn: sqliteDSN(t), d: &sqlite3.SQLiteDriver{}}}
+	fc := &faultyConnector{base: dbtest.Connector{DSN: sqliteDSN(t), Base: &sqlite3.SQLiteDriver{}}}
 	e := newEnvWith(t, corpus.Schema, corpus.Mapping, fc, dualwrite.WithRegisterer(reg))
 	mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'a@x')")
 	mustExec(t, e.db, "UPDATE users SET visits = 2 WHERE id = 1")

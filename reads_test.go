@@ -15,6 +15,7 @@ import (
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/mapping"
 )
 
@@ -67,7 +68,7 @@ func query(t *testing.T, db interface {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return result{Cols: cols, Rows: scanAll(t, rs)}, nil
+	return result{Cols: cols, Rows: dbtest.Scan(t, rs)}, nil
 }
 
 // TestReadPhasesAgree runs every corpus query in the old, new and compare
@@ -290,7 +291,7 @@ func TestCompareSkips(t *testing.T) {
 	if n := counterValue(t, reg, "dualwrite_reads_total", map[string]string{"phase": "compare"}); n != 20 {
 		t.Fatalf("reads in compare = %v, want 20", n)
 	}
-	if _, err := dualwrite.NewConnector(dsnConnector{}, e.m, dualwrite.WithCompareSampleRate(0)); err == nil {
+	if _, err := dualwrite.NewConnector(dbtest.Connector{}, e.m, dualwrite.WithCompareSampleRate(0)); err == nil {
 		t.Fatal("a sample rate of 0 was accepted")
 	}
 	reg2 := prometheus.NewRegistry()

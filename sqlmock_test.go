@@ -11,6 +11,7 @@ import (
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/mapping"
 )
 
@@ -38,7 +39,7 @@ func newMock(t *testing.T) (*sql.DB, sqlmock.Sqlmock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := dualwrite.NewConnector(dsnConnector{dsn: dsn, d: mockDB.Driver()}, m, dualwrite.WithoutSchemaCheck())
+	c, err := dualwrite.NewConnector(dbtest.Connector{DSN: dsn, Base: mockDB.Driver()}, m, dualwrite.WithoutSchemaCheck())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 )
 
 // outcome is what a statement gave its caller.
@@ -35,7 +36,7 @@ func run(t *testing.T, db *sql.DB, s writeStep) (outcome, error) {
 		if err != nil {
 			return outcome{Err: true}, err
 		}
-		return outcome{Rows: scanAll(t, rs)}, nil
+		return outcome{Rows: dbtest.Scan(t, rs)}, nil
 	}
 	r, err := db.Exec(s.query, s.args...)
 	if err != nil {

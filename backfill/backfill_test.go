@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/metrics"
@@ -56,15 +55,6 @@ func openCorpus(t *testing.T, dialect string) *testDB {
 	return open(t, dialect, corpus.Schema, corpus.Mapping)
 }
 
-// dsnConnector is a driver.Connector for go-sqlite3, which has none.
-type dsnConnector struct {
-	dsn string
-	d   driver.Driver
-}
-
-func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
-func (c dsnConnector) Driver() driver.Driver                        { return c.d }
-
 // open creates the schema in a fresh database and opens it raw and through
 // dualwrite with the mapping. On SQLite the raw DSN has a busy timeout but
 // not _txlock=immediate, which backfill does not need; the application's
@@ -84,19 +74,14 @@ func open(t *testing.T, dialect string, schema []string, yaml string) *testDB {
 			t.Fatal(err)
 		}
 	} else {
-		dir, err := os.MkdirTemp("", "dualwrite-backfill-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		dsn := "file:" + filepath.Join(dir, "test.db") + "?_journal_mode=WAL&_busy_timeout=10000"
+		dsn := dbtest.SQLiteDSN(t, "")
 		if db.raw, err = sql.Open("sqlite3", dsn); err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range schema {
 			db.exec(s)
 		}
-		base = dsnConnector{dsn: dsn + "&_txlock=immediate", d: &sqlite3.SQLiteDriver{}}
+		base = dbtest.Connector{DSN: dsn + "&_txlock=immediate", Base: &sqlite3.SQLiteDriver{}}
 	}
 	t.Cleanup(func() { db.raw.Close() })
 	if db.m, err = mapping.Parse([]byte(yaml)); err != nil {
@@ -144,63 +129,19 @@ func (db *testDB) exec(q string, args ...any) {
 // rows returns every row of a query run through the base driver.
 func (db *testDB) rows(q string, args ...any) [][]any {
 	db.t.Helper()
-	rs, err := db.raw.Query(db.bind(q), args...)
-	if err != nil {
-		db.t.Fatalf("%s: %v", q, err)
-	}
-	defer rs.Close()
-	cols, err := rs.Columns()
-	if err != nil {
-		db.t.Fatal(err)
-	}
-	var out [][]any
-	for rs.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rs.Scan(ptrs...); err != nil {
-			db.t.Fatal(err)
-		}
-		for i, v := range vals {
-			if b, ok := v.([]byte); ok {
-				vals[i] = string(b)
-			}
-		}
-		out = append(out, vals)
-	}
-	if err := rs.Err(); err != nil {
-		db.t.Fatal(err)
-	}
-	return out
+	return dbtest.Rows(db.t, db.raw, db.bind(q), args...)
 }
 
-// count returns a query's single integer.
 func (db *testDB) count(q string, args ...any) int64 {
 	db.t.Helper()
 	return db.rows(q, args...)[0][0].(int64)
 }
 
-// checkTable asserts new = up(old) row by row for one mapped pair.
+// checkTable asserts new = up(old) row by row for one mapped pair, whose
+// old table has rows.
 func (db *testDB) checkTable(t *rewrite.Table) {
 	db.t.Helper()
-	q := db.d.Quote
-	var exprs, cols, oldKey, newKey []string
-	for _, c := range t.Map.Columns {
-		exprs = append(exprs, c.Expr)
-		cols = append(cols, q(c.Name))
-	}
-	for i, k := range t.Map.Key {
-		oldKey = append(oldKey, q(k))
-		newKey = append(newKey, q(t.Map.NewKey[i]))
-	}
-	up := db.rows(fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(exprs, ", "), q(t.Map.Old), strings.Join(oldKey, ", ")))
-	got := db.rows(fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(cols, ", "), q(t.Map.New), strings.Join(newKey, ", ")))
-	if !reflect.DeepEqual(up, got) {
-		db.t.Fatalf("new = up(old) does not hold for %s -> %s:\n up(old) = %v\n new     = %v", t.Map.Old, t.Map.New, up, got)
-	}
-	if len(up) == 0 {
+	if dbtest.Invariant(db.t, db.raw, db.d, &mapping.Mapping{Tables: []*mapping.Table{t.Map}}) == 0 {
 		db.t.Fatalf("%s is empty: the check proves nothing", t.Map.Old)
 	}
 }

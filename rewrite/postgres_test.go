@@ -2,12 +2,11 @@ package rewrite_test
 
 import (
 	"database/sql"
-	"fmt"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -25,49 +24,15 @@ func pgSchemaDB(t *testing.T) *sql.DB {
 	return db
 }
 
-func pgRows(t *testing.T, db interface {
-	Query(string, ...any) (*sql.Rows, error)
-}, q string, args ...any) [][]any {
+func pgRows(t *testing.T, db dbtest.Querier, q string, args ...any) [][]any {
 	t.Helper()
-	rs, err := db.Query(q, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rs.Close()
-	cols, _ := rs.Columns()
-	var out [][]any
-	for rs.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rs.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, vals)
-	}
-	if err := rs.Err(); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return out
+	return dbtest.Rows(t, db, q, args...)
 }
 
 // pgInvariant asserts new = up(old) row by row for both pairs.
 func pgInvariant(t *testing.T, db *sql.DB, m *mapping.Mapping) {
 	t.Helper()
-	for _, tb := range m.Tables {
-		var exprs, cols []string
-		for _, c := range tb.Columns {
-			exprs = append(exprs, c.Expr)
-			cols = append(cols, c.Name)
-		}
-		up := pgRows(t, db, fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(exprs, ", "), tb.Old, strings.Join(tb.Key, ", ")))
-		got := pgRows(t, db, fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(cols, ", "), tb.New, strings.Join(tb.NewKey, ", ")))
-		if !reflect.DeepEqual(up, got) {
-			t.Fatalf("invariant broken for %s -> %s:\n up(old) = %v\n new     = %v", tb.Old, tb.New, up, got)
-		}
-	}
+	dbtest.Invariant(t, db, rewrite.Postgres, m)
 }
 
 // TestPostgresFusedWrites runs the fused statement of every write form on a

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -57,17 +56,8 @@ func forEach(t *testing.T, f fixture, test func(t *testing.T, b *backend)) {
 	})
 }
 
-// sqliteDSN returns the DSN of a new SQLite file in WAL mode. The directory
-// is not t.TempDir(): subtest names may hold '#', which ends the path of a
-// file: URI.
-func sqliteDSN(t testing.TB) string {
-	dir, err := os.MkdirTemp("", "dualwrite-verify-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return "file:" + filepath.Join(dir, "test.db") + "?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate"
-}
+// sqliteDSN returns the DSN of a new SQLite file in WAL mode.
+func sqliteDSN(t testing.TB) string { return dbtest.SQLiteDSN(t, "&_txlock=immediate") }
 
 func open(t *testing.T, driverName, dsn string, d *rewrite.Dialect, schema []string, yaml string) *backend {
 	t.Helper()
@@ -556,14 +546,6 @@ func TestFailureLeavesNoTransaction(t *testing.T) {
 	})
 }
 
-// dsnConnector is a driver.Connector for go-sqlite3, which has none.
-type dsnConnector struct{ dsn string }
-
-func (c dsnConnector) Connect(context.Context) (driver.Conn, error) {
-	return (&sqlite3.SQLiteDriver{}).Open(c.dsn)
-}
-func (c dsnConnector) Driver() driver.Driver { return &sqlite3.SQLiteDriver{} }
-
 // TestErrors: bad arguments, a mapping that does not match the schema and
 // an unreachable database give errors that name the problem.
 func TestErrors(t *testing.T) {
@@ -582,7 +564,7 @@ func TestErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer missing.Close()
-	wrapper, err := dualwrite.NewConnector(dsnConnector{b.dsn}, b.m)
+	wrapper, err := dualwrite.NewConnector(dbtest.Connector{DSN: b.dsn, Base: &sqlite3.SQLiteDriver{}}, b.m)
 	if err != nil {
 		t.Fatal(err)
 	}
