@@ -60,7 +60,7 @@ func query(t *testing.T, db interface {
 	Query(string, ...any) (*sql.Rows, error)
 }, q string, a ...any) (result, error) {
 	t.Helper()
-	rs, err := db.Query(q, a...)
+	rs, err := db.Query(q, a...) //nolint:rowserrcheck // dbtest.Scan checks rs.Err
 	if err != nil {
 		return result{}, err
 	}

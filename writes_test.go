@@ -32,7 +32,7 @@ type writeStep struct {
 func run(t *testing.T, db *sql.DB, s writeStep) (outcome, error) {
 	t.Helper()
 	if s.query2 {
-		rs, err := db.Query(s.query, s.args...)
+		rs, err := db.Query(s.query, s.args...) //nolint:rowserrcheck // dbtest.Scan checks rs.Err
 		if err != nil {
 			return outcome{Err: true}, err
 		}

@@ -28,7 +28,11 @@ func SQLiteFile(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Error(err)
+		}
+	})
 	return filepath.Join(dir, "test.db")
 }
 
@@ -71,7 +75,7 @@ func Rows(t testing.TB, q Querier, query string, args ...any) [][]any {
 // Scan reads and closes rs, as Rows does.
 func Scan(t testing.TB, rs *sql.Rows) [][]any {
 	t.Helper()
-	defer rs.Close()
+	defer func() { _ = rs.Close() }()
 	cols, err := rs.Columns()
 	if err != nil {
 		t.Fatal(err)
