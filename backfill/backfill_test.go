@@ -26,6 +26,7 @@ import (
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/metrics"
 	"github.com/dualwrite/dualwrite/rewrite"
+	"github.com/dualwrite/dualwrite/verify"
 )
 
 // testDB is one test database seen two ways: raw, through the base driver
@@ -144,6 +145,16 @@ func (db *testDB) checkTable(t *rewrite.Table) {
 	if dbtest.Invariant(db.t, db.raw, db.d, &mapping.Mapping{Tables: []*mapping.Table{t.Map}}) == 0 {
 		db.t.Fatalf("%s is empty: the check proves nothing", t.Map.Old)
 	}
+}
+
+// verify runs package verify over the tables, through the base driver.
+func (db *testDB) verify(tables ...*mapping.Table) *verify.Report {
+	db.t.Helper()
+	rep, err := verify.Run(context.Background(), db.raw, db.d, &mapping.Mapping{Dialect: db.d.Name, Tables: tables}, verify.Options{BatchSize: 7})
+	if err != nil {
+		db.t.Fatal(err)
+	}
+	return rep
 }
 
 // checkInvariant asserts new = up(old) for every mapped pair.
@@ -404,6 +415,9 @@ func TestBackfillBesideDualWrites(t *testing.T) {
 				}
 				t.Logf("%d dual writes during the backfill", during)
 				db.checkInvariant()
+				if rep := db.verify(db.m.Tables...); !rep.OK {
+					t.Fatalf("verify after the backfill: %+v", rep.Tables)
+				}
 			})
 		}
 	})
@@ -456,6 +470,10 @@ func TestBackfillResumes(t *testing.T) {
 				if n := db.count(tc.corrupted); n != first {
 					t.Fatalf("%d corrupted rows left, want the %d the first run copied", n, first)
 				}
+				// verify sees just those: nothing missing, nothing extra.
+				if r := db.verify(tc.tb.Map).Tables[0]; r.Mismatched != first || r.MissingInNew != 0 || r.ExtraInNew != 0 || r.RowsProcessed != total {
+					t.Fatalf("verify after the resumed run: %+v; want %d mismatched of %d", r, first, total)
+				}
 
 				if err := Reset(ctx, db.raw, db.d, tc.tb, ""); err != nil {
 					t.Fatal(err)
@@ -467,6 +485,9 @@ func TestBackfillResumes(t *testing.T) {
 					t.Fatalf("run after Reset: %+v, %v", p, err)
 				}
 				db.checkTable(tc.tb)
+				if rep := db.verify(tc.tb.Map); !rep.OK {
+					t.Fatalf("verify after the run after Reset: %+v", rep.Tables[0])
+				}
 
 				before := db.rows("SELECT * FROM " + tc.tb.Map.New + " ORDER BY 1, 2")
 				cp, err = ReadCheckpoint(ctx, db.raw, db.d, tc.tb, "")
