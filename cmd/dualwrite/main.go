@@ -74,8 +74,8 @@ func main() {
 // the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stdout, usage)
-		return exitOK
+		fmt.Fprint(stderr, usage)
+		return exitError // no command is a usage error
 	}
 	a := &app{stdout: stdout, stderr: stderr, name: args[0]}
 	switch args[0] {

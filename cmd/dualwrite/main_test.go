@@ -330,9 +330,13 @@ func TestErrors(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, args := range [][]string{nil, {"help"}, {"--help"}} {
+	for _, args := range [][]string{{"help"}, {"--help"}} {
 		r := invoke(t, nil, args...)
 		r.expect(t, 0, "Commands:", "check", "explain", "status", "backfill", "verify")
+	}
+	// No command at all is a usage error.
+	if r := invoke(t, nil); r.code != 2 || !strings.Contains(r.stderr, "Commands:") {
+		t.Errorf("no command: exit %d, stderr %q; want 2 and the usage", r.code, r.stderr)
 	}
 	invoke(t, nil, "verify", "-h").expect(t, 0, "Usage: dualwrite verify", "-samples")
 }
