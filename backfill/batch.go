@@ -3,6 +3,7 @@ package backfill
 import (
 	"context"
 	"database/sql"
+	"errors"
 )
 
 // batchResult is what a committed batch did.
@@ -40,26 +41,20 @@ func (r *runner) batch(ctx context.Context) (res batchResult, err error) {
 		return batchResult{cp: cp}, tx.Commit()
 	}
 	start := cp.LastKey
-	keys, err := r.keys(ctx, tx, r.s.keys(start != nil, r.opts.BatchSize), start)
+	end, err := r.end(ctx, tx, start)
 	if err != nil {
 		return res, err
 	}
-	var end []any
-	if len(keys) == r.opts.BatchSize {
-		end = keys[len(keys)-1]
-	}
-	if r.s.rowLocks() {
-		// Lock the range's rows before the upsert reads them: a dual write
-		// of one of them then commits before the batch reads the row, or
-		// waits and writes after the batch, over what it copied.
-		if keys, err = r.keys(ctx, tx, r.s.lockRange(start != nil, end != nil), append(append([]any(nil), start...), end...)); err != nil {
-			return res, err
-		}
-	}
-	if err := r.upsert(ctx, tx, keys); err != nil {
+	bounds := append(append([]any(nil), start...), end...)
+	copied, err := tx.ExecContext(ctx, r.s.copyRange(r.t, start != nil, end != nil), bounds...)
+	if err != nil {
 		return res, err
 	}
-	orphans, err := tx.ExecContext(ctx, r.s.deleteOrphans(start != nil, end != nil), append(append([]any(nil), start...), end...)...)
+	n, err := copied.RowsAffected()
+	if err != nil {
+		return res, err
+	}
+	orphans, err := tx.ExecContext(ctx, r.s.deleteOrphans(start != nil, end != nil), bounds...)
 	if err != nil {
 		return res, err
 	}
@@ -72,7 +67,7 @@ func (r *runner) batch(ctx context.Context) (res batchResult, err error) {
 	} else {
 		cp.Done = true
 	}
-	cp.Rows += int64(len(keys))
+	cp.Rows += n
 	cp.Deleted += deleted
 	cp.Updated = r.now().UTC()
 	if err := r.cp.save(ctx, tx, cp); err != nil {
@@ -81,44 +76,21 @@ func (r *runner) batch(ctx context.Context) (res batchResult, err error) {
 	if err := tx.Commit(); err != nil {
 		return res, err
 	}
-	return batchResult{cp: cp, copied: int64(len(keys)), deleted: deleted}, nil
+	return batchResult{cp: cp, copied: n, deleted: deleted}, nil
 }
 
-// keys returns the keys a query of old keys returns.
-func (r *runner) keys(ctx context.Context, tx *sql.Tx, query string, args []any) ([][]any, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
+// end returns the key of the BatchSize-th old row after start, or from the
+// first row when start is nil: the end of the batch's key range; nil when
+// there are fewer rows, and the range has no end.
+func (r *runner) end(ctx context.Context, tx *sql.Tx, start []any) ([]any, error) {
+	key := make([]any, len(r.t.Map.Key))
+	dest := make([]any, len(key))
+	for i := range key {
+		dest[i] = &key[i]
 	}
-	defer func() { _ = rows.Close() }()
-	var keys [][]any
-	for rows.Next() {
-		key := make([]any, len(r.t.Map.Key))
-		dest := make([]any, len(key))
-		for i := range key {
-			dest[i] = &key[i]
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, err
-		}
-		keys = append(keys, key)
+	err := tx.QueryRowContext(ctx, r.s.end(start != nil, r.opts.BatchSize), start...).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
 	}
-	return keys, rows.Err()
-}
-
-// upsert sets the new rows of the keys to up(old), at most KeyBatch keys
-// per statement.
-func (r *runner) upsert(ctx context.Context, tx *sql.Tx, keys [][]any) error {
-	for len(keys) > 0 {
-		chunk := keys[:min(len(keys), r.t.KeyBatch())]
-		keys = keys[len(chunk):]
-		args := make([]any, 0, len(chunk)*len(chunk[0]))
-		for _, k := range chunk {
-			args = append(args, k...)
-		}
-		if _, err := tx.ExecContext(ctx, r.t.UpsertSQL(len(chunk)), args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return key, err
 }

@@ -23,10 +23,11 @@
 //
 //  1. locks the table's checkpoint, and reads the key the last batch ended
 //     at;
-//  2. selects the keys of the next [Options.BatchSize] old rows after it,
-//     and on PostgreSQL locks the old rows of that key range (see below);
-//  3. upserts up(old) of those keys into the new table
-//     ([rewrite.Table.UpsertSQL], [rewrite.Table.KeyBatch] keys at a time);
+//  2. selects the key of the [Options.BatchSize]-th old row after it: the
+//     end of its key range;
+//  3. upserts up(old) of the range's old rows into the new table, in one
+//     statement ([rewrite.Table.UpsertFrom]) that on PostgreSQL locks the
+//     old rows as it reads them (see below);
 //  4. deletes the new rows in its key range whose key has no old row;
 //  5. records the range's end, the rows copied and the rows deleted in the
 //     checkpoint, and commits.
@@ -48,9 +49,9 @@
 // the batch committed. Batches are kept short for that reason, and
 // [Options.Pause] gives the application time between them.
 //
-// On PostgreSQL a batch first finds its key range (the keys of the next
-// BatchSize old rows), then locks the old rows of that range (SELECT ...
-// FOR UPDATE) and copies them: a dual write of one of those rows either
+// On PostgreSQL a batch first finds its key range, then locks the old rows
+// of that range as it copies them (SELECT ... FOR NO KEY UPDATE, which
+// returns each row as the lock leaves it): a dual write of one of those rows either
 // committed before the lock, and the copy reads what it wrote, or waits for
 // the batch and writes over the copy. Writes to other rows go on. Dual
 // writes that delete rows run in steps, with the delete of the new row in

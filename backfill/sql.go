@@ -31,31 +31,42 @@ func newStatements(d *rewrite.Dialect, t *rewrite.Table) *statements {
 }
 
 // lock returns the statements that begin a batch: on PostgreSQL, how long
-// it waits for a row lock before it gives way; none on SQLite, where the
+// it waits for a row lock before it gives way, and an asynchronous commit:
+// a batch lost to a crash of the server is lost with its checkpoint, and
+// the next run copies it again (a later synchronous commit, a dual write's,
+// makes it durable with everything before it). None on SQLite, where the
 // batch's first write locks the database.
 func (s *statements) lock(timeout time.Duration) []string {
 	if !s.rowLocks() {
 		return nil
 	}
-	return []string{"SET LOCAL lock_timeout = " + strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)}
+	return []string{
+		"SET LOCAL lock_timeout = " + strconv.FormatInt(max(timeout.Milliseconds(), 1), 10),
+		"SET LOCAL synchronous_commit = off",
+	}
 }
 
 // rowLocks reports whether a batch locks its old rows (PostgreSQL): on
 // SQLite the batch holds the database's write lock instead.
 func (s *statements) rowLocks() bool { return s.d.Name != rewrite.SQLite.Name }
 
-// keys returns the query of the keys of the first n old rows after the
-// lower bound, or from the start without one, in key order.
-func (s *statements) keys(lower bool, n int) string {
+// end returns the query of the key of the n-th old row after the lower
+// bound, or from the start without one: the end of a batch's key range.
+func (s *statements) end(lower bool, n int) string {
 	cols := strings.Join(s.oldKey, ", ")
 	return "SELECT " + cols + " FROM " + s.old + s.where(s.oldKey, lower, false, "") +
-		" ORDER BY " + cols + " LIMIT " + strconv.Itoa(n)
+		" ORDER BY " + cols + " LIMIT 1 OFFSET " + strconv.Itoa(n-1)
 }
 
-// lockRange returns the query that locks the old rows of a key range and
-// returns their keys, as they are once locked.
-func (s *statements) lockRange(lower, upper bool) string {
-	return "SELECT " + strings.Join(s.oldKey, ", ") + " FROM " + s.old + s.where(s.oldKey, lower, upper, "") + " FOR UPDATE"
+// copyRange returns the statement that sets the new rows of a key range's
+// old rows to up(old), reading the old rows as it locks them on PostgreSQL
+// (FOR NO KEY UPDATE returns each row as its lock leaves it).
+func (s *statements) copyRange(t *rewrite.Table, lower, upper bool) string {
+	source := "(SELECT * FROM " + s.old + s.where(s.oldKey, lower, upper, "")
+	if s.rowLocks() {
+		source += " FOR NO KEY UPDATE"
+	}
+	return t.UpsertFrom(source + ")")
 }
 
 // deleteOrphans returns the statement that deletes the new rows of a key

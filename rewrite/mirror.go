@@ -75,8 +75,15 @@ func (t *Table) Derived() string { return t.derived }
 // snapshot from before any of them ran; the upsert's conflict check sees
 // new rows committed since.
 func (t *Table) fusedMirror() string {
-	q := t.d.Quote
-	return "dw_m AS (" + t.insertSelect + "(SELECT (dw_w.dw_row).* FROM dw_w) AS " + q(t.Map.Old) + t.conflict + ")"
+	return "dw_m AS (" + t.UpsertFrom("(SELECT (dw_w.dw_row).* FROM dw_w)") + ")"
+}
+
+// UpsertFrom returns the statement that sets the new rows of the rows a
+// subquery returns to up(row): source is a parenthesized SELECT of rows
+// shaped like the old table's, which the statement names as the old table.
+func (t *Table) UpsertFrom(source string) string {
+	// WHERE true: SQLite reads ON CONFLICT after a bare FROM as a join's.
+	return t.insertSelect + source + " AS " + t.d.Quote(t.Map.Old) + " WHERE true" + t.conflict
 }
 
 func keyList(cols []string) string {
