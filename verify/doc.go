@@ -39,6 +39,19 @@
 // integer 1 while a numeric 1 equals it. A mismatch sample names each
 // differing column with both values.
 //
+// The database first sorts out the keys whose values it finds identical
+// itself: in SQLite the same storage class and the same value (typeof(a) =
+// typeof(b) AND a IS b), in PostgreSQL the same type and the same text
+// form. Such values reach the client as the same value, so they are
+// matches, and only the counts of a range travel; the other keys (both
+// rows present with some pair of another type or value, or one row
+// missing) are read and compared by the client as above. Values of the
+// same type that the client would compare differently cannot arise, but
+// for one case: go-sqlite3 decodes columns declared DATE, DATETIME,
+// TIMESTAMP or BOOLEAN into time.Time and bool, so for a table where an up
+// expression and its new column are decoded differently every key is
+// compared by the client.
+//
 // # Ranges and snapshots
 //
 // The keys are walked in the database's key order, in ranges. A range ends
@@ -63,8 +76,9 @@
 //
 // # Memory
 //
-// Each range is one query whose rows are streamed and compared one at a
-// time. Besides counters, only the current range's bounds and at most
+// Each range is one query of its counts, then, when some keys need the
+// client, one query of those keys, whose rows are streamed and compared one
+// at a time. Besides counters, only the current range's bounds and at most
 // Options.SampleSize samples of each kind are kept: memory does not grow
 // with the tables. The database sorts one range's rows at a time.
 //

@@ -19,6 +19,9 @@ type tableSQL struct {
 	d     *rewrite.Dialect
 	t     *mapping.Table
 	batch int
+	// fast: the database finds identical values itself (dw_same), and only
+	// the other keys travel to the client; see [verifier.fastPath].
+	fast bool
 }
 
 // countSQL counts the old table's rows.
@@ -66,9 +69,11 @@ func (s tableSQL) boundSQL(after bool) string {
 // PostgreSQL read both tables as two index range scans.
 //
 // Each row of the result is one key: dw_old and dw_new (1 where the table
-// has a row for the key, 0 where it has none), the key's columns, then for
-// each new column the up expression's value and the new column's value.
-// Rows come in key order.
+// has a row for the key, 0 where it has none), the key's columns (dw_k1,
+// ...), then for each new column the up expression's value (dw_eI) and the
+// new column's value (dw_nI), and last dw_same: 1 where the database itself
+// finds every pair identical ([tableSQL.same]), 0 where the client must
+// compare. The rows come in no order.
 func (s tableSQL) compareSQL(lower, upper bool) string {
 	p, again := 1, 1
 	oldRange := s.rangeConds("", s.t.Key, lower, upper, &p) // in the old table's own scope
@@ -92,19 +97,67 @@ func (s tableSQL) compareSQL(lower, upper bool) string {
 		toOld = append(toOld, "o."+oldKey[i]+" = n."+newKey[i])
 	}
 	newOnly = append(newOnly, s.readKeys(prefixAll("n.", newKey))...)
+	same := []string{"n." + newKey[0] + " IS NOT NULL"}
 	for i, c := range s.t.Columns {
 		col := "n." + s.d.Quote(c.Name)
-		withOld = append(withOld, "o."+valueAlias(i), col)
+		withOld = append(withOld, "o."+valueAlias(i), col+" AS "+newAlias(i))
 		newOnly = append(newOnly, "NULL", col)
+		same = append(same, s.same("o."+valueAlias(i), col))
 	}
+	sameCol := "0"
+	if s.fast {
+		sameCol = "CASE WHEN " + strings.Join(same, " AND ") + " THEN 1 ELSE 0 END"
+	}
+	withOld = append(withOld, sameCol+" AS dw_same")
+	newOnly = append(newOnly, "0")
 	newTable := s.d.Quote(s.t.New) + " AS n"
 	return "SELECT " + strings.Join(withOld, ", ") +
 		" FROM (SELECT " + strings.Join(inner, ", ") + " FROM " + s.d.Quote(s.t.Old) + where(oldRange) + ") AS o" +
 		" LEFT JOIN " + newTable + " ON " + strings.Join(toNew, " AND ") +
 		" UNION ALL SELECT " + strings.Join(newOnly, ", ") + " FROM " + newTable +
 		" LEFT JOIN " + s.d.Quote(s.t.Old) + " AS o ON " + strings.Join(toOld, " AND ") +
-		where(append(newRange, "o."+oldKey[0]+" IS NULL")) +
-		" ORDER BY " + strings.Join(s.aliases(""), ", ")
+		where(append(newRange, "o."+oldKey[0]+" IS NULL"))
+}
+
+// same returns the condition under which the database finds an up value
+// and a new value identical, so that they need no comparison in the client:
+// the same type and the same value (NULL and NULL included). It never holds
+// for values the client would find different; values of different types
+// are left to the client, which compares them as the read path does.
+func (s tableSQL) same(up, col string) string {
+	if s.d.Name == rewrite.SQLite.Name {
+		return "typeof(" + up + ") = typeof(" + col + ") AND " + up + " IS " + col
+	}
+	// The text forms compare values of any one type exactly, where = might
+	// call values of some types equal that print differently.
+	return "pg_typeof(" + up + ") = pg_typeof(" + col + ") AND " + up + "::text IS NOT DISTINCT FROM " + col + "::text"
+}
+
+// summarySQL returns the query of one range's counts: its keys, those the
+// database finds identical (dw_same), and whether the range's upper bound,
+// passed back as parameters after compareSQL's, is one of its keys (1
+// without an upper bound).
+func (s tableSQL) summarySQL(lower, upper bool) string {
+	boundSeen := "1"
+	if upper {
+		p := 1 + 2*len(s.t.Key)
+		if lower {
+			p += 2 * len(s.t.Key)
+		}
+		boundSeen = "coalesce(sum(CASE WHEN " + tuple(s.aliases("c.")) + " = " + tuple(s.params(&p, len(s.t.Key))) + " THEN 1 ELSE 0 END), 0)"
+	}
+	return "SELECT count(*), coalesce(sum(c.dw_same), 0), " + boundSeen + " FROM (" + s.compareSQL(lower, upper) + ") AS c"
+}
+
+// detailSQL returns the query of one range's keys that the client compares
+// (dw_same = 0), in key order, with compareSQL's columns but dw_same.
+func (s tableSQL) detailSQL(lower, upper bool) string {
+	cols := append([]string{"c.dw_old", "c.dw_new"}, s.aliases("c.")...)
+	for i := range s.t.Columns {
+		cols = append(cols, "c."+valueAlias(i), "c."+newAlias(i))
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM (" + s.compareSQL(lower, upper) + ") AS c WHERE c.dw_same = 0 ORDER BY " +
+		strings.Join(s.aliases("c."), ", ")
 }
 
 // rangeConds returns the conditions that restrict a table to a range of
@@ -183,7 +236,8 @@ func (s tableSQL) params(p *int, n int) []string {
 }
 
 func keyAlias(i int) string   { return "dw_k" + strconv.Itoa(i+1) }
-func valueAlias(i int) string { return "dw_c" + strconv.Itoa(i+1) }
+func valueAlias(i int) string { return "dw_e" + strconv.Itoa(i+1) }
+func newAlias(i int) string   { return "dw_n" + strconv.Itoa(i+1) }
 
 // tuple spells a row value, or the single item of a one-item list.
 func tuple(items []string) string {

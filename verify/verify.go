@@ -177,13 +177,17 @@ func (v *verifier) checkSchema(ctx context.Context, conn *sql.Conn, m *mapping.M
 
 // table verifies one mapped pair on conn, range by range.
 //
-// Memory is bounded by construction: each range's rows are streamed from
-// one query and compared one at a time, and besides counters only the
-// bounds of the current range and at most SampleSize samples of each kind
-// are kept, whatever the size of the tables.
+// Memory is bounded by construction: each range's rows that the client
+// compares are streamed from one query and compared one at a time, and
+// besides counters only the bounds of the current range and at most
+// SampleSize samples of each kind are kept, whatever the size of the tables.
 func (v *verifier) table(ctx context.Context, conn *sql.Conn, t *mapping.Table) (*TableReport, error) {
 	start := time.Now()
-	s := tableSQL{d: v.d, t: t, batch: v.opts.BatchSize}
+	fast, err := v.fastPath(ctx, conn, t)
+	if err != nil {
+		return nil, tableError(t, "reading the column types", err)
+	}
+	s := tableSQL{d: v.d, t: t, batch: v.opts.BatchSize, fast: fast}
 	rep := newTableReport(t)
 	var estimate int64
 	if v.opts.Progress != nil {
@@ -285,8 +289,9 @@ func (v *verifier) bound(ctx context.Context, conn *sql.Conn, s tableSQL, last [
 	return bound, nil
 }
 
-// compare streams the comparison of one range ([tableSQL.compareSQL]) and
-// counts each key.
+// compare compares one range ([tableSQL.compareSQL]): the database counts
+// its keys and those whose values it finds identical, and the client reads
+// and compares only the others, streamed in key order.
 //
 // The range's upper bound is a key read in the same snapshot, so it is one
 // of the range's keys. When it is not, the key values did not survive the
@@ -297,7 +302,20 @@ func (v *verifier) compare(ctx context.Context, conn *sql.Conn, s tableSQL, rep 
 	for range 2 { // for the old table, then the new one
 		args = append(append(args, last...), bound...)
 	}
-	rows, err := conn.QueryContext(ctx, s.compareSQL(last != nil, bound != nil), args...)
+	var keys, same, boundSeen int64
+	if err := conn.QueryRowContext(ctx, s.summarySQL(last != nil, bound != nil), append(args, bound...)...).Scan(&keys, &same, &boundSeen); err != nil {
+		return fmt.Errorf("comparing the rows: %w", err)
+	}
+	if boundSeen == 0 {
+		return fmt.Errorf("the range's upper bound %s is not among its keys: the values of the key columns change on their way through the driver and back, so verify cannot walk them in ranges",
+			keyText(s.t, bound))
+	}
+	rep.RowsProcessed += same
+	rep.Matching += same
+	if keys == same {
+		return nil
+	}
+	rows, err := conn.QueryContext(ctx, s.detailSQL(last != nil, bound != nil), args...)
 	if err != nil {
 		return fmt.Errorf("comparing the rows: %w", err)
 	}
@@ -313,32 +331,76 @@ func (v *verifier) compare(ctx context.Context, conn *sql.Conn, s tableSQL, rep 
 	for i := range row {
 		ptrs = append(ptrs, &row[i])
 	}
-	boundSeen := bound == nil
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return fmt.Errorf("reading the rows: %w", err)
 		}
 		v.observe(rep, s.t, inOld == 1, inNew == 1, row[:w], row[w:])
-		boundSeen = boundSeen || sameKey(row[:w], bound)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading the rows: %w", err)
 	}
-	if !boundSeen {
-		return fmt.Errorf("the range's upper bound %s is not among its keys: the values of the key columns change on their way through the driver and back, so verify cannot walk them in ranges",
-			keyText(s.t, bound))
-	}
 	return nil
 }
 
-// sameKey reports whether a key read from a range's rows is the bound.
-func sameKey(key, bound []any) bool {
-	for i := range key {
-		if readpath.Normalize(key[i]) != readpath.Normalize(bound[i]) {
-			return false
+// fastPath reports whether the database can find identical values of t
+// itself: always in PostgreSQL, whose check compares the types; in SQLite
+// when each pair of an up expression and its new column is decoded alike by
+// github.com/mattn/go-sqlite3, which turns values of columns declared DATE,
+// DATETIME, TIMESTAMP or BOOLEAN into time.Time and bool, so that the same
+// stored value could reach the client as two different ones.
+func (v *verifier) fastPath(ctx context.Context, conn *sql.Conn, t *mapping.Table) (bool, error) {
+	if v.d.Name != rewrite.SQLite.Name {
+		return true, nil
+	}
+	exprs, cols := make([]string, len(t.Columns)), make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		exprs[i], cols[i] = c.Expr, v.d.Quote(c.Name)
+	}
+	up, err := declaredTypes(ctx, conn, "SELECT "+strings.Join(exprs, ", ")+" FROM "+v.d.Quote(t.Old)+" LIMIT 0")
+	if err != nil {
+		return false, err
+	}
+	got, err := declaredTypes(ctx, conn, "SELECT "+strings.Join(cols, ", ")+" FROM "+v.d.Quote(t.New)+" LIMIT 0")
+	if err != nil {
+		return false, err
+	}
+	for i := range up {
+		if decoded(up[i]) != decoded(got[i]) {
+			return false, nil
 		}
 	}
-	return true
+	return true, nil
+}
+
+// declaredTypes returns the declared types of a query's columns.
+func declaredTypes(ctx context.Context, conn *sql.Conn, query string) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(types))
+	for i, ct := range types {
+		out[i] = ct.DatabaseTypeName()
+	}
+	return out, rows.Err()
+}
+
+// decoded names what go-sqlite3 turns a value of a column of the declared
+// type into, beyond its storage class: "time", "bool" or "".
+func decoded(declared string) string {
+	switch strings.ToLower(declared) {
+	case "date", "datetime", "timestamp":
+		return "time"
+	case "boolean":
+		return "bool"
+	}
+	return ""
 }
 
 // observe counts one key of the comparison, given whether each table has a

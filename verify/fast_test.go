@@ -1,0 +1,104 @@
+package verify
+
+import (
+	"database/sql"
+	"reflect"
+	"testing"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// TestFastPathAgrees: where the database finds values identical itself,
+// the report is the one the client's own comparison of every row gives:
+// values of one type and one value are matches, everything else is left to
+// the client, which calls some of it equal (2 and 2.0) and some not.
+func TestFastPathAgrees(t *testing.T) {
+	db, err := sql.Open("sqlite3", ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1) // one in-memory database
+	for _, s := range []string{
+		"CREATE TABLE o (id INTEGER PRIMARY KEY, v)",
+		"CREATE TABLE n (id INTEGER PRIMARY KEY, v)",
+		"INSERT INTO o VALUES (1, 2), (2, 2), (3, '007'), (4, NULL), (5, NULL), (6, 'a'), (7, x'00'), (8, 1.5), (9, 'same')",
+		"INSERT INTO n VALUES (1, 2), (2, 2.0), (3, 7), (4, NULL), (5, 0), (6, 'A'), (7, x'00'), (8, 1.5), (9, 'same'), (10, 'extra')",
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	m, err := mapping.Parse([]byte("dialect: sqlite\ntables:\n  - old: o\n    new: n\n    key: [id]\n    columns: {id: id, v: v}\n    reverse: {id: id, v: v}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	v := &verifier{db: db, d: rewrite.SQLite, opts: Options{BatchSize: 100, SampleSize: 10}}
+	if fast, err := v.fastPath(t.Context(), conn, m.Tables[0]); err != nil || !fast {
+		t.Fatalf("fastPath = %v, %v; want true for undeclared types", fast, err)
+	}
+	var reports []*TableReport
+	for _, fast := range []bool{false, true} {
+		rep := newTableReport(m.Tables[0])
+		s := tableSQL{d: rewrite.SQLite, t: m.Tables[0], batch: 100, fast: fast}
+		if err := v.compare(t.Context(), conn, s, rep, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		reports = append(reports, rep)
+	}
+	if !reflect.DeepEqual(reports[0], reports[1]) {
+		t.Fatalf("the client alone: %+v\nwith the database's check: %+v", reports[0], reports[1])
+	}
+	// 1, 2 (2 = 2.0), 4, 7, 8, 9 match; 3, 5, 6 differ; 10 is extra.
+	if r := reports[1]; r.RowsProcessed != 10 || r.Matching != 6 || r.Mismatched != 3 || r.ExtraInNew != 1 {
+		t.Fatalf("report %+v", r)
+	}
+}
+
+// TestFastPathOffForDecodedTypes: in SQLite a pair of columns that
+// go-sqlite3 decodes differently (declared DATETIME or BOOLEAN on one side
+// only) is compared by the client.
+func TestFastPathOffForDecodedTypes(t *testing.T) {
+	db, err := sql.Open("sqlite3", ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, s := range []string{
+		"CREATE TABLE o (id INTEGER PRIMARY KEY, flag BOOLEAN, at TEXT)",
+		"CREATE TABLE n (id INTEGER PRIMARY KEY, flag INTEGER, at DATETIME)",
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	v := &verifier{db: db, d: rewrite.SQLite}
+	for _, cols := range []string{"{id: id, flag: flag}", "{id: id, at: at}", "{id: id, flag: flag + 0}"} {
+		m, err := mapping.Parse([]byte("dialect: sqlite\ntables:\n  - old: o\n    new: n\n    key: [id]\n    columns: " + cols + "\n    reverse: {id: id}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, err := v.fastPath(t.Context(), conn, m.Tables[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// flag + 0 is an expression, with no declared type, like n.flag.
+		if want := cols == "{id: id, flag: flag + 0}"; fast != want {
+			t.Errorf("columns %s: fastPath = %v, want %v", cols, fast, want)
+		}
+	}
+}
