@@ -40,10 +40,8 @@ func (s *statements) lock(timeout time.Duration) []string {
 	if !s.rowLocks() {
 		return nil
 	}
-	return []string{
-		"SET LOCAL lock_timeout = " + strconv.FormatInt(max(timeout.Milliseconds(), 1), 10),
-		"SET LOCAL synchronous_commit = off",
-	}
+	return []string{"SELECT set_config('lock_timeout', '" + strconv.FormatInt(max(timeout.Milliseconds(), 1), 10) +
+		"', true), set_config('synchronous_commit', 'off', true)"}
 }
 
 // rowLocks reports whether a batch locks its old rows (PostgreSQL): on
@@ -67,6 +65,11 @@ func (s *statements) copyRange(t *rewrite.Table, lower, upper bool) string {
 		source += " FOR NO KEY UPDATE"
 	}
 	return t.UpsertFrom(source + ")")
+}
+
+// countNew returns the query of the number of new rows in a key range.
+func (s *statements) countNew(lower, upper bool) string {
+	return "SELECT count(*) FROM " + s.new + s.where(s.newKey, lower, upper, "")
 }
 
 // deleteOrphans returns the statement that deletes the new rows of a key

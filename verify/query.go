@@ -75,6 +75,14 @@ func (s tableSQL) boundSQL(after bool) string {
 // finds every pair identical ([tableSQL.same]), 0 where the client must
 // compare. The rows come in no order.
 func (s tableSQL) compareSQL(lower, upper bool) string {
+	withOld, newOnly := s.branches(lower, upper)
+	return withOld + " UNION ALL " + newOnly
+}
+
+// branches returns the two parts of compareSQL: the old rows of the range
+// joined with their new rows, and the new rows of the range without an old
+// row. They take the same parameters.
+func (s tableSQL) branches(lower, upper bool) (withOldSQL, newOnlySQL string) {
 	p, again := 1, 1
 	oldRange := s.rangeConds("", s.t.Key, lower, upper, &p) // in the old table's own scope
 	newRange := s.rangeConds("n.", s.t.NewKey, lower, upper, &p)
@@ -111,12 +119,13 @@ func (s tableSQL) compareSQL(lower, upper bool) string {
 	withOld = append(withOld, sameCol+" AS dw_same")
 	newOnly = append(newOnly, "0")
 	newTable := s.d.Quote(s.t.New) + " AS n"
-	return "SELECT " + strings.Join(withOld, ", ") +
+	withOldSQL = "SELECT " + strings.Join(withOld, ", ") +
 		" FROM (SELECT " + strings.Join(inner, ", ") + " FROM " + s.d.Quote(s.t.Old) + where(oldRange) + ") AS o" +
-		" LEFT JOIN " + newTable + " ON " + strings.Join(toNew, " AND ") +
-		" UNION ALL SELECT " + strings.Join(newOnly, ", ") + " FROM " + newTable +
+		" LEFT JOIN " + newTable + " ON " + strings.Join(toNew, " AND ")
+	newOnlySQL = "SELECT " + strings.Join(newOnly, ", ") + " FROM " + newTable +
 		" LEFT JOIN " + s.d.Quote(s.t.Old) + " AS o ON " + strings.Join(toOld, " AND ") +
 		where(append(newRange, "o."+oldKey[0]+" IS NULL"))
+	return withOldSQL, newOnlySQL
 }
 
 // same returns the condition under which the database finds an up value
@@ -133,20 +142,35 @@ func (s tableSQL) same(up, col string) string {
 	return "pg_typeof(" + up + ") = pg_typeof(" + col + ") AND " + up + "::text IS NOT DISTINCT FROM " + col + "::text"
 }
 
-// summarySQL returns the query of one range's counts: its keys, those the
-// database finds identical (dw_same), and whether the range's upper bound,
-// passed back as parameters after compareSQL's, is one of its keys (1
-// without an upper bound).
+// summarySQL returns the query of one range's counts, without the
+// anti-join of compareSQL: its old keys, those with a new row, those whose
+// values the database finds identical (dw_same), the range's new rows, and
+// whether the range's upper bound, passed back as parameters after
+// compareSQL's, is a key of either table (1 without an upper bound). The
+// range has new rows without an old row exactly when it has more new rows
+// than old keys with a new row.
 func (s tableSQL) summarySQL(lower, upper bool) string {
+	withOld, _ := s.branches(lower, upper)
+	p := 1 // the new table's range parameters follow the old table's
+	for _, b := range []bool{lower, upper} {
+		if b {
+			p += len(s.t.Key)
+		}
+	}
+	newRange := s.rangeConds("", s.t.NewKey, lower, upper, &p)
 	boundSeen := "1"
 	if upper {
-		p := 1 + 2*len(s.t.Key)
+		b := 1 + 2*len(s.t.Key)
 		if lower {
-			p += 2 * len(s.t.Key)
+			b += 2 * len(s.t.Key)
 		}
-		boundSeen = "coalesce(sum(CASE WHEN " + tuple(s.aliases("c.")) + " = " + tuple(s.params(&p, len(s.t.Key))) + " THEN 1 ELSE 0 END), 0)"
+		bound := tuple(s.params(&b, len(s.t.Key)))
+		boundSeen = "(SELECT count(*) FROM " + s.d.Quote(s.t.Old) + " WHERE " + tuple(s.quoteAll(s.t.Key)) + " = " + bound +
+			") + (SELECT count(*) FROM " + s.d.Quote(s.t.New) + " WHERE " + tuple(s.quoteAll(s.t.NewKey)) + " = " + bound + ")"
 	}
-	return "SELECT count(*), coalesce(sum(c.dw_same), 0), " + boundSeen + " FROM (" + s.compareSQL(lower, upper) + ") AS c"
+	return "SELECT count(*), coalesce(sum(c.dw_new), 0), coalesce(sum(c.dw_same), 0), " +
+		"(SELECT count(*) FROM " + s.d.Quote(s.t.New) + where(newRange) + "), " + boundSeen +
+		" FROM (" + withOld + ") AS c"
 }
 
 // detailSQL returns the query of one range's keys that the client compares

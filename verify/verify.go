@@ -302,8 +302,9 @@ func (v *verifier) compare(ctx context.Context, conn *sql.Conn, s tableSQL, rep 
 	for range 2 { // for the old table, then the new one
 		args = append(append(args, last...), bound...)
 	}
-	var keys, same, boundSeen int64
-	if err := conn.QueryRowContext(ctx, s.summarySQL(last != nil, bound != nil), append(args, bound...)...).Scan(&keys, &same, &boundSeen); err != nil {
+	var oldKeys, withNew, same, newRows, boundSeen int64
+	err = conn.QueryRowContext(ctx, s.summarySQL(last != nil, bound != nil), append(args, bound...)...).Scan(&oldKeys, &withNew, &same, &newRows, &boundSeen)
+	if err != nil {
 		return fmt.Errorf("comparing the rows: %w", err)
 	}
 	if boundSeen == 0 {
@@ -312,8 +313,8 @@ func (v *verifier) compare(ctx context.Context, conn *sql.Conn, s tableSQL, rep 
 	}
 	rep.RowsProcessed += same
 	rep.Matching += same
-	if keys == same {
-		return nil
+	if oldKeys == same && newRows == withNew {
+		return nil // every key matches: no key without a row in either table
 	}
 	rows, err := conn.QueryContext(ctx, s.detailSQL(last != nil, bound != nil), args...)
 	if err != nil {
