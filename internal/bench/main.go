@@ -23,6 +23,13 @@
 // that mirrors each row (target: wrapper / trigger within 1.2x); after the
 // rounds accounts = up(users) must hold in the schemas that mirror.
 //
+// Not in the default set, run only when -groups names them: copy (SQLite)
+// and pg-copy (PostgreSQL, with -postgres), the throughput of
+// backfill.Run and verify.Table on -copy-rows users rows (default
+// 1,000,000), each as a ratio to one bulk INSERT INTO accounts SELECT
+// <the mapping's expressions> FROM users (targets: at least 0.5x), in
+// -copy-rounds rounds (copy.go).
+//
 // Every variant has its own SQLite file (WAL journal, synchronous=NORMAL;
 // on PostgreSQL its own schema)
 // and its own *sql.DB limited to one connection, and uses db.Exec with
@@ -36,6 +43,7 @@
 // Run it from the module root:
 //
 //	go run ./internal/bench [-n ops-per-round] [-rounds 7] [-cpuprofile file] [-postgres dsn]
+//	go run ./internal/bench -groups copy,pg-copy [-copy-rows 1000000] [-copy-rounds 3] [-postgres dsn]
 package main
 
 import (
@@ -96,6 +104,18 @@ SELECT id, email, substr(full_name, 1, instr(full_name || ' ', ' ') - 1),
 FROM users`
 )
 
+// The checks of accounts = up(users) on SQLite, through the raw driver:
+// the users rows whose accounts row is missing or differs from up(users)
+// (the mapping's expressions), and the accounts rows with no users row.
+const (
+	qCheckDiff = `SELECT count(*) FROM users u LEFT JOIN accounts a ON a.account_id = u.id
+WHERE a.account_id IS NULL OR a.email_address IS NOT u.email
+   OR a.first_name IS NOT substr(u.full_name, 1, instr(u.full_name || ' ', ' ') - 1)
+   OR a.last_name IS NOT ltrim(substr(u.full_name, instr(u.full_name || ' ', ' ')))
+   OR a.visits IS NOT u.visits`
+	qCheckExtra = `SELECT count(*) FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.account_id)`
+)
+
 // readPhases are the read phases of the read group's wrapper variants, with
 // the target of each one's ratio to the raw driver.
 var readPhases = []struct {
@@ -150,21 +170,32 @@ func run() error {
 	rounds := flag.Int("rounds", 7, "rounds; each runs every variant of every group n times")
 	chunk := flag.Int("chunk", 100, "within a round, a group's variants take turns every `ops` operations")
 	warmup := flag.Int("warmup", 2000, "warm-up operations per variant before the rounds")
-	only := flag.String("groups", "", "comma-separated groups to run (default all): unmapped-insert, unmapped-update, dual-insert, dual-update, read-point, pg-insert, pg-update")
+	only := flag.String("groups", "", "comma-separated groups to run (default: all but copy and pg-copy): "+strings.Join(allGroupNames(), ", "))
 	pgDSN := flag.String("postgres", os.Getenv(pgDSNEnv), "PostgreSQL `DSN` for the pg-* groups (default $"+pgDSNEnv+"; empty: the pg-* groups are skipped)")
 	pgN := flag.Int("pg-n", 1500, "operations per variant per round in the pg-* groups")
 	pgWarmup := flag.Int("pg-warmup", 500, "warm-up operations per variant in the pg-* groups")
+	copyRows := flag.Int64("copy-rows", 1_000_000, "`rows` of users in the copy and pg-copy groups")
+	copyRounds := flag.Int("copy-rounds", 3, "rounds of the copy and pg-copy groups; each runs every variant once")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured rounds to `file`")
 	withMetrics := flag.Bool("metrics", false, "register dualwrite's Prometheus metrics (on a private registry) on the wrapper")
-	verbose := flag.Bool("v", false, "also print every round's ns/op per variant")
+	verbose := flag.Bool("v", false, "also print every round's ns/op (copy groups: rows/s) per variant")
 	flag.StringVar(&dsnParams, "params", defaultParams, "the DSN parameters of every database (go-sqlite3 syntax)")
 	dir := flag.String("dir", "", "directory for the SQLite files (default: a new temporary directory, removed at the end)")
 	flag.Parse()
-	if *n < 1 || *pgN < 1 || *rounds < 1 || *chunk < 1 || *warmup < 0 || *pgWarmup < 0 {
-		return errors.New("-n, -pg-n, -rounds and -chunk must be at least 1, -warmup and -pg-warmup at least 0")
+	if *n < 1 || *pgN < 1 || *rounds < 1 || *chunk < 1 || *warmup < 0 || *pgWarmup < 0 || *copyRows < 1 || *copyRounds < 1 {
+		return errors.New("-n, -pg-n, -rounds, -chunk, -copy-rows and -copy-rounds must be at least 1, -warmup and -pg-warmup at least 0")
 	}
 	if v := os.Getenv(dualwrite.WritePhaseEnv); v != "" {
 		fmt.Printf("note: %s=%q is set; the benchmark overrides the write phase to dual with a Switch\n", dualwrite.WritePhaseEnv, v)
+	}
+	var want []string
+	if *only != "" {
+		want = strings.Split(*only, ",")
+		for _, g := range want {
+			if !slices.Contains(allGroupNames(), g) {
+				return fmt.Errorf("-groups: there is no group %q; the groups are %s", g, strings.Join(allGroupNames(), ", "))
+			}
+		}
 	}
 
 	tmp := *dir
@@ -181,22 +212,23 @@ func run() error {
 	}
 	defer b.close()
 
-	var want []string
-	if *only != "" {
-		want = strings.Split(*only, ",")
-	}
 	groups, err := b.groups(want, *n, *warmup)
 	if err != nil {
 		return err
 	}
-	pgWanted := len(want) == 0 || slices.ContainsFunc(want, func(g string) bool { return slices.Contains(pgGroupNames, g) })
+	isPg := func(g string) bool { return slices.Contains(pgGroupNames, g) || g == "pg-copy" }
+	pgWanted := len(want) == 0 || slices.ContainsFunc(want, isPg)
 	pgSkipped := false
 	switch {
 	case !pgWanted:
 	case *pgDSN == "":
 		pgSkipped = true
+		skipped := pgGroupNames
+		if len(want) > 0 {
+			skipped = slices.DeleteFunc(slices.Clone(want), func(g string) bool { return !isPg(g) })
+		}
 		fmt.Printf("PostgreSQL groups (%s) skipped: set %s or -postgres to a DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable\n",
-			strings.Join(pgGroupNames, ", "), pgDSNEnv)
+			strings.Join(skipped, ", "), pgDSNEnv)
 	default:
 		if b.pg, err = newPg(*pgDSN); err != nil {
 			return err
@@ -207,14 +239,75 @@ func run() error {
 		}
 		groups = append(groups, pgs...)
 	}
-	if len(groups) == 0 {
+	setupStart := time.Now()
+	copies, err := b.copyGroups(want, *copyRows)
+	if err != nil {
+		return err
+	}
+	copySetup := time.Since(setupStart)
+	if len(groups) == 0 && len(copies) == 0 {
 		if pgSkipped {
 			return nil
 		}
 		return fmt.Errorf("-groups %q names no group", *only)
 	}
 
-	printHeader(b, groups, *rounds, *chunk, *withMetrics)
+	prof := &profiler{file: *cpuprofile}
+	defer prof.stop()
+	if len(groups) > 0 {
+		if err := b.runOps(groups, *rounds, *chunk, *withMetrics, *verbose, prof, len(copies) == 0); err != nil {
+			return err
+		}
+	}
+	if len(copies) == 0 {
+		return nil
+	}
+	if len(groups) > 0 {
+		fmt.Println()
+	}
+	printCopyHeader(b, copies, *copyRounds, copySetup)
+	if err := prof.start(); err != nil {
+		return err
+	}
+	loadBefore := loadAvg()
+	start := time.Now()
+	results, err := runCopies(b.ctx, copies, *copyRounds, *verbose)
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	prof.stop()
+	loadAfter := loadAvg()
+	var summary []string
+	for _, g := range copies {
+		lines, err := g.check(b.ctx)
+		if err != nil {
+			return err
+		}
+		summary = append(summary, lines...)
+	}
+	reportCopies(os.Stdout, copies, results)
+	fmt.Printf("\nload average before / after the rounds: %s / %s (1 min)\n", loadBefore, loadAfter)
+	fmt.Printf("measured rounds took %s (plus setup; the untimed preparation of each measurement included)\n", elapsed.Round(time.Millisecond))
+	for _, line := range summary {
+		fmt.Println(line)
+	}
+	return nil
+}
+
+// allGroupNames returns the names of every group, those of the default
+// set first.
+func allGroupNames() []string {
+	names := []string{"unmapped-insert", "unmapped-update", "dual-insert", "dual-update", "read-point"}
+	names = append(names, pgGroupNames...)
+	return append(names, copyGroupNames...)
+}
+
+// runOps runs the operation groups: warm-up, rounds, checks and report.
+// The CPU profile starts after the warm-up; it stops after the rounds when
+// stopProfile is set, and otherwise goes on into the copy groups' rounds.
+func (b *bench) runOps(groups []group, rounds, chunk int, withMetrics, verbose bool, prof *profiler, stopProfile bool) error {
+	printHeader(b, groups, rounds, chunk, withMetrics)
 
 	// Warm up: fill caches (plan cache, SQLite page cache, the WAL files)
 	// and let the CPU settle.
@@ -228,16 +321,8 @@ func run() error {
 		}
 	}
 
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = f.Close() }()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	if err := prof.start(); err != nil {
+		return err
 	}
 
 	// results[g][v] holds one sample per round.
@@ -247,22 +332,24 @@ func run() error {
 	}
 	loadBefore := loadAvg()
 	start := time.Now()
-	for r := 0; r < *rounds; r++ {
+	for r := 0; r < rounds; r++ {
 		for gi, g := range groups {
-			ss, err := measure(g, order(len(g.variants), r), g.n, *chunk, g.warmup+r*g.n)
+			ss, err := measure(g, order(len(g.variants), r), g.n, chunk, g.warmup+r*g.n)
 			if err != nil {
 				return fmt.Errorf("round %d %s: %w", r+1, g.name, err)
 			}
 			for vi, s := range ss {
 				results[gi][vi] = append(results[gi][vi], s)
-				if *verbose {
+				if verbose {
 					fmt.Printf("round %d  %-16s %-13s %8.0f ns/op\n", r+1, g.name, g.variants[vi].name, s.nsPerOp)
 				}
 			}
 		}
 	}
 	elapsed := time.Since(start)
-	pprof.StopCPUProfile()
+	if stopProfile {
+		prof.stop()
+	}
 	readSummary, err := b.checkReads()
 	if err != nil {
 		return err
@@ -272,7 +359,7 @@ func run() error {
 	}
 	pgOps := map[string]int{}
 	for _, g := range groups {
-		pgOps[g.name] = g.warmup + *rounds*g.n
+		pgOps[g.name] = g.warmup + rounds*g.n
 	}
 	pgSummary, err := b.checkPg(pgOps)
 	if err != nil {
@@ -292,6 +379,39 @@ func run() error {
 		fmt.Println(line)
 	}
 	return nil
+}
+
+// profiler writes a CPU profile to file ("": none) from its first start to
+// its first stop; later calls do nothing.
+type profiler struct {
+	file string
+	f    *os.File
+	done bool
+}
+
+func (p *profiler) start() error {
+	if p.file == "" || p.f != nil || p.done {
+		return nil
+	}
+	f, err := os.Create(p.file)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	p.f = f
+	return nil
+}
+
+func (p *profiler) stop() {
+	if p.f == nil || p.done {
+		return
+	}
+	pprof.StopCPUProfile()
+	_ = p.f.Close()
+	p.done = true
 }
 
 // order returns the order in which a group's k variants take their turns
@@ -789,21 +909,15 @@ func counter(mfs []*dto.MetricFamily, name, label, value string) float64 {
 // row of every file written through the wrapper, so that a wrapper that
 // silently stopped mirroring cannot look fast.
 func (b *bench) check() error {
-	const diff = `SELECT count(*) FROM users u LEFT JOIN accounts a ON a.account_id = u.id
-WHERE a.account_id IS NULL OR a.email_address IS NOT u.email
-   OR a.first_name IS NOT substr(u.full_name, 1, instr(u.full_name || ' ', ' ') - 1)
-   OR a.last_name IS NOT ltrim(substr(u.full_name, instr(u.full_name || ' ', ' ')))
-   OR a.visits IS NOT u.visits`
-	const extra = `SELECT count(*) FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.account_id)`
 	for _, file := range b.mirrored {
 		db, err := sql.Open("sqlite3", b.dsn(file))
 		if err != nil {
 			return err
 		}
 		var bad, orphans, users int
-		err = db.QueryRow(diff).Scan(&bad)
+		err = db.QueryRow(qCheckDiff).Scan(&bad)
 		if err == nil {
-			err = db.QueryRow(extra).Scan(&orphans)
+			err = db.QueryRow(qCheckExtra).Scan(&orphans)
 		}
 		if err == nil {
 			err = db.QueryRow(`SELECT count(*) FROM users`).Scan(&users)
@@ -820,7 +934,9 @@ WHERE a.account_id IS NULL OR a.email_address IS NOT u.email
 }
 
 func printHeader(b *bench, groups []group, rounds, chunk int, withMetrics bool) {
-	sqlite, pg := b.version != "", b.pg != nil
+	isPg := func(g group) bool { return slices.Contains(pgGroupNames, g.name) }
+	sqlite := slices.ContainsFunc(groups, func(g group) bool { return !isPg(g) })
+	pg := slices.ContainsFunc(groups, isPg)
 	engines := map[[2]bool]string{{true, false}: "SQLite", {false, true}: "PostgreSQL", {true, true}: "SQLite and PostgreSQL"}[[2]bool{sqlite, pg}]
 	fmt.Printf("dualwrite overhead on %s: one run, variants interleaved in rounds\n", engines)
 	fmt.Printf("go %s %s/%s, GOMAXPROCS=%d, NumCPU=%d\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())

@@ -84,6 +84,9 @@ type pgState struct {
 	checks      []pgCheck
 	version     string // SELECT version()
 	settings    string // the settings that decide a commit's cost
+	// noCheckpoint is set when CHECKPOINT failed (a role without the
+	// right): the pg-copy measurements then run without one.
+	noCheckpoint bool
 }
 
 // pgCheck is one schema whose accounts must equal up(users) after the
@@ -138,6 +141,15 @@ func (p *pgState) close() {
 // search_path is that schema. The trigger variant's trigger is installed
 // later, by installTriggers.
 func (p *pgState) schema(m *mapping.Mapping, group, variant string) (string, error) {
+	stmts := append([]string{}, corpus.PostgresSchema...)
+	stmts = append(stmts, qPgSeedUsers, upInsert(m), "ANALYZE")
+	return p.newSchema(group, variant, stmts)
+}
+
+// newSchema creates the schema of one variant of a group, dropped at the
+// end, runs stmts in it, and returns a DSN whose search_path is that
+// schema.
+func (p *pgState) newSchema(group, variant string, stmts []string) (string, error) {
 	name := strings.ReplaceAll("dw_bench_"+p.run+"_"+group+"_"+variant, "-", "_")
 	if _, err := p.admin.Exec("CREATE SCHEMA " + name); err != nil {
 		return "", fmt.Errorf("-postgres: %w", err)
@@ -149,8 +161,6 @@ func (p *pgState) schema(m *mapping.Mapping, group, variant string) (string, err
 		return "", err
 	}
 	defer func() { _ = db.Close() }()
-	stmts := append([]string{}, corpus.PostgresSchema...)
-	stmts = append(stmts, qPgSeedUsers, upInsert(m), "ANALYZE")
 	if err := execAll(db, name, stmts); err != nil {
 		return "", err
 	}
@@ -332,11 +342,7 @@ func (b *bench) checkPg(ops map[string]int) ([]string, error) {
 	if b.pg == nil {
 		return nil, nil
 	}
-	cols, exprs := upColumns(b.pgMapping)
-	up := "SELECT " + exprs + " FROM users"
-	acc := "SELECT " + cols + " FROM accounts"
-	diff := "SELECT (SELECT count(*) FROM (" + up + " EXCEPT ALL " + acc + ") AS missing), (SELECT count(*) FROM (" +
-		acc + " EXCEPT ALL " + up + ") AS extra), (SELECT count(*) FROM users), (SELECT coalesce(sum(visits), 0) FROM users)"
+	diff := pgDiff(b.pgMapping)
 	var out []string
 	for _, c := range b.pg.checks {
 		db, err := sql.Open("pgx", c.dsn)
@@ -368,4 +374,16 @@ func (b *bench) checkPg(ops map[string]int) ([]string, error) {
 			c.group, c.variant, users, users, visits, n))
 	}
 	return out, nil
+}
+
+// pgDiff returns the query of the rows of up(users) (the mapping's
+// expressions) missing from accounts, the accounts rows not in up(users)
+// (both EXCEPT ALL, so NULLs are equal), the users rows and their
+// sum(visits).
+func pgDiff(m *mapping.Mapping) string {
+	cols, exprs := upColumns(m)
+	up := "SELECT " + exprs + " FROM users"
+	acc := "SELECT " + cols + " FROM accounts"
+	return "SELECT (SELECT count(*) FROM (" + up + " EXCEPT ALL " + acc + ") AS missing), (SELECT count(*) FROM (" +
+		acc + " EXCEPT ALL " + up + ") AS extra), (SELECT count(*) FROM users), (SELECT coalesce(sum(visits), 0) FROM users)"
 }
