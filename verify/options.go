@@ -9,7 +9,7 @@ import (
 const (
 	// DefaultBatchSize is the most keys of each table one range holds
 	// when Options.BatchSize is 0.
-	DefaultBatchSize = 1000
+	DefaultBatchSize = 5000
 	// DefaultSampleSize is the most samples kept per kind of difference and
 	// table when Options.SampleSize is 0.
 	DefaultSampleSize = 10
