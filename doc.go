@@ -28,9 +28,11 @@
 // table runs verbatim, with the key columns appended to its RETURNING clause;
 // then the touched keys are mirrored with statements generated from the
 // mapping: an upsert of up(old) for keys that exist, a delete for keys that
-// no longer do. The whole runs inside a savepoint, in the caller's
-// transaction or on its own, so that a failure anywhere leaves both tables as
-// they were and returns an error. The caller receives exactly its own result:
+// no longer do. The whole is atomic: one statement on PostgreSQL (data-
+// modifying CTEs) but for a key change or a DELETE, otherwise steps in a
+// savepoint of the caller's transaction or in a transaction of its own, so
+// that a failure anywhere leaves both tables as they were and returns an
+// error. The caller receives exactly its own result:
 // its RETURNING rows, LastInsertId and RowsAffected. Statements that name no
 // mapped table pass through untouched; a statement on a mapped table that the
 // analyzer cannot handle with certainty is refused with an error wrapping

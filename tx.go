@@ -8,9 +8,10 @@ import (
 )
 
 // tx is a caller's transaction. Each dual write in it is atomic on its own
-// (a savepoint), so a failed one leaves the transaction as it was before the
-// statement, as a failed statement does; Commit refuses only when a failed
-// dual write could not be undone.
+// (one statement, or steps in a savepoint), so a failed one leaves the
+// transaction as a failed statement does: as it was before the statement on
+// SQLite, aborted on PostgreSQL. Commit refuses only when a failed dual
+// write could not be undone.
 type tx struct {
 	inner driver.Tx
 	conn  *conn
