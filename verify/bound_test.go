@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"database/sql"
 	"strings"
 	"testing"
 
@@ -16,28 +15,13 @@ import (
 // happens when key values change between reading them and passing them back,
 // is an error, not a range compared as if nothing were wrong.
 func TestBoundNotAmongKeys(t *testing.T) {
-	db, err := sql.Open("sqlite3", ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1) // one in-memory database
-	for _, s := range append(corpus.Schema,
+	db, conn := memDB(t, append(corpus.Schema,
 		"INSERT INTO users (id, full_name) VALUES (1, 'A B'), (2, 'C D'), (6, 'E F')",
-		"INSERT INTO accounts (account_id, first_name, last_name) VALUES (1, 'A', 'B'), (2, 'C', 'D'), (6, 'E', 'F')") {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+		"INSERT INTO accounts (account_id, first_name, last_name) VALUES (1, 'A', 'B'), (2, 'C', 'D'), (6, 'E', 'F')")...)
 	m, err := mapping.Parse([]byte(corpus.Mapping))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	v := &verifier{db: db, d: rewrite.SQLite, opts: Options{BatchSize: 2, SampleSize: 1}}
 	s := tableSQL{d: rewrite.SQLite, t: m.Tables[0], batch: 2}
 	rep := newTableReport(m.Tables[0])

@@ -16,31 +16,15 @@ import (
 // values of one type and one value are matches, everything else is left to
 // the client, which calls some of it equal (2 and 2.0) and some not.
 func TestFastPathAgrees(t *testing.T) {
-	db, err := sql.Open("sqlite3", ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1) // one in-memory database
-	for _, s := range []string{
+	db, conn := memDB(t,
 		"CREATE TABLE o (id INTEGER PRIMARY KEY, v)",
 		"CREATE TABLE n (id INTEGER PRIMARY KEY, v)",
 		"INSERT INTO o VALUES (1, 2), (2, 2), (3, '007'), (4, NULL), (5, NULL), (6, 'a'), (7, x'00'), (8, 1.5), (9, 'same')",
-		"INSERT INTO n VALUES (1, 2), (2, 2.0), (3, 7), (4, NULL), (5, 0), (6, 'A'), (7, x'00'), (8, 1.5), (9, 'same'), (10, 'extra')",
-	} {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+		"INSERT INTO n VALUES (1, 2), (2, 2.0), (3, 7), (4, NULL), (5, 0), (6, 'A'), (7, x'00'), (8, 1.5), (9, 'same'), (10, 'extra')")
 	m, err := mapping.Parse([]byte("dialect: sqlite\ntables:\n  - old: o\n    new: n\n    key: [id]\n    columns: {id: id, v: v}\n    reverse: {id: id, v: v}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	v := &verifier{db: db, d: rewrite.SQLite, opts: Options{BatchSize: 100, SampleSize: 10}}
 	if fast, err := v.fastPath(t.Context(), conn, m.Tables[0]); err != nil || !fast {
 		t.Fatalf("fastPath = %v, %v; want true for undeclared types", fast, err)
@@ -67,25 +51,9 @@ func TestFastPathAgrees(t *testing.T) {
 // go-sqlite3 decodes differently (declared DATETIME or BOOLEAN on one side
 // only) is compared by the client.
 func TestFastPathOffForDecodedTypes(t *testing.T) {
-	db, err := sql.Open("sqlite3", ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	for _, s := range []string{
+	db, conn := memDB(t,
 		"CREATE TABLE o (id INTEGER PRIMARY KEY, flag BOOLEAN, at TEXT)",
-		"CREATE TABLE n (id INTEGER PRIMARY KEY, flag INTEGER, at DATETIME)",
-	} {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+		"CREATE TABLE n (id INTEGER PRIMARY KEY, flag INTEGER, at DATETIME)")
 	v := &verifier{db: db, d: rewrite.SQLite}
 	for _, cols := range []string{"{id: id, flag: flag}", "{id: id, at: at}", "{id: id, flag: flag + 0}"} {
 		m, err := mapping.Parse([]byte("dialect: sqlite\ntables:\n  - old: o\n    new: n\n    key: [id]\n    columns: " + cols + "\n    reverse: {id: id}\n"))
@@ -101,4 +69,27 @@ func TestFastPathOffForDecodedTypes(t *testing.T) {
 			t.Errorf("columns %s: fastPath = %v, want %v", cols, fast, want)
 		}
 	}
+}
+
+// memDB opens an in-memory SQLite database with one connection, runs the
+// statements on it, and returns it with that connection.
+func memDB(t *testing.T, statements ...string) (*sql.DB, *sql.Conn) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1) // one in-memory database
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	for _, s := range statements {
+		if _, err := conn.ExecContext(t.Context(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	return db, conn
 }
