@@ -514,6 +514,19 @@ func visitsOf(db *sql.DB, id int) (int64, error) {
 
 // textRows returns a query's rows, each as its values joined by " | ".
 func textRows(db *sql.DB, query string, args ...any) ([]string, error) {
+	rows, err := cells(db, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(rows))
+	for i, row := range rows {
+		out[i] = strings.Join(row, " | ")
+	}
+	return out, nil
+}
+
+// cells returns a query's rows as text, NULL as "NULL".
+func cells(db *sql.DB, query string, args ...any) ([][]string, error) {
 	rows, err := db.Query(query, args...)
 	if err != nil {
 		return nil, err
@@ -523,7 +536,7 @@ func textRows(db *sql.DB, query string, args ...any) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out [][]string
 	for rows.Next() {
 		vals := make([]sql.NullString, len(cols))
 		ptrs := make([]any, len(cols))
@@ -540,7 +553,7 @@ func textRows(db *sql.DB, query string, args ...any) ([]string, error) {
 				row[i] = "NULL"
 			}
 		}
-		out = append(out, strings.Join(row, " | "))
+		out = append(out, row)
 	}
 	return out, rows.Err()
 }
@@ -744,35 +757,15 @@ func printTables(w io.Writer, db *sql.DB) error {
 
 // readRows returns a query's rows as text, by the first column.
 func readRows(db *sql.DB, query string) (map[string][]string, error) {
-	rows, err := db.Query(query)
+	rows, err := cells(db, query)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = rows.Close() }()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]string{}
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		row := make([]string, len(cols))
-		for i, v := range vals {
-			row[i] = v.String
-			if !v.Valid {
-				row[i] = "NULL"
-			}
-		}
+	out := make(map[string][]string, len(rows))
+	for _, row := range rows {
 		out[row[0]] = row
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // printMetrics prints the dualwrite_* series gathered from reg, one a line,
