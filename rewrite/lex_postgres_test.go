@@ -1,214 +1,158 @@
-package rewrite
-
-// These tests are in package rewrite, not rewrite_test like lex_sqlite_test.go,
-// because lexPostgres is not reachable from outside until a Postgres dialect
-// is registered. Once it is, they can move to rewrite_test and call
-// rewrite.Postgres.Lex with that file's tok, lexTexts and equalToks helpers.
+package rewrite_test
 
 import (
 	"errors"
-	"fmt"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dualwrite/dualwrite/rewrite"
 )
 
-// pgTok is a token as a test expects it: its kind and its text.
-type pgTok struct {
-	kind TokenKind
-	text string
-}
-
-var pgKindNames = map[TokenKind]string{
-	Space: "Space", Comment: "Comment", Word: "Word", QuotedIdent: "QuotedIdent",
-	String: "String", Number: "Number", Param: "Param", Punct: "Punct",
-	LParen: "LParen", RParen: "RParen", Comma: "Comma", Dot: "Dot", Semicolon: "Semicolon",
-}
-
-func (t pgTok) String() string { return fmt.Sprintf("%s(%q)", pgKindNames[t.kind], t.text) }
-
-// pgLexTexts lexes src with lexPostgres and returns the tokens as kind and
-// text, checking that offsets are in range and increasing.
-func pgLexTexts(t testing.TB, src string) ([]pgTok, error) {
-	t.Helper()
-	toks, err := lexPostgres(src)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]pgTok, len(toks))
-	prev := 0
-	for i, k := range toks {
-		if k.Start < prev || k.End <= k.Start || k.End > len(src) {
-			t.Fatalf("lexPostgres(%q): token %d has bad span [%d,%d) after %d", src, i, k.Start, k.End, prev)
-		}
-		if k.Trivia() {
-			t.Errorf("lexPostgres(%q): token %d is trivia %s", src, i, pgKindNames[k.Kind])
-		}
-		prev = k.End
-		out[i] = pgTok{k.Kind, k.Text(src)}
-	}
-	return out, nil
-}
-
 func TestLexPostgres(t *testing.T) {
-	W := func(s string) pgTok { return pgTok{Word, s} }
-	Q := func(s string) pgTok { return pgTok{QuotedIdent, s} }
-	S := func(s string) pgTok { return pgTok{String, s} }
-	N := func(s string) pgTok { return pgTok{Number, s} }
-	P := func(s string) pgTok { return pgTok{Param, s} }
-	O := func(s string) pgTok { return pgTok{Punct, s} }
-	lp, rp := pgTok{LParen, "("}, pgTok{RParen, ")"}
-	comma, dot, semi := pgTok{Comma, ","}, pgTok{Dot, "."}, pgTok{Semicolon, ";"}
+	W := func(s string) tok { return tok{rewrite.Word, s} }
+	Q := func(s string) tok { return tok{rewrite.QuotedIdent, s} }
+	S := func(s string) tok { return tok{rewrite.String, s} }
+	N := func(s string) tok { return tok{rewrite.Number, s} }
+	P := func(s string) tok { return tok{rewrite.Param, s} }
+	O := func(s string) tok { return tok{rewrite.Punct, s} }
+	lp, rp := tok{rewrite.LParen, "("}, tok{rewrite.RParen, ")"}
+	comma, dot, semi := tok{rewrite.Comma, ","}, tok{rewrite.Dot, "."}, tok{rewrite.Semicolon, ";"}
 
 	tests := []struct {
 		name string
 		src  string
-		want []pgTok
+		want []tok
 	}{
-		{"empty", "", []pgTok{}},
-		{"only space", " \t\r\n\f\v", []pgTok{}},
+		{"empty", "", []tok{}},
+		{"only space", " \t\r\n\f\v", []tok{}},
 
 		// Comments.
-		{"line comment", "a -- comment\nb", []pgTok{W("a"), W("b")}},
-		{"line comment at end", "1 --comment", []pgTok{N("1")}},
-		{"line comment ends at CR", "a --c\r'x'", []pgTok{W("a"), S("'x'")}},
-		{"block comment", "a/* x */b", []pgTok{W("a"), W("b")}},
-		{"nested block comment", "/* /* */ */ x", []pgTok{W("x")}},
-		{"deeper nesting", "a /* 1 /* 2 /* 3 */ 2 */ 1 */ b", []pgTok{W("a"), W("b")}},
-		{"star-slash-star inside", "/*/ x */ y", []pgTok{W("y")}},
-		{"empty block comment", "/**/x/***/", []pgTok{W("x")}},
-		{"comment markers in strings", "'-- /* x' \"/*\"", []pgTok{S("'-- /* x'"), Q(`"/*"`)}},
+		{"line comment", "a -- comment\nb", []tok{W("a"), W("b")}},
+		{"line comment at end", "1 --comment", []tok{N("1")}},
+		{"line comment ends at CR", "a --c\r'x'", []tok{W("a"), S("'x'")}},
+		{"block comment", "a/* x */b", []tok{W("a"), W("b")}},
+		{"nested block comment", "/* /* */ */ x", []tok{W("x")}},
+		{"deeper nesting", "a /* 1 /* 2 /* 3 */ 2 */ 1 */ b", []tok{W("a"), W("b")}},
+		{"star-slash-star inside", "/*/ x */ y", []tok{W("y")}},
+		{"empty block comment", "/**/x/***/", []tok{W("x")}},
+		{"comment markers in strings", "'-- /* x' \"/*\"", []tok{S("'-- /* x'"), Q(`"/*"`)}},
 
 		// Strings.
-		{"string", "'abc'", []pgTok{S("'abc'")}},
-		{"doubled quote", "'it''s' x", []pgTok{S("'it''s'"), W("x")}},
-		{"empty string", "''", []pgTok{S("''")}},
-		{"backslash is literal", `'a\' x`, []pgTok{S(`'a\'`), W("x")}},
-		{"string with newline", "'a\nb'", []pgTok{S("'a\nb'")}},
-		{"escape string", `E'it\'s'`, []pgTok{S(`E'it\'s'`)}},
-		{"escape string lower-case", `e'\\' x`, []pgTok{S(`e'\\'`), W("x")}},
-		{"escape string doubled quote", `E'a''b\\'`, []pgTok{S(`E'a''b\\'`)}},
-		{"escape string escaped newline and octal", "E'\\\n\\047'", []pgTok{S("E'\\\n\\047'")}},
-		{"bit strings", "B'0101' b'' X'1F' x'ab'", []pgTok{S("B'0101'"), S("b''"), S("X'1F'"), S("x'ab'")}},
+		{"string", "'abc'", []tok{S("'abc'")}},
+		{"doubled quote", "'it''s' x", []tok{S("'it''s'"), W("x")}},
+		{"empty string", "''", []tok{S("''")}},
+		{"backslash is literal", `'a\' x`, []tok{S(`'a\'`), W("x")}},
+		{"string with newline", "'a\nb'", []tok{S("'a\nb'")}},
+		{"escape string", `E'it\'s'`, []tok{S(`E'it\'s'`)}},
+		{"escape string lower-case", `e'\\' x`, []tok{S(`e'\\'`), W("x")}},
+		{"escape string doubled quote", `E'a''b\\'`, []tok{S(`E'a''b\\'`)}},
+		{"escape string escaped newline and octal", "E'\\\n\\047'", []tok{S("E'\\\n\\047'")}},
+		{"bit strings", "B'0101' b'' X'1F' x'ab'", []tok{S("B'0101'"), S("b''"), S("X'1F'"), S("x'ab'")}},
 		// B'..' knows no doubled quote: two literals (which the grammar rejects).
-		{"bit string ends at first quote", "B'01''10'", []pgTok{S("B'01'"), S("'10'")}},
-		{"national string", "N'abc'", []pgTok{W("N"), S("'abc'")}},
-		{"word ending in e before string", "cafe'x'", []pgTok{W("cafe"), S("'x'")}},
-		{"unicode string", `U&'d\0061t\+000061'`, []pgTok{S(`U&'d\0061t\+000061'`)}},
-		{"unicode string backslash before quote", `u&'\' x`, []pgTok{S(`u&'\'`), W("x")}},
-		{"unicode string uescape", `U&'d!0061t' UESCAPE '!'`, []pgTok{S(`U&'d!0061t'`), W("UESCAPE"), S("'!'")}},
-		{"u and ampersand", "u&x", []pgTok{W("u"), O("&"), W("x")}},
-		{"word ending in u before &'", "colu&'x'", []pgTok{W("colu"), O("&"), S("'x'")}},
+		{"bit string ends at first quote", "B'01''10'", []tok{S("B'01'"), S("'10'")}},
+		{"national string", "N'abc'", []tok{W("N"), S("'abc'")}},
+		{"word ending in e before string", "cafe'x'", []tok{W("cafe"), S("'x'")}},
+		{"unicode string", `U&'d\0061t\+000061'`, []tok{S(`U&'d\0061t\+000061'`)}},
+		{"unicode string backslash before quote", `u&'\' x`, []tok{S(`u&'\'`), W("x")}},
+		{"unicode string uescape", `U&'d!0061t' UESCAPE '!'`, []tok{S(`U&'d!0061t'`), W("UESCAPE"), S("'!'")}},
+		{"u and ampersand", "u&x", []tok{W("u"), O("&"), W("x")}},
+		{"word ending in u before &'", "colu&'x'", []tok{W("colu"), O("&"), S("'x'")}},
 
 		// Adjacent literals: PostgreSQL concatenates them when the white
 		// space between holds a newline; each part is its own token, and a
 		// part continues the escape rules of the first.
-		{"continued string", "'a'\n'b'", []pgTok{S("'a'"), S("'b'")}},
-		{"continued escape string", "E'a'\n'b\\'c'", []pgTok{S("E'a'"), S("'b\\'c'")}},
-		{"continued escape string after comments", "E'a' -- c\n -- d\n'\\''", []pgTok{S("E'a'"), S(`'\''`)}},
-		{"three parts", "E'a'\n'b'\r\n'\\''", []pgTok{S("E'a'"), S("'b'"), S(`'\''`)}},
-		{"adjacent strings on one line", "'a' 'b'", []pgTok{S("'a'"), S("'b'")}},
-		{"block comment stops continuation", "E'a' /* c */\n'b\\' x", []pgTok{S("E'a'"), S(`'b\'`), W("x")}},
+		{"continued string", "'a'\n'b'", []tok{S("'a'"), S("'b'")}},
+		{"continued escape string", "E'a'\n'b\\'c'", []tok{S("E'a'"), S("'b\\'c'")}},
+		{"continued escape string after comments", "E'a' -- c\n -- d\n'\\''", []tok{S("E'a'"), S(`'\''`)}},
+		{"three parts", "E'a'\n'b'\r\n'\\''", []tok{S("E'a'"), S("'b'"), S(`'\''`)}},
+		{"adjacent strings on one line", "'a' 'b'", []tok{S("'a'"), S("'b'")}},
+		{"block comment stops continuation", "E'a' /* c */\n'b\\' x", []tok{S("E'a'"), S(`'b\'`), W("x")}},
 
 		// Dollar quotes.
-		{"dollar quote", "$$it's$$", []pgTok{S("$$it's$$")}},
-		{"tagged dollar quote", "$fn$ select 'x' $fn$", []pgTok{S("$fn$ select 'x' $fn$")}},
-		{"other tags inside", "$a$ $b$ $a$", []pgTok{S("$a$ $b$ $a$")}},
-		{"tags are case-sensitive", "$A$ $a$ $A$", []pgTok{S("$A$ $a$ $A$")}},
-		{"tag ends after junk", "$a$x$ba$a$ y", []pgTok{S("$a$x$ba$a$"), W("y")}},
-		{"empty tag after junk", "$$x$y$$", []pgTok{S("$$x$y$$")}},
-		{"tag with digits and non-ascii", "$_1é$ 'x $_1é$", []pgTok{S("$_1é$ 'x $_1é$")}},
-		{"dollar quote in a function body", "AS $$ SELECT $1 $$ LANGUAGE sql", []pgTok{W("AS"), S("$$ SELECT $1 $$"), W("LANGUAGE"), W("sql")}},
+		{"dollar quote", "$$it's$$", []tok{S("$$it's$$")}},
+		{"tagged dollar quote", "$fn$ select 'x' $fn$", []tok{S("$fn$ select 'x' $fn$")}},
+		{"other tags inside", "$a$ $b$ $a$", []tok{S("$a$ $b$ $a$")}},
+		{"tags are case-sensitive", "$A$ $a$ $A$", []tok{S("$A$ $a$ $A$")}},
+		{"tag ends after junk", "$a$x$ba$a$ y", []tok{S("$a$x$ba$a$"), W("y")}},
+		{"empty tag after junk", "$$x$y$$", []tok{S("$$x$y$$")}},
+		{"tag with digits and non-ascii", "$_1é$ 'x $_1é$", []tok{S("$_1é$ 'x $_1é$")}},
+		{"dollar quote in a function body", "AS $$ SELECT $1 $$ LANGUAGE sql", []tok{W("AS"), S("$$ SELECT $1 $$"), W("LANGUAGE"), W("sql")}},
 
 		// Identifiers.
-		{"words", "SELECT a_1, _b$c FROM t", []pgTok{W("SELECT"), W("a_1"), comma, W("_b$c"), W("FROM"), W("t")}},
-		{"dollar digits inside a word", "a$1 a$$", []pgTok{W("a$1"), W("a$$")}},
-		{"non-ascii word", "SELECT héllo", []pgTok{W("SELECT"), W("héllo")}},
-		{"quoted ident", `"my ""col"""`, []pgTok{Q(`"my ""col"""`)}},
-		{"qualified", `s."T".c`, []pgTok{W("s"), dot, Q(`"T"`), dot, W("c")}},
-		{"unicode quoted ident", `U&"d\0061t\+000061"`, []pgTok{Q(`U&"d\0061t\+000061"`)}},
-		{"unicode quoted ident uescape", `u&"d!0061t" UESCAPE '!'`, []pgTok{Q(`u&"d!0061t"`), W("UESCAPE"), S("'!'")}},
+		{"words", "SELECT a_1, _b$c FROM t", []tok{W("SELECT"), W("a_1"), comma, W("_b$c"), W("FROM"), W("t")}},
+		{"dollar digits inside a word", "a$1 a$$", []tok{W("a$1"), W("a$$")}},
+		{"non-ascii word", "SELECT héllo", []tok{W("SELECT"), W("héllo")}},
+		{"quoted ident", `"my ""col"""`, []tok{Q(`"my ""col"""`)}},
+		{"qualified", `s."T".c`, []tok{W("s"), dot, Q(`"T"`), dot, W("c")}},
+		{"unicode quoted ident", `U&"d\0061t\+000061"`, []tok{Q(`U&"d\0061t\+000061"`)}},
+		{"unicode quoted ident uescape", `u&"d!0061t" UESCAPE '!'`, []tok{Q(`u&"d!0061t"`), W("UESCAPE"), S("'!'")}},
 
 		// Parameters.
-		{"params", "$1, $23", []pgTok{P("$1"), comma, P("$23")}},
-		{"param cast", "$1::int", []pgTok{P("$1"), O("::"), W("int")}},
-		{"param after number", "1$1", []pgTok{N("1"), P("$1")}},
-		{"question mark is an operator", "a ? b", []pgTok{W("a"), O("?"), W("b")}},
+		{"params", "$1, $23", []tok{P("$1"), comma, P("$23")}},
+		{"param cast", "$1::int", []tok{P("$1"), O("::"), W("int")}},
+		{"param after number", "1$1", []tok{N("1"), P("$1")}},
+		{"question mark is an operator", "a ? b", []tok{W("a"), O("?"), W("b")}},
 
 		// Numbers.
-		{"integers", "0 42 1_000 007", []pgTok{N("0"), N("42"), N("1_000"), N("007")}},
-		{"decimals", "1.5 .5 3. 1_0.0_1", []pgTok{N("1.5"), N(".5"), N("3."), N("1_0.0_1")}},
-		{"exponents", "1e10 1.5E-3 4e+7 .5e1 3.e2 1e1_0", []pgTok{N("1e10"), N("1.5E-3"), N("4e+7"), N(".5e1"), N("3.e2"), N("1e1_0")}},
-		{"hex octal binary", "0x1F 0X_ff 0o17 0O1_7 0b101 0B1_0", []pgTok{N("0x1F"), N("0X_ff"), N("0o17"), N("0O1_7"), N("0b101"), N("0B1_0")}},
-		{"dot dot", "1..2", []pgTok{N("1"), O(".."), N("2")}},
-		{"two decimals", "1.2.3", []pgTok{N("1.2"), N(".3")}},
-		{"dot then number", "t.5", []pgTok{W("t"), N(".5")}},
-		{"number before dollar", "1$$x$$", []pgTok{N("1"), S("$$x$$")}},
+		{"integers", "0 42 1_000 007", []tok{N("0"), N("42"), N("1_000"), N("007")}},
+		{"decimals", "1.5 .5 3. 1_0.0_1", []tok{N("1.5"), N(".5"), N("3."), N("1_0.0_1")}},
+		{"exponents", "1e10 1.5E-3 4e+7 .5e1 3.e2 1e1_0", []tok{N("1e10"), N("1.5E-3"), N("4e+7"), N(".5e1"), N("3.e2"), N("1e1_0")}},
+		{"hex octal binary", "0x1F 0X_ff 0o17 0O1_7 0b101 0B1_0", []tok{N("0x1F"), N("0X_ff"), N("0o17"), N("0O1_7"), N("0b101"), N("0B1_0")}},
+		{"dot dot", "1..2", []tok{N("1"), O(".."), N("2")}},
+		{"two decimals", "1.2.3", []tok{N("1.2"), N(".3")}},
+		{"dot then number", "t.5", []tok{W("t"), N(".5")}},
+		{"number before dollar", "1$$x$$", []tok{N("1"), S("$$x$$")}},
 
 		// Operators.
-		{"json operators", "x->>'k' || x->'c' #> p #>> q", []pgTok{
+		{"json operators", "x->>'k' || x->'c' #> p #>> q", []tok{
 			W("x"), O("->>"), S("'k'"), O("||"), W("x"), O("->"), S("'c'"), O("#>"), W("p"), O("#>>"), W("q")}},
-		{"containment", "a @> b", []pgTok{W("a"), O("@>"), W("b")}},
-		{"contained", "a<@b", []pgTok{W("a"), O("<@"), W("b")}},
-		{"jsonb key operators", "a ?| b ?& c && d", []pgTok{W("a"), O("?|"), W("b"), O("?&"), W("c"), O("&&"), W("d")}},
-		{"assignment and named arg", "f(a => 1, b := 2)", []pgTok{W("f"), lp, W("a"), O("=>"), N("1"), comma, W("b"), O(":="), N("2"), rp}},
-		{"comparisons", "a<>b!=c<=d>=e<f>g=h", []pgTok{
+		{"containment", "a @> b", []tok{W("a"), O("@>"), W("b")}},
+		{"contained", "a<@b", []tok{W("a"), O("<@"), W("b")}},
+		{"jsonb key operators", "a ?| b ?& c && d", []tok{W("a"), O("?|"), W("b"), O("?&"), W("c"), O("&&"), W("d")}},
+		{"assignment and named arg", "f(a => 1, b := 2)", []tok{W("f"), lp, W("a"), O("=>"), N("1"), comma, W("b"), O(":="), N("2"), rp}},
+		{"comparisons", "a<>b!=c<=d>=e<f>g=h", []tok{
 			W("a"), O("<>"), W("b"), O("!="), W("c"), O("<="), W("d"), O(">="), W("e"), O("<"), W("f"), O(">"), W("g"), O("="), W("h")}},
 		// a-+1 is a - (+1): a trailing + or - is trimmed from an operator
 		// made only of SQL operator characters.
-		{"minus plus", "a-+1", []pgTok{W("a"), O("-"), O("+"), N("1")}},
-		{"equals minus", "a=-1", []pgTok{W("a"), O("="), O("-"), N("1")}},
-		{"several trailing signs", "a<=+-1", []pgTok{W("a"), O("<="), O("+"), O("-"), N("1")}},
-		{"star minus", "a*-1", []pgTok{W("a"), O("*"), O("-"), N("1")}},
+		{"minus plus", "a-+1", []tok{W("a"), O("-"), O("+"), N("1")}},
+		{"equals minus", "a=-1", []tok{W("a"), O("="), O("-"), N("1")}},
+		{"several trailing signs", "a<=+-1", []tok{W("a"), O("<="), O("+"), O("-"), N("1")}},
+		{"star minus", "a*-1", []tok{W("a"), O("*"), O("-"), N("1")}},
 		// ... but kept when the operator holds a character SQL operators lack.
-		{"at minus", "a@-1", []pgTok{W("a"), O("@-"), N("1")}},
-		{"question minus", "a?-b", []pgTok{W("a"), O("?-"), W("b")}},
-		{"percent minus", "a%-b", []pgTok{W("a"), O("%-"), W("b")}},
-		{"regex operators", "a !~* b ~~ c !~~ d", []pgTok{W("a"), O("!~*"), W("b"), O("~~"), W("c"), O("!~~"), W("d")}},
-		{"backquote operator", "a `| b", []pgTok{W("a"), O("`|"), W("b")}},
-		{"comment start ends an operator", "1-/**/-2", []pgTok{N("1"), O("-"), O("-"), N("2")}},
-		{"dash dash ends an operator", "a +--x\nb", []pgTok{W("a"), O("+"), W("b")}},
-		{"star then comment", "a */*x*/", []pgTok{W("a"), O("*")}},
-		{"cast", "x::text[]", []pgTok{W("x"), O("::"), W("text"), O("["), O("]")}},
-		{"array slice", "a[1:2]", []pgTok{W("a"), O("["), N("1"), O(":"), N("2"), O("]")}},
-		{"triple colon", "a:::b", []pgTok{W("a"), O("::"), O(":"), W("b")}},
-		{"other characters", `\ { }`, []pgTok{O(`\`), O("{"), O("}")}},
+		{"at minus", "a@-1", []tok{W("a"), O("@-"), N("1")}},
+		{"question minus", "a?-b", []tok{W("a"), O("?-"), W("b")}},
+		{"percent minus", "a%-b", []tok{W("a"), O("%-"), W("b")}},
+		{"regex operators", "a !~* b ~~ c !~~ d", []tok{W("a"), O("!~*"), W("b"), O("~~"), W("c"), O("!~~"), W("d")}},
+		{"backquote operator", "a `| b", []tok{W("a"), O("`|"), W("b")}},
+		{"comment start ends an operator", "1-/**/-2", []tok{N("1"), O("-"), O("-"), N("2")}},
+		{"dash dash ends an operator", "a +--x\nb", []tok{W("a"), O("+"), W("b")}},
+		{"star then comment", "a */*x*/", []tok{W("a"), O("*")}},
+		{"cast", "x::text[]", []tok{W("x"), O("::"), W("text"), O("["), O("]")}},
+		{"array slice", "a[1:2]", []tok{W("a"), O("["), N("1"), O(":"), N("2"), O("]")}},
+		{"triple colon", "a:::b", []tok{W("a"), O("::"), O(":"), W("b")}},
+		{"other characters", `\ { }`, []tok{O(`\`), O("{"), O("}")}},
 
-		{"punctuation", "f(a,b);", []pgTok{W("f"), lp, W("a"), comma, W("b"), rp, semi}},
-		{"statement", "UPDATE users SET n = n + $1 WHERE id = $2 RETURNING id; -- done", []pgTok{
+		{"punctuation", "f(a,b);", []tok{W("f"), lp, W("a"), comma, W("b"), rp, semi}},
+		{"statement", "UPDATE users SET n = n + $1 WHERE id = $2 RETURNING id; -- done", []tok{
 			W("UPDATE"), W("users"), W("SET"), W("n"), O("="), W("n"), O("+"), P("$1"),
 			W("WHERE"), W("id"), O("="), P("$2"), W("RETURNING"), W("id"), semi}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := pgLexTexts(t, tt.src)
+			got, err := lexTexts(t, rewrite.Postgres, tt.src)
 			if err != nil {
-				t.Fatalf("lexPostgres(%q): %v", tt.src, err)
+				t.Fatalf("rewrite.Postgres.Lex(%q): %v", tt.src, err)
 			}
-			if !pgEqualToks(got, tt.want) {
-				t.Errorf("lexPostgres(%q)\n got %v\nwant %v", tt.src, got, tt.want)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("rewrite.Postgres.Lex(%q)\n got %v\nwant %v", tt.src, got, tt.want)
 			}
 		})
 	}
 }
 
-func pgEqualToks(a, b []pgTok) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestLexPostgresErrors(t *testing.T) {
-	tests := []struct {
-		src    string
-		offset int
-		msg    string // a part of the message
-	}{
+	testLexErrors(t, rewrite.Postgres, []lexErrorCase{
 		{"SELECT 'abc", 7, "unterminated quoted string"},
 		{"SELECT 'it''s", 7, "unterminated quoted string"},
 		{`SELECT E'it\'`, 7, "unterminated quoted string"},
@@ -250,24 +194,9 @@ func TestLexPostgresErrors(t *testing.T) {
 		{"SELECT 1\x00 2", 8, "NUL byte"},
 		{"SELECT 1 " + strings.Repeat("~", 64) + " 2", 9, "operator too long"},
 		{"-- c\n'", 5, "unterminated quoted string"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.src, func(t *testing.T) {
-			toks, err := lexPostgres(tt.src)
-			if err == nil {
-				t.Fatalf("lexPostgres(%q) = %d tokens, want an error", tt.src, len(toks))
-			}
-			var le *LexError
-			if !errors.As(err, &le) {
-				t.Fatalf("lexPostgres(%q) error %T %v, want *LexError", tt.src, err, err)
-			}
-			if le.Offset != tt.offset || !strings.Contains(le.Msg, tt.msg) {
-				t.Errorf("lexPostgres(%q) = offset %d %q, want offset %d containing %q", tt.src, le.Offset, le.Msg, tt.offset, tt.msg)
-			}
-		})
-	}
+	})
 	// An operator of 63 characters is still allowed (NAMEDATALEN is 64).
-	if _, err := lexPostgres("1 " + strings.Repeat("~", 63) + " 2"); err != nil {
+	if _, err := rewrite.Postgres.Lex("1 " + strings.Repeat("~", 63) + " 2"); err != nil {
 		t.Errorf("63-character operator: %v", err)
 	}
 }
@@ -322,39 +251,39 @@ func FuzzLexPostgres(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		toks, err := lexPostgres(src)
+		toks, err := rewrite.Postgres.Lex(src)
 		if err != nil {
-			var le *LexError
+			var le *rewrite.LexError
 			if !errors.As(err, &le) || le.Offset < 0 || le.Offset > len(src) {
-				t.Fatalf("lexPostgres(%q) error %v, want a *LexError with an offset in the text", src, err)
+				t.Fatalf("rewrite.Postgres.Lex(%q) error %v, want a *rewrite.LexError with an offset in the text", src, err)
 			}
 			return
 		}
 		prev := 0
 		for i, k := range toks {
 			if k.Start < prev || k.End <= k.Start || k.End > len(src) {
-				t.Fatalf("lexPostgres(%q): token %d has bad span [%d,%d) after %d", src, i, k.Start, k.End, prev)
+				t.Fatalf("rewrite.Postgres.Lex(%q): token %d has bad span [%d,%d) after %d", src, i, k.Start, k.End, prev)
 			}
 			if k.Trivia() {
-				t.Fatalf("lexPostgres(%q): token %d is trivia", src, i)
+				t.Fatalf("rewrite.Postgres.Lex(%q): token %d is trivia", src, i)
 			}
 			if n, ok := pgSkipTrivia(src[prev:k.Start]); !ok {
-				t.Fatalf("lexPostgres(%q): byte %d, between tokens, is neither white space nor in a comment", src, prev+n)
+				t.Fatalf("rewrite.Postgres.Lex(%q): byte %d, between tokens, is neither white space nor in a comment", src, prev+n)
 			}
 			// A token lexes alone as itself, but for a part of a continued
 			// string, which keeps the escape rules of the part before it.
-			continued := k.Kind == String && src[k.Start] == '\'' && i > 0 && toks[i-1].Kind == String
+			continued := k.Kind == rewrite.String && src[k.Start] == '\'' && i > 0 && toks[i-1].Kind == rewrite.String
 			if !continued {
 				text := k.Text(src)
-				alone, err := lexPostgres(text)
+				alone, err := rewrite.Postgres.Lex(text)
 				if err != nil || len(alone) != 1 || alone[0].Kind != k.Kind || alone[0].End != len(text) {
-					t.Fatalf("lexPostgres(%q): token %d %s(%q) lexes alone as %v, %v", src, i, pgKindNames[k.Kind], text, alone, err)
+					t.Fatalf("rewrite.Postgres.Lex(%q): token %d %s(%q) lexes alone as %v, %v", src, i, kindNames[k.Kind], text, alone, err)
 				}
 			}
 			prev = k.End
 		}
 		if n, ok := pgSkipTrivia(src[prev:]); !ok {
-			t.Fatalf("lexPostgres(%q): byte %d, after the last token, is neither white space nor in a comment", src, prev+n)
+			t.Fatalf("rewrite.Postgres.Lex(%q): byte %d, after the last token, is neither white space nor in a comment", src, prev+n)
 		}
 	})
 }

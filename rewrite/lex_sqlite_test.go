@@ -3,6 +3,7 @@ package rewrite_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,11 +26,11 @@ var kindNames = map[rewrite.TokenKind]string{
 
 func (t tok) String() string { return fmt.Sprintf("%s(%q)", kindNames[t.kind], t.text) }
 
-// lexTexts lexes src with the SQLite dialect and returns the tokens as
-// kind and text, checking that offsets are in range and increasing.
-func lexTexts(t testing.TB, src string) ([]tok, error) {
+// lexTexts lexes src in the dialect and returns the tokens as kind and
+// text, checking that offsets are in range and increasing.
+func lexTexts(t testing.TB, d *rewrite.Dialect, src string) ([]tok, error) {
 	t.Helper()
-	toks, err := rewrite.SQLite.Lex(src)
+	toks, err := d.Lex(src)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +41,7 @@ func lexTexts(t testing.TB, src string) ([]tok, error) {
 			t.Fatalf("Lex(%q): token %d has bad span [%d,%d) after %d", src, i, k.Start, k.End, prev)
 		}
 		if k.Trivia() {
-			t.Errorf("Lex(%q): token %d is trivia %s; the SQLite lexer drops white space and comments", src, i, kindNames[k.Kind])
+			t.Errorf("Lex(%q): token %d is trivia %s; the lexers drop white space and comments", src, i, kindNames[k.Kind])
 		}
 		prev = k.End
 		out[i] = tok{k.Kind, k.Text(src)}
@@ -111,35 +112,19 @@ func TestLexSQLite(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := lexTexts(t, tt.src)
+			got, err := lexTexts(t, rewrite.SQLite, tt.src)
 			if err != nil {
 				t.Fatalf("Lex(%q): %v", tt.src, err)
 			}
-			if !equalToks(got, tt.want) {
+			if !slices.Equal(got, tt.want) {
 				t.Errorf("Lex(%q)\n got %v\nwant %v", tt.src, got, tt.want)
 			}
 		})
 	}
 }
 
-func equalToks(a, b []tok) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestLexSQLiteErrors(t *testing.T) {
-	tests := []struct {
-		src    string
-		offset int
-		msg    string // a part of the message
-	}{
+	testLexErrors(t, rewrite.SQLite, []lexErrorCase{
 		{"SELECT 'abc", 7, "unterminated string"},
 		{"SELECT $a(b", 7, "not followed by a parameter name"}, // SQLite: TK_ILLEGAL
 		{"SELECT 1\x00 2", 8, "NUL byte"},
@@ -152,10 +137,22 @@ func TestLexSQLiteErrors(t *testing.T) {
 		{"SELECT @ + 1", 7, "parameter name"},
 		{"SELECT $", 7, "parameter name"},
 		{"-- c\n'", 5, "unterminated string"},
-	}
+	})
+}
+
+// lexErrorCase is a text a lexer must reject at an offset with a message.
+type lexErrorCase struct {
+	src    string
+	offset int
+	msg    string // a part of the message
+}
+
+// testLexErrors checks that the dialect's Lex and Analyze reject each text
+// with a *rewrite.LexError at its offset and with its message.
+func testLexErrors(t *testing.T, d *rewrite.Dialect, tests []lexErrorCase) {
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
-			toks, err := rewrite.SQLite.Lex(tt.src)
+			toks, err := d.Lex(tt.src)
 			if err == nil {
 				t.Fatalf("Lex(%q) = %d tokens, want an error", tt.src, len(toks))
 			}
@@ -170,7 +167,7 @@ func TestLexSQLiteErrors(t *testing.T) {
 				t.Errorf("Error() = %q, want prefix %q", err.Error(), want)
 			}
 			// Analyze reports the same error.
-			if _, aerr := rewrite.SQLite.Analyze(tt.src); !errors.As(aerr, &le) {
+			if _, aerr := d.Analyze(tt.src); !errors.As(aerr, &le) {
 				t.Errorf("Analyze(%q) error = %v, want *rewrite.LexError", tt.src, aerr)
 			}
 		})
@@ -182,9 +179,9 @@ func TestLexSQLiteErrors(t *testing.T) {
 func TestLexSQLiteTclParams(t *testing.T) {
 	for _, src := range []string{":a::b", "@a(x)", "#a::b(y)"} {
 		t.Run(src, func(t *testing.T) {
-			got, err := lexTexts(t, src)
+			got, err := lexTexts(t, rewrite.SQLite, src)
 			want := []tok{{rewrite.Param, src}}
-			if err != nil || !equalToks(got, want) {
+			if err != nil || !slices.Equal(got, want) {
 				t.Fatalf("Lex(%q) = %v, %v; SQLite's tokenize.c reads the whole text as one variable "+
 					"(the ::name and (...) suffixes apply to :, @, # and $ alike), so the lexer splits or rejects a "+
 					"parameter SQLite accepts", src, got, err)
