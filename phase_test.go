@@ -32,7 +32,7 @@ func TestWritePhaseFromEnvironmentPerStatement(t *testing.T) {
 	if n := e.count("accounts"); n != 3 {
 		t.Fatalf("after an invalid value: accounts has %d rows, want 3 (the last valid phase stays)", n)
 	}
-	if got := metricSum(t, reg, "dualwrite_invalid_phase_total"); got != 1 {
+	if got := counterValue(t, reg, "dualwrite_invalid_phase_total", nil); got != 1 {
 		t.Fatalf("invalid phase counted %v times, want once per distinct value", got)
 	}
 	if !strings.Contains(logs.String(), `invalid write phase \"bogus\"`) {
@@ -51,27 +51,7 @@ func TestWritePhaseFromEnvironmentPerStatement(t *testing.T) {
 	if err := e.sw.SetWrite("sideways"); err == nil {
 		t.Fatal("SetWrite accepted an invalid phase")
 	}
-	if got := metricSum(t, reg, "dualwrite_passthrough_writes_total"); got != 2 {
+	if got := counterValue(t, reg, "dualwrite_passthrough_writes_total", nil); got != 2 {
 		t.Fatalf("passthrough writes = %v, want 2", got)
 	}
-}
-
-// metricSum returns the sum of a counter family's values in reg.
-func metricSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			sum := 0.0
-			for _, m := range mf.GetMetric() {
-				sum += m.GetCounter().GetValue()
-			}
-			return sum
-		}
-	}
-	t.Fatalf("metric %s not registered", name)
-	return 0
 }

@@ -147,7 +147,8 @@ func queryIn(t *testing.T, e *env, inTx bool, q string, a ...any) (result, error
 // TestReadRoutingInTransactionAndPrepared: prepared queries and queries in
 // a transaction follow the read phase too.
 func TestReadRoutingInTransactionAndPrepared(t *testing.T) {
-	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	e := newEnv(t, dualwrite.WithRegisterer(reg))
 	seed(t, e)
 	// Make the two sides distinguishable.
 	mustExec(t, e.raw, "UPDATE accounts SET visits = 100 WHERE account_id = 1")
@@ -177,6 +178,10 @@ func TestReadRoutingInTransactionAndPrepared(t *testing.T) {
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// compare returned the old value and saw the new one: both reads mismatched.
+	if n := counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"result": "mismatch"}); n != 2 {
+		t.Fatalf("mismatches = %v, want 2 (prepared and in a transaction)", n)
 	}
 }
 

@@ -6,6 +6,11 @@ import (
 	"database/sql/driver"
 	"sync"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/mapping"
 )
 
 func TestCallerTransactionRollbackUndoesBothSides(t *testing.T) {
@@ -225,8 +230,12 @@ func TestIsolationLevels(t *testing.T) {
 		if b.name == "postgres" {
 			levels = append(levels, sql.LevelReadCommitted, sql.LevelRepeatableRead)
 		}
-		e := b.open(t)
+		reg := prometheus.NewRegistry()
+		e := b.open(t, dualwrite.WithRegisterer(reg))
 		seed(t, e)
+		if err := e.sw.SetRead(mapping.ReadCompare, mapping.WriteDual); err != nil {
+			t.Fatal(err)
+		}
 		for i, level := range levels {
 			tx, err := e.db.BeginTx(context.Background(), &sql.TxOptions{Isolation: level})
 			if err != nil {
@@ -246,6 +255,10 @@ func TestIsolationLevels(t *testing.T) {
 		}
 		if n := e.count("accounts WHERE account_id >= 100"); n != len(levels) {
 			t.Fatalf("%d moved rows, want %d", n, len(levels))
+		}
+		match := counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"result": "match"})
+		if n := counterValue(t, reg, "dualwrite_read_compare_total", nil); match != float64(len(levels)) || n != match {
+			t.Fatalf("%v comparisons matched of %v, want all %d", match, n, len(levels))
 		}
 	})
 }
