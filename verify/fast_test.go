@@ -12,13 +12,14 @@ import (
 )
 
 // TestFastPathAgrees: where the database finds values identical itself,
-// the report is the one the client's own comparison of every row gives:
+// the report is the one the client's own comparison of every row gives,
+// also for text of a column that compares case-insensitively ('a', 'A'):
 // values of one type and one value are matches, everything else is left to
 // the client, which calls some of it equal (2 and 2.0) and some not.
 func TestFastPathAgrees(t *testing.T) {
 	db, conn := memDB(t,
-		"CREATE TABLE o (id INTEGER PRIMARY KEY, v)",
-		"CREATE TABLE n (id INTEGER PRIMARY KEY, v)",
+		"CREATE TABLE o (id INTEGER PRIMARY KEY, v COLLATE NOCASE)",
+		"CREATE TABLE n (id INTEGER PRIMARY KEY, v COLLATE NOCASE)",
 		"INSERT INTO o VALUES (1, 2), (2, 2), (3, '007'), (4, NULL), (5, NULL), (6, 'a'), (7, x'00'), (8, 1.5), (9, 'same')",
 		"INSERT INTO n VALUES (1, 2), (2, 2.0), (3, 7), (4, NULL), (5, 0), (6, 'A'), (7, x'00'), (8, 1.5), (9, 'same'), (10, 'extra')")
 	m, err := mapping.Parse([]byte("dialect: sqlite\ntables:\n  - old: o\n    new: n\n    key: [id]\n    columns: {id: id, v: v}\n    reverse: {id: id, v: v}\n"))

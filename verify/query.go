@@ -134,12 +134,14 @@ func (s tableSQL) branches(lower, upper bool) (withOldSQL, newOnlySQL string) {
 // for values the client would find different; values of different types
 // are left to the client, which compares them as the read path does.
 func (s tableSQL) same(up, col string) string {
+	// Text compares byte for byte (a column's NOCASE or nondeterministic
+	// collation would call 'A' and 'a' identical).
 	if s.d.Name == rewrite.SQLite.Name {
-		return "typeof(" + up + ") = typeof(" + col + ") AND " + up + " IS " + col
+		return "typeof(" + up + ") = typeof(" + col + ") AND " + up + " IS " + col + " COLLATE BINARY"
 	}
 	// The text forms compare values of any one type exactly, where = might
 	// call values of some types equal that print differently.
-	return "pg_typeof(" + up + ") = pg_typeof(" + col + ") AND " + up + "::text IS NOT DISTINCT FROM " + col + "::text"
+	return "pg_typeof(" + up + ") = pg_typeof(" + col + ") AND (" + up + `)::text COLLATE "C" IS NOT DISTINCT FROM (` + col + `)::text COLLATE "C"`
 }
 
 // summarySQL returns the query of one range's counts, without the
