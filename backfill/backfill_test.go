@@ -838,3 +838,23 @@ func TestBackfillGivesWay(t *testing.T) {
 	}
 	db.checkTable(db.tables[0])
 }
+
+// TestBackfillSQLiteDatetimeKey: keys of a column declared DATETIME, stored
+// as text in several layouts, bound the batches as stored (go-sqlite3 would
+// read such a column as a time.Time, which binds back in another layout and
+// sorts before the stored key: the backfill would never get past it).
+func TestBackfillSQLiteDatetimeKey(t *testing.T) {
+	db := open(t, rewrite.SQLite.Name, []string{
+		`CREATE TABLE ev_old (at DATETIME NOT NULL PRIMARY KEY, v TEXT)`,
+		`CREATE TABLE ev_new (at DATETIME NOT NULL PRIMARY KEY, v TEXT)`,
+	}, "dialect: sqlite\ntables:\n  - old: ev_old\n    new: ev_new\n    key: [at]\n    columns: {at: at, v: upper(v)}\n    reverse: {at: at, v: lower(v)}\n")
+	db.exec(`INSERT INTO ev_old VALUES ('2024-01-01T10:00:00Z', 'a'), ('2024-01-01 10:00:01', 'b'),
+		('2024-01-01T10:00:01Z', 'c'), ('2024-01-02', 'd'), ('2024-01-02 00:00:00.5+02:00', 'e'), ('2024-01-03T00:00:00Z', 'f')`)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := Run(ctx, db.raw, db.d, db.tables[0], Options{BatchSize: 2})
+	if err != nil || !p.Done || p.Rows != 6 {
+		t.Fatalf("%+v, %v; want 6 rows copied and done", p, err)
+	}
+	db.checkInvariant()
+}

@@ -54,7 +54,11 @@ func (r *runner) batch(ctx context.Context) (res batchResult, err error) {
 	if err != nil {
 		return res, err
 	}
-	deleted, err := r.deleteOrphans(ctx, tx, start != nil, end != nil, bounds, n)
+	orphans, err := tx.ExecContext(ctx, r.s.deleteOrphans(start != nil, end != nil), bounds...)
+	if err != nil {
+		return res, err
+	}
+	deleted, err := orphans.RowsAffected()
 	if err != nil {
 		return res, err
 	}
@@ -89,23 +93,4 @@ func (r *runner) end(ctx context.Context, tx *sql.Tx, start []any) ([]any, error
 		return nil, nil
 	}
 	return key, err
-}
-
-// deleteOrphans deletes the new rows of the range whose key has no old
-// row, and returns how many. The range's new rows are counted first: when
-// they are the copied rows alone there is nothing to delete, and the delete,
-// which looks up the old table for each new row, is not run.
-func (r *runner) deleteOrphans(ctx context.Context, tx *sql.Tx, lower, upper bool, bounds []any, copied int64) (int64, error) {
-	var inRange int64
-	if err := tx.QueryRowContext(ctx, r.s.countNew(lower, upper), bounds...).Scan(&inRange); err != nil {
-		return 0, err
-	}
-	if inRange == copied {
-		return 0, nil
-	}
-	res, err := tx.ExecContext(ctx, r.s.deleteOrphans(lower, upper), bounds...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
 }

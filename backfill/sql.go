@@ -51,9 +51,12 @@ func (s *statements) rowLocks() bool { return s.d.Name != rewrite.SQLite.Name }
 // end returns the query of the key of the n-th old row after the lower
 // bound, or from the start without one: the end of a batch's key range.
 func (s *statements) end(lower bool, n int) string {
-	cols := strings.Join(s.oldKey, ", ")
-	return "SELECT " + cols + " FROM " + s.old + s.where(s.oldKey, lower, false, "") +
-		" ORDER BY " + cols + " LIMIT 1 OFFSET " + strconv.Itoa(n-1)
+	read := make([]string, len(s.oldKey))
+	for i, k := range s.oldKey {
+		read[i] = s.d.AsStored(k) // it comes back as the next batch's lower bound
+	}
+	return "SELECT " + strings.Join(read, ", ") + " FROM " + s.old + s.where(s.oldKey, lower, false, "") +
+		" ORDER BY " + strings.Join(s.oldKey, ", ") + " LIMIT 1 OFFSET " + strconv.Itoa(n-1)
 }
 
 // copyRange returns the statement that sets the new rows of a key range's
@@ -65,11 +68,6 @@ func (s *statements) copyRange(t *rewrite.Table, lower, upper bool) string {
 		source += " FOR NO KEY UPDATE"
 	}
 	return t.UpsertFrom(source + ")")
-}
-
-// countNew returns the query of the number of new rows in a key range.
-func (s *statements) countNew(lower, upper bool) string {
-	return "SELECT count(*) FROM " + s.new + s.where(s.newKey, lower, upper, "")
 }
 
 // deleteOrphans returns the statement that deletes the new rows of a key

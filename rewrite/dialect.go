@@ -190,6 +190,19 @@ func (d *Dialect) Quote(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
+// AsStored returns a select list item that reads a column's values so
+// that they can be passed back as parameters unchanged, as a key that
+// bounds a range of keys is. In SQLite a unary + makes the column an
+// expression, which github.com/mattn/go-sqlite3 returns as stored; a column
+// declared DATE, DATETIME or TIMESTAMP would come back as a time.Time, which
+// binds as text in another layout and does not compare as the stored value.
+func (d *Dialect) AsStored(col string) string {
+	if d == SQLite {
+		return "+" + col
+	}
+	return col
+}
+
 // Placeholder returns the spelling of the n-th (1-based) parameter.
 func (d *Dialect) Placeholder(n int) string {
 	if d.dollarParams {

@@ -209,19 +209,12 @@ func where(conds []string) string {
 	return " WHERE " + strings.Join(conds, " AND ")
 }
 
-// readKeys returns the select list items that read key values so that they
-// can be passed back as parameters unchanged. In SQLite a unary + makes a
-// key column an expression, which github.com/mattn/go-sqlite3 returns as
-// stored; a column reference declared DATE, DATETIME or TIMESTAMP would come
-// back as a time.Time, which binds as text in another layout and would not
-// compare as the stored key does.
+// readKeys returns the select list items that read key columns as stored
+// ([rewrite.Dialect.AsStored]), to pass them back as range bounds.
 func (s tableSQL) readKeys(cols []string) []string {
-	if s.d.Name != rewrite.SQLite.Name {
-		return cols
-	}
 	out := make([]string, len(cols))
 	for i, c := range cols {
-		out[i] = "+" + c
+		out[i] = s.d.AsStored(c)
 	}
 	return out
 }
