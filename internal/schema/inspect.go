@@ -48,8 +48,6 @@ type dialect struct {
 	columnHint string
 	// keyIndex says what a unique index must be to serve as a key.
 	keyIndex string
-	// newKeyNotNull: the new key's columns must be NOT NULL too.
-	newKeyNotNull bool
 	// qualifier is put before the table name in expression checks
 	// (`"schema".`), and falseLit is the WHERE clause that reads no row.
 	qualifier, falseLit string
@@ -234,8 +232,11 @@ func (in *inspector) checkKey(tbl *table, sd side, line int) {
 		switch {
 		case !ok && sd.name == "old":
 			in.problem(tbl.name, k, "key column does not exist in the old table: fix key of the mapping entry at line %d", line)
-		case ok && !c.notNull && (sd.name == "old" || in.d.newKeyNotNull):
+		case ok && !c.notNull:
+			// A NULL new key would escape the key ranges of backfill and verify too.
 			in.problem(tbl.name, c.name, "%s column allows NULL, and a row with a NULL key cannot be mirrored: declare the column NOT NULL, or choose a NOT NULL key", which)
+		case ok && c.generated && sd.name == "old":
+			in.problem(tbl.name, c.name, "key column is generated, so an UPDATE of the columns it is computed from changes the key without naming it, and the mirror would keep the old key's row: choose a key that is not generated")
 		}
 		missing = missing || !ok
 	}

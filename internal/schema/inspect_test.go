@@ -215,8 +215,14 @@ func TestInspectKeys(t *testing.T) {
 				wants: []want{{"accounts", "", []string{"new key (account_id) is not unique", "deferrable"}}},
 			},
 			{
+				// An UPDATE of visits would change the key without naming it.
+				name:  "old key generated",
+				ddl:   "CREATE TABLE users (id INTEGER GENERATED ALWAYS AS (visits + 1) STORED NOT NULL UNIQUE, full_name TEXT, email TEXT, visits INT);\n" + accounts,
+				wants: []want{{"users", "id", []string{"key column is generated", "choose a key that is not generated"}}},
+			},
+			{
+				// A NULL new key would escape backfill's and verify's key ranges.
 				name:  "new key nullable",
-				only:  "postgres",
 				ddl:   users + "CREATE TABLE accounts (account_id INTEGER UNIQUE, email_address TEXT, first_name TEXT, last_name TEXT, visits INT);",
 				wants: []want{{"accounts", "account_id", []string{"new key column allows NULL"}}},
 			},

@@ -67,7 +67,6 @@ func postgresDialect(schema string) *dialect {
 		tableHint:       " in schema " + schema + " (names are case-sensitive; unquoted names are stored in lower case)",
 		columnHint:      " (names are case-sensitive)",
 		keyIndex:        "not partial, not on an expression and not deferrable",
-		newKeyNotNull:   true,
 		qualifier:       rewrite.Postgres.Quote(schema) + ".",
 		falseLit:        "false",
 		aggregateStates: []string{"42803", "42P20", "0A000"}, // grouping_error, windowing_error, feature_not_supported
