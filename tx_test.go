@@ -286,3 +286,26 @@ func TestQueryOfWriteWithoutReturning(t *testing.T) {
 		e.checkInvariant()
 	})
 }
+
+// TestSQLSavepointOutsideTransaction: on SQLite a SAVEPOINT sent outside a
+// transaction opens one; a dual write after it joins that transaction, and
+// the RELEASE commits both.
+func TestSQLSavepointOutsideTransaction(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c, err := e.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, q := range []string{"SAVEPOINT outer", "INSERT INTO users (id, full_name) VALUES (1, 'In Savepoint')", "RELEASE outer",
+		"INSERT INTO users (id, full_name) VALUES (2, 'After It')"} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if n := e.count("accounts"); n != 2 {
+		t.Fatalf("accounts has %d rows, want 2", n)
+	}
+	e.checkInvariant()
+}

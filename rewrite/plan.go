@@ -322,13 +322,14 @@ func (p *Planner) readPlan(query string, toks []Token, st *Statement) *Plan {
 }
 
 // transactionControl reports whether a statement may open or end a
-// transaction: the connection no longer knows whether one is open.
+// transaction: the connection no longer knows whether one is open. In
+// SQLite a SAVEPOINT outside a transaction opens one, and its RELEASE ends it.
 func transactionControl(query string, toks []Token) bool {
 	if len(toks) == 0 || toks[0].Kind != Word {
 		return false
 	}
 	switch strings.ToUpper(toks[0].Text(query)) {
-	case "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT":
+	case "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE":
 		return true
 	case "PREPARE": // PREPARE TRANSACTION; PREPARE name AS ... is harmless either way
 		return len(toks) > 1 && strings.EqualFold(toks[1].Text(query), "TRANSACTION")
