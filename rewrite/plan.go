@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -175,7 +176,7 @@ func NewPlanner(d *Dialect, m *mapping.Mapping, schema *Schema, cacheSize int) *
 	}
 	defer func() {
 		for name := range p.tables {
-			p.names = append(p.names, strings.ToLower(name))
+			p.names = append(p.names, name)
 		}
 		sort.Strings(p.names)
 	}()
@@ -214,10 +215,8 @@ func (p *Planner) Plan(query string) (plan *Plan, cached bool) {
 func (p *Planner) plan(query string) *Plan {
 	toks, err := p.d.Lex(query)
 	if err != nil {
-		for _, name := range p.names {
-			if strings.Contains(strings.ToLower(query), name) {
-				return refuse(name, "SQL text that cannot be tokenized ("+err.Error()+")", "check the statement's quotes and comments")
-			}
+		if name := p.mentioned(query, roleOld, roleNew, roleGuarded); name != "" {
+			return refuse(name, "SQL text that cannot be tokenized ("+err.Error()+")", "check the statement's quotes and comments")
 		}
 		return passPlan
 	}
@@ -227,6 +226,15 @@ func (p *Planner) plan(query string) *Plan {
 		if t.Kind == Word || t.Kind == QuotedIdent || t.Kind == String {
 			if _, ok := p.tables[p.d.Fold(t.Text(query))]; ok {
 				named = p.d.Fold(t.Text(query))
+				break
+			}
+		}
+		// A dollar-quoted body (DO $$ ... $$) is code PostgreSQL may run:
+		// one that mentions a mapped table names it, and the statement is
+		// then refused unless the analyzer knows it for a plain literal.
+		if t.Kind == String && query[t.Start] == '$' && p.d.dollarParams {
+			if name := p.mentioned(t.Text(query), roleOld, roleNew, roleGuarded); name != "" {
+				named = name
 				break
 			}
 		}
@@ -307,11 +315,8 @@ func (p *Planner) readPlan(query string, toks []Token, st *Statement) *Plan {
 	switch {
 	case err != nil:
 		var table string
-		for _, name := range p.names {
-			if tr := p.tables[name]; tr.role == roleOld && strings.Contains(strings.ToLower(query), name) {
-				table = tr.table.Map.Old
-				break
-			}
+		if tr := p.tables[p.mentioned(query, roleOld)]; tr != nil {
+			table = tr.table.Map.Old
 		}
 		return &Plan{Action: Read, Kind: KindSelect, Err: &UnsupportedError{Table: table, Construct: err.Error(),
 			Fix: "the query runs against the old tables while the read phase is old"}}
@@ -335,6 +340,20 @@ func transactionControl(query string, toks []Token) bool {
 		return len(toks) > 1 && strings.EqualFold(toks[1].Text(query), "TRANSACTION")
 	}
 	return false
+}
+
+// mentioned returns the first table of the given roles whose name the
+// text holds anywhere, case-insensitively (in a string, a comment, a longer
+// name), or "": for refusing text the analyzer cannot read, which may name
+// a table.
+func (p *Planner) mentioned(text string, roles ...role) string {
+	lower := strings.ToLower(text)
+	for _, name := range p.names {
+		if tr := p.tables[name]; slices.Contains(roles, tr.role) && strings.Contains(lower, strings.ToLower(name)) {
+			return name
+		}
+	}
+	return ""
 }
 
 func truncateCascade(query string, toks []Token) bool {

@@ -157,6 +157,8 @@ func TestPostgresRefusals(t *testing.T) {
 		"MERGE INTO users USING audit ON users.id = audit.id WHEN MATCHED THEN DELETE",
 		"TRUNCATE orgs CASCADE",
 		"TRUNCATE users",
+		"DO $$ BEGIN UPDATE users SET visits = 0; END $$",
+		"DO $body$ BEGIN DELETE FROM Accounts; END $body$ LANGUAGE plpgsql",
 	} {
 		if plan, _ := p.Plan(q); plan.Action != rewrite.Refuse {
 			t.Errorf("%s: action %d, want refuse", q, plan.Action)
@@ -165,7 +167,7 @@ func TestPostgresRefusals(t *testing.T) {
 	if plan, _ := p.Plan("SELECT * FROM users WHERE id = $1 FOR UPDATE"); plan.Action != rewrite.Read || plan.Err == nil {
 		t.Errorf("a locking read is served from the new table: %+v", plan)
 	}
-	for _, q := range []string{`SELECT * FROM "Users"`, "INSERT INTO audit VALUES ($1, $2)", "TRUNCATE audit"} {
+	for _, q := range []string{`SELECT * FROM "Users"`, "INSERT INTO audit VALUES ($1, $2)", "TRUNCATE audit", "DO $$ BEGIN UPDATE audit SET msg = 'x'; END $$"} {
 		if plan, _ := p.Plan(q); plan.Action != rewrite.Pass {
 			t.Errorf("%s: action %d, want pass (PostgreSQL names are case-sensitive once quoted)", q, plan.Action)
 		}
