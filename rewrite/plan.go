@@ -307,7 +307,26 @@ func (p *Planner) plan(query string) *Plan {
 		return refuse(st.Target.Table, "a write to the new table of the mapping "+target.table.Map.Old+" -> "+target.table.Map.New,
 			"the new table is written only by the mirror, backfill and verify; write to "+target.table.Map.Old)
 	}
+	if st.Replace && namesRowid(query, toks) {
+		// The rowid is unique on its own: REPLACE may delete the row that
+		// holds it, whatever its key, without the mirror knowing.
+		return refuse(st.Target.Table, "REPLACE that writes the rowid",
+			"write the key columns and not the rowid, or use INSERT ... ON CONFLICT DO UPDATE")
+	}
 	return p.mirror(query, st, target.table)
+}
+
+// namesRowid reports whether a statement names SQLite's rowid.
+func namesRowid(query string, toks []Token) bool {
+	for _, t := range toks {
+		if t.Kind == Word {
+			switch strings.ToLower(t.Text(query)) {
+			case "rowid", "_rowid_", "oid":
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (p *Planner) readPlan(query string, toks []Token, st *Statement) *Plan {
