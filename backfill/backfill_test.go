@@ -26,6 +26,7 @@ import (
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/metrics"
 	"github.com/dualwrite/dualwrite/rewrite"
+	"github.com/dualwrite/dualwrite/txn"
 	"github.com/dualwrite/dualwrite/verify"
 )
 
@@ -815,8 +816,13 @@ func TestBackfillGivesWay(t *testing.T) {
 	if _, err := app.Exec("UPDATE users SET visits = visits + 1 WHERE id = 9"); err != nil {
 		t.Fatal(err)
 	}
+	// While app holds the row, every try times out: the run gives up after
+	// its tries with the lock timeout's SQLSTATE, having copied nothing.
+	p, err := Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: 20 * time.Millisecond})
+	if txn.SQLState(err) != "55P03" || p.Rows != 0 {
+		t.Fatalf("run while the row is held: %+v, %v; want SQLSTATE 55P03 (lock_not_available)", p, err)
+	}
 	done := make(chan error, 1)
-	var p Progress
 	go func() {
 		var err error
 		p, err = Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: 100 * time.Millisecond})
