@@ -210,7 +210,3 @@ func (d *Dialect) Placeholder(n int) string {
 	}
 	return "?" + strconv.Itoa(n)
 }
-
-// Fused reports whether a dual write is one statement of the dialect
-// ([Plan.Fused]) rather than steps inside a savepoint.
-func (d *Dialect) Fused() bool { return d.fused }

@@ -28,7 +28,7 @@ type pgRule struct {
 	name      string
 	event     string // pg_rewrite.ev_type: 1 SELECT, 2 UPDATE, 3 INSERT, 4 DELETE
 	relOID    int64
-	rel, kind string
+	rel       string
 	updatable writeKind // for views: the writes PostgreSQL passes to the base table
 	refs      []string
 }
@@ -242,7 +242,7 @@ func pgTriggerEvents(t int64) writeKind {
 }
 
 func (c *pgCatalog) rules() ([]pgRule, error) {
-	rows, err := queryAll(c.ctx, c.q, `SELECT r.rulename, r.ev_type::text, c.oid, c.relname, c.relkind::text,
+	rows, err := queryAll(c.ctx, c.q, `SELECT r.rulename, r.ev_type::text, c.oid, c.relname,
 	pg_catalog.pg_relation_is_updatable(c.oid, false), coalesce(rc.relname, '')
 FROM pg_catalog.pg_rewrite AS r
 JOIN pg_catalog.pg_class AS c ON c.oid = r.ev_class
@@ -261,16 +261,16 @@ ORDER BY c.relname, r.rulename, rc.relname`)
 	for _, r := range rows {
 		oid, name := num(r[2]), str(r[0])
 		if n := len(rules); n > 0 && rules[n-1].relOID == oid && rules[n-1].name == name {
-			if ref := str(r[6]); ref != "" {
+			if ref := str(r[5]); ref != "" {
 				rules[n-1].refs = append(rules[n-1].refs, ref)
 			}
 			continue
 		}
-		rule := pgRule{name: name, event: str(r[1]), relOID: oid, rel: str(r[3]), kind: str(r[4])}
+		rule := pgRule{name: name, event: str(r[1]), relOID: oid, rel: str(r[3])}
 		if rule.name == "_RETURN" {
-			rule.updatable = pgUpdatable(num(r[5]))
+			rule.updatable = pgUpdatable(num(r[4]))
 		}
-		if ref := str(r[6]); ref != "" {
+		if ref := str(r[5]); ref != "" {
 			rule.refs = append(rule.refs, ref)
 		}
 		rules = append(rules, rule)
