@@ -51,7 +51,7 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 	ic := c.run()
 	d := c.p.Dialect()
 	table, rp := readTable(plan), plan.Read
-	u, _, err := txn.Open(ctx, ic, c.txState, d.SnapshotUnit)
+	u, _, _, err := txn.Open(ctx, ic, c.txState, d.SnapshotUnit)
 	if err != nil {
 		return nil, err
 	}

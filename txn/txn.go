@@ -92,16 +92,18 @@ const (
 // Open opens the atomic unit units(outside) gives, choosing outside by the
 // connection's transaction state; when that is unknown it tries the unit
 // for inside a transaction first and falls back when the database says no
-// transaction is open. It returns the unit it opened and what its first
-// statement returned.
-func Open(ctx context.Context, c Conn, state TxState, units func(outside bool) rewrite.Unit) (rewrite.Unit, driver.Result, error) {
-	u := units(state == TxNone)
-	r, err := c.Exec(ctx, u.Begin, nil)
+// transaction is open. It returns the unit it opened, whether that is the
+// one for outside a transaction, and what its first statement returned.
+func Open(ctx context.Context, c Conn, state TxState, units func(outside bool) rewrite.Unit) (u rewrite.Unit, outside bool, r driver.Result, err error) {
+	outside = state == TxNone
+	u = units(outside)
+	r, err = c.Exec(ctx, u.Begin, nil)
 	if err != nil && state == TxUnknown && SQLState(err) == "25P01" { // no_active_sql_transaction
-		u = units(true)
+		outside = true
+		u = units(outside)
 		r, err = c.Exec(ctx, u.Begin, nil)
 	}
-	return u, r, err
+	return u, outside, r, err
 }
 
 // SQLState returns the SQLSTATE code of a database error ("" when it has
@@ -129,7 +131,7 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		return writeFused(ctx, c, plan, args, needResult)
 	}
 	table := plan.Table.Map.Old
-	u, begun, err := Open(ctx, c, state, d.WriteUnit)
+	u, outside, begun, err := Open(ctx, c, state, d.WriteUnit)
 	if err != nil {
 		return nil, err // nothing reached the table; driver.ErrBadConn may stand
 	}
@@ -140,7 +142,7 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 			return res, nil
 		}
 	}
-	aborted := d.ErrorAborts() && u.Begin == d.WriteUnit(false).Begin && SQLState(err) != ""
+	aborted := d.ErrorAborts() && !outside && SQLState(err) != ""
 	if !aborted {
 		// Undo even when ctx is what failed the write.
 		if rbErr := execAll(context.WithoutCancel(ctx), c, u.Undo); rbErr != nil {
@@ -185,14 +187,20 @@ func writeFused(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.N
 	}
 	res := &Result{RowsAffected: int64(len(data)), NoLastInsertID: true}
 	if plan.CallerReturning {
-		n := len(cols) - plan.KeyCols
-		res.Columns, res.Types = cols[:n], types[:n]
-		res.Rows = make([][]driver.Value, len(data))
-		for i, r := range data {
-			res.Rows[i] = r[:n]
-		}
+		res.callerRows(cols, types, data, plan.KeyCols)
 	}
 	return res, nil
+}
+
+// callerRows keeps the caller's RETURNING columns of the statement's rows:
+// all but the last keyCols, which the wrapper appended.
+func (res *Result) callerRows(cols []string, types []ColumnType, data [][]driver.Value, keyCols int) {
+	n := len(cols) - keyCols
+	res.Columns, res.Types = cols[:n], types[:n]
+	res.Rows = make([][]driver.Value, len(data))
+	for i, r := range data {
+		res.Rows[i] = r[:n]
+	}
 }
 
 func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, args []driver.NamedValue, needResult bool, begun driver.Result) (*Result, Step, error) {
@@ -224,12 +232,7 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 	}
 	res := &Result{}
 	if plan.CallerReturning {
-		n := len(cols) - plan.KeyCols
-		res.Columns, res.Types = cols[:n], types[:n]
-		res.Rows = make([][]driver.Value, len(data))
-		for i, r := range data {
-			res.Rows[i] = r[:n]
-		}
+		res.callerRows(cols, types, data, plan.KeyCols)
 	}
 	newKeys := make([][]driver.Value, len(data))
 	for i, r := range data {
