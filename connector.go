@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -101,20 +100,12 @@ func (c *Connector) check(ctx context.Context, inner driver.Conn) (*rewrite.Plan
 		c.planner.Store(p)
 		return p, nil
 	}
-	inspect := schema.InspectSQLite
-	if c.drv.dialect == rewrite.Postgres {
-		inspect = schema.InspectPostgres
-	}
-	s, problems, err := inspect(ctx, innerConn{Conn: inner}, c.drv.mapping)
+	s, problems, err := schema.Inspect(ctx, innerConn{Conn: inner}, c.drv.dialect, c.drv.mapping)
 	if err != nil {
 		return nil, fmt.Errorf("dualwrite: checking the mapping against the live schema: %w", err)
 	}
 	if len(problems) > 0 {
-		msgs := make([]string, len(problems))
-		for i, p := range problems {
-			msgs[i] = "  - " + p.Error()
-		}
-		return nil, fmt.Errorf("%w%s:\n%s", ErrSchemaMismatch, c.source(), strings.Join(msgs, "\n"))
+		return nil, fmt.Errorf("%w%s:\n%s", ErrSchemaMismatch, c.source(), schema.List(problems))
 	}
 	p := rewrite.NewPlanner(c.drv.dialect, c.drv.mapping, s, c.cfg.cacheSize)
 	c.planner.Store(p)

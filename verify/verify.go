@@ -143,36 +143,18 @@ func (v *verifier) connect(ctx context.Context, m *mapping.Mapping) (*sql.Conn, 
 // names at most one row on each side and every row is in some range), and
 // every expression compiles.
 func (v *verifier) checkSchema(ctx context.Context, conn *sql.Conn, m *mapping.Mapping) error {
-	var problems []schema.Problem
-	err := conn.Raw(func(dc any) error {
-		qc, ok := dc.(driver.QueryerContext)
-		if !ok {
-			return fmt.Errorf("the driver's connection (%T) does not implement driver.QueryerContext", dc)
-		}
-		q := schema.QuerierFunc(qc.QueryContext)
-		var err error
-		if v.d.Name == rewrite.Postgres.Name {
-			_, problems, err = schema.InspectPostgres(ctx, q, m)
-			return err
-		}
-		_, problems, err = schema.InspectSQLite(ctx, q, m)
-		return err
-	})
+	_, problems, err := schema.InspectConn(ctx, conn, v.d, m)
 	if err != nil {
 		return fmt.Errorf("verify: checking the mapping against the live schema: %w", err)
 	}
 	if len(problems) == 0 {
 		return nil
 	}
-	msgs := make([]string, len(problems))
-	for i, p := range problems {
-		msgs[i] = "  - " + p.Error()
-	}
 	source := ""
 	if m.File != "" {
 		source = " (" + m.File + ")"
 	}
-	return fmt.Errorf("%w%s:\n%s", ErrSchemaMismatch, source, strings.Join(msgs, "\n"))
+	return fmt.Errorf("%w%s:\n%s", ErrSchemaMismatch, source, schema.List(problems))
 }
 
 // table verifies one mapped pair on conn, range by range.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"io"
 	"net/url"
@@ -127,18 +126,7 @@ func (t *target) inspect(ctx context.Context) (s *rewrite.Schema, problems []sch
 		return nil, nil, err
 	}
 	defer func() { _ = conn.Close() }()
-	inspectFn := schema.InspectSQLite
-	if t.d == rewrite.Postgres {
-		inspectFn = schema.InspectPostgres
-	}
-	err = conn.Raw(func(dc any) error {
-		q, ok := dc.(driver.QueryerContext)
-		if !ok {
-			return fmt.Errorf("the %s driver's connection (%T) cannot run queries directly", t.driver, dc)
-		}
-		s, problems, err = inspectFn(ctx, schema.QuerierFunc(q.QueryContext), t.m)
-		return err
-	})
+	s, problems, err = schema.InspectConn(ctx, conn, t.d, t.m)
 	if err != nil {
 		return nil, nil, fmt.Errorf("checking the mapping against the live schema: %w", err)
 	}
