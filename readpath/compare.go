@@ -2,7 +2,6 @@ package readpath
 
 import (
 	"database/sql/driver"
-	"maps"
 	"slices"
 	"strings"
 )
@@ -76,7 +75,10 @@ func newComparison(columns []string, shadow *Shadow, ordered bool, limit int) *c
 		},
 	}
 	if !ordered && shadow != nil {
-		c.counts = maps.Clone(shadow.counts)
+		c.counts = make(map[string]int, len(shadow.keys))
+		for _, k := range shadow.keys {
+			c.counts[k]++
+		}
 	}
 	return c
 }

@@ -8,12 +8,12 @@ import (
 
 // Shadow is the new query's result, collected in full by [Collect] before
 // the old rows are streamed through [Compare]: its column names, its rows in
-// order (kept for ordered comparisons and for samples), each row's key and
-// how many times each key occurs.
+// order (kept for ordered comparisons and for samples) and each row's key;
+// a comparison as a multiset counts the keys when it starts.
 //
 // Memory: a Shadow holds every row of the new result, plus one key string
-// per row (about the size of the row's text) and a map entry per distinct
-// row. Compare only keeps the Shadow and counters. A comparison of a large
+// per row (about the size of the row's text); a multiset comparison adds a
+// map entry per distinct row. Compare only keeps the Shadow and counters. A comparison of a large
 // result therefore costs memory in proportion to it; the driver bounds that
 // by which queries it compares.
 //
@@ -23,8 +23,7 @@ import (
 type Shadow struct {
 	columns []string
 	rows    [][]driver.Value
-	keys    []string
-	counts  map[string]int
+	keys    []string // each row's comparison key
 }
 
 // Collect reads every row of rows into a new [Shadow] and closes rows. It
@@ -34,7 +33,6 @@ type Shadow struct {
 func Collect(rows driver.Rows) (*Shadow, error) {
 	s := &Shadow{
 		columns: slices.Clone(rows.Columns()),
-		counts:  make(map[string]int),
 	}
 	dest := make([]driver.Value, len(s.columns))
 	var buf, scratch []byte
@@ -58,7 +56,6 @@ func Collect(rows driver.Rows) (*Shadow, error) {
 		key := string(buf)
 		s.rows = append(s.rows, row)
 		s.keys = append(s.keys, key)
-		s.counts[key]++
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
