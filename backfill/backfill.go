@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dualwrite/dualwrite/metrics"
 	"github.com/dualwrite/dualwrite/rewrite"
 	"github.com/dualwrite/dualwrite/txn"
 )
@@ -171,25 +172,44 @@ func (r *runner) mappingChanged() error {
 }
 
 // batchRetrying runs a batch, again when the database aborted it for a lock
-// timeout, a deadlock or a serialization conflict.
+// timeout, a deadlock or a serialization conflict, and, without a plain
+// INSERT, when its plain INSERT met a new row (see copyLocked).
 func (r *runner) batchRetrying(ctx context.Context) (batchResult, error) {
+	plain := r.s.rowLocks()
 	for i := 1; ; i++ {
-		res, err := r.batch(ctx)
-		if err == nil || i == attempts || !retryable(err) {
+		res, err := r.batch(ctx, plain)
+		if err == nil || i == attempts {
 			return res, err
 		}
+		reason := retryReason(err, plain)
+		if reason == "" {
+			return res, err
+		}
+		if reason == metrics.RetryUniqueViolation {
+			plain = false
+		}
+		r.opts.Metrics.Retry(r.t.Map.Old, reason)
 	}
 }
 
-// retryable reports whether err aborted a transaction that may succeed when
-// tried again: a lock timeout, a deadlock or a serialization failure
-// (SQLSTATE 55P03, 40P01, 40001).
-func retryable(err error) bool {
+// retryReason returns why a batch that failed with err may succeed when
+// tried again, as the metrics label it, or "" if it may not: a lock
+// timeout, a deadlock or a serialization failure (SQLSTATE 55P03, 40P01,
+// 40001), or a unique violation (23505) of a plain INSERT.
+func retryReason(err error, plain bool) string {
 	switch txn.SQLState(err) {
-	case "55P03", "40P01", "40001":
-		return true
+	case "55P03":
+		return metrics.RetryLockTimeout
+	case "40P01":
+		return metrics.RetryDeadlock
+	case "40001":
+		return metrics.RetrySerialization
+	case "23505":
+		if plain {
+			return metrics.RetryUniqueViolation
+		}
 	}
-	return false
+	return ""
 }
 
 // sleep waits for d or until ctx ends.

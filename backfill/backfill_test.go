@@ -204,6 +204,17 @@ func (db *testDB) seed(users, orgs, members int) {
 // count of a histogram series, with the given table label.
 func metricValue(t *testing.T, reg *prometheus.Registry, name, table string) float64 {
 	t.Helper()
+	v, ok := series(t, reg, name, map[string]string{"table": table})
+	if !ok {
+		t.Fatalf("no series %s{table=%q}", name, table)
+	}
+	return v
+}
+
+// series returns the value of the series of a metric with the given labels,
+// as metricValue does, and whether there is one.
+func series(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (float64, bool) {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -212,21 +223,23 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, table string) flo
 		if mf.GetName() != name {
 			continue
 		}
+	next:
 		for _, m := range mf.GetMetric() {
-			if m.GetLabel()[0].GetValue() != table {
-				continue
+			for _, l := range m.GetLabel() {
+				if labels[l.GetName()] != l.GetValue() {
+					continue next
+				}
 			}
 			switch {
 			case m.GetHistogram() != nil:
-				return float64(m.GetHistogram().GetSampleCount())
+				return float64(m.GetHistogram().GetSampleCount()), true
 			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue()
+				return m.GetGauge().GetValue(), true
 			}
-			return m.GetCounter().GetValue()
+			return m.GetCounter().GetValue(), true
 		}
 	}
-	t.Fatalf("no series %s{table=%q}", name, table)
-	return 0
+	return 0, false
 }
 
 // TestBackfillCopiesRows: rows written before dual writing, and new tables
@@ -841,6 +854,67 @@ func TestBackfillGivesWay(t *testing.T) {
 	}
 	if err := <-done; err != nil || p.Rows != 10 || !p.Done {
 		t.Fatalf("backfill: %+v, %v", p, err)
+	}
+	db.checkTable(db.tables[0])
+}
+
+// TestBackfillPlainInsertMeetsDualWrite: on PostgreSQL a batch copies by
+// plain INSERT when the new table has no row in its range. An application
+// transaction that updates an old row and so inserts its first new row,
+// and commits while the batch waits for the old row's lock, makes that
+// INSERT fail with a unique violation: the batch is tried again with the
+// upsert, and the row ends as the application left it.
+func TestBackfillPlainInsertMeetsDualWrite(t *testing.T) {
+	db := openCorpus(t, rewrite.Postgres.Name)
+	db.seed(10, 0, 0)
+	ctx := context.Background()
+	app, err := db.wrapped.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Rollback()
+	if _, err := app.Exec("UPDATE users SET full_name = 'Ada King', visits = 7 WHERE id = 9"); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := app.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	mb, err := metrics.NewBackfill(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var p Progress
+	go func() {
+		var err error
+		p, err = Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: time.Minute, Metrics: mb})
+		done <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); db.count("SELECT count(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))", pid) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the batch never waited for the application's transaction")
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil || p.Rows != 10 || !p.Done {
+		t.Fatalf("backfill: %+v, %v", p, err)
+	}
+	retries := func(reason string) float64 {
+		v, _ := series(t, reg, "dualwrite_backfill_retries_total", map[string]string{"table": "users", "reason": reason})
+		return v
+	}
+	if got := retries(metrics.RetryUniqueViolation); got != 1 {
+		t.Fatalf("%v retries for a unique violation, want 1", got)
+	}
+	if got := retries(metrics.RetryLockTimeout); got != 0 {
+		t.Fatalf("%v retries for a lock timeout, want 0", got)
+	}
+	if got := db.rows("SELECT first_name, last_name, visits FROM accounts WHERE account_id = 9"); !reflect.DeepEqual(got, [][]any{{"Ada", "King", int64(7)}}) {
+		t.Fatalf("account 9: %v", got)
 	}
 	db.checkTable(db.tables[0])
 }

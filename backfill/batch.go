@@ -15,8 +15,8 @@ type batchResult struct {
 // batch runs one batch in a transaction of its own. Its key range starts
 // after the checkpoint's last key and ends at the key of the BatchSize-th
 // old row after it, or has no end when there are fewer rows: that batch is
-// the last.
-func (r *runner) batch(ctx context.Context) (res batchResult, err error) {
+// the last. plain is copyLocked's.
+func (r *runner) batch(ctx context.Context, plain bool) (res batchResult, err error) {
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return res, err
@@ -45,20 +45,7 @@ func (r *runner) batch(ctx context.Context) (res batchResult, err error) {
 	if err != nil {
 		return res, err
 	}
-	bounds := append(append([]any(nil), start...), end...)
-	copied, err := tx.ExecContext(ctx, r.s.copyRange(r.t, start != nil, end != nil), bounds...)
-	if err != nil {
-		return res, err
-	}
-	n, err := copied.RowsAffected()
-	if err != nil {
-		return res, err
-	}
-	orphans, err := tx.ExecContext(ctx, r.s.deleteOrphans(start != nil, end != nil), bounds...)
-	if err != nil {
-		return res, err
-	}
-	deleted, err := orphans.RowsAffected()
+	n, deleted, err := r.copy(ctx, tx, start, end, plain)
 	if err != nil {
 		return res, err
 	}
@@ -93,4 +80,28 @@ func (r *runner) end(ctx context.Context, tx *sql.Tx, start []any) ([]any, error
 		return nil, nil
 	}
 	return key, err
+}
+
+// copy copies the key range after start up to end (nil: no end) in tx and
+// deletes its new rows whose key has no old row; it returns the numbers of
+// rows copied and deleted.
+func (r *runner) copy(ctx context.Context, tx *sql.Tx, start, end []any, plain bool) (copied, deleted int64, err error) {
+	bounds := append(append([]any(nil), start...), end...)
+	if r.s.rowLocks() {
+		err = tx.QueryRowContext(ctx, r.s.copyLocked(r.t, start != nil, end != nil, plain), append(bounds, bounds...)...).Scan(&copied, &deleted)
+		return copied, deleted, err
+	}
+	if copied, err = rowsAffected(tx.ExecContext(ctx, r.s.copyRange(r.t, start != nil, end != nil), bounds...)); err != nil {
+		return 0, 0, err
+	}
+	deleted, err = rowsAffected(tx.ExecContext(ctx, r.s.deleteOrphans(start != nil, end != nil), bounds...))
+	return copied, deleted, err
+}
+
+// rowsAffected returns the rows a statement that ran with err affected.
+func rowsAffected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

@@ -25,12 +25,20 @@
 //     at;
 //  2. selects the key of the [Options.BatchSize]-th old row after it: the
 //     end of its key range;
-//  3. upserts up(old) of the range's old rows into the new table, in one
-//     statement ([rewrite.Table.UpsertFrom]) that on PostgreSQL locks the
-//     old rows as it reads them (see below);
+//  3. upserts up(old) of the range's old rows into the new table
+//     ([rewrite.Table.UpsertFrom]);
 //  4. deletes the new rows in its key range whose key has no old row;
 //  5. records the range's end, the rows copied and the rows deleted in the
 //     checkpoint, and commits.
+//
+// On PostgreSQL steps 3 and 4 are one statement, which locks the old rows
+// as it reads them (see below) and looks for the old row of a new row among
+// the rows it locked before it looks in the old table. When the new table
+// has no row in the key range as the statement begins, a first run's usual
+// case, it copies by plain INSERT ([rewrite.Table.InsertFrom]), which
+// writes about a third less than an upsert; if a dual write inserted one of
+// the range's new rows meanwhile, that INSERT fails whole with a unique
+// violation and the batch is run again with the upsert.
 //
 // A batch's key range runs from after the last batch's end to its last key,
 // or has no end when it found fewer than BatchSize rows: that batch is the
@@ -60,7 +68,9 @@
 // statement would not). A batch waits at most [Options.LockTimeout] for a
 // row lock, then gives way and is tried again; a batch the server aborts
 // for a lock timeout, a deadlock or a serialization failure (SQLSTATE
-// 55P03, 40P01, 40001) is tried up to 5 times in all. A transaction at
+// 55P03, 40P01, 40001), or whose plain INSERT met a new row (23505), is
+// tried up to 5 times in all, each retry counted by reason in
+// dualwrite_backfill_retries_total. A transaction at
 // REPEATABLE READ or SERIALIZABLE that began before a batch and then
 // deletes, or changes the key of, a row the batch copied does not see the
 // batch's new row, and leaves it behind: write at READ COMMITTED

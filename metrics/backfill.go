@@ -17,6 +17,9 @@ import (
 //     batches, pauses excluded.
 //   - dualwrite_backfill_rows_remaining{table}: the estimate of old rows left
 //     to copy; 0 once the table is done.
+//   - dualwrite_backfill_retries_total{table, reason}: batches rolled back
+//     and tried again, by reason: RetryLockTimeout, RetryDeadlock,
+//     RetrySerialization, RetryUniqueViolation.
 //
 // table is the mapping's old table. Its methods are safe for concurrent use
 // and do nothing on a nil *Backfill.
@@ -24,7 +27,24 @@ type Backfill struct {
 	rows, deleted *prometheus.CounterVec
 	batchTime     *prometheus.HistogramVec
 	remaining     *prometheus.GaugeVec
+	retries       *prometheus.CounterVec
 }
+
+// The reasons of dualwrite_backfill_retries_total.
+const (
+	// RetryLockTimeout: a batch waited longer than its lock timeout for an
+	// old row that an application transaction holds.
+	RetryLockTimeout = "lock_timeout"
+	// RetryDeadlock: the database ended a deadlock by aborting the batch.
+	RetryDeadlock = "deadlock"
+	// RetrySerialization: the database aborted the batch for a
+	// serialization conflict.
+	RetrySerialization = "serialization_failure"
+	// RetryUniqueViolation: a batch's plain INSERT met a new row that a
+	// dual write had just inserted; the batch is tried again with an
+	// upsert.
+	RetryUniqueViolation = "unique_violation"
+)
 
 // NewBackfill creates the backfill collectors and registers them on reg. A
 // collector that is already registered (a second caller on the same
@@ -51,6 +71,10 @@ func NewBackfill(reg prometheus.Registerer) (*Backfill, error) {
 			Name: "dualwrite_backfill_rows_remaining",
 			Help: "Estimate of the old rows the backfill has left to copy.",
 		}, []string{"table"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dualwrite_backfill_retries_total",
+			Help: "Backfill batches rolled back and tried again, by reason.",
+		}, []string{"table", "reason"}),
 	}
 	if err := reuseRegistered(reg, &b.rows); err != nil {
 		return nil, err
@@ -62,6 +86,9 @@ func NewBackfill(reg prometheus.Registerer) (*Backfill, error) {
 		return nil, err
 	}
 	if err := reuseRegistered(reg, &b.remaining); err != nil {
+		return nil, err
+	}
+	if err := reuseRegistered(reg, &b.retries); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -96,5 +123,13 @@ func (b *Backfill) Batch(table string, copied, deleted int64, d time.Duration) {
 func (b *Backfill) Remaining(table string, rows int64) {
 	if b != nil {
 		b.remaining.WithLabelValues(table).Set(float64(rows))
+	}
+}
+
+// Retry records a batch of table rolled back to be tried again, for one of
+// the reasons above.
+func (b *Backfill) Retry(table, reason string) {
+	if b != nil {
+		b.retries.WithLabelValues(table, reason).Inc()
 	}
 }

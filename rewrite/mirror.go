@@ -82,8 +82,15 @@ func (t *Table) fusedMirror() string {
 // subquery returns to up(row): source is a parenthesized SELECT of rows
 // shaped like the old table's, which the statement names as the old table.
 func (t *Table) UpsertFrom(source string) string {
+	return t.InsertFrom(source) + t.conflict
+}
+
+// InsertFrom returns UpsertFrom's statement without its ON CONFLICT clause:
+// a plain INSERT of up(row), which fails with a unique violation where a
+// new row with one of the keys is there already.
+func (t *Table) InsertFrom(source string) string {
 	// WHERE true: SQLite reads ON CONFLICT after a bare FROM as a join's.
-	return t.insertSelect + source + " AS " + t.d.Quote(t.Map.Old) + " WHERE true" + t.conflict
+	return t.insertSelect + source + " AS " + t.d.Quote(t.Map.Old) + " WHERE true"
 }
 
 func keyList(cols []string) string {
