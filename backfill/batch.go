@@ -91,8 +91,14 @@ func (r *runner) copy(ctx context.Context, tx *sql.Tx, start, end []any, plain b
 		err = tx.QueryRowContext(ctx, r.s.copyLocked(r.t, start != nil, end != nil, plain), append(bounds, bounds...)...).Scan(&copied, &deleted)
 		return copied, deleted, err
 	}
-	if copied, err = rowsAffected(tx.ExecContext(ctx, r.s.copyRange(r.t, start != nil, end != nil), bounds...)); err != nil {
+	// The batch holds the write lock: a range without new rows before the
+	// copy has no orphans after it, and needs no DELETE.
+	var found bool
+	if err := tx.QueryRowContext(ctx, r.s.anyNew(start != nil, end != nil, 1), bounds...).Scan(&found); err != nil {
 		return 0, 0, err
+	}
+	if copied, err = rowsAffected(tx.ExecContext(ctx, r.s.copyRange(r.t, start != nil, end != nil), bounds...)); err != nil || !found {
+		return copied, 0, err
 	}
 	deleted, err = rowsAffected(tx.ExecContext(ctx, r.s.deleteOrphans(start != nil, end != nil), bounds...))
 	return copied, deleted, err

@@ -27,7 +27,9 @@
 //     end of its key range;
 //  3. upserts up(old) of the range's old rows into the new table
 //     ([rewrite.Table.UpsertFrom]);
-//  4. deletes the new rows in its key range whose key has no old row;
+//  4. deletes the new rows in its key range whose key has no old row (on
+//     SQLite only if the range had new rows before step 3: otherwise there
+//     are none);
 //  5. records the range's end, the rows copied and the rows deleted in the
 //     checkpoint, and commits.
 //

@@ -71,6 +71,14 @@ func (s *statements) deleteOrphans(lower, upper bool) string {
 	return "DELETE FROM " + s.new + s.where(s.newKey, lower, upper, "NOT EXISTS (SELECT 1 FROM "+s.old+" WHERE "+s.join+")")
 }
 
+// anyNew returns the query whether the new table has a row in a key range,
+// with the bounds' parameters numbered from p. A range that has none before
+// its batch copies has no new row without an old row after it (but on
+// PostgreSQL one a dual write inserts meanwhile, which has its old row).
+func (s *statements) anyNew(lower, upper bool, p int) string {
+	return "SELECT EXISTS (SELECT 1 FROM " + s.new + s.whereFrom(s.newKey, lower, upper, p, "") + ")"
+}
+
 // copyLocked returns, for PostgreSQL, the one statement of a batch, which
 // returns the numbers of old rows copied and new rows deleted. It locks
 // the key range's old rows as it reads them (FOR NO KEY UPDATE returns
@@ -104,7 +112,7 @@ func (s *statements) copyLocked(t *rewrite.Table, lower, upper, plain bool) stri
 	b.WriteString("WITH dualwrite_old AS (SELECT * FROM " + s.old + s.where(s.oldKey, lower, upper, "") + " FOR NO KEY UPDATE), ")
 	source, copied := "(SELECT * FROM dualwrite_old)", "(SELECT count(*) FROM dualwrite_upserted)"
 	if plain {
-		b.WriteString("dualwrite_found AS (SELECT EXISTS (SELECT 1 FROM " + s.new + newRange("") + ") AS found), ")
+		b.WriteString("dualwrite_found AS (" + s.anyNew(lower, upper, n+1) + " AS found), ")
 		b.WriteString("dualwrite_inserted AS (" + t.InsertFrom("(SELECT * FROM dualwrite_old WHERE NOT (SELECT found FROM dualwrite_found))") + " RETURNING 1), ")
 		source = "(SELECT * FROM dualwrite_old WHERE (SELECT found FROM dualwrite_found))"
 		copied = "(SELECT count(*) FROM dualwrite_inserted) + " + copied
