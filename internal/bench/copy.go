@@ -35,11 +35,14 @@ var copyGroupNames = []string{"copy", "pg-copy"}
 const copyTarget = 0.5
 
 // The copy groups' variants, in the order they are reported; the ratios
-// are each of the others to bulk.
+// with a target are backfill and verify to bulk. pg-copy has one more,
+// bulk-locked, a reference: the bulk copy with the row locks that a
+// backfill on PostgreSQL must take.
 const (
 	copyBulk = iota
 	copyBackfill
 	copyVerify
+	copyBulkLocked
 )
 
 // copyFirstNames and copyLastNames make the copy groups' users rows: first
@@ -104,7 +107,7 @@ type copyGroup struct {
 	name     string
 	engine   string
 	rows     int64
-	variants [3]copyVariant
+	variants []copyVariant
 	// check verifies, after the rounds, that the bulk and backfill
 	// variants' accounts = up(users), and returns a summary.
 	check func(ctx context.Context) ([]string, error)
@@ -276,7 +279,7 @@ func (b *bench) pgCopyGroup(rows int64) (*copyGroup, error) {
 		return nil, err
 	}
 	dbs := map[string]*sql.DB{}
-	for _, v := range []string{"bulk", "backfill", "verify"} {
+	for _, v := range []string{"bulk", "backfill", "verify", "bulk-locked"} {
 		stmts := append([]string{}, corpus.PostgresSchema...)
 		stmts = append(stmts, `ALTER TABLE users SET (autovacuum_enabled = off)`, `ALTER TABLE accounts SET (autovacuum_enabled = off)`)
 		dsn, err := b.pg.newSchema("pg-copy", v, stmts)
@@ -336,10 +339,19 @@ func (b *bench) pgCopyGroup(rows int64) (*copyGroup, error) {
 	}
 	g := &copyGroup{name: "pg-copy", engine: "PostgreSQL", rows: rows}
 	copyVariants(g, m, dbs, empty, checkpoint)
+	locked := dbs["bulk-locked"]
+	lockedSQL := rewrite.Postgres.Compile(usersTable(m)).InsertFrom("(SELECT * FROM users FOR NO KEY UPDATE)")
+	g.variants = append(g.variants, copyVariant{
+		name:    "bulk-locked",
+		prepare: empty(locked),
+		run: func(ctx context.Context) (int64, error) {
+			return rows, execRows(ctx, locked, rows, lockedSQL)
+		},
+	})
 	diff := pgDiff(m)
 	g.check = func(ctx context.Context) ([]string, error) {
 		var out []string
-		for _, v := range []string{"bulk", "backfill"} {
+		for _, v := range []string{"bulk", "backfill", "bulk-locked"} {
 			var missing, extra, users, visits int64
 			if err := dbs[v].QueryRowContext(ctx, diff).Scan(&missing, &extra, &users, &visits); err != nil {
 				return nil, fmt.Errorf("checking pg-copy / %s: %w", v, err)
@@ -365,6 +377,7 @@ func copyVariants(g *copyGroup, m *mapping.Mapping, dbs map[string]*sql.DB,
 	ct := d.Compile(mt)
 	bulkSQL := upInsert(m)
 	bulk, bf, ver := dbs["bulk"], dbs["backfill"], dbs["verify"]
+	g.variants = make([]copyVariant, copyVerify+1)
 	g.variants[copyBulk] = copyVariant{
 		name:    "bulk",
 		prepare: empty(bulk),
@@ -510,6 +523,12 @@ func printCopyHeader(b *bench, groups []*copyGroup, rounds int, setup time.Durat
 	fmt.Printf("  backfill  backfill.Run, default options (batches of %d rows, each one transaction), accounts empty,\n", backfill.DefaultBatchSize)
 	fmt.Println("            the checkpoint reset (backfill.Reset)")
 	fmt.Printf("  verify    verify.Table, default options (ranges of %d keys), accounts = up(users); must report every key matching\n", verify.DefaultBatchSize)
+	for _, g := range groups {
+		if len(g.variants) > copyBulkLocked {
+			fmt.Println("  bulk-locked  (pg-copy, a reference) bulk with the old rows locked as the backfill locks them:")
+			fmt.Println("            INSERT INTO accounts (cols) SELECT <up expressions> FROM (SELECT * FROM users FOR NO KEY UPDATE) AS users")
+		}
+	}
 	fmt.Println()
 }
 
@@ -533,18 +552,17 @@ func reportCopies(w io.Writer, groups []*copyGroup, results [][][]copySample) {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "group\tratio (rows/s)\tof medians\tper-round min\tper-round max\ttarget\tmet\t")
 	for gi, g := range groups {
-		base := results[gi][copyBulk]
 		for _, vi := range []int{copyBackfill, copyVerify} {
-			num := results[gi][vi]
-			var per []float64
-			for r := range num {
-				per = append(per, num[r].rowsPerSecond()/base[r].rowsPerSecond())
-			}
-			ratio := median(copyField(num, func(s copySample) float64 { return s.rowsPerSecond() })) /
-				median(copyField(base, func(s copySample) float64 { return s.rowsPerSecond() }))
+			lo, hi, ratio := copyRatio(results[gi][vi], results[gi][copyBulk])
 			met := map[bool]string{true: "yes", false: "NO"}[ratio >= copyTarget]
 			fmt.Fprintf(tw, "%s\t%s / %s\t%.3fx\t%.3fx\t%.3fx\t>= %.2fx\t%s\t\n", g.name, g.variants[vi].name, g.variants[copyBulk].name,
-				ratio, slices.Min(per), slices.Max(per), copyTarget, met)
+				ratio, lo, hi, copyTarget, met)
+		}
+		if len(g.variants) > copyBulkLocked {
+			for _, r := range [][2]int{{copyBulkLocked, copyBulk}, {copyBackfill, copyBulkLocked}} {
+				lo, hi, mid := copyRatio(results[gi][r[0]], results[gi][r[1]])
+				fmt.Fprintf(tw, "%s\t%s / %s\t%.3fx\t%.3fx\t%.3fx\t(reference)\t\t\n", g.name, g.variants[r[0]].name, g.variants[r[1]].name, mid, lo, hi)
+			}
 		}
 	}
 	_ = tw.Flush()
@@ -560,6 +578,17 @@ func reportCopies(w io.Writer, groups []*copyGroup, results [][][]copySample) {
 		fmt.Fprintf(w, "%s / backfill: %d runs, %d batches after each run's first; time from one batch's commit to the next's: median %.2f ms, max %.2f ms\n",
 			g.name, g.batchRuns, len(g.batches), median(ms), slices.Max(ms))
 	}
+}
+
+// copyRatio returns the ratio of num's rows per second to den's: the
+// smallest and largest per round, and the ratio of the medians.
+func copyRatio(num, den []copySample) (lo, hi, medians float64) {
+	var per []float64
+	for r := range num {
+		per = append(per, num[r].rowsPerSecond()/den[r].rowsPerSecond())
+	}
+	rps := func(s copySample) float64 { return s.rowsPerSecond() }
+	return slices.Min(per), slices.Max(per), median(copyField(num, rps)) / median(copyField(den, rps))
 }
 
 func copyField(ss []copySample, f func(copySample) float64) []float64 {
