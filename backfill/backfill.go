@@ -3,6 +3,7 @@ package backfill
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -83,6 +84,8 @@ const attempts = 5
 // runner is one run of one table's backfill.
 type runner struct {
 	db    *sql.DB
+	conn  *sql.Conn // the run's connection, from db
+	at    position  // on PostgreSQL, where the run is
 	t     *rewrite.Table
 	s     *statements
 	cp    *checkpoints
@@ -96,15 +99,27 @@ func newRunner(db *sql.DB, d *rewrite.Dialect, t *rewrite.Table, opts Options) *
 		opts: opts, now: time.Now, sleep: sleep}
 }
 
-func (r *runner) run(ctx context.Context) (Progress, error) {
-	p := Progress{Table: r.t.Map.Old}
-	if err := r.cp.create(ctx, r.db, r.now().UTC()); err != nil {
+// run runs the backfill on a connection of its own.
+func (r *runner) run(ctx context.Context) (p Progress, err error) {
+	p = Progress{Table: r.t.Map.Old}
+	if r.conn, err = r.db.Conn(ctx); err != nil {
+		return p, fmt.Errorf("backfill %s: %w", p.Table, err)
+	}
+	defer r.release()
+	set, _ := r.s.session(r.opts.LockTimeout)
+	for _, q := range set {
+		if _, err := r.conn.ExecContext(ctx, q); err != nil {
+			return p, fmt.Errorf("backfill %s: %s: %w", p.Table, q, err)
+		}
+	}
+	if err := r.cp.create(ctx, r.conn, r.now().UTC()); err != nil {
 		return p, r.cp.wrap(err)
 	}
-	cp, err := r.cp.read(ctx, r.db)
+	cp, stored, err := r.cp.readStored(ctx, r.conn)
 	if err != nil {
 		return p, r.cp.wrap(err)
 	}
+	r.at = position{cp: cp, stored: stored}
 	if cp.MappingChanged {
 		return p, r.mappingChanged()
 	}
@@ -114,7 +129,7 @@ func (r *runner) run(ctx context.Context) (Progress, error) {
 		return p, nil
 	}
 	var left int64
-	if err := r.db.QueryRowContext(ctx, r.s.count(cp.LastKey != nil), cp.LastKey...).Scan(&left); err != nil {
+	if err := r.conn.QueryRowContext(ctx, r.s.count(cp.LastKey != nil), cp.LastKey...).Scan(&left); err != nil {
 		return p, fmt.Errorf("backfill %s: counting the rows to copy: %w", p.Table, err)
 	}
 	p.RowsLeft = left
@@ -133,6 +148,9 @@ func (r *runner) run(ctx context.Context) (Progress, error) {
 		took := r.now().Sub(began)
 		cp = res.cp
 		p.Rows, p.Deleted, p.Done = cp.Rows, cp.Deleted, cp.Done
+		if !res.ran && !p.Done {
+			continue // another run took the batch
+		}
 		p.RunRows += res.copied
 		p.RowsLeft = max(left-p.RunRows, 0)
 		if p.Done {
@@ -166,6 +184,21 @@ func (r *runner) run(ctx context.Context) (Progress, error) {
 	}
 }
 
+// release resets the run's connection and returns it to the pool, or
+// closes it when it cannot be reset.
+func (r *runner) release() {
+	_, reset := r.s.session(r.opts.LockTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, q := range reset {
+		if _, err := r.conn.ExecContext(ctx, q); err != nil {
+			_ = r.conn.Raw(func(any) error { return driver.ErrBadConn })
+			break
+		}
+	}
+	_ = r.conn.Close()
+}
+
 func (r *runner) mappingChanged() error {
 	return fmt.Errorf("%w: %s -> %s, checkpoint table %s; reset the checkpoint (Reset) so that Run copies every row with this mapping",
 		ErrMappingChanged, r.t.Map.Old, r.t.Map.New, r.cp.name)
@@ -173,7 +206,7 @@ func (r *runner) mappingChanged() error {
 
 // batchRetrying runs a batch, again when the database aborted it for a lock
 // timeout, a deadlock or a serialization conflict, and, without a plain
-// INSERT, when its plain INSERT met a new row (see copyLocked).
+// INSERT, when its plain INSERT met a new row (see statements.lockedBatch).
 func (r *runner) batchRetrying(ctx context.Context) (batchResult, error) {
 	plain := r.s.rowLocks()
 	for i := 1; ; i++ {

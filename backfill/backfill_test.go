@@ -571,6 +571,49 @@ func TestBackfillTwoRuns(t *testing.T) {
 	})
 }
 
+// TestBackfillResetDuringRun: a checkpoint deleted by Reset while a run is
+// under way stops the run at its next batch, with an error that says so;
+// the batches before stay copied.
+func TestBackfillResetDuringRun(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		db := openCorpus(t, dialect)
+		db.seed(30, 0, 0)
+		ctx := context.Background()
+		tb := db.tables[0]
+		p, err := Run(ctx, db.raw, db.d, tb, Options{BatchSize: 10, Progress: func(Progress) {
+			if err := Reset(ctx, db.raw, db.d, tb, ""); err != nil {
+				t.Error(err)
+			}
+		}})
+		if !errors.Is(err, sql.ErrNoRows) || !strings.Contains(err.Error(), "deleted (Reset)") || p.RunRows != 10 {
+			t.Fatalf("%+v, %v; want an error after the first batch that says the checkpoint was deleted", p, err)
+		}
+		if n := db.count("SELECT count(*) FROM accounts"); n != 10 {
+			t.Fatalf("%d accounts rows, want the first batch's 10", n)
+		}
+	})
+}
+
+// TestBackfillLeavesSessionAsFound: on PostgreSQL a run sets lock_timeout
+// and synchronous_commit on its connection, and resets them before the
+// connection goes back to the pool (the pool's one connection, the same
+// server process before and after).
+func TestBackfillLeavesSessionAsFound(t *testing.T) {
+	db := openCorpus(t, rewrite.Postgres.Name)
+	db.seed(10, 0, 0)
+	db.raw.SetMaxOpenConns(1)
+	show := func() []any {
+		return db.rows("SELECT current_setting('lock_timeout'), current_setting('synchronous_commit'), pg_backend_pid()")[0]
+	}
+	before := show()
+	if _, err := Run(context.Background(), db.raw, db.d, db.tables[0], Options{LockTimeout: 1500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if after := show(); !reflect.DeepEqual(after, before) {
+		t.Fatalf("session after the run %v, before %v", after, before)
+	}
+}
+
 // TestBackfillKeyTypes: a composite key of text and bigint goes through the
 // checkpoint and back as parameters with its types, in the database's
 // order of text (collation), also for quotes, spaces and non-ASCII text.

@@ -6,18 +6,42 @@ import (
 	"errors"
 )
 
-// batchResult is what a committed batch did.
+// batchResult is what a batch did.
 type batchResult struct {
-	cp              Checkpoint // the checkpoint it wrote
+	cp              Checkpoint // the checkpoint after it
 	copied, deleted int64      // old rows copied, new rows deleted
+	// ran reports that the batch ran: false when it found the table done
+	// or, on PostgreSQL, the checkpoint moved by another run, and did
+	// nothing.
+	ran bool
 }
 
-// batch runs one batch in a transaction of its own. Its key range starts
-// after the checkpoint's last key and ends at the key of the BatchSize-th
-// old row after it, or has no end when there are fewer rows: that batch is
-// the last. plain is copyLocked's.
-func (r *runner) batch(ctx context.Context, plain bool) (res batchResult, err error) {
-	tx, err := r.db.BeginTx(ctx, nil)
+// position is where a PostgreSQL run is: the checkpoint as it last read or
+// wrote it, with last_key as stored, and the end of the next batch's key
+// range when it knows it (nil: the range has no end).
+type position struct {
+	cp       Checkpoint
+	stored   sql.NullString
+	end      []any
+	endKnown bool
+}
+
+// batch runs one batch. Its key range starts after the checkpoint's last
+// key and ends at the key of the BatchSize-th old row after it, or has no
+// end when there are fewer rows: that batch is the last. plain is
+// lockedBatch's.
+func (r *runner) batch(ctx context.Context, plain bool) (batchResult, error) {
+	if r.s.rowLocks() {
+		return r.lockedBatch(ctx, plain)
+	}
+	return r.txBatch(ctx)
+}
+
+// txBatch runs a batch on SQLite, in a transaction of its own: it claims
+// the checkpoint (which takes the database's write lock), finds the end of
+// its range, copies it, deletes the orphans, and saves the checkpoint.
+func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
+	tx, err := r.conn.BeginTx(ctx, nil)
 	if err != nil {
 		return res, err
 	}
@@ -26,11 +50,6 @@ func (r *runner) batch(ctx context.Context, plain bool) (res batchResult, err er
 			_ = tx.Rollback()
 		}
 	}()
-	for _, q := range r.s.lock(r.opts.LockTimeout) {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return res, err
-		}
-	}
 	cp, err := r.cp.claim(ctx, tx)
 	switch {
 	case err != nil:
@@ -45,15 +64,24 @@ func (r *runner) batch(ctx context.Context, plain bool) (res batchResult, err er
 	if err != nil {
 		return res, err
 	}
-	n, deleted, err := r.copy(ctx, tx, start, end, plain)
+	bounds := append(append([]any(nil), start...), end...)
+	// The batch holds the write lock: a range without new rows before the
+	// copy has no orphans after it, and needs no DELETE.
+	var found bool
+	if err := tx.QueryRowContext(ctx, r.s.anyNew(start != nil, end != nil, 1), bounds...).Scan(&found); err != nil {
+		return res, err
+	}
+	n, err := rowsAffected(tx.ExecContext(ctx, r.s.copyRange(r.t, start != nil, end != nil), bounds...))
 	if err != nil {
 		return res, err
 	}
-	if end != nil {
-		cp.LastKey = end
-	} else {
-		cp.Done = true
+	var deleted int64
+	if found {
+		if deleted, err = rowsAffected(tx.ExecContext(ctx, r.s.deleteOrphans(start != nil, end != nil), bounds...)); err != nil {
+			return res, err
+		}
 	}
+	advance(&cp, end)
 	cp.Rows += n
 	cp.Deleted += deleted
 	cp.Updated = r.now().UTC()
@@ -63,45 +91,90 @@ func (r *runner) batch(ctx context.Context, plain bool) (res batchResult, err er
 	if err := tx.Commit(); err != nil {
 		return res, err
 	}
-	return batchResult{cp: cp, copied: n, deleted: deleted}, nil
+	return batchResult{cp: cp, copied: n, deleted: deleted, ran: true}, nil
+}
+
+// advance moves cp past a batch whose range ended at end (nil: no end).
+func advance(cp *Checkpoint, end []any) {
+	if end != nil {
+		cp.LastKey = end
+	} else {
+		cp.Done = true
+	}
+}
+
+// lockedBatch runs a batch on PostgreSQL: one statement (see
+// statements.lockedBatch), which also reads the end of the next batch's
+// range. When the statement finds the checkpoint changed by another run,
+// lockedBatch reads it again and returns it, having done nothing.
+func (r *runner) lockedBatch(ctx context.Context, plain bool) (batchResult, error) {
+	at := &r.at
+	if !at.endKnown {
+		end, err := r.end(ctx, r.conn, at.cp.LastKey)
+		if err != nil {
+			return batchResult{}, err
+		}
+		at.end, at.endKnown = end, true
+	}
+	start, end := at.cp.LastKey, at.end
+	next := at.cp
+	advance(&next, end)
+	next.Updated = r.now().UTC()
+	stored, err := encodeKey(next.LastKey)
+	if err != nil {
+		return batchResult{}, err
+	}
+	bounds := append(append([]any(nil), start...), end...)
+	args := append(append(bounds, bounds...), r.cp.table, r.cp.mapping, at.stored, stored, next.Done, next.Updated)
+	var rows, deleted sql.NullInt64
+	var n, gone int64
+	var found sql.NullBool
+	look := make([]any, len(r.t.Map.Key))
+	dest := []any{&rows, &deleted, &n, &gone}
+	if end != nil {
+		dest = append(dest, &found)
+		for i := range look {
+			dest = append(dest, &look[i])
+		}
+	}
+	q := r.s.lockedBatch(r.t, r.cp, start != nil, end != nil, plain, r.opts.BatchSize)
+	if err := r.conn.QueryRowContext(ctx, q, args...).Scan(dest...); err != nil {
+		return batchResult{}, err
+	}
+	if !rows.Valid { // another run moved the checkpoint, or Reset deleted it
+		cp, stored, err := r.cp.readStored(ctx, r.conn)
+		if err != nil {
+			return batchResult{}, resetMeanwhile(err)
+		}
+		if cp.MappingChanged {
+			return batchResult{}, r.mappingChanged()
+		}
+		r.at = position{cp: cp, stored: stored}
+		return batchResult{cp: cp}, nil
+	}
+	next.Rows, next.Deleted = rows.Int64, deleted.Int64
+	r.at = position{cp: next, endKnown: true}
+	r.at.stored.String, r.at.stored.Valid = stored.(string)
+	if found.Bool {
+		r.at.end = look
+	}
+	return batchResult{cp: next, copied: n, deleted: gone, ran: true}, nil
 }
 
 // end returns the key of the BatchSize-th old row after start, or from the
 // first row when start is nil: the end of the batch's key range; nil when
 // there are fewer rows, and the range has no end.
-func (r *runner) end(ctx context.Context, tx *sql.Tx, start []any) ([]any, error) {
+func (r *runner) end(ctx context.Context, q querier, start []any) ([]any, error) {
 	key := make([]any, len(r.t.Map.Key))
 	dest := make([]any, len(key))
 	for i := range key {
 		dest[i] = &key[i]
 	}
-	err := tx.QueryRowContext(ctx, r.s.end(start != nil, r.opts.BatchSize), start...).Scan(dest...)
+	err := q.QueryRowContext(ctx, r.s.end(start != nil, r.opts.BatchSize), start...).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	return key, err
-}
-
-// copy copies the key range after start up to end (nil: no end) in tx and
-// deletes its new rows whose key has no old row; it returns the numbers of
-// rows copied and deleted.
-func (r *runner) copy(ctx context.Context, tx *sql.Tx, start, end []any, plain bool) (copied, deleted int64, err error) {
-	bounds := append(append([]any(nil), start...), end...)
-	if r.s.rowLocks() {
-		err = tx.QueryRowContext(ctx, r.s.copyLocked(r.t, start != nil, end != nil, plain), append(bounds, bounds...)...).Scan(&copied, &deleted)
-		return copied, deleted, err
-	}
-	// The batch holds the write lock: a range without new rows before the
-	// copy has no orphans after it, and needs no DELETE.
-	var found bool
-	if err := tx.QueryRowContext(ctx, r.s.anyNew(start != nil, end != nil, 1), bounds...).Scan(&found); err != nil {
-		return 0, 0, err
-	}
-	if copied, err = rowsAffected(tx.ExecContext(ctx, r.s.copyRange(r.t, start != nil, end != nil), bounds...)); err != nil || !found {
-		return copied, 0, err
-	}
-	deleted, err = rowsAffected(tx.ExecContext(ctx, r.s.deleteOrphans(start != nil, end != nil), bounds...))
-	return copied, deleted, err
 }
 
 // rowsAffected returns the rows a statement that ran with err affected.

@@ -72,6 +72,13 @@ func Reset(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *rewrite.Table
 	return c.wrap(err)
 }
 
+// querier is what a run's statements go through: its connection, or a
+// batch's transaction on it.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // checkpoints is the checkpoint of one mapped pair in a checkpoint table:
 // one row per old table, keyed by its name as the mapping spells it.
 type checkpoints struct {
@@ -108,7 +115,7 @@ func (c *checkpoints) wrap(err error) error {
 // create creates the checkpoint table if it is missing, and the table's
 // checkpoint if it has none. Two runs may race to create the table on
 // PostgreSQL, where one of them then fails: that one finds it created.
-func (c *checkpoints) create(ctx context.Context, db *sql.DB, now time.Time) error {
+func (c *checkpoints) create(ctx context.Context, db querier, now time.Time) error {
 	q := c.d.Quote
 	ddl := "CREATE TABLE IF NOT EXISTS " + c.quoted + " (" + q("old_table") + " TEXT PRIMARY KEY, " +
 		q("mapping") + " TEXT NOT NULL, " + q("last_key") + " TEXT, " +
@@ -126,7 +133,7 @@ func (c *checkpoints) create(ctx context.Context, db *sql.DB, now time.Time) err
 }
 
 // exists reports whether the checkpoint table exists.
-func (c *checkpoints) exists(ctx context.Context, db *sql.DB) (bool, error) {
+func (c *checkpoints) exists(ctx context.Context, db querier) (bool, error) {
 	query, arg := "SELECT to_regclass($1) IS NOT NULL", c.quoted
 	if c.d.Name == rewrite.SQLite.Name {
 		query, arg = "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE", c.name
@@ -138,26 +145,63 @@ func (c *checkpoints) exists(ctx context.Context, db *sql.DB) (bool, error) {
 
 // read returns the table's checkpoint, or the zero Checkpoint but for Table
 // when it has none.
-func (c *checkpoints) read(ctx context.Context, db *sql.DB) (Checkpoint, error) {
-	row := db.QueryRowContext(ctx, "SELECT "+c.columns+" FROM "+c.quoted+" WHERE "+c.d.Quote("old_table")+" = "+c.d.Placeholder(1), c.table)
-	cp, err := c.scan(row)
+func (c *checkpoints) read(ctx context.Context, db querier) (Checkpoint, error) {
+	cp, _, err := c.readStored(ctx, db)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Checkpoint{Table: c.table}, nil
 	}
 	return cp, err
 }
 
+// readStored returns the table's checkpoint and its last_key as stored, or
+// sql.ErrNoRows when it has none.
+func (c *checkpoints) readStored(ctx context.Context, db querier) (Checkpoint, sql.NullString, error) {
+	return c.scan(db.QueryRowContext(ctx, "SELECT "+c.columns+" FROM "+c.quoted+" WHERE "+c.d.Quote("old_table")+" = "+c.d.Placeholder(1), c.table))
+}
+
 // claim reads the table's checkpoint in tx with a write that changes
-// nothing, so that tx holds the checkpoint's row lock until it ends (on
-// SQLite, the database's write lock): batches of the table take turns.
+// nothing, so that tx holds the database's write lock (SQLite) until it
+// ends: batches take turns. A PostgreSQL batch claims the checkpoint in
+// its one statement instead (claimIf).
 func (c *checkpoints) claim(ctx context.Context, tx *sql.Tx) (Checkpoint, error) {
 	q := c.d.Quote
-	cp, err := c.scan(tx.QueryRowContext(ctx, "UPDATE "+c.quoted+" SET "+q("updated_at")+" = "+q("updated_at")+
+	cp, _, err := c.scan(tx.QueryRowContext(ctx, "UPDATE "+c.quoted+" SET "+q("updated_at")+" = "+q("updated_at")+
 		" WHERE "+q("old_table")+" = "+c.d.Placeholder(1)+" RETURNING "+c.columns, c.table))
+	return cp, resetMeanwhile(err)
+}
+
+// resetMeanwhile names the checkpoint's deletion in an sql.ErrNoRows from
+// reading it during a run.
+func resetMeanwhile(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return cp, fmt.Errorf("the checkpoint was deleted (Reset) while the backfill ran: %w", err)
+		return fmt.Errorf("the checkpoint was deleted (Reset) while the backfill ran: %w", err)
 	}
-	return cp, err
+	return err
+}
+
+// claimIf returns, for the one statement of a PostgreSQL batch, the query
+// that locks the table's checkpoint if it is still as the run last saw it:
+// its mapping, not done, and last_key as stored (NULL before the first
+// batch). Its parameters, from p on: the old table, the mapping digest and
+// the stored last_key. It returns no row when another run changed the
+// checkpoint meanwhile, or Reset deleted it.
+func (c *checkpoints) claimIf(p int) string {
+	q, ph := c.d.Quote, c.d.Placeholder
+	return "SELECT 1 FROM " + c.quoted + " WHERE " + q("old_table") + " = " + ph(p) + " AND " + q("mapping") + " = " + ph(p+1) +
+		" AND NOT " + q("done") + " AND " + q("last_key") + " IS NOT DISTINCT FROM " + ph(p+2) + " FOR UPDATE"
+}
+
+// saveIf returns, for the one statement of a PostgreSQL batch, the UPDATE
+// that writes the checkpoint when the CTE claim returned a row: last_key,
+// done and updated_at from parameters p to p+2, the counts increased by
+// the expressions copied and deleted; the old table is parameter table. It
+// returns the new counts.
+func (c *checkpoints) saveIf(p, table int, claim, copied, deleted string) string {
+	q, ph := c.d.Quote, c.d.Placeholder
+	return "UPDATE " + c.quoted + " SET " + q("last_key") + " = " + ph(p) + ", " + q("done") + " = " + ph(p+1) + ", " +
+		q("updated_at") + " = " + ph(p+2) + ", " + q("rows_copied") + " = " + q("rows_copied") + " + " + copied + ", " +
+		q("rows_deleted") + " = " + q("rows_deleted") + " + " + deleted + " WHERE " + q("old_table") + " = " + ph(table) +
+		" AND EXISTS (SELECT 1 FROM " + claim + ") RETURNING " + q("rows_copied") + ", " + q("rows_deleted")
 }
 
 // save writes cp in tx.
@@ -173,23 +217,24 @@ func (c *checkpoints) save(ctx context.Context, tx *sql.Tx, cp Checkpoint) error
 	return err
 }
 
-// scan reads a checkpoint from the columns of a checkpoint row.
-func (c *checkpoints) scan(row *sql.Row) (Checkpoint, error) {
+// scan reads a checkpoint from the columns of a checkpoint row; it also
+// returns last_key as stored.
+func (c *checkpoints) scan(row *sql.Row) (Checkpoint, sql.NullString, error) {
 	cp := Checkpoint{Table: c.table}
 	var mapping string
 	var key sql.NullString
 	if err := row.Scan(&mapping, &key, &cp.Rows, &cp.Deleted, &cp.Done, &cp.Updated); err != nil {
-		return cp, err
+		return cp, key, err
 	}
 	cp.MappingChanged = mapping != c.mapping
 	cp.Updated = cp.Updated.UTC()
 	if key.Valid {
 		var err error
 		if cp.LastKey, err = decodeKey(key.String); err != nil {
-			return cp, fmt.Errorf("the last key %s cannot be read (%w): reset the checkpoint", key.String, err)
+			return cp, key, fmt.Errorf("the last key %s cannot be read (%w): reset the checkpoint", key.String, err)
 		}
 	}
-	return cp, nil
+	return cp, key, nil
 }
 
 // keyValue is one value of a key in a checkpoint, as JSON that keeps its

@@ -30,18 +30,19 @@ func newStatements(d *rewrite.Dialect, t *rewrite.Table) *statements {
 	return s
 }
 
-// lock returns the statements that begin a batch: on PostgreSQL, how long
-// it waits for a row lock before it gives way, and an asynchronous commit:
-// a batch lost to a crash of the server is lost with its checkpoint, and
-// the next run copies it again (a later synchronous commit, a dual write's,
-// makes it durable with everything before it). None on SQLite, where the
-// batch's first write locks the database.
-func (s *statements) lock(timeout time.Duration) []string {
+// session returns the statements that set up a run's connection, and
+// those that reset it afterwards: on PostgreSQL, how long a batch waits for
+// a row lock before it gives way, and an asynchronous commit: a batch lost
+// to a crash of the server is lost with its checkpoint, and the next run
+// copies it again (a later synchronous commit, a dual write's, makes it
+// durable with everything before it). None on SQLite, where the batch's
+// first write locks the database.
+func (s *statements) session(timeout time.Duration) (set, reset []string) {
 	if !s.rowLocks() {
-		return nil
+		return nil, nil
 	}
-	return []string{"SELECT set_config('lock_timeout', '" + strconv.FormatInt(max(timeout.Milliseconds(), 1), 10) +
-		"', true), set_config('synchronous_commit', 'off', true)"}
+	return []string{"SET lock_timeout = " + strconv.FormatInt(max(timeout.Milliseconds(), 1), 10), "SET synchronous_commit = off"},
+		[]string{"RESET lock_timeout", "RESET synchronous_commit"}
 }
 
 // rowLocks reports whether a batch locks its old rows (PostgreSQL): on
@@ -51,11 +52,20 @@ func (s *statements) rowLocks() bool { return s.d.Name != rewrite.SQLite.Name }
 // end returns the query of the key of the n-th old row after the lower
 // bound, or from the start without one: the end of a batch's key range.
 func (s *statements) end(lower bool, n int) string {
+	if !lower {
+		return s.endFrom(0, n, "")
+	}
+	return s.endFrom(1, n, "")
+}
+
+// endFrom is end with the lower bound's parameters numbered from p (none
+// when p is 0), the key's columns after the select list's head.
+func (s *statements) endFrom(p, n int, head string) string {
 	read := make([]string, len(s.oldKey))
 	for i, k := range s.oldKey {
 		read[i] = s.d.AsStored(k) // it comes back as the next batch's lower bound
 	}
-	return "SELECT " + strings.Join(read, ", ") + " FROM " + s.old + s.where(s.oldKey, lower, false, "") +
+	return "SELECT " + head + strings.Join(read, ", ") + " FROM " + s.old + s.whereFrom(s.oldKey, p > 0, false, p, "") +
 		" ORDER BY " + strings.Join(s.oldKey, ", ") + " LIMIT 1 OFFSET " + strconv.Itoa(n-1)
 }
 
@@ -79,27 +89,42 @@ func (s *statements) anyNew(lower, upper bool, p int) string {
 	return "SELECT EXISTS (SELECT 1 FROM " + s.new + s.whereFrom(s.newKey, lower, upper, p, "") + ")"
 }
 
-// copyLocked returns, for PostgreSQL, the one statement of a batch, which
-// returns the numbers of old rows copied and new rows deleted. It locks
-// the key range's old rows as it reads them (FOR NO KEY UPDATE returns
-// each row as its lock leaves it), sets their new rows to up(old), and
-// deletes the range's new rows whose key has no old row, looking for it
-// among the locked rows first. All its parts see the snapshot the statement
-// began with: the DELETE does not see the rows the upsert inserts, and
-// leaves alone those it updates, whose old rows it finds.
+// lockedBatch returns the one statement of a PostgreSQL batch, which is a
+// transaction of its own. Its parts, all seeing the snapshot the statement
+// began with:
 //
-// With plain, the rows are copied by a plain INSERT when the new table has
-// no row in the key range, a first run's usual case; the upsert's
-// speculative insertion costs about a third of the batch. A plain INSERT
-// that meets a new row all the same (one a dual write inserted after the
-// statement's snapshot, or one outside the range as the new key sorts)
-// fails whole with a unique violation, and the batch is run again without
-// plain.
+//   - dualwrite_claim locks the table's checkpoint if it is as the run left
+//     it (checkpoints.claimIf); everything that writes waits for it and
+//     does nothing without it, so two runs take turns and never both copy
+//     a range;
+//   - dualwrite_old locks the key range's old rows as it reads them (FOR NO
+//     KEY UPDATE returns each row as its lock leaves it);
+//   - dualwrite_upserted sets their new rows to up(old); with plain, when
+//     the new table has no row in the range (dualwrite_found, a first
+//     run's usual case), dualwrite_inserted copies them by plain INSERT
+//     instead, which writes less than the upsert's speculative insertion.
+//     A plain INSERT that meets a new row all the same (one a dual write
+//     inserted after the snapshot, or one outside the range as the new key
+//     sorts) fails the statement with a unique violation, and the batch is
+//     run again without plain;
+//   - dualwrite_deleted deletes the range's new rows whose key has no old
+//     row, looking for it among the locked rows first; it does not see the
+//     rows the copy inserts, and leaves alone those it updates, whose old
+//     rows it finds;
+//   - dualwrite_saved writes the checkpoint (checkpoints.saveIf);
+//   - with an upper bound, dualwrite_next reads the key of the
+//     BatchSize-th old row after it: the end of the next batch's range.
 //
-// The old key range's bounds are parameters 1 to n; the new key range's are
-// the same bounds again, n+1 to 2n, so that they take the new key columns'
-// types.
-func (s *statements) copyLocked(t *rewrite.Table, lower, upper, plain bool) string {
+// It returns one row: the checkpoint's counts after the batch (NULL when
+// the claim found the checkpoint changed, and the statement did nothing),
+// the rows copied and deleted, and, with an upper bound, whether there is
+// a next end and its key columns.
+//
+// Parameters: the old key range's bounds, lower first (as for where); the
+// same bounds again for the new key range, so that they take the new key
+// columns' types; then the old table, the mapping digest, the stored
+// last_key, and the new last_key, done and updated_at.
+func (s *statements) lockedBatch(t *rewrite.Table, c *checkpoints, lower, upper, plain bool, batchSize int) string {
 	n := 0
 	if lower {
 		n += len(s.oldKey)
@@ -108,8 +133,10 @@ func (s *statements) copyLocked(t *rewrite.Table, lower, upper, plain bool) stri
 		n += len(s.oldKey)
 	}
 	newRange := func(extra string) string { return s.whereFrom(s.newKey, lower, upper, n+1, extra) }
+	claimed := "EXISTS (SELECT 1 FROM dualwrite_claim)"
 	var b strings.Builder
-	b.WriteString("WITH dualwrite_old AS (SELECT * FROM " + s.old + s.where(s.oldKey, lower, upper, "") + " FOR NO KEY UPDATE), ")
+	b.WriteString("WITH dualwrite_claim AS (" + c.claimIf(2*n+1) + "), ")
+	b.WriteString("dualwrite_old AS (SELECT * FROM " + s.old + s.where(s.oldKey, lower, upper, claimed) + " FOR NO KEY UPDATE), ")
 	source, copied := "(SELECT * FROM dualwrite_old)", "(SELECT count(*) FROM dualwrite_upserted)"
 	if plain {
 		b.WriteString("dualwrite_found AS (" + s.anyNew(lower, upper, n+1) + " AS found), ")
@@ -121,10 +148,23 @@ func (s *statements) copyLocked(t *rewrite.Table, lower, upper, plain bool) stri
 	for i := range s.oldKey {
 		locked = append(locked, "dualwrite_old."+s.oldKey[i]+" = "+s.new+"."+s.newKey[i])
 	}
+	deleted := "(SELECT count(*) FROM dualwrite_deleted)"
 	b.WriteString("dualwrite_upserted AS (" + t.UpsertFrom(source) + " RETURNING 1), ")
-	b.WriteString("dualwrite_deleted AS (DELETE FROM " + s.new + newRange("NOT EXISTS (SELECT 1 FROM dualwrite_old WHERE "+
-		strings.Join(locked, " AND ")+") AND NOT EXISTS (SELECT 1 FROM "+s.old+" WHERE "+s.join+")") + " RETURNING 1) ")
-	b.WriteString("SELECT " + copied + ", (SELECT count(*) FROM dualwrite_deleted)")
+	b.WriteString("dualwrite_deleted AS (DELETE FROM " + s.new + newRange(claimed+" AND NOT EXISTS (SELECT 1 FROM dualwrite_old WHERE "+
+		strings.Join(locked, " AND ")+") AND NOT EXISTS (SELECT 1 FROM "+s.old+" WHERE "+s.join+")") + " RETURNING 1), ")
+	b.WriteString("dualwrite_saved AS (" + c.saveIf(2*n+4, 2*n+1, "dualwrite_claim", copied, deleted) + ")")
+	sel := "SELECT dualwrite_saved.*, " + copied + ", " + deleted
+	from := " FROM (SELECT 1) AS dualwrite_one LEFT JOIN dualwrite_saved ON true"
+	if upper {
+		lo := 1
+		if lower {
+			lo += len(s.oldKey)
+		}
+		b.WriteString(", dualwrite_next AS (" + s.endFrom(lo, batchSize, "true AS found, ") + ")")
+		sel += ", dualwrite_next.*"
+		from += " LEFT JOIN dualwrite_next ON true"
+	}
+	b.WriteString(" " + sel + from)
 	return b.String()
 }
 
