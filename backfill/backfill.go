@@ -3,7 +3,6 @@ package backfill
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -84,8 +83,7 @@ const attempts = 5
 // runner is one run of one table's backfill.
 type runner struct {
 	db    *sql.DB
-	conn  *sql.Conn // the run's connection, from db
-	at    position  // on PostgreSQL, where the run is
+	at    position // on PostgreSQL, where the run is
 	t     *rewrite.Table
 	s     *statements
 	cp    *checkpoints
@@ -99,23 +97,12 @@ func newRunner(db *sql.DB, d *rewrite.Dialect, t *rewrite.Table, opts Options) *
 		opts: opts, now: time.Now, sleep: sleep}
 }
 
-// run runs the backfill on a connection of its own.
-func (r *runner) run(ctx context.Context) (p Progress, err error) {
-	p = Progress{Table: r.t.Map.Old}
-	if r.conn, err = r.db.Conn(ctx); err != nil {
-		return p, fmt.Errorf("backfill %s: %w", p.Table, err)
-	}
-	defer r.release()
-	set, _ := r.s.session(r.opts.LockTimeout)
-	for _, q := range set {
-		if _, err := r.conn.ExecContext(ctx, q); err != nil {
-			return p, fmt.Errorf("backfill %s: %s: %w", p.Table, q, err)
-		}
-	}
-	if err := r.cp.create(ctx, r.conn, r.now().UTC()); err != nil {
+func (r *runner) run(ctx context.Context) (Progress, error) {
+	p := Progress{Table: r.t.Map.Old}
+	if err := r.cp.create(ctx, r.db, r.now().UTC()); err != nil {
 		return p, r.cp.wrap(err)
 	}
-	cp, stored, err := r.cp.readStored(ctx, r.conn)
+	cp, stored, err := r.cp.readStored(ctx, r.db)
 	if err != nil {
 		return p, r.cp.wrap(err)
 	}
@@ -129,7 +116,7 @@ func (r *runner) run(ctx context.Context) (p Progress, err error) {
 		return p, nil
 	}
 	var left int64
-	if err := r.conn.QueryRowContext(ctx, r.s.count(cp.LastKey != nil), cp.LastKey...).Scan(&left); err != nil {
+	if err := r.db.QueryRowContext(ctx, r.s.count(cp.LastKey != nil), cp.LastKey...).Scan(&left); err != nil {
 		return p, fmt.Errorf("backfill %s: counting the rows to copy: %w", p.Table, err)
 	}
 	p.RowsLeft = left
@@ -182,21 +169,6 @@ func (r *runner) run(ctx context.Context) (p Progress, err error) {
 			}
 		}
 	}
-}
-
-// release resets the run's connection and returns it to the pool, or
-// closes it when it cannot be reset.
-func (r *runner) release() {
-	_, reset := r.s.session(r.opts.LockTimeout)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, q := range reset {
-		if _, err := r.conn.ExecContext(ctx, q); err != nil {
-			_ = r.conn.Raw(func(any) error { return driver.ErrBadConn })
-			break
-		}
-	}
-	_ = r.conn.Close()
 }
 
 func (r *runner) mappingChanged() error {

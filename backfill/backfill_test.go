@@ -200,6 +200,17 @@ func (db *testDB) seed(users, orgs, members int) {
 	}
 }
 
+// waitBlockedBy waits until a session waits for a lock that the server
+// process pid holds: a batch waits for the application's transaction.
+func (db *testDB) waitBlockedBy(pid int) {
+	db.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); db.count("SELECT count(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))", pid) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			db.t.Fatal("the batch never waited for the application's transaction")
+		}
+	}
+}
+
 // metricValue returns the value of a counter or gauge series, or the sample
 // count of a histogram series, with the given table label.
 func metricValue(t *testing.T, reg *prometheus.Registry, name, table string) float64 {
@@ -572,12 +583,14 @@ func TestBackfillTwoRuns(t *testing.T) {
 }
 
 // TestBackfillResetDuringRun: a checkpoint deleted by Reset while a run is
-// under way stops the run at its next batch, with an error that says so;
-// the batches before stay copied.
+// under way (from its Progress callback, through a pool of one connection)
+// stops the run at its next batch, with an error that says so; the batches
+// before stay copied.
 func TestBackfillResetDuringRun(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		db := openCorpus(t, dialect)
 		db.seed(30, 0, 0)
+		db.raw.SetMaxOpenConns(1) // the run holds no connection between batches
 		ctx := context.Background()
 		tb := db.tables[0]
 		p, err := Run(ctx, db.raw, db.d, tb, Options{BatchSize: 10, Progress: func(Progress) {
@@ -594,24 +607,122 @@ func TestBackfillResetDuringRun(t *testing.T) {
 	})
 }
 
-// TestBackfillLeavesSessionAsFound: on PostgreSQL a run sets lock_timeout
-// and synchronous_commit on its connection, and resets them before the
-// connection goes back to the pool (the pool's one connection, the same
-// server process before and after).
+// TestBackfillLeavesSessionAsFound: on PostgreSQL a batch's lock timeout
+// and asynchronous commit hold for its own transaction only: a session's
+// own settings are as they were after a run, on the same connection (the
+// pool's one, the same server process).
 func TestBackfillLeavesSessionAsFound(t *testing.T) {
 	db := openCorpus(t, rewrite.Postgres.Name)
-	db.seed(10, 0, 0)
+	db.seed(30, 0, 0)
 	db.raw.SetMaxOpenConns(1)
+	db.exec("SET lock_timeout = '5s'")
+	db.exec("SET synchronous_commit = local")
 	show := func() []any {
 		return db.rows("SELECT current_setting('lock_timeout'), current_setting('synchronous_commit'), pg_backend_pid()")[0]
 	}
 	before := show()
-	if _, err := Run(context.Background(), db.raw, db.d, db.tables[0], Options{LockTimeout: 1500 * time.Millisecond}); err != nil {
+	if before[0] != "5s" || before[1] != "local" {
+		t.Fatalf("session settings before the run: %v", before)
+	}
+	if _, err := Run(context.Background(), db.raw, db.d, db.tables[0], Options{BatchSize: 7, LockTimeout: 1500 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	if after := show(); !reflect.DeepEqual(after, before) {
 		t.Fatalf("session after the run %v, before %v", after, before)
 	}
+}
+
+// TestBackfillOrphanKeyInsertedMeanwhile: on PostgreSQL, a new row without
+// an old row is in a batch's range; while the batch waits for the lock of
+// another old row, the application inserts the old row of that key
+// through dualwrite, whose mirror upserts over the orphan. The batch must
+// not delete it: its old row exists now.
+func TestBackfillOrphanKeyInsertedMeanwhile(t *testing.T) {
+	db := openCorpus(t, rewrite.Postgres.Name)
+	db.seed(10, 0, 0) // users 1, 3, ..., 19
+	db.exec("INSERT INTO accounts (account_id, first_name, visits) VALUES (4, 'Orphan', 0)")
+	ctx := context.Background()
+	app, err := db.wrapped.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Rollback()
+	if _, err := app.Exec("UPDATE users SET visits = visits + 1 WHERE id = 9"); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := app.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var p Progress
+	go func() {
+		var err error
+		p, err = Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: time.Minute})
+		done <- err
+	}()
+	db.waitBlockedBy(pid) // the batch has its snapshot, and waits for user 9
+	if _, err := db.wrapped.Exec("INSERT INTO users (id, full_name, email, visits) VALUES ($1, $2, $3, $4)", 4, "Ada Lovelace", "ada@x", 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// User 4 came after the batch's snapshot: its dual write copied it.
+	if err := <-done; err != nil || p.Rows != 10 || p.Deleted != 0 {
+		t.Fatalf("backfill: %+v, %v; want the 10 seeded rows copied, none deleted", p, err)
+	}
+	if got := db.rows("SELECT first_name, last_name, visits FROM accounts WHERE account_id = 4"); !reflect.DeepEqual(got, [][]any{{"Ada", "Lovelace", int64(3)}}) {
+		t.Fatalf("account 4: %v, want up(user 4)", got)
+	}
+	db.checkTable(db.tables[0])
+}
+
+// TestBackfillBatchesStayBounded: rows the application inserts after the
+// last key while a run is under way go into batches of at most BatchSize
+// rows like the others (on PostgreSQL a batch reads the next one's end, and
+// the last, unbounded batch must not be decided before they come).
+func TestBackfillBatchesStayBounded(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		db := openCorpus(t, dialect)
+		db.seed(15, 0, 0)
+		var sizes []int64
+		var last int64
+		_, err := Run(context.Background(), db.raw, db.d, db.tables[0], Options{BatchSize: 10, Progress: func(p Progress) {
+			sizes = append(sizes, p.RunRows-last)
+			last = p.RunRows
+			if len(sizes) > 1 {
+				return
+			}
+			tx, err := db.wrapped.Begin()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer tx.Rollback()
+			for i := range 300 {
+				if _, err := tx.Exec(db.bind("INSERT INTO users (id, full_name, visits) VALUES (?, 'X Y', 0)"), 10000+i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				t.Error(err)
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last != 315 {
+			t.Fatalf("%d rows copied, want 315", last)
+		}
+		for _, n := range sizes {
+			if n > 10 {
+				t.Fatalf("batch sizes %v: one over BatchSize 10", sizes)
+			}
+		}
+		db.checkTable(db.tables[0])
+	})
 }
 
 // TestBackfillKeyTypes: a composite key of text and bigint goes through the
@@ -884,11 +995,7 @@ func TestBackfillGivesWay(t *testing.T) {
 		p, err = Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: 100 * time.Millisecond})
 		done <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); db.count("SELECT count(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))", pid) == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the batch never waited for the application's transaction")
-		}
-	}
+	db.waitBlockedBy(pid)
 	// The first try times out (app holds the row longer than LockTimeout);
 	// a later one gets the lock once app commits.
 	time.Sleep(150 * time.Millisecond)
@@ -935,11 +1042,7 @@ func TestBackfillPlainInsertMeetsDualWrite(t *testing.T) {
 		p, err = Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: time.Minute, Metrics: mb})
 		done <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); db.count("SELECT count(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))", pid) == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the batch never waited for the application's transaction")
-		}
-	}
+	db.waitBlockedBy(pid)
 	if err := app.Commit(); err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func (r *runner) batch(ctx context.Context, plain bool) (batchResult, error) {
 // the checkpoint (which takes the database's write lock), finds the end of
 // its range, copies it, deletes the orphans, and saves the checkpoint.
 func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
-	tx, err := r.conn.BeginTx(ctx, nil)
+	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return res, err
 	}
@@ -105,12 +105,13 @@ func advance(cp *Checkpoint, end []any) {
 
 // lockedBatch runs a batch on PostgreSQL: one statement (see
 // statements.lockedBatch), which also reads the end of the next batch's
-// range. When the statement finds the checkpoint changed by another run,
+// range; the first batch of a run, the last and one after a lost claim
+// find their end with a query of their own. When the statement finds the checkpoint changed by another run,
 // lockedBatch reads it again and returns it, having done nothing.
 func (r *runner) lockedBatch(ctx context.Context, plain bool) (batchResult, error) {
 	at := &r.at
 	if !at.endKnown {
-		end, err := r.end(ctx, r.conn, at.cp.LastKey)
+		end, err := r.end(ctx, r.db, at.cp.LastKey)
 		if err != nil {
 			return batchResult{}, err
 		}
@@ -137,12 +138,12 @@ func (r *runner) lockedBatch(ctx context.Context, plain bool) (batchResult, erro
 			dest = append(dest, &look[i])
 		}
 	}
-	q := r.s.lockedBatch(r.t, r.cp, start != nil, end != nil, plain, r.opts.BatchSize)
-	if err := r.conn.QueryRowContext(ctx, q, args...).Scan(dest...); err != nil {
+	q := r.s.lockedBatch(r.t, r.cp, start != nil, end != nil, plain, r.opts.BatchSize, r.opts.LockTimeout)
+	if err := r.db.QueryRowContext(ctx, q, args...).Scan(dest...); err != nil {
 		return batchResult{}, err
 	}
 	if !rows.Valid { // another run moved the checkpoint, or Reset deleted it
-		cp, stored, err := r.cp.readStored(ctx, r.conn)
+		cp, stored, err := r.cp.readStored(ctx, r.db)
 		if err != nil {
 			return batchResult{}, resetMeanwhile(err)
 		}
@@ -153,7 +154,10 @@ func (r *runner) lockedBatch(ctx context.Context, plain bool) (batchResult, erro
 		return batchResult{cp: cp}, nil
 	}
 	next.Rows, next.Deleted = rows.Int64, deleted.Int64
-	r.at = position{cp: next, endKnown: true}
+	// Without a next end the next batch finds its own: rows the
+	// application inserts after the range meanwhile would all fall into
+	// that last batch, which has no upper bound.
+	r.at = position{cp: next, endKnown: found.Bool}
 	r.at.stored.String, r.at.stored.Valid = stored.(string)
 	if found.Bool {
 		r.at.end = look

@@ -72,8 +72,8 @@ func Reset(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *rewrite.Table
 	return c.wrap(err)
 }
 
-// querier is what a run's statements go through: its connection, or a
-// batch's transaction on it.
+// querier is what a run's statements go through: its *sql.DB, or a
+// batch's transaction.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -182,12 +182,13 @@ func resetMeanwhile(err error) error {
 // claimIf returns, for the one statement of a PostgreSQL batch, the query
 // that locks the table's checkpoint if it is still as the run last saw it:
 // its mapping, not done, and last_key as stored (NULL before the first
-// batch). Its parameters, from p on: the old table, the mapping digest and
+// batch), and the condition first, which is evaluated before the row is
+// read. Its parameters, from p on: the old table, the mapping digest and
 // the stored last_key. It returns no row when another run changed the
 // checkpoint meanwhile, or Reset deleted it.
-func (c *checkpoints) claimIf(p int) string {
+func (c *checkpoints) claimIf(p int, first string) string {
 	q, ph := c.d.Quote, c.d.Placeholder
-	return "SELECT 1 FROM " + c.quoted + " WHERE " + q("old_table") + " = " + ph(p) + " AND " + q("mapping") + " = " + ph(p+1) +
+	return "SELECT 1 FROM " + c.quoted + " WHERE " + first + " AND " + q("old_table") + " = " + ph(p) + " AND " + q("mapping") + " = " + ph(p+1) +
 		" AND NOT " + q("done") + " AND " + q("last_key") + " IS NOT DISTINCT FROM " + ph(p+2) + " FOR UPDATE"
 }
 

@@ -33,21 +33,24 @@
 //  5. records the range's end, the rows copied and the rows deleted in the
 //     checkpoint, and commits.
 //
-// On PostgreSQL a batch is one statement, its own transaction, on the
-// run's connection: steps 1 to 5 as data-modifying parts of one WITH.
-// Step 1 locks the checkpoint only if it is as the run last left it (else
-// the statement does nothing, and the run reads the checkpoint again: two
-// runs take turns); step 2 was done by the statement before, which also
-// read the next range's end. Step 3 locks the old rows as it reads them
-// (see below); step 4 looks for the old row of a new row among the rows it
-// locked before it looks in the old table. When the new table has no row
-// in the key range as the statement begins, a first run's usual case, step
-// 3 copies by plain INSERT ([rewrite.Table.InsertFrom]), which writes less
-// than an upsert; if a dual write inserted one of the range's new rows
-// meanwhile, that INSERT fails the statement with a unique violation, and
-// the batch is run again with the upsert. The run's connection has
-// lock_timeout and synchronous_commit set for the run, and reset when it
-// goes back to the pool.
+// On PostgreSQL a batch is one statement, its own transaction: steps 1 to
+// 5 as data-modifying parts of one WITH. Step 1 locks the checkpoint only
+// if it is as the run last left it (else the statement does nothing, and
+// the run reads the checkpoint again: two runs take turns); step 2 was
+// done by the statement before, which also read the next range's end (the
+// first batch, the last, and one after a lost claim query it themselves).
+// Step 3 locks the old rows as it reads them (see below); step 4 looks for
+// the old row of a new row among the rows it locked before it looks in the
+// old table, and deletes only new rows unchanged since the statement
+// began. When the new table has no row in the key range as the statement
+// begins, a first run's usual case, step 3 copies by plain INSERT
+// ([rewrite.Table.InsertFrom]), which writes less than an upsert; if a
+// dual write inserted one of the range's new rows meanwhile, that INSERT
+// fails the statement with a unique violation, and the batch is run again
+// with the upsert. The statement sets its lock timeout and asynchronous
+// commit for its own transaction only (set_config(..., true)): nothing
+// outlives it on the connection, and the run holds no connection between
+// batches.
 //
 // A batch's key range runs from after the last batch's end to its last key,
 // or has no end when it found fewer than BatchSize rows: that batch is the

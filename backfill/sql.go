@@ -30,19 +30,17 @@ func newStatements(d *rewrite.Dialect, t *rewrite.Table) *statements {
 	return s
 }
 
-// session returns the statements that set up a run's connection, and
-// those that reset it afterwards: on PostgreSQL, how long a batch waits for
-// a row lock before it gives way, and an asynchronous commit: a batch lost
-// to a crash of the server is lost with its checkpoint, and the next run
-// copies it again (a later synchronous commit, a dual write's, makes it
-// durable with everything before it). None on SQLite, where the batch's
-// first write locks the database.
-func (s *statements) session(timeout time.Duration) (set, reset []string) {
-	if !s.rowLocks() {
-		return nil, nil
-	}
-	return []string{"SET lock_timeout = " + strconv.FormatInt(max(timeout.Milliseconds(), 1), 10), "SET synchronous_commit = off"},
-		[]string{"RESET lock_timeout", "RESET synchronous_commit"}
+// settings returns the query that sets, for the rest of a PostgreSQL
+// batch's transaction only, how long the batch waits for a row lock before
+// it gives way, and an asynchronous commit: a batch lost to a crash of the
+// server is lost with its checkpoint, and the next run copies it again (a
+// later synchronous commit, a dual write's, makes it durable with
+// everything before it). Set so, nothing outlives the batch on its
+// connection, also behind a pooler that hands each transaction another
+// server connection.
+func settings(timeout time.Duration) string {
+	return "SELECT set_config('lock_timeout', '" + strconv.FormatInt(max(timeout.Milliseconds(), 1), 10) +
+		"', true), set_config('synchronous_commit', 'off', true)"
 }
 
 // rowLocks reports whether a batch locks its old rows (PostgreSQL): on
@@ -93,6 +91,8 @@ func (s *statements) anyNew(lower, upper bool, p int) string {
 // transaction of its own. Its parts, all seeing the snapshot the statement
 // began with:
 //
+//   - dualwrite_settings applies settings(timeout) to the statement's
+//     transaction, before anything waits for a lock;
 //   - dualwrite_claim locks the table's checkpoint if it is as the run left
 //     it (checkpoints.claimIf); everything that writes waits for it and
 //     does nothing without it, so two runs take turns and never both copy
@@ -108,9 +108,14 @@ func (s *statements) anyNew(lower, upper bool, p int) string {
 //     sorts) fails the statement with a unique violation, and the batch is
 //     run again without plain;
 //   - dualwrite_deleted deletes the range's new rows whose key has no old
-//     row, looking for it among the locked rows first; it does not see the
-//     rows the copy inserts, and leaves alone those it updates, whose old
-//     rows it finds;
+//     row, looking for it among the locked rows first. It picks them by
+//     their row versions at the snapshot (tableoid, ctid): a new row that a
+//     dual write changed since (an orphan whose key the application has
+//     just inserted, which its mirror upserted over) is another version,
+//     and stays, where a re-check of the row against the snapshot's old
+//     table would find no old row and delete it. It does not see the rows
+//     the copy inserts, and leaves alone those it updates, whose old rows
+//     it finds;
 //   - dualwrite_saved writes the checkpoint (checkpoints.saveIf);
 //   - with an upper bound, dualwrite_next reads the key of the
 //     BatchSize-th old row after it: the end of the next batch's range.
@@ -124,7 +129,7 @@ func (s *statements) anyNew(lower, upper bool, p int) string {
 // same bounds again for the new key range, so that they take the new key
 // columns' types; then the old table, the mapping digest, the stored
 // last_key, and the new last_key, done and updated_at.
-func (s *statements) lockedBatch(t *rewrite.Table, c *checkpoints, lower, upper, plain bool, batchSize int) string {
+func (s *statements) lockedBatch(t *rewrite.Table, c *checkpoints, lower, upper, plain bool, batchSize int, timeout time.Duration) string {
 	n := 0
 	if lower {
 		n += len(s.oldKey)
@@ -135,7 +140,8 @@ func (s *statements) lockedBatch(t *rewrite.Table, c *checkpoints, lower, upper,
 	newRange := func(extra string) string { return s.whereFrom(s.newKey, lower, upper, n+1, extra) }
 	claimed := "EXISTS (SELECT 1 FROM dualwrite_claim)"
 	var b strings.Builder
-	b.WriteString("WITH dualwrite_claim AS (" + c.claimIf(2*n+1) + "), ")
+	b.WriteString("WITH dualwrite_settings AS (" + settings(timeout) + "), ")
+	b.WriteString("dualwrite_claim AS (" + c.claimIf(2*n+1, "(SELECT true FROM dualwrite_settings)") + "), ")
 	b.WriteString("dualwrite_old AS (SELECT * FROM " + s.old + s.where(s.oldKey, lower, upper, claimed) + " FOR NO KEY UPDATE), ")
 	source, copied := "(SELECT * FROM dualwrite_old)", "(SELECT count(*) FROM dualwrite_upserted)"
 	if plain {
@@ -150,8 +156,9 @@ func (s *statements) lockedBatch(t *rewrite.Table, c *checkpoints, lower, upper,
 	}
 	deleted := "(SELECT count(*) FROM dualwrite_deleted)"
 	b.WriteString("dualwrite_upserted AS (" + t.UpsertFrom(source) + " RETURNING 1), ")
-	b.WriteString("dualwrite_deleted AS (DELETE FROM " + s.new + newRange(claimed+" AND NOT EXISTS (SELECT 1 FROM dualwrite_old WHERE "+
-		strings.Join(locked, " AND ")+") AND NOT EXISTS (SELECT 1 FROM "+s.old+" WHERE "+s.join+")") + " RETURNING 1), ")
+	b.WriteString("dualwrite_deleted AS (DELETE FROM " + s.new + " WHERE (tableoid, ctid) IN (SELECT tableoid, ctid FROM " + s.new +
+		newRange(claimed+" AND NOT EXISTS (SELECT 1 FROM dualwrite_old WHERE "+strings.Join(locked, " AND ")+
+			") AND NOT EXISTS (SELECT 1 FROM "+s.old+" WHERE "+s.join+")") + ") RETURNING 1), ")
 	b.WriteString("dualwrite_saved AS (" + c.saveIf(2*n+4, 2*n+1, "dualwrite_claim", copied, deleted) + ")")
 	sel := "SELECT dualwrite_saved.*, " + copied + ", " + deleted
 	from := " FROM (SELECT 1) AS dualwrite_one LEFT JOIN dualwrite_saved ON true"
