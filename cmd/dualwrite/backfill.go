@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 	"time"
@@ -44,13 +45,9 @@ func (a *app) backfill(ctx context.Context, args []string) int {
 		return code
 	}
 	defer t.close()
-	tables := t.m.Tables
-	if *only != "" {
-		mt := t.m.Table(*only)
-		if mt == nil {
-			return a.usage(fs, "--table %s is not a mapped old table of %s: use one of %s", *only, t.m.File, oldTables(t.m))
-		}
-		tables = []*mapping.Table{mt}
+	tables, code := a.tables(fs, t.m, *only)
+	if code != proceed {
+		return code
 	}
 	if code := a.requireSchema(ctx, t); code != proceed {
 		return code
@@ -108,6 +105,19 @@ func (a *app) requireSchema(ctx context.Context, t *target) int {
 }
 
 // oldTables lists the mapped old tables.
+// tables returns the mapped pairs a --table flag names: the one whose old
+// table is only, or all of them when only is "".
+func (a *app) tables(fs *flag.FlagSet, m *mapping.Mapping, only string) ([]*mapping.Table, int) {
+	if only == "" {
+		return m.Tables, proceed
+	}
+	mt := m.Table(only)
+	if mt == nil {
+		return nil, a.usage(fs, "--table %s is not a mapped old table of %s: use one of %s", only, m.File, oldTables(m))
+	}
+	return []*mapping.Table{mt}, proceed
+}
+
 func oldTables(m *mapping.Mapping) string {
 	names := make([]string, len(m.Tables))
 	for i, mt := range m.Tables {

@@ -49,7 +49,7 @@ Commands:
   backfill   copy the old rows into the new tables, in batches, resumably
              [--batch-size N] [--rows-per-second R] [--pause D] [--reset] [--table T]
   verify     compare every new row with up(old row); exit 1 on any difference
-             [--batch-size N] [--samples N] [--json]
+             [--batch-size N] [--samples N] [--json] [--table T]
   help       show this text
 
 Flags of every command:

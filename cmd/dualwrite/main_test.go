@@ -318,6 +318,7 @@ func TestErrors(t *testing.T) {
 		{"unreachable database", []string{"check", "--driver", "pgx", "--mapping", pgMapping, "--dsn", "postgres://nobody:s3cret@127.0.0.1:1/x"},
 			[]string{"cannot reach the database (--driver pgx --dsn postgres://nobody:xxxxx@127.0.0.1:1/x): "}},
 		{"unknown table", []string{"backfill", "--mapping", b.mapping, "--dsn", b.dsn, "--table", "nope"}, []string{"--table nope is not a mapped old table", "users, memberships"}},
+		{"verify of an unknown table", []string{"verify", "--mapping", b.mapping, "--dsn", b.dsn, "--table", "nope"}, []string{"--table nope is not a mapped old table", "users, memberships"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := invoke(t, nil, tc.args...)
@@ -392,6 +393,15 @@ func testMigration(t *testing.T, b *backend) {
 		t.Errorf("backfill --table users did more:\n%s", r.stdout)
 	}
 	verifyJSON(t, b, 0)
+
+	// verify --table: one pair only; the other one's difference is not seen.
+	b.exec(t, "UPDATE members SET role_name = 'CORRUPT'")
+	r = invoke(t, nil, b.flags("verify", "--table", "users")...)
+	r.expect(t, 0, "users -> accounts: OK: 250 rows, all matching", "verify: OK")
+	if strings.Contains(r.stdout, "memberships") {
+		t.Errorf("verify --table users did more:\n%s", r.stdout)
+	}
+	invoke(t, nil, b.flags("verify", "--table", "memberships")...).expect(t, 1, "memberships -> members: 12 differences in 12 rows", "DIFFERENCES")
 }
 
 // verifyJSON runs verify --json, expects the exit status code and returns

@@ -27,6 +27,7 @@ func (a *app) verify(ctx context.Context, args []string) int {
 	fs.IntVar(&opts.BatchSize, "batch-size", verify.DefaultBatchSize, "keys compared per range (one snapshot)")
 	fs.IntVar(&opts.SampleSize, "samples", verify.DefaultSampleSize, "differences shown per kind and table")
 	asJSON := fs.Bool("json", false, "write the report as JSON to stdout")
+	only := fs.String("table", "", "verify only this mapped old table (default: all, in mapping order)")
 	if code := a.parseFlags(fs, args); code != proceed {
 		return code
 	}
@@ -41,11 +42,17 @@ func (a *app) verify(ctx context.Context, args []string) int {
 		return code
 	}
 	defer t.close()
+	tables, code := a.tables(fs, t.m, *only)
+	if code != proceed {
+		return code
+	}
+	m := *t.m
+	m.Tables = tables
 	prog := newProgress(a.stderr)
 	opts.Progress = func(p verify.Progress) {
 		prog.update(p.Table, p.RowsProcessed, p.RowsProcessed+p.RowsLeft, p.RowsPerSecond)
 	}
-	rep, err := verify.Run(ctx, t.db, t.d, t.m, opts)
+	rep, err := verify.Run(ctx, t.db, t.d, &m, opts)
 	prog.finish()
 	if err != nil {
 		return a.fail(err)
