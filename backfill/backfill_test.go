@@ -678,6 +678,51 @@ func TestBackfillOrphanKeyInsertedMeanwhile(t *testing.T) {
 	db.checkTable(db.tables[0])
 }
 
+// TestBackfillOrphanKeyInsertedInOpenTransaction: on PostgreSQL, with a new
+// table of key columns only, a new row without an old row is in a batch's
+// range, and an open application transaction has inserted its old row
+// through dualwrite. The batch waits for that transaction (whose mirror
+// updated the new row, though to the same values) and must then keep the
+// row.
+func TestBackfillOrphanKeyInsertedInOpenTransaction(t *testing.T) {
+	db := open(t, rewrite.Postgres.Name, []string{
+		`CREATE TABLE tags (name text NOT NULL, seq bigint NOT NULL, PRIMARY KEY (name, seq))`,
+		`CREATE TABLE labels (label text NOT NULL, seq bigint NOT NULL, PRIMARY KEY (label, seq))`,
+	}, "dialect: postgres\ntables:\n  - old: tags\n    new: labels\n    key: [name, seq]\n    columns: {label: name, seq: seq}\n    reverse: {name: label, seq: seq}\n")
+	for _, n := range []string{"a", "b", "c", "e", "f"} {
+		db.exec("INSERT INTO tags (name, seq) VALUES (?, 1)", n)
+	}
+	db.exec("INSERT INTO labels (label, seq) VALUES ('d', 1)") // no old row
+	ctx := context.Background()
+	app, err := db.wrapped.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Rollback()
+	if _, err := app.Exec("INSERT INTO tags (name, seq) VALUES ($1, $2)", "d", 1); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := app.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var p Progress
+	go func() {
+		var err error
+		p, err = Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: time.Minute})
+		done <- err
+	}()
+	db.waitBlockedBy(pid)
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil || p.Rows != 5 || p.Deleted != 0 {
+		t.Fatalf("backfill: %+v, %v; want the 5 tags copied, none deleted", p, err)
+	}
+	db.checkTable(db.tables[0])
+}
+
 // TestBackfillBatchesStayBounded: rows the application inserts after the
 // last key while a run is under way go into batches of at most BatchSize
 // rows like the others (on PostgreSQL a batch reads the next one's end, and
@@ -723,6 +768,60 @@ func TestBackfillBatchesStayBounded(t *testing.T) {
 		}
 		db.checkTable(db.tables[0])
 	})
+}
+
+// TestBackfillClaimWaitsForTheCheckpoint: on PostgreSQL a batch locks the
+// checkpoint before it reads anything, and does nothing if another run
+// moved it meanwhile. After a run's first batch another transaction holds
+// the checkpoint and moves it past keys it does not copy, as another run's
+// batch would; the run's next batch waits for it, then goes on after that
+// key: it copies neither the other's range nor anything twice.
+func TestBackfillClaimWaitsForTheCheckpoint(t *testing.T) {
+	db := openCorpus(t, rewrite.Postgres.Name)
+	db.seed(30, 0, 0) // ids 1, 3, ..., 59
+	ctx := context.Background()
+	moved, err := encodeKey([]any{int64(39)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var other *sql.Tx
+	p, err := Run(ctx, db.raw, db.d, db.tables[0], Options{BatchSize: 10, LockTimeout: time.Minute, Progress: func(Progress) {
+		if other != nil {
+			return
+		}
+		var pid int
+		var err error
+		if other, err = db.raw.BeginTx(ctx, nil); err == nil {
+			err = other.QueryRow("SELECT pg_backend_pid()").Scan(&pid)
+		}
+		if err == nil {
+			_, err = other.Exec("UPDATE dualwrite_backfill SET last_key = $1, rows_copied = rows_copied + 10 WHERE old_table = 'users'", moved)
+		}
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		go func() {
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				var n int
+				if err := db.raw.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", pid).Scan(&n); err != nil || n > 0 {
+					break
+				}
+			}
+			if err := other.Commit(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}})
+	if err != nil || p.RunRows != 20 || p.Rows != 30 || !p.Done {
+		t.Fatalf("%+v, %v; want 20 rows copied by the run (ids 1-19 and 41-59), 30 in all", p, err)
+	}
+	if got := db.count("SELECT count(*) FROM accounts WHERE account_id BETWEEN 21 AND 39"); got != 0 {
+		t.Fatalf("%d accounts rows of the range the other transaction took, want 0", got)
+	}
+	if got := db.count("SELECT count(*) FROM accounts"); got != 20 {
+		t.Fatalf("%d accounts rows, want 20", got)
+	}
 }
 
 // TestBackfillKeyTypes: a composite key of text and bigint goes through the

@@ -38,11 +38,11 @@
 // if it is as the run last left it (else the statement does nothing, and
 // the run reads the checkpoint again: two runs take turns); step 2 was
 // done by the statement before, which also read the next range's end (the
-// first batch, the last, and one after a lost claim query it themselves).
-// Step 3 locks the old rows as it reads them (see below); step 4 looks for
-// the old row of a new row among the rows it locked before it looks in the
-// old table, and deletes only new rows unchanged since the statement
-// began. When the new table has no row in the key range as the statement
+// first batch, one after a batch that found no next end, and one after a
+// lost claim query it themselves). Step 3 locks the old rows as it reads
+// them (see below); step 4 deletes only new rows still in the version the
+// statement's snapshot saw: a row a dual write changed meanwhile has its
+// old row now. When the new table has no row in the key range as the statement
 // begins, a first run's usual case, step 3 copies by plain INSERT
 // ([rewrite.Table.InsertFrom]), which writes less than an upsert; if a
 // dual write inserted one of the range's new rows meanwhile, that INSERT
@@ -50,7 +50,8 @@
 // with the upsert. The statement sets its lock timeout and asynchronous
 // commit for its own transaction only (set_config(..., true)): nothing
 // outlives it on the connection, and the run holds no connection between
-// batches.
+// batches. The timeout bounds the waits for row locks; the statement's
+// table locks are taken before it runs (see [Options.LockTimeout]).
 //
 // A batch's key range runs from after the last batch's end to its last key,
 // or has no end when it found fewer than BatchSize rows: that batch is the

@@ -92,7 +92,8 @@ func (s *statements) anyNew(lower, upper bool, p int) string {
 // began with:
 //
 //   - dualwrite_settings applies settings(timeout) to the statement's
-//     transaction, before anything waits for a lock;
+//     transaction, before anything waits for a row lock (the table locks
+//     are taken as the statement is parsed);
 //   - dualwrite_claim locks the table's checkpoint if it is as the run left
 //     it (checkpoints.claimIf); everything that writes waits for it and
 //     does nothing without it, so two runs take turns and never both copy
@@ -107,15 +108,17 @@ func (s *statements) anyNew(lower, upper bool, p int) string {
 //     inserted after the snapshot, or one outside the range as the new key
 //     sorts) fails the statement with a unique violation, and the batch is
 //     run again without plain;
-//   - dualwrite_deleted deletes the range's new rows whose key has no old
-//     row, looking for it among the locked rows first. It picks them by
-//     their row versions at the snapshot (tableoid, ctid): a new row that a
-//     dual write changed since (an orphan whose key the application has
-//     just inserted, which its mirror upserted over) is another version,
-//     and stays, where a re-check of the row against the snapshot's old
-//     table would find no old row and delete it. It does not see the rows
-//     the copy inserts, and leaves alone those it updates, whose old rows
-//     it finds;
+//   - dualwrite_orphan finds the range's new rows whose key has no old row,
+//     and dualwrite_deleted deletes them. It picks them by their row
+//     versions at the snapshot (tableoid, ctid and xmin, in a filter that
+//     every server re-checks; some minor releases do not re-check a TID
+//     scan's own condition): a new row that a dual write changed
+//     since (an orphan whose key the application has just inserted, which
+//     its mirror upserted over; a mirror always updates the row it meets)
+//     is another version, and stays, where a re-check of the row against
+//     the snapshot's old table would find no old row and delete it. It does
+//     not see the rows the copy inserts, and leaves alone those it updates,
+//     whose old rows it finds;
 //   - dualwrite_saved writes the checkpoint (checkpoints.saveIf);
 //   - with an upper bound, dualwrite_next reads the key of the
 //     BatchSize-th old row after it: the end of the next batch's range.
@@ -150,15 +153,18 @@ func (s *statements) lockedBatch(t *rewrite.Table, c *checkpoints, lower, upper,
 		source = "(SELECT * FROM dualwrite_old WHERE (SELECT found FROM dualwrite_found))"
 		copied = "(SELECT count(*) FROM dualwrite_inserted) + " + copied
 	}
-	var locked []string
-	for i := range s.oldKey {
-		locked = append(locked, "dualwrite_old."+s.oldKey[i]+" = "+s.new+"."+s.newKey[i])
-	}
 	deleted := "(SELECT count(*) FROM dualwrite_deleted)"
 	b.WriteString("dualwrite_upserted AS (" + t.UpsertFrom(source) + " RETURNING 1), ")
-	b.WriteString("dualwrite_deleted AS (DELETE FROM " + s.new + " WHERE (tableoid, ctid) IN (SELECT tableoid, ctid FROM " + s.new +
-		newRange(claimed+" AND NOT EXISTS (SELECT 1 FROM dualwrite_old WHERE "+strings.Join(locked, " AND ")+
-			") AND NOT EXISTS (SELECT 1 FROM "+s.old+" WHERE "+s.join+")") + ") RETURNING 1), ")
+	// OFFSET 0 keeps the probe of the old table a per-row index lookup: as
+	// an anti-join the planner may merge-join the old table's key index
+	// from its start in every batch. The DELETE finds its rows by TID scan
+	// and checks each one's version (tableoid, ctid, xmin) with a filter,
+	// which every server re-checks on a row changed since the snapshot.
+	version := "tableoid::text || ' ' || ctid::text || ' ' || xmin::text"
+	b.WriteString("dualwrite_orphan AS (SELECT ctid, " + version + " AS version FROM " + s.new +
+		newRange(claimed+" AND NOT EXISTS (SELECT 1 FROM "+s.old+" WHERE "+s.join+" OFFSET 0)") + "), ")
+	b.WriteString("dualwrite_deleted AS (DELETE FROM " + s.new + " WHERE ctid = ANY (ARRAY(SELECT ctid FROM dualwrite_orphan)) AND " +
+		version + " = ANY (ARRAY(SELECT version FROM dualwrite_orphan)) RETURNING 1), ")
 	b.WriteString("dualwrite_saved AS (" + c.saveIf(2*n+4, 2*n+1, "dualwrite_claim", copied, deleted) + ")")
 	sel := "SELECT dualwrite_saved.*, " + copied + ", " + deleted
 	from := " FROM (SELECT 1) AS dualwrite_one LEFT JOIN dualwrite_saved ON true"

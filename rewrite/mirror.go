@@ -44,10 +44,16 @@ func (d *Dialect) Compile(t *mapping.Table) *Table {
 	ct.newKeyList = keyList(newKey)
 	ct.insertSelect = "INSERT INTO " + q(t.New) + " (" + strings.Join(cols, ", ") + ") SELECT " +
 		strings.Join(exprs, ", ") + " FROM "
-	action := "DO NOTHING"
-	if len(sets) > 0 {
-		action = "DO UPDATE SET " + strings.Join(sets, ", ")
+	if len(sets) == 0 {
+		// A new table of key columns only: the upsert still updates the
+		// row it meets (to the same key), so that it locks the row and
+		// makes a new version of it; a DO NOTHING would leave a backfill's
+		// orphan DELETE, which waits for neither, free to delete the row
+		// this very write needs.
+		k := q(t.NewKey[0])
+		sets = append(sets, k+" = excluded."+k)
 	}
+	action := "DO UPDATE SET " + strings.Join(sets, ", ")
 	ct.conflict = " ON CONFLICT (" + strings.Join(newKey, ", ") + ") " + action
 	ct.upsertHead = ct.insertSelect + q(t.Old) + " WHERE " + ct.oldKeyList + " IN ("
 	ct.upsertTail = ")" + ct.conflict
