@@ -98,12 +98,13 @@ func (s *statements) anyNew(lower, upper bool, p int) string {
 //     it (checkpoints.claimIf); everything that writes waits for it and
 //     does nothing without it, so two runs take turns and never both copy
 //     a range;
-//   - dualwrite_old locks the key range's old rows as it reads them (FOR NO
-//     KEY UPDATE returns each row as its lock leaves it);
-//   - dualwrite_upserted sets their new rows to up(old); with plain, when
-//     the new table has no row in the range (dualwrite_found, a first
-//     run's usual case), dualwrite_inserted copies them by plain INSERT
-//     instead, which writes less than the upsert's speculative insertion.
+//   - dualwrite_upserted locks the key range's old rows as it reads them
+//     (FOR NO KEY UPDATE returns each row as its lock leaves it) and sets
+//     their new rows to up(old); with plain, when the new table has no row
+//     in the range (dualwrite_found, a first run's usual case),
+//     dualwrite_inserted does so by plain INSERT instead, which writes
+//     less than the upsert's speculative insertion (one of the two reads
+//     the old rows; the other's condition is false before it reads).
 //     A plain INSERT that meets a new row all the same (one a dual write
 //     inserted after the snapshot, or one outside the range as the new key
 //     sorts) fails the statement with a unique violation, and the batch is
@@ -145,12 +146,14 @@ func (s *statements) lockedBatch(t *rewrite.Table, c *checkpoints, lower, upper,
 	var b strings.Builder
 	b.WriteString("WITH dualwrite_settings AS (" + settings(timeout) + "), ")
 	b.WriteString("dualwrite_claim AS (" + c.claimIf(2*n+1, "(SELECT true FROM dualwrite_settings)") + "), ")
-	b.WriteString("dualwrite_old AS (SELECT * FROM " + s.old + s.where(s.oldKey, lower, upper, claimed) + " FOR NO KEY UPDATE), ")
-	source, copied := "(SELECT * FROM dualwrite_old)", "(SELECT count(*) FROM dualwrite_upserted)"
+	locked := func(cond string) string {
+		return "(SELECT * FROM " + s.old + s.where(s.oldKey, lower, upper, cond) + " FOR NO KEY UPDATE)"
+	}
+	source, copied := locked(claimed), "(SELECT count(*) FROM dualwrite_upserted)"
 	if plain {
 		b.WriteString("dualwrite_found AS (" + s.anyNew(lower, upper, n+1) + " AS found), ")
-		b.WriteString("dualwrite_inserted AS (" + t.InsertFrom("(SELECT * FROM dualwrite_old WHERE NOT (SELECT found FROM dualwrite_found))") + " RETURNING 1), ")
-		source = "(SELECT * FROM dualwrite_old WHERE (SELECT found FROM dualwrite_found))"
+		b.WriteString("dualwrite_inserted AS (" + t.InsertFrom(locked(claimed+" AND NOT (SELECT found FROM dualwrite_found)")) + " RETURNING 1), ")
+		source = locked(claimed + " AND (SELECT found FROM dualwrite_found)")
 		copied = "(SELECT count(*) FROM dualwrite_inserted) + " + copied
 	}
 	deleted := "(SELECT count(*) FROM dualwrite_deleted)"
