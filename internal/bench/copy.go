@@ -575,8 +575,16 @@ func reportCopies(w io.Writer, groups []*copyGroup, results [][][]copySample) {
 		for i, d := range g.batches {
 			ms[i] = float64(d.Microseconds()) / 1000
 		}
-		fmt.Fprintf(w, "%s / backfill: %d runs, %d batches after each run's first; time from one batch's commit to the next's: median %.2f ms, max %.2f ms\n",
-			g.name, g.batchRuns, len(g.batches), median(ms), slices.Max(ms))
+		med := median(ms)
+		var slow float64 // time in batches over 10x the median, beyond the median
+		for _, x := range ms {
+			if x > 10*med {
+				slow += x - med
+			}
+		}
+		sorted := slices.Sorted(slices.Values(ms))
+		fmt.Fprintf(w, "%s / backfill: %d runs, %d batches after each run's first; time from one batch's commit to the next's: median %.2f ms, p99 %.2f ms, max %.2f ms; batches over 10x the median took %.0f ms more than the median, in all\n",
+			g.name, g.batchRuns, len(g.batches), med, sorted[len(sorted)*99/100], slices.Max(ms), slow)
 	}
 }
 
