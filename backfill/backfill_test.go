@@ -824,6 +824,38 @@ func TestBackfillClaimWaitsForTheCheckpoint(t *testing.T) {
 	}
 }
 
+// TestBackfillLastBatchReadsTheIndex: on PostgreSQL the statement of the
+// last batch, whose key range has no upper bound, reads the new table's
+// range through its key index, also when the new table has no statistics
+// (the backfill filling it, autovacuum not yet by): a scan of the whole
+// table there took a tenth of a million-row backfill, with the last old
+// rows locked all along.
+func TestBackfillLastBatchReadsTheIndex(t *testing.T) {
+	db := openCorpus(t, rewrite.Postgres.Name)
+	db.exec("INSERT INTO accounts (account_id, visits) SELECT i, 0 FROM generate_series(1, 50000) i")
+	db.exec("INSERT INTO members (org, usr) SELECT i / 100, i % 100 FROM generate_series(1, 50000) i")
+	for _, tb := range db.tables {
+		r := newRunner(db.raw, db.d, tb, Options{BatchSize: 1000, LockTimeout: time.Second})
+		if err := r.cp.create(context.Background(), db.raw, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		lower := []any{int64(49000)}
+		if len(tb.Map.Key) > 1 {
+			lower = []any{int64(490), int64(0)}
+		}
+		args := append(append(append([]any{}, lower...), lower...), tb.Map.Old, r.cp.mapping, nil, "x", true, time.Now())
+		for _, plain := range []bool{true, false} {
+			var plan []string
+			for _, row := range db.rows("EXPLAIN "+r.s.lockedBatch(tb, r.cp, true, false, plain, 1000, time.Second), args...) {
+				plan = append(plan, row[0].(string))
+			}
+			if text := strings.Join(plan, "\n"); strings.Contains(text, "Seq Scan on "+tb.Map.New) {
+				t.Fatalf("%s, plain %v: the last batch scans all of %s:\n%s", tb.Map.Old, plain, tb.Map.New, text)
+			}
+		}
+	}
+}
+
 // TestBackfillKeyTypes: a composite key of text and bigint goes through the
 // checkpoint and back as parameters with its types, in the database's
 // order of text (collation), also for quotes, spaces and non-ASCII text.

@@ -68,7 +68,7 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 	// The batch holds the write lock: a range without new rows before the
 	// copy has no orphans after it, and needs no DELETE.
 	var found bool
-	if err := tx.QueryRowContext(ctx, r.s.anyNew(start != nil, end != nil, 1), bounds...).Scan(&found); err != nil {
+	if err := tx.QueryRowContext(ctx, r.s.anyNew(start != nil, end != nil), bounds...).Scan(&found); err != nil {
 		return res, err
 	}
 	n, err := rowsAffected(tx.ExecContext(ctx, r.s.copyRange(r.t, start != nil, end != nil), bounds...))

@@ -79,12 +79,11 @@ func (s *statements) deleteOrphans(lower, upper bool) string {
 	return "DELETE FROM " + s.new + s.where(s.newKey, lower, upper, "NOT EXISTS (SELECT 1 FROM "+s.old+" WHERE "+s.join+")")
 }
 
-// anyNew returns the query whether the new table has a row in a key range,
-// with the bounds' parameters numbered from p. A range that has none before
-// its batch copies has no new row without an old row after it (but on
-// PostgreSQL one a dual write inserts meanwhile, which has its old row).
-func (s *statements) anyNew(lower, upper bool, p int) string {
-	return "SELECT EXISTS (SELECT 1 FROM " + s.new + s.whereFrom(s.newKey, lower, upper, p, "") + ")"
+// anyNew returns, for SQLite, the query whether the new table has a row in
+// a key range. A range that has none before its batch copies has no new row
+// without an old row after it.
+func (s *statements) anyNew(lower, upper bool) string {
+	return "SELECT EXISTS (SELECT 1 FROM " + s.new + s.where(s.newKey, lower, upper, "") + ")"
 }
 
 // lockedBatch returns the one statement of a PostgreSQL batch, which is a
@@ -141,7 +140,20 @@ func (s *statements) lockedBatch(t *rewrite.Table, c *checkpoints, lower, upper,
 	if upper {
 		n += len(s.oldKey)
 	}
-	newRange := func(extra string) string { return s.whereFrom(s.newKey, lower, upper, n+1, extra) }
+	newRange := func(extra string) string {
+		if !upper {
+			// The last batch's: a cap the planner can tell is narrow, so
+			// that it reads the new key's index, even without statistics
+			// of a new table that the backfill is filling.
+			limit := s.newKey[0] + " <= (SELECT max(" + s.newKey[0] + ") FROM " + s.new + ")"
+			if extra == "" {
+				extra = limit
+			} else {
+				extra = limit + " AND " + extra
+			}
+		}
+		return s.whereFrom(s.newKey, lower, upper, n+1, extra)
+	}
 	claimed := "EXISTS (SELECT 1 FROM dualwrite_claim)"
 	var b strings.Builder
 	b.WriteString("WITH dualwrite_settings AS (" + settings(timeout) + "), ")
@@ -151,7 +163,7 @@ func (s *statements) lockedBatch(t *rewrite.Table, c *checkpoints, lower, upper,
 	}
 	source, copied := locked(claimed), "(SELECT count(*) FROM dualwrite_upserted)"
 	if plain {
-		b.WriteString("dualwrite_found AS (" + s.anyNew(lower, upper, n+1) + " AS found), ")
+		b.WriteString("dualwrite_found AS (SELECT EXISTS (SELECT 1 FROM " + s.new + newRange("") + ") AS found), ")
 		b.WriteString("dualwrite_inserted AS (" + t.InsertFrom(locked(claimed+" AND NOT (SELECT found FROM dualwrite_found)")) + " RETURNING 1), ")
 		source = locked(claimed + " AND (SELECT found FROM dualwrite_found)")
 		copied = "(SELECT count(*) FROM dualwrite_inserted) + " + copied
@@ -197,13 +209,26 @@ func (s *statements) where(key []string, lower, upper bool, extra string) string
 }
 
 // whereFrom is where with the bounds' parameters numbered from p.
+//
+// A composite key's range also bounds its first column alone, which the
+// row comparison implies: a planner estimates a row comparison by its
+// first column as an open range (a third of the table, without
+// statistics), and a pair of bounds on one column as a narrow one, for
+// which it reads the key's index.
 func (s *statements) whereFrom(key []string, lower, upper bool, p int, extra string) string {
 	var conds []string
+	bound := func(op string) {
+		first := s.d.Placeholder(p)
+		conds = append(conds, s.row(key, nil)+" "+op+" "+s.row(key, &p))
+		if len(key) > 1 {
+			conds = append(conds, key[0]+" "+op[:1]+"= "+first)
+		}
+	}
 	if lower {
-		conds = append(conds, s.row(key, nil)+" > "+s.row(key, &p))
+		bound(">")
 	}
 	if upper {
-		conds = append(conds, s.row(key, nil)+" <= "+s.row(key, &p))
+		bound("<=")
 	}
 	if extra != "" {
 		conds = append(conds, extra)
