@@ -106,7 +106,8 @@ func advance(cp *Checkpoint, end []any) {
 // lockedBatch runs a batch on PostgreSQL: one statement (see
 // statements.lockedBatch), which also reads the end of the next batch's
 // range; the first batch of a run, one after a batch that found no next
-// end, and one after a lost claim find their end with a query of their own. When the statement finds the checkpoint changed by another run,
+// end, and one after a lost claim find their end with a query of their
+// own. When the statement finds the checkpoint changed by another run,
 // lockedBatch reads it again and returns it, having done nothing.
 func (r *runner) lockedBatch(ctx context.Context, plain bool) (batchResult, error) {
 	at := &r.at
