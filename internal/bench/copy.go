@@ -538,12 +538,12 @@ func reportCopies(w io.Writer, groups []*copyGroup, results [][][]copySample) {
 	for gi, g := range groups {
 		for vi, v := range g.variants {
 			ss := results[gi][vi]
-			rps := copyField(ss, func(s copySample) float64 { return s.rowsPerSecond() })
+			rps := field(ss, func(s copySample) float64 { return s.rowsPerSecond() })
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.0f\t%.0f\t%.3f\t%.1f\t%.0f\t\n", g.name, v.name, g.rows, median(rps),
 				slices.Min(rps), slices.Max(rps),
-				median(copyField(ss, func(s copySample) float64 { return s.seconds })),
-				median(copyField(ss, func(s copySample) float64 { return s.allocsPerRow })),
-				median(copyField(ss, func(s copySample) float64 { return s.bytesPerRow })))
+				median(field(ss, func(s copySample) float64 { return s.seconds })),
+				median(field(ss, func(s copySample) float64 { return s.allocsPerRow })),
+				median(field(ss, func(s copySample) float64 { return s.bytesPerRow })))
 		}
 	}
 	_ = tw.Flush()
@@ -553,14 +553,14 @@ func reportCopies(w io.Writer, groups []*copyGroup, results [][][]copySample) {
 	fmt.Fprintln(tw, "group\tratio (rows/s)\tof medians\tper-round min\tper-round max\ttarget\tmet\t")
 	for gi, g := range groups {
 		for _, vi := range []int{copyBackfill, copyVerify} {
-			lo, hi, ratio := copyRatio(results[gi][vi], results[gi][copyBulk])
+			lo, hi, ratio := ratios(results[gi][vi], results[gi][copyBulk], copySample.rowsPerSecond)
 			met := map[bool]string{true: "yes", false: "NO"}[ratio >= copyTarget]
 			fmt.Fprintf(tw, "%s\t%s / %s\t%.3fx\t%.3fx\t%.3fx\t>= %.2fx\t%s\t\n", g.name, g.variants[vi].name, g.variants[copyBulk].name,
 				ratio, lo, hi, copyTarget, met)
 		}
 		if len(g.variants) > copyBulkLocked {
 			for _, r := range [][2]int{{copyBulkLocked, copyBulk}, {copyBackfill, copyBulkLocked}} {
-				lo, hi, mid := copyRatio(results[gi][r[0]], results[gi][r[1]])
+				lo, hi, mid := ratios(results[gi][r[0]], results[gi][r[1]], copySample.rowsPerSecond)
 				fmt.Fprintf(tw, "%s\t%s / %s\t%.3fx\t%.3fx\t%.3fx\t(reference)\t\t\n", g.name, g.variants[r[0]].name, g.variants[r[1]].name, mid, lo, hi)
 			}
 		}
@@ -586,23 +586,4 @@ func reportCopies(w io.Writer, groups []*copyGroup, results [][][]copySample) {
 		fmt.Fprintf(w, "%s / backfill: %d runs, %d batches after each run's first; time from one batch's commit to the next's: median %.2f ms, p99 %.2f ms, max %.2f ms; batches over 10x the median took %.0f ms more than the median, in all\n",
 			g.name, g.batchRuns, len(g.batches), med, sorted[len(sorted)*99/100], slices.Max(ms), slow)
 	}
-}
-
-// copyRatio returns the ratio of num's rows per second to den's: the
-// smallest and largest per round, and the ratio of the medians.
-func copyRatio(num, den []copySample) (lo, hi, medians float64) {
-	var per []float64
-	for r := range num {
-		per = append(per, num[r].rowsPerSecond()/den[r].rowsPerSecond())
-	}
-	rps := func(s copySample) float64 { return s.rowsPerSecond() }
-	return slices.Min(per), slices.Max(per), median(copyField(num, rps)) / median(copyField(den, rps))
-}
-
-func copyField(ss []copySample, f func(copySample) float64) []float64 {
-	out := make([]float64, len(ss))
-	for i, s := range ss {
-		out[i] = f(s)
-	}
-	return out
 }

@@ -1013,7 +1013,19 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func field(ss []sample, f func(sample) float64) []float64 {
+// ratios returns the ratio of f of num's samples to f of den's, round by
+// round: the smallest and the largest per round, and the ratio of the
+// medians.
+func ratios[S any](num, den []S, f func(S) float64) (lo, hi, medians float64) {
+	per := make([]float64, len(num))
+	for r := range num {
+		per[r] = f(num[r]) / f(den[r])
+	}
+	return slices.Min(per), slices.Max(per), median(field(num, f)) / median(field(den, f))
+}
+
+// field returns f of each sample, in order.
+func field[S any](ss []S, f func(S) float64) []float64 {
 	out := make([]float64, len(ss))
 	for i, s := range ss {
 		out[i] = f(s)
@@ -1041,13 +1053,7 @@ func report(w io.Writer, groups []group, results [][][]sample) {
 	fmt.Fprintln(tw, "group\tratio\tof medians\tper-round min\tper-round max\ttarget\tmet\t")
 	for gi, g := range groups {
 		for _, q := range g.ratios {
-			num, base := results[gi][q.num], results[gi][q.den]
-			var per []float64
-			for r := range num {
-				per = append(per, num[r].nsPerOp/base[r].nsPerOp)
-			}
-			ratio := median(field(num, func(s sample) float64 { return s.nsPerOp })) /
-				median(field(base, func(s sample) float64 { return s.nsPerOp }))
+			lo, hi, ratio := ratios(results[gi][q.num], results[gi][q.den], func(s sample) float64 { return s.nsPerOp })
 			target, met := "-", "-"
 			switch {
 			case q.target > 0:
@@ -1057,7 +1063,7 @@ func report(w io.Writer, groups []group, results [][][]sample) {
 				target = q.label
 			}
 			fmt.Fprintf(tw, "%s\t%s / %s\t%.3fx\t%.3fx\t%.3fx\t%s\t%s\t\n", g.name, g.variants[q.num].name, g.variants[q.den].name,
-				ratio, slices.Min(per), slices.Max(per), target, met)
+				ratio, lo, hi, target, met)
 		}
 	}
 	_ = tw.Flush()
