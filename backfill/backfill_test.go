@@ -211,6 +211,44 @@ func (db *testDB) waitBlockedBy(pid int) {
 	}
 }
 
+// appTx begins an application's transaction on via (the wrapped or the raw
+// database), runs q in it, and returns it with the id of its server
+// process. The test's end rolls it back if it is still open.
+func (db *testDB) appTx(via *sql.DB, q string, args ...any) (*sql.Tx, int) {
+	db.t.Helper()
+	tx, err := via.BeginTx(context.Background(), nil)
+	if err != nil {
+		db.t.Fatal(err)
+	}
+	db.t.Cleanup(func() { _ = tx.Rollback() })
+	var pid int
+	if err := tx.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		db.t.Fatal(err)
+	}
+	if _, err := tx.Exec(db.bind(q), args...); err != nil {
+		db.t.Fatalf("%s: %v", q, err)
+	}
+	return tx, pid
+}
+
+// runAside starts a Run of the first mapped table on a goroutine of its own
+// and returns the function that waits for its result.
+func (db *testDB) runAside(opts Options) func() (Progress, error) {
+	type result struct {
+		p   Progress
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := Run(context.Background(), db.raw, db.d, db.tables[0], opts)
+		done <- result{p, err}
+	}()
+	return func() (Progress, error) {
+		r := <-done
+		return r.p, r.err
+	}
+}
+
 // metricValue returns the value of a counter or gauge series, or the sample
 // count of a histogram series, with the given table label.
 func metricValue(t *testing.T, reg *prometheus.Registry, name, table string) float64 {
@@ -641,26 +679,8 @@ func TestBackfillOrphanKeyInsertedMeanwhile(t *testing.T) {
 	db := openCorpus(t, rewrite.Postgres.Name)
 	db.seed(10, 0, 0) // users 1, 3, ..., 19
 	db.exec("INSERT INTO accounts (account_id, first_name, visits) VALUES (4, 'Orphan', 0)")
-	ctx := context.Background()
-	app, err := db.wrapped.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Rollback()
-	if _, err := app.Exec("UPDATE users SET visits = visits + 1 WHERE id = 9"); err != nil {
-		t.Fatal(err)
-	}
-	var pid int
-	if err := app.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	var p Progress
-	go func() {
-		var err error
-		p, err = Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: time.Minute})
-		done <- err
-	}()
+	app, pid := db.appTx(db.wrapped, "UPDATE users SET visits = visits + 1 WHERE id = 9")
+	wait := db.runAside(Options{LockTimeout: time.Minute})
 	db.waitBlockedBy(pid) // the batch has its snapshot, and waits for user 9
 	if _, err := db.wrapped.Exec("INSERT INTO users (id, full_name, email, visits) VALUES ($1, $2, $3, $4)", 4, "Ada Lovelace", "ada@x", 3); err != nil {
 		t.Fatal(err)
@@ -669,7 +689,7 @@ func TestBackfillOrphanKeyInsertedMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// User 4 came after the batch's snapshot: its dual write copied it.
-	if err := <-done; err != nil || p.Rows != 10 || p.Deleted != 0 {
+	if p, err := wait(); err != nil || p.Rows != 10 || p.Deleted != 0 {
 		t.Fatalf("backfill: %+v, %v; want the 10 seeded rows copied, none deleted", p, err)
 	}
 	if got := db.rows("SELECT first_name, last_name, visits FROM accounts WHERE account_id = 4"); !reflect.DeepEqual(got, [][]any{{"Ada", "Lovelace", int64(3)}}) {
@@ -693,31 +713,13 @@ func TestBackfillOrphanKeyInsertedInOpenTransaction(t *testing.T) {
 		db.exec("INSERT INTO tags (name, seq) VALUES (?, 1)", n)
 	}
 	db.exec("INSERT INTO labels (label, seq) VALUES ('d', 1)") // no old row
-	ctx := context.Background()
-	app, err := db.wrapped.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Rollback()
-	if _, err := app.Exec("INSERT INTO tags (name, seq) VALUES ($1, $2)", "d", 1); err != nil {
-		t.Fatal(err)
-	}
-	var pid int
-	if err := app.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	var p Progress
-	go func() {
-		var err error
-		p, err = Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: time.Minute})
-		done <- err
-	}()
+	app, pid := db.appTx(db.wrapped, "INSERT INTO tags (name, seq) VALUES (?, ?)", "d", 1)
+	wait := db.runAside(Options{LockTimeout: time.Minute})
 	db.waitBlockedBy(pid)
 	if err := app.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil || p.Rows != 5 || p.Deleted != 0 {
+	if p, err := wait(); err != nil || p.Rows != 5 || p.Deleted != 0 {
 		t.Fatalf("backfill: %+v, %v; want the 5 tags copied, none deleted", p, err)
 	}
 	db.checkTable(db.tables[0])
@@ -1102,30 +1104,14 @@ func TestBackfillGivesWay(t *testing.T) {
 	db := openCorpus(t, rewrite.Postgres.Name)
 	db.seed(10, 0, 0)
 	ctx := context.Background()
-	app, err := db.raw.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Rollback()
-	var pid int
-	if err := app.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := app.Exec("UPDATE users SET visits = visits + 1 WHERE id = 9"); err != nil {
-		t.Fatal(err)
-	}
+	app, pid := db.appTx(db.raw, "UPDATE users SET visits = visits + 1 WHERE id = 9")
 	// While app holds the row, every try times out: the run gives up after
 	// its tries with the lock timeout's SQLSTATE, having copied nothing.
 	p, err := Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: 20 * time.Millisecond})
 	if txn.SQLState(err) != "55P03" || p.Rows != 0 {
 		t.Fatalf("run while the row is held: %+v, %v; want SQLSTATE 55P03 (lock_not_available)", p, err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		var err error
-		p, err = Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: 100 * time.Millisecond})
-		done <- err
-	}()
+	wait := db.runAside(Options{LockTimeout: 100 * time.Millisecond})
 	db.waitBlockedBy(pid)
 	// The first try times out (app holds the row longer than LockTimeout);
 	// a later one gets the lock once app commits.
@@ -1133,7 +1119,7 @@ func TestBackfillGivesWay(t *testing.T) {
 	if err := app.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil || p.Rows != 10 || !p.Done {
+	if p, err := wait(); err != nil || p.Rows != 10 || !p.Done {
 		t.Fatalf("backfill: %+v, %v", p, err)
 	}
 	db.checkTable(db.tables[0])
@@ -1148,36 +1134,18 @@ func TestBackfillGivesWay(t *testing.T) {
 func TestBackfillPlainInsertMeetsDualWrite(t *testing.T) {
 	db := openCorpus(t, rewrite.Postgres.Name)
 	db.seed(10, 0, 0)
-	ctx := context.Background()
-	app, err := db.wrapped.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Rollback()
-	if _, err := app.Exec("UPDATE users SET full_name = 'Ada King', visits = 7 WHERE id = 9"); err != nil {
-		t.Fatal(err)
-	}
-	var pid int
-	if err := app.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
+	app, pid := db.appTx(db.wrapped, "UPDATE users SET full_name = 'Ada King', visits = 7 WHERE id = 9")
 	reg := prometheus.NewRegistry()
 	mb, err := metrics.NewBackfill(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	var p Progress
-	go func() {
-		var err error
-		p, err = Run(ctx, db.raw, db.d, db.tables[0], Options{LockTimeout: time.Minute, Metrics: mb})
-		done <- err
-	}()
+	wait := db.runAside(Options{LockTimeout: time.Minute, Metrics: mb})
 	db.waitBlockedBy(pid)
 	if err := app.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil || p.Rows != 10 || !p.Done {
+	if p, err := wait(); err != nil || p.Rows != 10 || !p.Done {
 		t.Fatalf("backfill: %+v, %v", p, err)
 	}
 	retries := func(reason string) float64 {
