@@ -10,15 +10,6 @@ import (
 )
 
 func TestLexPostgres(t *testing.T) {
-	W := func(s string) tok { return tok{rewrite.Word, s} }
-	Q := func(s string) tok { return tok{rewrite.QuotedIdent, s} }
-	S := func(s string) tok { return tok{rewrite.String, s} }
-	N := func(s string) tok { return tok{rewrite.Number, s} }
-	P := func(s string) tok { return tok{rewrite.Param, s} }
-	O := func(s string) tok { return tok{rewrite.Punct, s} }
-	lp, rp := tok{rewrite.LParen, "("}, tok{rewrite.RParen, ")"}
-	comma, dot, semi := tok{rewrite.Comma, ","}, tok{rewrite.Dot, "."}, tok{rewrite.Semicolon, ";"}
-
 	tests := []struct {
 		name string
 		src  string

@@ -26,6 +26,19 @@ var kindNames = map[rewrite.TokenKind]string{
 
 func (t tok) String() string { return fmt.Sprintf("%s(%q)", kindNames[t.kind], t.text) }
 
+// The tokens of the lexer tests' expectations, by kind.
+func W(s string) tok { return tok{rewrite.Word, s} }
+func Q(s string) tok { return tok{rewrite.QuotedIdent, s} }
+func S(s string) tok { return tok{rewrite.String, s} }
+func N(s string) tok { return tok{rewrite.Number, s} }
+func P(s string) tok { return tok{rewrite.Param, s} }
+func O(s string) tok { return tok{rewrite.Punct, s} }
+
+var (
+	lp, rp           = tok{rewrite.LParen, "("}, tok{rewrite.RParen, ")"}
+	comma, dot, semi = tok{rewrite.Comma, ","}, tok{rewrite.Dot, "."}, tok{rewrite.Semicolon, ";"}
+)
+
 // lexTexts lexes src in the dialect and returns the tokens as kind and
 // text, checking that offsets are in range and increasing.
 func lexTexts(t testing.TB, d *rewrite.Dialect, src string) ([]tok, error) {
@@ -50,15 +63,6 @@ func lexTexts(t testing.TB, d *rewrite.Dialect, src string) ([]tok, error) {
 }
 
 func TestLexSQLite(t *testing.T) {
-	W := func(s string) tok { return tok{rewrite.Word, s} }
-	Q := func(s string) tok { return tok{rewrite.QuotedIdent, s} }
-	S := func(s string) tok { return tok{rewrite.String, s} }
-	N := func(s string) tok { return tok{rewrite.Number, s} }
-	P := func(s string) tok { return tok{rewrite.Param, s} }
-	O := func(s string) tok { return tok{rewrite.Punct, s} }
-	lp, rp := tok{rewrite.LParen, "("}, tok{rewrite.RParen, ")"}
-	comma, dot, semi := tok{rewrite.Comma, ","}, tok{rewrite.Dot, "."}, tok{rewrite.Semicolon, ";"}
-
 	tests := []struct {
 		name string
 		src  string
