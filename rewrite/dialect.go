@@ -47,6 +47,11 @@ type Unit struct {
 	Undo       []string
 }
 
+// MirrorRetry is the savepoint around a key change's upsert where the
+// changed rows' keys overlap: the same spelling works in every dialect.
+var MirrorRetry = Unit{Begin: "SAVEPOINT dualwrite_mirror", End: "RELEASE SAVEPOINT dualwrite_mirror",
+	Undo: []string{"ROLLBACK TO SAVEPOINT dualwrite_mirror"}}
+
 // zero reports whether u is the absent unit.
 func (u Unit) zero() bool { return u.Begin == "" }
 

@@ -124,6 +124,14 @@ func (t *Table) DeleteSQL(n int) string {
 	return t.deleteHead + t.keyValues(n) + t.deleteTail
 }
 
+// DeleteKeysSQL returns the statement that deletes the new rows of n keys,
+// whether or not they have an old row; its parameters are as for
+// UpsertSQL. A key change uses it to clear the new rows of keys that moved
+// among the changed rows before it writes them again.
+func (t *Table) DeleteKeysSQL(n int) string {
+	return t.deleteHead + t.keyValues(n) + ")"
+}
+
 // KeyBatch is the most keys one generated statement takes, which keeps the
 // statement's parameters under every dialect's limit.
 func (t *Table) KeyBatch() int { return 900 / len(t.Map.Key) }

@@ -259,13 +259,72 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		}
 		return res, "", nil
 	}
+	if plan.PreSelect != "" {
+		step, err := mirrorKeyChange(ctx, c, t, oldKeys, newKeys)
+		if err != nil {
+			return nil, step, err
+		}
+		return res, "", nil
+	}
 	if err := forKeys(ctx, c, t, newKeys, t.UpsertSQL); err != nil {
 		return nil, StepUpsert, err
 	}
-	if err := forKeys(ctx, c, t, oldKeys, t.DeleteSQL); err != nil {
-		return nil, StepDelete, err
-	}
 	return res, "", nil
+}
+
+// mirrorKeyChange mirrors an UPDATE that may have changed keys: the rows
+// it changed had oldKeys before and have newKeys now. The new rows of the
+// vacated keys go first, so that a row moving to a new key does not meet
+// its own unique values in its former new row. Where a key was both
+// vacated and taken (a row moved onto the key another row left), the
+// upsert may still meet a moved row's values in the new row it is about to
+// overwrite: it runs in a savepoint and, when it fails, runs again after
+// the new rows of those keys are deleted.
+func mirrorKeyChange(ctx context.Context, c Conn, t *rewrite.Table, oldKeys, newKeys [][]driver.Value) (Step, error) {
+	if err := forKeys(ctx, c, t, oldKeys, t.DeleteSQL); err != nil {
+		return StepDelete, err
+	}
+	moved := overlap(oldKeys, newKeys)
+	if len(moved) == 0 {
+		if err := forKeys(ctx, c, t, newKeys, t.UpsertSQL); err != nil {
+			return StepUpsert, err
+		}
+		return "", nil
+	}
+	u := rewrite.MirrorRetry
+	if _, err := c.Exec(ctx, u.Begin, nil); err != nil {
+		return StepUpsert, err
+	}
+	if err := forKeys(ctx, c, t, newKeys, t.UpsertSQL); err != nil {
+		if err := execAll(ctx, c, u.Undo); err != nil {
+			return StepUpsert, err
+		}
+		if err := forKeys(ctx, c, t, moved, t.DeleteKeysSQL); err != nil {
+			return StepDelete, err
+		}
+		if err := forKeys(ctx, c, t, newKeys, t.UpsertSQL); err != nil {
+			return StepUpsert, err
+		}
+	}
+	if _, err := c.Exec(ctx, u.End, nil); err != nil {
+		return StepUpsert, err
+	}
+	return "", nil
+}
+
+// overlap returns the keys of b that are also in a.
+func overlap(a, b [][]driver.Value) [][]driver.Value {
+	in := make(map[string]bool, len(a))
+	for _, k := range a {
+		in[fmt.Sprintf("%#v", k)] = true
+	}
+	var out [][]driver.Value
+	for _, k := range b {
+		if in[fmt.Sprintf("%#v", k)] {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func result(ctx context.Context, c Conn, d *rewrite.Dialect, res *Result) error {

@@ -178,11 +178,14 @@ func mirrorSteps(plan *rewrite.Plan) []step {
 	if plan.Kind == rewrite.KindDelete {
 		return append(steps, step{What: "delete from " + t.Map.New + " the returned keys that have no row in " + t.Map.Old, SQL: deleteSQL})
 	}
-	steps = append(steps, step{What: "upsert up(row of " + t.Map.Old + ") into " + t.Map.New + " for the returned keys", SQL: t.UpsertSQL(1)})
-	if plan.PreSelect != "" {
-		steps = append(steps, step{What: "delete from " + t.Map.New + " the old keys that no longer have a row in " + t.Map.Old, SQL: deleteSQL})
+	upsert := step{What: "upsert up(row of " + t.Map.Old + ") into " + t.Map.New + " for the returned keys", SQL: t.UpsertSQL(1)}
+	if plan.PreSelect == "" {
+		return append(steps, upsert)
 	}
-	return steps
+	upsert.What += " (where a row took a key another changed row left, in a savepoint: if it fails, it runs again after the new rows of those keys are deleted)"
+	return append(steps,
+		step{What: "delete from " + t.Map.New + " the old keys that no longer have a row in " + t.Map.Old, SQL: deleteSQL},
+		upsert)
 }
 
 // print writes the explanation as text.

@@ -38,7 +38,7 @@ tables:
 // is not mapped.
 var Schema = []string{
 	`CREATE TABLE users (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL DEFAULT 'Anon Ymous', email TEXT UNIQUE, visits INTEGER NOT NULL DEFAULT 0)`,
-	`CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, email_address TEXT, first_name TEXT, last_name TEXT, visits INTEGER NOT NULL DEFAULT 0)`,
+	`CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, email_address TEXT UNIQUE, first_name TEXT, last_name TEXT, visits INTEGER NOT NULL DEFAULT 0)`,
 	`CREATE TABLE memberships (org_id INTEGER NOT NULL, user_id INTEGER NOT NULL, role TEXT, PRIMARY KEY (org_id, user_id))`,
 	`CREATE TABLE members (org INTEGER NOT NULL, usr INTEGER NOT NULL, role_name TEXT, PRIMARY KEY (org, usr))`,
 	`CREATE TABLE audit (id INTEGER PRIMARY KEY, msg TEXT)`,
@@ -79,7 +79,7 @@ tables:
 // constraint, for ON CONFLICT ON CONSTRAINT.
 var PostgresSchema = []string{
 	`CREATE TABLE users (id bigint PRIMARY KEY, full_name text NOT NULL DEFAULT 'Anon Ymous', email text UNIQUE, visits int NOT NULL DEFAULT 0)`,
-	`CREATE TABLE accounts (account_id bigint PRIMARY KEY, email_address text, first_name text, last_name text, visits int NOT NULL DEFAULT 0)`,
+	`CREATE TABLE accounts (account_id bigint PRIMARY KEY, email_address text UNIQUE, first_name text, last_name text, visits int NOT NULL DEFAULT 0)`,
 	`CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text, CONSTRAINT memberships_pk PRIMARY KEY (org_id, user_id))`,
 	`CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name text, PRIMARY KEY (org, usr))`,
 	`CREATE TABLE audit (id int PRIMARY KEY, msg text)`,
