@@ -235,8 +235,8 @@ func TestExplain(t *testing.T) {
 	})
 	t.Run("key change", func(t *testing.T) {
 		e, text := explain(t, false, "UPDATE users SET id = id + 100 WHERE id = ?")
-		if n := len(e.Steps); n != 4 || !strings.HasPrefix(e.Steps[0].SQL, "SELECT ") || e.Steps[3].SQL != users.DeleteSQL(1) {
-			t.Errorf("steps %+v, want pre-select, statement, upsert, delete", e.Steps)
+		if n := len(e.Steps); n != 4 || !strings.HasPrefix(e.Steps[0].SQL, "SELECT ") || e.Steps[2].SQL != users.DeleteSQL(1) || e.Steps[3].SQL != users.UpsertSQL(1) {
+			t.Errorf("steps %+v, want pre-select, statement, delete, upsert", e.Steps)
 		}
 		text.expect(t, 0, "planned against: the mapping alone", users.DeleteSQL(1))
 	})
