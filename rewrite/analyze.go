@@ -16,9 +16,10 @@ const (
 	KindDDL                 // CREATE, DROP, ALTER
 	KindEmpty               // nothing but white space and comments
 	KindUtility             // PRAGMA, EXPLAIN, ANALYZE, REINDEX, VACUUM, ATTACH, DETACH
+	KindMerge               // MERGE (PostgreSQL 15 and later)
 )
 
-var kindNames = [...]string{"other", "select", "insert", "update", "delete", "transaction", "ddl", "empty", "utility"}
+var kindNames = [...]string{"other", "select", "insert", "update", "delete", "transaction", "ddl", "empty", "utility", "merge"}
 
 func (k Kind) String() string { return kindNames[k] }
 
@@ -185,7 +186,7 @@ func (a *analyzer) statement(i int) {
 	case a.is(i, "WITH"):
 		// Skip the common table expressions to the main statement.
 		j := a.next(i+1, func(j int) bool {
-			return a.isAny(j, "SELECT", "VALUES", "INSERT", "REPLACE", "UPDATE", "DELETE")
+			return a.isAny(j, "SELECT", "VALUES", "INSERT", "REPLACE", "UPDATE", "DELETE", "MERGE")
 		})
 		if j == a.end {
 			a.unsupported("WITH without a statement")
@@ -211,6 +212,9 @@ func (a *analyzer) statement(i int) {
 	case a.is(i, "DELETE"):
 		a.st.Kind = KindDelete
 		a.delete(i + 1)
+	case a.is(i, "MERGE") && a.is(i+1, "INTO"):
+		a.st.Kind = KindMerge
+		a.tableName(i + 2)
 	case a.isAny(i, "BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "ABORT"):
 		a.st.Kind = KindTx
 	case a.isAny(i, "CREATE", "DROP", "ALTER"):

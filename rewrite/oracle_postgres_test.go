@@ -136,6 +136,8 @@ func pgKind(n *pg_query.Node) string {
 		return "delete"
 	case *pg_query.Node_TransactionStmt:
 		return "transaction"
+	case *pg_query.Node_MergeStmt:
+		return "merge"
 	case *pg_query.Node_ExplainStmt, *pg_query.Node_VacuumStmt, *pg_query.Node_ReindexStmt:
 		return "utility"
 	}
@@ -153,7 +155,7 @@ func pgKind(n *pg_query.Node) string {
 }
 
 // pgWrite returns the target and whether a RETURNING list is present, for
-// INSERT, UPDATE and DELETE nodes.
+// INSERT, UPDATE, DELETE and MERGE nodes.
 func pgWrite(n *pg_query.Node) (*pg_query.RangeVar, bool) {
 	switch s := n.Node.(type) {
 	case *pg_query.Node_InsertStmt:
@@ -162,6 +164,8 @@ func pgWrite(n *pg_query.Node) (*pg_query.RangeVar, bool) {
 		return s.UpdateStmt.Relation, len(s.UpdateStmt.ReturningList) > 0
 	case *pg_query.Node_DeleteStmt:
 		return s.DeleteStmt.Relation, len(s.DeleteStmt.ReturningList) > 0
+	case *pg_query.Node_MergeStmt:
+		return s.MergeStmt.Relation, len(s.MergeStmt.ReturningList) > 0
 	}
 	return nil, false
 }

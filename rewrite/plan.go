@@ -286,6 +286,8 @@ func (p *Planner) plan(query string) *Plan {
 		return passPlan
 	case KindOther:
 		return refuse(named, "a statement the analyzer cannot classify", "")
+	case KindMerge:
+		return p.merge(st, named)
 	}
 	target := p.tables[st.Target.Table]
 	if st.Unsupported != "" {
@@ -314,6 +316,22 @@ func (p *Planner) plan(query string) *Plan {
 			"write the key columns and not the rowid, or use INSERT ... ON CONFLICT DO UPDATE")
 	}
 	return p.mirror(query, st, target.table)
+}
+
+// merge plans a MERGE: one into a table the mirror does not track, that
+// only reads mapped tables (in USING), passes; one into a mapped or
+// guarded table is refused, since PostgreSQL before 17 cannot return the
+// keys a MERGE wrote, and without them the mirror cannot know them.
+func (p *Planner) merge(st *Statement, named string) *Plan {
+	if st.Unsupported != "" {
+		return refuse(orName(st.Target.Table, named), "MERGE: "+st.Unsupported, "")
+	}
+	tr := p.tables[st.Target.Table]
+	if tr == nil {
+		return passPlan
+	}
+	return refuse(st.Target.Table, "MERGE into a table the mirror keeps (it cannot learn which keys a MERGE wrote)",
+		"write the rows with INSERT ... ON CONFLICT DO UPDATE (bun: NewInsert().On(\"CONFLICT (key) DO UPDATE\"); GORM: clause.OnConflict), and DELETE for the rows to remove")
 }
 
 // namesRowid reports whether a statement names SQLite's rowid.

@@ -3,6 +3,7 @@ package rewrite_test
 import (
 	"database/sql"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/dualwrite/dualwrite/internal/corpus"
@@ -163,6 +164,19 @@ func TestPostgresRefusals(t *testing.T) {
 		if plan, _ := p.Plan(q); plan.Action != rewrite.Refuse {
 			t.Errorf("%s: action %d, want refuse", q, plan.Action)
 		}
+	}
+	// bun's bulk MERGE: the WITH holds only VALUES; the refusal names MERGE.
+	for _, q := range []string{
+		`WITH "_data" ("id", "full_name") AS (VALUES (1, 'a'), (2, 'b')) MERGE INTO "users" AS "u" USING "_data" ON "u"."id" = "_data"."id" WHEN MATCHED THEN UPDATE SET "full_name" = "_data"."full_name" WHEN NOT MATCHED THEN INSERT ("id", "full_name") VALUES ("_data"."id", "_data"."full_name")`,
+		"MERGE INTO ONLY accounts a USING audit ON a.account_id = audit.id WHEN MATCHED THEN DELETE",
+	} {
+		plan, _ := p.Plan(q)
+		if plan.Action != rewrite.Refuse || !strings.Contains(plan.Err.Error(), "MERGE into a table the mirror keeps") {
+			t.Errorf("%s: %+v, want refused naming MERGE", q, plan)
+		}
+	}
+	if plan, _ := p.Plan("MERGE INTO audit USING users ON audit.id = users.id WHEN MATCHED THEN UPDATE SET msg = users.full_name"); plan.Action != rewrite.Pass {
+		t.Errorf("a MERGE into an unmapped table that reads a mapped one: %+v, want pass", plan)
 	}
 	if plan, _ := p.Plan("SELECT * FROM users WHERE id = $1 FOR UPDATE"); plan.Action != rewrite.Read || plan.Err == nil {
 		t.Errorf("a locking read is served from the new table: %+v", plan)
