@@ -47,6 +47,13 @@ type Statement struct {
 	// Replace is set for REPLACE INTO and OR REPLACE, which delete
 	// conflicting rows.
 	Replace bool
+	// Columns are an INSERT's column list as written (nil without one),
+	// and Source its rows: the VALUES or SELECT after it, up to ON CONFLICT
+	// or RETURNING (empty for DEFAULT VALUES). Upsert is set when an ON
+	// CONFLICT clause follows.
+	Columns []string
+	Source  Span
+	Upsert  bool
 	// SetColumns are the columns an UPDATE's SET assigns, folded.
 	SetColumns []string
 	// UpsertSetColumns are the columns an ON CONFLICT DO UPDATE SET assigns, folded.
@@ -339,13 +346,28 @@ func (a *analyzer) insert(i int) {
 	}
 	i = a.tableName(i + 1)
 	i = a.alias(i, "DEFAULT", "VALUES", "SELECT", "WITH")
+	if i < a.end && a.toks[i].Kind == LParen {
+		j := a.skipParens(i)
+		for k := i + 1; k < j-1; k++ {
+			if a.toks[k].Kind != Comma {
+				a.st.Columns = append(a.st.Columns, a.text(k))
+			}
+		}
+		i = j
+	}
+	first := true
 	for i < a.end {
 		j := a.next(i, func(j int) bool {
 			return a.is(j, "ON") && a.is(j+1, "CONFLICT") || a.is(j, "RETURNING")
 		})
+		if first && !a.is(i, "DEFAULT") {
+			a.st.Source = a.span(i, j)
+		}
+		first = false
 		if j == a.end {
 			return
 		}
+		a.st.Upsert = a.st.Upsert || a.is(j, "ON")
 		if a.is(j, "RETURNING") {
 			a.returning(j)
 			return

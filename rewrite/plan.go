@@ -106,6 +106,36 @@ type Schema struct {
 	// refused: a trigger or a cascading foreign key would change a mapped
 	// table behind the mirror's back.
 	Guards map[string]Guard
+	// Replace describes, for the mapped old tables of OtherUnique, the
+	// unique constraints besides the key, by which an INSERT OR REPLACE
+	// deletes rows (SQLite).
+	Replace map[string]*ReplaceTargets
+}
+
+// ReplaceTargets is what the planner needs to find, before an INSERT OR
+// REPLACE runs, the rows that the unique constraints of its table besides
+// the key would make it delete.
+type ReplaceTargets struct {
+	// Columns are the columns an INSERT without a column list writes, in
+	// table order.
+	Columns []string
+	// Unique are the unique constraints besides the key.
+	Unique [][]UniqueColumn
+	// Refuse says why such rows cannot be found (a partial unique index,
+	// one on an expression), "" when they can.
+	Refuse string
+}
+
+// UniqueColumn is one column of a unique constraint.
+type UniqueColumn struct {
+	Name    string
+	Collate string // the collation the constraint compares it by
+	// Default is the SQL of the value a row that omits the column gets:
+	// its DEFAULT when that is a literal, NULL when it has none; "" when
+	// the DEFAULT is an expression, whose value cannot be known before.
+	Default string
+	// NotNull: REPLACE writes the DEFAULT where a row gives NULL.
+	NotNull bool
 }
 
 // Guard says which writes on a table are refused, and why.
@@ -423,8 +453,7 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 			"such a write may delete rows by that constraint without the mirror knowing; drop the ON CONFLICT REPLACE clause while dual-writing")
 	}
 	if st.Replace && p.schema.OtherUnique[p.d.FoldName(m.Old)] {
-		return refuse(m.Old, "REPLACE on a table with a unique constraint besides its key",
-			"REPLACE may delete rows by that constraint without the mirror knowing; use INSERT ... ON CONFLICT DO UPDATE")
+		return p.replacePlan(query, st, t)
 	}
 	for _, c := range st.UpsertSetColumns {
 		if changesKey(m, c) {
@@ -443,14 +472,37 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 	if p.d.fused && !keyChange && st.Kind != KindDelete {
 		return p.fusedPlan(query, st, t)
 	}
-	plan := &Plan{Action: Mirror, Kind: st.Kind, Table: t, KeyCols: len(m.Key), CallerReturning: st.Returning}
-	keys, returned := make([]string, len(m.Key)), make([]string, len(m.Key))
+	plan, returning := p.capturePlan(query, st, t)
+	if !keyChange {
+		return plan
+	}
+	plan.Params = p.d.params(query, st.Params)
+	if plan.Params.Count > maxParams {
+		return refuse(m.Old, fmt.Sprintf("parameter number %d", plan.Params.Count), fmt.Sprintf("SQLite numbers parameters up to %d", maxParams))
+	}
+	keys := make([]string, len(m.Key))
 	for i, k := range m.Key {
-		keys[i], returned[i] = p.d.Quote(k), p.d.Quote(k)
+		keys[i] = p.d.Quote(k)
+	}
+	plan.PreSelect = p.preSelect(query, st, keys, plan.Params, &plan.PreSelectParams)
+	if p.d.lockRows {
+		p.lockRows(plan, query, st, returning)
+	}
+	return plan
+}
+
+// capturePlan returns the Mirror plan that runs the caller's statement with
+// the key columns appended to its RETURNING, and what it appended.
+func (p *Planner) capturePlan(query string, st *Statement, t *Table) (*Plan, string) {
+	m := t.Map
+	plan := &Plan{Action: Mirror, Kind: st.Kind, Table: t, KeyCols: len(m.Key), CallerReturning: st.Returning}
+	returned := make([]string, len(m.Key))
+	for i, k := range m.Key {
+		returned[i] = p.d.Quote(k)
 		if p.d.lockRows {
 			// PostgreSQL finds an unqualified RETURNING column in the FROM
 			// list too, where it may be ambiguous.
-			returned[i] = st.Qualifier + "." + keys[i]
+			returned[i] = st.Qualifier + "." + returned[i]
 		}
 	}
 	returning := " RETURNING " + strings.Join(returned, ", ")
@@ -460,18 +512,7 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 	// Nothing after the statement is kept: the driver could return the rows of
 	// what follows a semicolon instead of the RETURNING rows.
 	plan.Capture = query[:st.End] + returning
-	if !keyChange {
-		return plan
-	}
-	plan.Params = p.d.params(query, st.Params)
-	if plan.Params.Count > maxParams {
-		return refuse(m.Old, fmt.Sprintf("parameter number %d", plan.Params.Count), fmt.Sprintf("SQLite numbers parameters up to %d", maxParams))
-	}
-	plan.PreSelect = p.preSelect(query, st, keys, plan.Params, &plan.PreSelectParams)
-	if p.d.lockRows {
-		p.lockRows(plan, query, st, returning)
-	}
-	return plan
+	return plan, returning
 }
 
 // lockRows makes a key-changing UPDATE safe under READ COMMITTED, where a

@@ -170,6 +170,8 @@ func mirrorSteps(plan *rewrite.Plan) []step {
 	case plan.RowIDs > 0:
 		steps = append(steps, step{What: "lock the rows your statement is about to change, and select their identities and old keys", SQL: plan.PreSelect})
 		statement += ", restricted to the locked rows"
+	case plan.PreSelect != "" && plan.Kind == rewrite.KindInsert:
+		steps = append(steps, step{What: "select the keys of the rows your REPLACE will delete: those whose values in a unique constraint equal a row it inserts", SQL: plan.PreSelect})
 	case plan.PreSelect != "":
 		steps = append(steps, step{What: "select the old keys of the rows your statement is about to change", SQL: plan.PreSelect})
 	}

@@ -255,9 +255,9 @@ func TestExplain(t *testing.T) {
 		text.expect(t, 0, "read phases compare and new: it is refused", "construct: "+e.Refused.Construct)
 	})
 	t.Run("refuse", func(t *testing.T) {
-		e, text := explain(t, true, "REPLACE INTO users (id, full_name) VALUES (1, 'x')")
+		e, text := explain(t, true, "UPDATE OR REPLACE users SET email = 'x' WHERE id = 1")
 		if e.Action != "refuse" || e.Refused == nil || !strings.Contains(e.Refused.Construct, "REPLACE") || e.Refused.Fix == "" {
-			t.Fatalf("got %+v, want REPLACE refused with a fix", e)
+			t.Fatalf("got %+v, want UPDATE OR REPLACE refused with a fix", e)
 		}
 		text.expect(t, 0, "action: refuse", "construct: "+e.Refused.Construct, "fix: ")
 	})

@@ -111,7 +111,7 @@ type backend struct {
 
 var backends = []backend{
 	{"sqlite", sqliteOpen, usersSchema, usersMapping,
-		[]string{"sqlite_version", "sqlite_master", "table_xinfo", "index_list", "index_info", "foreign_key_list"}},
+		[]string{"sqlite_version", "sqlite_master", "table_xinfo", "index_list", "index_xinfo", "foreign_key_list"}},
 	{"postgres", pgOpen, pgUsersSchema, pgUsersMapping,
 		[]string{"server_version_num", "pg_class AS c JOIN", "pg_attribute AS a\n", "pg_index", "pg_inherits", "pg_constraint", "pg_trigger", "pg_rewrite"}},
 }

@@ -95,7 +95,8 @@ func (in *inspector) run(m *mapping.Mapping) (*rewrite.Schema, []Problem, error)
 }
 
 func emptySchema() *rewrite.Schema {
-	return &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{}}
+	return &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{},
+		Replace: map[string]*rewrite.ReplaceTargets{}}
 }
 
 // side is one table of a mapping entry with the section that lists its
@@ -126,6 +127,7 @@ func (in *inspector) checkTable(t *mapping.Table, s *rewrite.Schema) error {
 		in.checkKey(oldT, old, t.Line)
 		if oldT.otherUnique(t.Key) {
 			s.OtherUnique[in.d.sql.FoldName(t.Old)] = true
+			s.Replace[in.d.sql.FoldName(t.Old)] = oldT.replaceTargets()
 		}
 		if oldT.replaceOnConflict {
 			s.ReplaceOnConflict[in.d.sql.FoldName(t.Old)] = true

@@ -89,7 +89,7 @@ func (c *sqliteCatalog) table(name string) (*table, string, error) {
 		return nil, o.typ, nil
 	}
 	t := &table{name: o.name, replaceOnConflict: replaceOnConflict(o.sql), fold: fold}
-	rows, err := queryAll(c.ctx, c.q, `SELECT name, type, "notnull", pk, hidden FROM pragma_table_xinfo(?, 'main') ORDER BY cid`, o.name)
+	rows, err := queryAll(c.ctx, c.q, `SELECT name, type, "notnull", pk, hidden, dflt_value FROM pragma_table_xinfo(?, 'main') ORDER BY cid`, o.name)
 	if err != nil {
 		return nil, "", fmt.Errorf("schema: reading the columns of %s: %w", o.name, err)
 	}
@@ -97,7 +97,7 @@ func (c *sqliteCatalog) table(name string) (*table, string, error) {
 	var pkCols []int // indexes in t.cols
 	var pkType string
 	for _, r := range rows {
-		col := column{name: str(r[0]), notNull: num(r[2]) != 0}
+		col := column{name: str(r[0]), notNull: num(r[2]) != 0, dflt: str(r[5])}
 		switch num(r[4]) { // hidden
 		case 1: // a hidden column of a virtual table
 			continue
@@ -117,25 +117,34 @@ func (c *sqliteCatalog) table(name string) (*table, string, error) {
 	}
 	pkIndexed := false
 	for _, r := range ixs {
+		cols, err := queryAll(c.ctx, c.q, `SELECT name, coll FROM pragma_index_xinfo(?, 'main') WHERE key ORDER BY seqno`, str(r[0]))
+		if err != nil {
+			return nil, "", fmt.Errorf("schema: reading the columns of index %s: %w", str(r[0]), err)
+		}
 		if str(r[1]) == "pk" { // the PRIMARY KEY's own index
 			pkIndexed = true
+			pk.cols = pk.cols[:0] // in the index's order, beside their collations
+			for _, cr := range cols {
+				pk.cols = append(pk.cols, str(cr[0]))
+				pk.colls = append(pk.colls, str(cr[1]))
+			}
 			continue
 		}
 		ix := index{name: str(r[0]), partial: num(r[2]) != 0}
-		cols, err := queryAll(c.ctx, c.q, `SELECT name FROM pragma_index_info(?, 'main') ORDER BY seqno`, ix.name)
-		if err != nil {
-			return nil, "", fmt.Errorf("schema: reading the columns of index %s: %w", ix.name, err)
-		}
 		for _, cr := range cols {
 			ix.cols = append(ix.cols, str(cr[0]))
+			ix.colls = append(ix.colls, str(cr[1]))
 		}
 		t.unique = append(t.unique, ix)
+	}
+	withoutRowid := withoutRowid(o.sql)
+	rowidAlias := !withoutRowid && !pkIndexed && len(pk.cols) == 1 && equalFold(strings.TrimSpace(pkType), "INTEGER")
+	if rowidAlias {
+		pk.colls = []string{"BINARY"} // the rowid: an integer
 	}
 	if len(pk.cols) > 0 {
 		t.unique = append(t.unique, pk)
 	}
-	withoutRowid := withoutRowid(o.sql)
-	rowidAlias := !withoutRowid && !pkIndexed && len(pk.cols) == 1 && equalFold(strings.TrimSpace(pkType), "INTEGER")
 	for _, i := range pkCols {
 		t.cols[i].notNull = t.cols[i].notNull || withoutRowid || rowidAlias
 	}

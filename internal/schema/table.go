@@ -1,6 +1,12 @@
 package schema
 
-import "slices"
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dualwrite/dualwrite/rewrite"
+)
 
 // table is what a dialect's catalog says about one table, in the terms the
 // checks share.
@@ -23,6 +29,8 @@ type column struct {
 	// constraint or by the nature of its key.
 	notNull   bool
 	generated bool
+	// dflt is the column's DEFAULT as written, "" when it has none (SQLite).
+	dflt string
 }
 
 // index is one unique index (or constraint) of a table. An expression in it
@@ -31,6 +39,9 @@ type index struct {
 	name    string
 	partial bool
 	cols    []string
+	// colls are the collations the index compares cols by, where the
+	// catalog was read for them (SQLite); nil otherwise.
+	colls []string
 	// unusable says why INSERT ... ON CONFLICT cannot use the index as its
 	// key although its columns would do, and what to do about it; "" when
 	// it can.
@@ -79,4 +90,61 @@ func (t *table) keyIndex(cols []string) (index, bool) {
 // whose columns are not exactly cols.
 func (t *table) otherUnique(cols []string) bool {
 	return slices.ContainsFunc(t.unique, func(ix index) bool { return !t.sameSet(ix.cols, cols) })
+}
+
+// replaceTargets describes the unique indexes, the key's among them, by
+// which an INSERT OR REPLACE deletes rows.
+func (t *table) replaceTargets() *rewrite.ReplaceTargets {
+	rt := &rewrite.ReplaceTargets{}
+	for _, c := range t.cols {
+		if !c.generated {
+			rt.Columns = append(rt.Columns, c.name)
+		}
+	}
+	for _, ix := range t.unique {
+		switch {
+		case ix.partial:
+			rt.Refuse = "its unique index " + ix.name + " is partial"
+		case slices.Contains(ix.cols, "") || len(ix.colls) != len(ix.cols):
+			rt.Refuse = "its unique index " + ix.name + " is on an expression"
+		}
+		if rt.Refuse != "" {
+			return rt
+		}
+		u := make([]rewrite.UniqueColumn, len(ix.cols))
+		for i, name := range ix.cols {
+			c, ok := t.col(name)
+			if !ok {
+				rt.Refuse = "its unique index " + ix.name + " names column " + name + ", which the table does not show"
+				return rt
+			}
+			if c.generated {
+				rt.Refuse = "its unique index " + ix.name + " is on generated column " + c.name
+				return rt
+			}
+			u[i] = rewrite.UniqueColumn{Name: c.name, Collate: ix.colls[i], Default: literal(c.dflt), NotNull: c.notNull}
+		}
+		rt.Unique = append(rt.Unique, u)
+	}
+	return rt
+}
+
+// literal returns a column default as SQL when it is a literal value, NULL
+// when there is none, and "" when it is an expression.
+func literal(dflt string) string {
+	d := strings.TrimSpace(dflt)
+	switch {
+	case d == "":
+		return "NULL"
+	case len(d) >= 2 && d[0] == '\'' && d[len(d)-1] == '\'' && !strings.Contains(strings.ReplaceAll(d[1:len(d)-1], "''", ""), "'"):
+		return d
+	}
+	if _, err := strconv.ParseFloat(strings.TrimPrefix(d, "-"), 64); err == nil && !strings.ContainsAny(d, "xXiInN") {
+		return d
+	}
+	switch strings.ToUpper(d) {
+	case "NULL", "TRUE", "FALSE":
+		return d
+	}
+	return ""
 }

@@ -1,0 +1,86 @@
+package rewrite
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// replacePlan plans an INSERT OR REPLACE (REPLACE INTO) on a mapped old
+// table with unique constraints besides its key, by any of which it may
+// delete rows. Before the statement, in the same atomic unit (under
+// SQLite's write lock), a pre-select finds the keys of every row whose
+// values in some unique constraint, the key's included, equal those of a
+// row the statement inserts; the mirror then deletes the new rows of
+// those keys that are gone and upserts the keys the statement returned,
+// as for a key change.
+func (p *Planner) replacePlan(query string, st *Statement, t *Table) *Plan {
+	m := t.Map
+	no := func(why string) *Plan {
+		return refuse(m.Old, "REPLACE on a table with a unique constraint besides its key, "+why,
+			"REPLACE may delete rows by that constraint without the mirror knowing; use INSERT ... ON CONFLICT DO UPDATE")
+	}
+	rt := p.schema.Replace[p.d.FoldName(m.Old)]
+	switch {
+	case st.Kind != KindInsert:
+		return no("in an UPDATE")
+	case rt == nil:
+		return no("while the live schema is unknown")
+	case rt.Refuse != "":
+		return no("where " + rt.Refuse)
+	case st.With.End > st.With.Start:
+		return no("with a WITH clause")
+	case st.Upsert:
+		return no("with an ON CONFLICT clause")
+	case st.Source.End <= st.Source.Start:
+		return no("with DEFAULT VALUES")
+	}
+	cols := rt.Columns
+	if st.Columns != nil {
+		cols = make([]string, len(st.Columns))
+		for i, c := range st.Columns {
+			cols[i] = p.d.Fold(c)
+		}
+	}
+	names := make([]string, len(cols))
+	for i := range cols {
+		names[i] = "dw_c" + strconv.Itoa(i+1)
+	}
+	keys := make([]string, len(m.Key))
+	for i, k := range m.Key {
+		keys[i] = p.d.Quote(k)
+	}
+	head := "SELECT " + strings.Join(keys, ", ") + " FROM " + p.d.Quote(m.Old) + " WHERE ("
+	var selects []string
+	for _, u := range rt.Unique {
+		lhs, rhs := make([]string, len(u)), make([]string, len(u))
+		never := false // a NULL in a unique constraint conflicts with nothing
+		for i, c := range u {
+			lhs[i] = p.d.Quote(c.Name) + " COLLATE " + p.d.Quote(c.Collate)
+			at := slices.IndexFunc(cols, func(name string) bool { return p.d.FoldName(name) == p.d.FoldName(c.Name) })
+			switch {
+			case at >= 0 && c.NotNull && c.Default != "":
+				rhs[i] = "coalesce(" + names[at] + ", " + c.Default + ")"
+			case at >= 0 && !c.NotNull:
+				rhs[i] = names[at]
+			case at >= 0, c.Default == "":
+				return no("whose column " + c.Name + " may take a DEFAULT that is an expression")
+			case c.Default == "NULL":
+				never = true
+			default:
+				rhs[i] = c.Default
+			}
+		}
+		if !never {
+			selects = append(selects, head+strings.Join(lhs, ", ")+") IN (SELECT "+strings.Join(rhs, ", ")+" FROM dw_src)")
+		}
+	}
+	plan, _ := p.capturePlan(query, st, t)
+	if len(selects) == 0 {
+		return plan // every unique constraint gets a NULL: nothing conflicts
+	}
+	plan.Params = p.d.params(query, st.Params)
+	source := p.d.splice(query, st.Source, st, plan.Params, &plan.PreSelectParams)
+	plan.PreSelect = "WITH dw_src(" + strings.Join(names, ", ") + ") AS (" + source + ") " + strings.Join(selects, " UNION ")
+	return plan
+}
