@@ -220,13 +220,13 @@ func run(w io.Writer, dbPath string) error {
 
 	// 5. A statement the wrapper cannot mirror with certainty is refused
 	// before anything runs. users has a UNIQUE email besides its key, and
-	// REPLACE may delete a row by it without the mirror knowing.
+	// UPDATE OR REPLACE may delete a row by it without the mirror knowing.
 	fmt.Fprintln(w, "5. Refused (nothing was executed):")
-	_, err = db.Exec(`REPLACE INTO users (id, full_name, email) VALUES (7, 'Grace Hopper', 'ada@example.com')`)
+	_, err = db.Exec(`UPDATE OR REPLACE users SET email = 'ada@example.com' WHERE id = 4`)
 	if !errors.Is(err, dualwrite.ErrUnsupported) {
-		return fmt.Errorf("REPLACE: got %w, want an error wrapping dualwrite.ErrUnsupported", err)
+		return fmt.Errorf("UPDATE OR REPLACE: got %w, want an error wrapping dualwrite.ErrUnsupported", err)
 	}
-	fmt.Fprintf(w, "   REPLACE INTO users ...: %v\n", err)
+	fmt.Fprintf(w, "   UPDATE OR REPLACE users ...: %v\n", err)
 	_, err = db.Exec(`UPDATE accounts SET visits = 0`)
 	if !errors.Is(err, dualwrite.ErrUnsupported) {
 		return fmt.Errorf("UPDATE accounts: got %w, want an error wrapping dualwrite.ErrUnsupported", err)

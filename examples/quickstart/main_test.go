@@ -87,7 +87,7 @@ func TestRun(t *testing.T) {
 		}
 	}
 	for _, s := range []string{
-		"REPLACE INTO users ...: dualwrite: refused statement on users: REPLACE on a table with a unique constraint besides its key",
+		"UPDATE OR REPLACE users ...: dualwrite: refused statement on users: REPLACE on a table with a unique constraint besides its key, in an UPDATE",
 		"UPDATE accounts ...: dualwrite: refused statement on accounts: a write to the new table",
 	} {
 		if !strings.Contains(got, s) {
