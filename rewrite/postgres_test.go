@@ -164,8 +164,8 @@ func TestPostgresRefusals(t *testing.T) {
 			t.Errorf("%s: action %d, want refuse", q, plan.Action)
 		}
 	}
-	if plan, _ := p.Plan("SELECT * FROM users WHERE id = $1 FOR UPDATE"); plan.Action != rewrite.Read || plan.Err == nil {
-		t.Errorf("a locking read is served from the new table: %+v", plan)
+	if plan, _ := p.Plan("SELECT * FROM users WHERE id = $1 FOR UPDATE"); plan.Action != rewrite.Read || plan.Err != nil || plan.Read.Lock == nil {
+		t.Errorf("a locking read is served without its locks: %+v", plan)
 	}
 	for _, q := range []string{`SELECT * FROM "Users"`, "INSERT INTO audit VALUES ($1, $2)", "TRUNCATE audit", "DO $$ BEGIN UPDATE audit SET msg = 'x'; END $$"} {
 		if plan, _ := p.Plan(q); plan.Action != rewrite.Pass {
