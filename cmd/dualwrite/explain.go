@@ -49,7 +49,8 @@ type readRoute struct {
 	// derived table over its new table.
 	NewQuery string `json:"new_query"`
 	// Compared is false when the compare phase does not compare the query
-	// (a LIMIT without ORDER BY); Ordered when it compares row by row.
+	// (a LIMIT without ORDER BY that is not a point lookup, a FOR KEY SHARE
+	// read); Ordered when it compares row by row.
 	Compared bool `json:"compared"`
 	Ordered  bool `json:"ordered"`
 	// LockQuery, for a locking read (SELECT ... FOR UPDATE), is the query
