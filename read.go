@@ -35,10 +35,16 @@ func (c *conn) query(ctx context.Context, plan *rewrite.Plan, args []driver.Name
 	}
 	c.c.metrics.Read(table, string(phase))
 	rp := plan.Read
-	if phase == mapping.ReadNew {
+	switch {
+	case rp.Lock != nil:
+		return c.lockingRead(ctx, plan, args, phase, asWritten)
+	case phase == mapping.ReadNew:
 		return c.run().Query(ctx, rp.NewQuery, args)
-	}
-	if rp.Limited || !c.c.sampled() {
+	case !c.c.sampled():
+		return asWritten()
+	case rp.Limited:
+		// Its two results may rightly hold different rows.
+		c.c.metrics.Compare(table, metrics.NotCompared)
 		return asWritten()
 	}
 	return c.compare(ctx, plan, args, asWritten)
@@ -86,24 +92,31 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 	}
 	return readpath.Compare(old, shadow, rp.Ordered, sampleRows, func(rep *readpath.Report, err error) {
 		end()
-		switch {
-		case err != nil:
-			// The caller's own query failed; the caller sees that error.
-		case rep.Match:
-			c.c.metrics.Compare(table, metrics.Match)
-		default:
-			c.c.metrics.Compare(table, metrics.Mismatch)
-			samples := make([]any, len(rep.Samples))
-			for i, s := range rep.Samples {
-				samples[i] = s
-			}
-			c.c.cfg.logger.Warn("dualwrite: old and new tables disagree",
-				slog.String("table", table), slog.String("fingerprint", rp.Fingerprint),
-				slog.Int("old_rows", rep.OldRows), slog.Int("new_rows", rep.NewRows),
-				slog.Bool("ordered", rep.Ordered), slog.Bool("columns_differ", rep.ColumnsDiffer),
-				slog.Any("sample", samples))
-		}
+		c.report(plan, rep, err)
 	}), nil
+}
+
+// report counts the outcome of a comparison, and logs a mismatch with a
+// sample. A nil rep with an error is the caller's own query failing, which
+// the caller sees; nothing is counted.
+func (c *conn) report(plan *rewrite.Plan, rep *readpath.Report, err error) {
+	table := readTable(plan)
+	switch {
+	case err != nil:
+	case rep.Match:
+		c.c.metrics.Compare(table, metrics.Match)
+	default:
+		c.c.metrics.Compare(table, metrics.Mismatch)
+		samples := make([]any, len(rep.Samples))
+		for i, s := range rep.Samples {
+			samples[i] = s
+		}
+		c.c.cfg.logger.Warn("dualwrite: old and new tables disagree",
+			slog.String("table", table), slog.String("fingerprint", plan.Read.Fingerprint),
+			slog.Int("old_rows", rep.OldRows), slog.Int("new_rows", rep.NewRows),
+			slog.Bool("ordered", rep.Ordered), slog.Bool("columns_differ", rep.ColumnsDiffer),
+			slog.Any("sample", samples))
+	}
 }
 
 // readTable is the metric label of a read: its first mapped table.

@@ -311,9 +311,59 @@ func TestCompareSkips(t *testing.T) {
 	if _, err := query(t, lim.db, "SELECT * FROM users ORDER BY id LIMIT 2"); err != nil {
 		t.Fatal(err)
 	}
-	if n := counterValue(t, reg2, "dualwrite_read_compare_total", nil); n != 1 {
+	if n := counterValue(t, reg2, "dualwrite_read_compare_total", map[string]string{"result": "match"}); n != 1 {
 		t.Fatalf("%v comparisons, want 1 (the ordered query only)", n)
 	}
+	if n := counterValue(t, reg2, "dualwrite_read_compare_total", map[string]string{"result": "not_compared"}); n != 1 {
+		t.Fatalf("%v queries counted as not compared, want 1 (the LIMIT without ORDER BY)", n)
+	}
+}
+
+// TestComparePointLookups: a query with LIMIT and no ORDER BY whose WHERE
+// fixes the whole key (WHERE id = ? LIMIT 1) returns at most one row, and
+// is compared: a match is counted, a corrupted new row is caught as a
+// mismatch while the caller gets the old row; a LIMIT on a non-key column
+// is still not compared, and counted so.
+func TestComparePointLookups(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		reg := prometheus.NewRegistry()
+		e := b.open(t, dualwrite.WithRegisterer(reg))
+		seed(t, e)
+		if err := e.sw.SetRead(mapping.ReadCompare, mapping.WriteDual); err != nil {
+			t.Fatal(err)
+		}
+		count := func(result string) float64 {
+			t.Helper()
+			return counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"result": result})
+		}
+		lookup := b.sql("SELECT * FROM users WHERE id = ? LIMIT 1")
+		want, err := query(t, e.raw, lookup, 1)
+		if err != nil || len(want.Rows) != 1 {
+			t.Fatalf("%+v, %v", want, err)
+		}
+		if got, err := query(t, e.db, lookup, 1); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("compare returned %+v, %v; want %+v", got, err, want)
+		}
+		if _, err := query(t, e.db, b.sql("SELECT role FROM memberships m WHERE m.user_id = ? AND m.org_id = ? LIMIT 1"), 4, 2); err != nil {
+			t.Fatal(err)
+		}
+		if n := count("match"); n != 2 {
+			t.Fatalf("matches = %v, want 2 (the two point lookups)", n)
+		}
+		mustExec(t, e.raw, "UPDATE accounts SET last_name = 'Byron' WHERE account_id = 1")
+		if got, err := query(t, e.db, lookup, 1); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("compare with a corrupted new row returned %+v, %v; want the old row %+v", got, err, want)
+		}
+		if n := count("mismatch"); n != 1 {
+			t.Fatalf("mismatches = %v, want 1 (the corrupted row)", n)
+		}
+		if _, err := query(t, e.db, b.sql("SELECT * FROM users WHERE visits = ? LIMIT 1"), 3); err != nil {
+			t.Fatal(err)
+		}
+		if m, n := count("match")+count("mismatch"), count("not_compared"); m != 3 || n != 1 {
+			t.Fatalf("the LIMIT on a non-key column: %v comparisons, %v not compared; want 3 and 1", m, n)
+		}
+	})
 }
 
 // TestWritesAreNotReads: in the new read phase, a write's RETURNING rows and

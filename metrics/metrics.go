@@ -17,8 +17,10 @@
 //     read phase they ran in (old, compare, new); table is the first mapped
 //     table the query names.
 //   - dualwrite_read_compare_total{table,result}: comparisons in the compare
-//     phase: "match", "mismatch", or "error" (the new side failed; the
-//     caller still got the old rows).
+//     phase: "match", "mismatch", "error" (the new side failed; the caller
+//     still got the old rows), or "not_compared" (a sampled query that the
+//     wrapper cannot compare without false mismatches, and ran on the old
+//     tables only).
 //   - dualwrite_invalid_phase_total{variable}: invalid phase values seen in
 //     the environment (the last valid phase stays in force).
 //   - dualwrite_plan_cache_total{result}: plan cache lookups, "hit" or "miss".
@@ -170,9 +172,10 @@ func (m *Metrics) PlanCache(hit bool) {
 
 // Compare results.
 const (
-	Match    = "match"
-	Mismatch = "mismatch"
-	Error    = "error"
+	Match       = "match"
+	Mismatch    = "mismatch"
+	Error       = "error"
+	NotCompared = "not_compared"
 )
 
 // Read records a query of a mapped table in a read phase.

@@ -32,6 +32,13 @@ type Dialect struct {
 	// about to change and is then restricted to them, by row identity, so
 	// that rows committed in between (READ COMMITTED) cannot slip in.
 	lockRows bool
+	// lockingReads: SELECT ... FOR UPDATE and its kin exist, and a
+	// locking read of one mapped table is served by a [LockPlan].
+	lockingReads bool
+	// lock holds the row locks of a locking read's two queries together:
+	// outsideLock opens a transaction where the caller has none; lock is a
+	// savepoint of the caller's around the new query of a comparison.
+	lock, outsideLock Unit
 	// errorAborts: a failed statement aborts the caller's transaction
 	// (PostgreSQL), which nothing the failed dual write did can survive.
 	errorAborts bool
@@ -86,6 +93,7 @@ var Postgres = &Dialect{
 	dollarParams: true,
 	fused:        true,
 	lockRows:     true,
+	lockingReads: true,
 	errorAborts:  true,
 	write: Unit{Begin: "SAVEPOINT dualwrite", End: "RELEASE SAVEPOINT dualwrite",
 		Undo: []string{"ROLLBACK TO SAVEPOINT dualwrite", "RELEASE SAVEPOINT dualwrite"}},
@@ -93,6 +101,9 @@ var Postgres = &Dialect{
 	snapshot: Unit{Begin: "SAVEPOINT dualwrite_read", End: "RELEASE SAVEPOINT dualwrite_read",
 		Undo: []string{"ROLLBACK TO SAVEPOINT dualwrite_read", "RELEASE SAVEPOINT dualwrite_read"}},
 	outsideSnapshot: Unit{Begin: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", End: "COMMIT", Undo: []string{"ROLLBACK"}},
+	lock: Unit{Begin: "SAVEPOINT dualwrite_lock", End: "RELEASE SAVEPOINT dualwrite_lock",
+		Undo: []string{"ROLLBACK TO SAVEPOINT dualwrite_lock", "RELEASE SAVEPOINT dualwrite_lock"}},
+	outsideLock: Unit{Begin: "BEGIN", End: "COMMIT", Undo: []string{"ROLLBACK"}},
 }
 
 // DialectByName returns the dialect with the given mapping-file name, or nil.
@@ -132,6 +143,18 @@ func (d *Dialect) SnapshotUnit(outside bool) Unit {
 		return d.outsideSnapshot
 	}
 	return d.snapshot
+}
+
+// LockUnit returns the statements that keep the row locks of a locking
+// read's two queries: outside a caller's transaction, a transaction that
+// holds them from the first query to the end of the second; inside one, a
+// savepoint around the second query of a comparison, so that its failure
+// leaves the caller's transaction, and the locks of the first, as they were.
+func (d *Dialect) LockUnit(outside bool) Unit {
+	if outside {
+		return d.outsideLock
+	}
+	return d.lock
 }
 
 // ErrorAborts reports whether a failed statement aborts the transaction it

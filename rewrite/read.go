@@ -17,10 +17,19 @@ type ReadPlan struct {
 	NewQuery string
 	// Ordered is set when the query orders its result (a top-level ORDER BY).
 	Ordered bool
-	// Limited is set when the query, or a subquery in it, has a LIMIT with
-	// no ORDER BY before it: which rows it picks is up to the plan, so the
-	// two results may rightly differ and are not compared.
+	// Limited is set when the query, or a subquery in it, has a LIMIT (or
+	// an OFFSET, or a FETCH FIRST) with no ORDER BY before it: which rows it
+	// picks is up to the plan, so the two results may rightly differ and are
+	// not compared. A point lookup is not Limited.
 	Limited bool
+	// PointLookup is set when the query's only such LIMIT is at its top
+	// level and the query returns at most one row, because it reads one
+	// mapped table alone and its WHERE fixes the table's key (WHERE id = ?
+	// LIMIT 1): it is compared.
+	PointLookup bool
+	// Lock, for a locking read (SELECT ... FOR UPDATE), is how it is
+	// served: NewQuery is then not run. Nil for any other query.
+	Lock *LockPlan
 	// Fingerprint identifies the statement text (a hash; no argument values).
 	Fingerprint string
 }
@@ -46,7 +55,7 @@ var notAlias = map[string]bool{
 	"UNION": true, "INTERSECT": true, "EXCEPT": true, "JOIN": true, "LEFT": true, "RIGHT": true,
 	"FULL": true, "INNER": true, "CROSS": true, "NATURAL": true, "OUTER": true, "ON": true,
 	"USING": true, "INDEXED": true, "NOT": true, "RETURNING": true, "SET": true, "VALUES": true,
-	"SELECT": true, "FROM": true, "OFFSET": true,
+	"SELECT": true, "FROM": true, "OFFSET": true, "FETCH": true, "FOR": true,
 }
 
 // read builds the read plan of a SELECT that names a mapped old table, or a
@@ -79,6 +88,18 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 	var edits []edit
 	selectList := -1 // token index of the outermost SELECT
 	seen := map[*Table]bool{}
+	topLimit := false // an unordered LIMIT at the top level
+	limit := func(f *frame) {
+		switch {
+		case f.ordered:
+		case len(stack) == 1:
+			topLimit = true
+		default:
+			rp.Limited = true
+		}
+	}
+	var lock locking
+	locked := false
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		f := stack[len(stack)-1]
@@ -102,10 +123,22 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 			continue
 		}
 		w := word(i)
-		if w == "FOR" && (word(i+1) == "UPDATE" || word(i+1) == "SHARE" || word(i+1) == "NO" || word(i+1) == "KEY") {
+		if isLocking(word, i) {
 			// A locking read locks the rows it reads: served from the new
-			// table, it would lock the wrong rows.
-			return nil, fmt.Errorf("a locking read (FOR %s)", word(i+1))
+			// table alone, it would lock the wrong rows.
+			switch {
+			case !p.d.lockingReads:
+				return nil, fmt.Errorf("a locking read (FOR %s)", word(i+1))
+			case len(stack) > 1:
+				return nil, fmt.Errorf("a locking read (FOR %s) in a subquery; lock the mapped table's rows in a query of their own", word(i+1))
+			}
+			j, err := lockingClause(query, toks, i, &lock)
+			if err != nil {
+				return nil, err
+			}
+			locked, i = true, j-1
+			f.inFrom, f.expectTable = false, false
+			continue
 		}
 		switch {
 		case w == "WITH":
@@ -123,6 +156,10 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 		case w == "JOIN":
 			f.expectTable = true
 			continue
+		case w == "FETCH" && (word(i+1) == "FIRST" || word(i+1) == "NEXT"):
+			f.inFrom, f.expectTable = false, false
+			limit(f)
+			continue
 		case clauseWords[w]:
 			f.inFrom, f.expectTable = false, false
 			if w == "ON" || w == "USING" {
@@ -131,8 +168,8 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 			switch w {
 			case "ORDER":
 				f.ordered = true
-			case "LIMIT":
-				rp.Limited = rp.Limited || !f.ordered
+			case "LIMIT", "OFFSET":
+				limit(f)
 			case "UNION", "INTERSECT", "EXCEPT":
 				f.ordered = false
 			}
@@ -203,6 +240,17 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 	}
 	if len(rp.Tables) == 0 {
 		return nil, nil
+	}
+	if locked {
+		lp, err := p.lockPlan(query, toks, rp.Tables[0], len(edits), lock)
+		if err != nil {
+			return nil, err
+		}
+		rp.Lock = lp
+	}
+	if topLimit {
+		rp.PointLookup = !rp.Limited && len(rp.Tables) == 1 && p.pointLookup(query, toks, rp.Tables[0])
+		rp.Limited = !rp.PointLookup
 	}
 	if selectList >= 0 && !p.d.dollarParams {
 		// PostgreSQL names a column by the expression's shape (its

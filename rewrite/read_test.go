@@ -79,3 +79,59 @@ func TestReadPlanDetails(t *testing.T) {
 		}
 	}
 }
+
+// TestPointLookup: a LIMIT without ORDER BY does not keep a query from
+// being compared when the query reads one mapped table alone and its WHERE
+// fixes the table's whole key with top-level AND conjuncts; anything else
+// stays Limited.
+func TestPointLookup(t *testing.T) {
+	planners := map[string]*rewrite.Planner{
+		"sqlite":   newPlanners()["plain"],
+		"postgres": rewrite.NewPlanner(rewrite.Postgres, testMapping(), &rewrite.Schema{}, 100),
+	}
+	for _, tc := range []struct {
+		dialect, sql string
+		point        bool
+	}{
+		{"sqlite", "SELECT * FROM users WHERE id = ? LIMIT 1", true},
+		{"sqlite", "SELECT * FROM users WHERE id = ?1 LIMIT 1", true},
+		{"sqlite", "SELECT * FROM users WHERE id = :id LIMIT 1", true},
+		{"sqlite", "SELECT * FROM main.users AS u WHERE u.id = 7 AND u.visits > ? LIMIT 1", true},
+		{"sqlite", "SELECT full_name FROM users u WHERE visits > 0 AND (email = 'a' OR email IS NULL) AND u.id = -3 LIMIT 1", true},
+		{"sqlite", `SELECT * FROM "users" WHERE "ID" = 'x' LIMIT 1 OFFSET 0`, true},
+		{"sqlite", "SELECT role FROM memberships WHERE org_id = ? AND user_id = ? LIMIT 1", true},
+		{"postgres", "SELECT * FROM users WHERE id = $1 LIMIT 1", true},
+		{"postgres", "SELECT * FROM users WHERE id = $1 FETCH FIRST 1 ROWS ONLY", true},
+		{"postgres", "SELECT u.email FROM users AS u WHERE u.id = $1 LIMIT 1", true},
+		// Not point lookups.
+		{"sqlite", "SELECT * FROM users LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users WHERE visits = ? LIMIT 1", false},
+		{"sqlite", "SELECT role FROM memberships WHERE org_id = ? LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users WHERE id = 1 OR visits = 2 LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users WHERE visits = 2 OR id = 1 AND email = 'a' LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users WHERE visits BETWEEN 1 AND id = 3 LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users WHERE id > 1 LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users WHERE id = visits LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users WHERE id = ? + 1 LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users WHERE NOT id = 1 LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users u WHERE v.id = 1 LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users u JOIN audit a ON a.id = u.id WHERE u.id = 1 LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users u, audit a WHERE u.id = 1 LIMIT 1", false},
+		{"sqlite", "SELECT * FROM audit a WHERE a.id = 1 AND a.msg IN (SELECT full_name FROM users) LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users WHERE id = 1 AND email IN (SELECT msg FROM audit LIMIT 3) LIMIT 1", false},
+		{"sqlite", "SELECT visits, count(*) FROM users WHERE id = 1 GROUP BY visits LIMIT 1", false},
+		{"sqlite", "SELECT id FROM users WHERE id = 1 UNION SELECT id FROM users WHERE id = 2 LIMIT 1", false},
+		{"sqlite", "WITH x AS (SELECT 1) SELECT * FROM users WHERE id = 1 LIMIT 1", false},
+		{"sqlite", "SELECT * FROM (SELECT * FROM users) WHERE id = 1 LIMIT 1", false},
+		{"postgres", "SELECT * FROM users WHERE id = $1::bigint LIMIT 1", false},
+		{"postgres", "SELECT * FROM users OFFSET 1", false},
+	} {
+		plan, _ := planners[tc.dialect].Plan(tc.sql)
+		if plan.Err != nil || plan.Read == nil {
+			t.Fatalf("%s %q: %+v", tc.dialect, tc.sql, plan)
+		}
+		if plan.Read.PointLookup != tc.point || plan.Read.Limited == tc.point {
+			t.Errorf("%s %q: point lookup %v, limited %v; want point lookup %v", tc.dialect, tc.sql, plan.Read.PointLookup, plan.Read.Limited, tc.point)
+		}
+	}
+}

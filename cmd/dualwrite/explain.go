@@ -49,9 +49,14 @@ type readRoute struct {
 	// derived table over its new table.
 	NewQuery string `json:"new_query"`
 	// Compared is false when the compare phase does not compare the query
-	// (a LIMIT without ORDER BY); Ordered when it compares row by row.
+	// (a LIMIT without ORDER BY that is not a point lookup, a FOR KEY SHARE
+	// read); Ordered when it compares row by row.
 	Compared bool `json:"compared"`
 	Ordered  bool `json:"ordered"`
+	// LockQuery, for a locking read (SELECT ... FOR UPDATE), is the query
+	// that runs first, on the old table, and takes the caller's locks;
+	// NewQuery then reads and locks the new rows of the keys it returned.
+	LockQuery string `json:"lock_query,omitempty"`
 }
 
 // refusal is a [rewrite.UnsupportedError].
@@ -143,6 +148,9 @@ func explainPlan(p *rewrite.Planner, query string) *explanation {
 		e.Action, e.Kind = "read", plan.Kind.String()
 		if rp := plan.Read; rp != nil {
 			r := &readRoute{NewQuery: rp.NewQuery, Compared: !rp.Limited, Ordered: rp.Ordered}
+			if lp := rp.Lock; lp != nil {
+				r.LockQuery, r.NewQuery, r.Compared, r.Ordered = lp.OldQuery, lp.NewQuery(1), lp.Compared, true
+			}
 			for _, t := range rp.Tables {
 				r.Tables = append(r.Tables, t.Map.Old)
 			}
@@ -234,6 +242,18 @@ func (e *explanation) printRead(w io.Writer) {
 	}
 	fmt.Fprintf(w, "action: read: a query of %s\n", strings.Join(e.Read.Tables, ", "))
 	fmt.Fprintln(w, "read phase old: it runs as written")
+	if e.Read.LockQuery != "" {
+		fmt.Fprintf(w, "read phases compare and new: a locking read, in one transaction (yours, or one the driver opens):\n")
+		fmt.Fprintf(w, "  1. your query on the old table, locking its rows, with the key columns appended:\n       %s\n", e.Read.LockQuery)
+		fmt.Fprintf(w, "  2. the new rows of the returned keys, locked (shown for one key):\n       %s\n", e.Read.NewQuery)
+		if e.Read.Compared {
+			fmt.Fprintln(w, "read phase compare: the rows of 2 are compared with those of 1, key by key; you get the rows of 1")
+		} else {
+			fmt.Fprintln(w, "read phase compare: not compared (FOR KEY SHARE lets others change the rows between 1 and 2): only 1 runs")
+		}
+		fmt.Fprintln(w, "read phase new: you get the rows of 2, in the order of 1")
+		return
+	}
 	fmt.Fprintf(w, "read phase new: it runs as\n       %s\n", e.Read.NewQuery)
 	switch {
 	case !e.Read.Compared:

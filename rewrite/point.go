@@ -1,0 +1,67 @@
+package rewrite
+
+// pointLookup reports whether a query returns at most one row because it
+// reads one mapped table alone and its WHERE fixes that table's key: a
+// single table in FROM (no join, no subquery in FROM), no GROUP BY,
+// HAVING or WINDOW, and a top-level WHERE whose top-level AND conjuncts
+// include [qualifier.]column = <placeholder or literal> for every key
+// column of the mapping. The key is unique and NOT NULL (the schema check
+// makes sure), so at most one row passes such a WHERE, and a LIMIT without
+// ORDER BY cannot pick other rows on the two sides. Anything else, a
+// top-level OR or BETWEEN included, is not a point lookup.
+func (p *Planner) pointLookup(query string, toks []Token, t *Table) bool {
+	s, ok := p.d.findSoleTable(query, toks)
+	if !ok || p.d.Fold(toks[s.name].Text(query)) != p.d.FoldName(t.Map.Old) {
+		return false
+	}
+	a := &analyzer{d: p.d, src: query, toks: toks, end: len(toks), st: &Statement{}}
+	if !a.is(s.next, "WHERE") {
+		return false
+	}
+	end := a.next(s.next+1, func(k int) bool { return a.isAny(k, soleTableEnd...) })
+	if a.isAny(end, "GROUP", "HAVING", "WINDOW", "WHERE") || a.st.Unsupported != "" {
+		return false
+	}
+	where := &analyzer{d: p.d, src: query, toks: toks, end: end, st: a.st}
+	fixed := map[string]bool{}
+	for i := s.next + 1; i < end; {
+		j := where.next(i, func(k int) bool { return where.isAny(k, "AND", "OR", "BETWEEN") })
+		if where.isAny(j, "OR", "BETWEEN") {
+			return false // AND binds tighter than OR; BETWEEN's AND is not a conjunction
+		}
+		if col := p.fixedColumn(query, toks[i:j], s); col != "" {
+			fixed[col] = true
+		}
+		i = j + 1
+	}
+	for _, k := range t.Map.Key {
+		if !fixed[p.d.FoldName(k)] {
+			return false
+		}
+	}
+	return true
+}
+
+// fixedColumn returns the folded name of the column a conjunct fixes, when
+// it is exactly [qualifier.]column = <placeholder or literal>, or "".
+func (p *Planner) fixedColumn(query string, c []Token, s soleTable) string {
+	isName := func(t Token) bool { return t.Kind == Word || t.Kind == QuotedIdent }
+	col := 0
+	if len(c) >= 3 && c[1].Kind == Dot {
+		if !isName(c[0]) || p.d.Fold(c[0].Text(query)) != p.d.Fold(s.qualifier) {
+			return "" // a column of another query level, or a schema-qualified one
+		}
+		col = 2
+	}
+	v := c[min(col+2, len(c)):]
+	if len(c) < col+3 || !isName(c[col]) || c[col+1].Kind != Punct || c[col+1].Text(query) != "=" {
+		return ""
+	}
+	switch {
+	case len(v) == 1 && (v[0].Kind == Param || v[0].Kind == Number || v[0].Kind == String):
+	case len(v) == 2 && v[0].Kind == Punct && v[0].Text(query) == "-" && v[1].Kind == Number:
+	default:
+		return ""
+	}
+	return p.d.Fold(c[col].Text(query))
+}
