@@ -170,8 +170,13 @@ func claimJob(db *sql.DB, worker int, claimed func(int64)) (done bool, err error
 	var id int64
 	err = tx.QueryRow("SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED").Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
+		// Counted outside the transaction: a comparison inside one at READ
+		// COMMITTED may see writes committed between its two queries.
+		if err := tx.Rollback(); err != nil {
+			return false, err
+		}
 		var left int
-		if err := tx.QueryRow("SELECT count(*) FROM jobs WHERE state = 'queued'").Scan(&left); err != nil {
+		if err := db.QueryRow("SELECT count(*) FROM jobs WHERE state = 'queued'").Scan(&left); err != nil {
 			return false, err
 		}
 		return left == 0, nil // the others are claimed by workers still at work
