@@ -64,9 +64,7 @@ func openBun(e *env, db *sql.DB, log *statementLog) *bun.DB {
 	if e.b.name == "postgres" {
 		d = pgdialect.New()
 	}
-	b := bun.NewDB(db, d)
-	b.AddQueryHook(bunLog{log})
-	return b
+	return bun.NewDB(db, d).WithQueryHook(bunLog{log})
 }
 
 // TestBun runs a bun application's writes, transactions and reads through
@@ -134,7 +132,7 @@ func bunSteps(db *bun.DB) []step {
 			return err
 		}, want: cell("SELECT name FROM users WHERE id = 3", "Edsger W Dijkstra")},
 		{name: "update with an expression", do: func(ctx context.Context) error {
-			_, err := db.NewUpdate().Model((*bunUser)(nil)).Set("visits = visits + 1").Where("id IN (?)", bun.In([]int64{1, 2})).Exec(ctx)
+			_, err := db.NewUpdate().Model((*bunUser)(nil)).Set("visits = visits + 1").Where("id IN (?)", bun.List([]int64{1, 2})).Exec(ctx)
 			return err
 		}, want: cell("SELECT visits FROM users WHERE id = 2", "5")},
 		{name: "bulk update", do: func(ctx context.Context) error {
@@ -246,7 +244,7 @@ func bunSteps(db *bun.DB) []step {
 					return errRollback
 				})
 				if !errors.Is(err, errRollback) {
-					return fmt.Errorf("inner transaction: %v", err)
+					return fmt.Errorf("inner transaction: %w", err)
 				}
 				_, err = tx.NewInsert().Model(&bunPost{ID: 30, UserID: 30, Title: "Kept", Slug: "kept"}).Exec(ctx)
 				return err
@@ -271,7 +269,7 @@ func bunSteps(db *bun.DB) []step {
 				return errRollback
 			})
 			if !errors.Is(err, errRollback) {
-				return fmt.Errorf("the transaction returned %v", err)
+				return fmt.Errorf("the transaction returned %w", err)
 			}
 			return nil
 		}, want: rowCounts(map[string]int{"users": 8})},

@@ -271,7 +271,7 @@ func gormSteps(db *gorm.DB) []step {
 					return errRollback
 				})
 				if !errors.Is(err, errRollback) {
-					return fmt.Errorf("inner transaction: %v", err)
+					return fmt.Errorf("inner transaction: %w", err)
 				}
 				return tx.Create(&gormPost{ID: 30, UserID: 30, Title: "Kept", Slug: "kept"}).Error
 			})
@@ -311,7 +311,7 @@ func gormSteps(db *gorm.DB) []step {
 				return errRollback
 			})
 			if !errors.Is(err, errRollback) {
-				return fmt.Errorf("the transaction returned %v", err)
+				return fmt.Errorf("the transaction returned %w", err)
 			}
 			return nil
 		}, want: rowCounts(map[string]int{"users": 10})},
