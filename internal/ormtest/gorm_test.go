@@ -67,9 +67,9 @@ func (l gormLog) Trace(_ context.Context, _ time.Time, fc func() (string, int64)
 	l.add(pgExplained.ReplaceAllString(q, "$$$1"), err)
 }
 
-// openGORM opens db with GORM in the backend's dialect. On SQLite it opens
-// the driver name registered with dualwrite, as an application that
-// gives GORM a DSN does; on PostgreSQL it hands GORM the *sql.DB.
+// openGORM opens GORM in the backend's dialect over db. For the env's own
+// pool on SQLite it opens the driver name registered with dualwrite
+// instead, as an application that gives GORM a DSN does.
 func openGORM(t *testing.T, e *env, db *sql.DB, log *statementLog) *gorm.DB {
 	t.Helper()
 	var d gorm.Dialector
@@ -93,7 +93,7 @@ func openGORM(t *testing.T, e *env, db *sql.DB, log *statementLog) *gorm.DB {
 
 var errRollback = errors.New("rolled back on purpose")
 
-// notFound stands for a gorm.ErrRecordNotFound among a read's results.
+// notFound is the result of a read that found no row.
 const notFound = "record not found"
 
 func gormFound[T any](v T, err error) (any, error) {
