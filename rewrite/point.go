@@ -1,5 +1,7 @@
 package rewrite
 
+import "maps"
+
 // pointLookup reports whether a query returns at most one row because it
 // reads one mapped table alone and its WHERE fixes that table's key: a
 // single table in FROM (no join, no subquery in FROM), no GROUP BY,
@@ -22,22 +24,41 @@ func (p *Planner) pointLookup(query string, toks []Token, t *Table) bool {
 	if a.isAny(end, "GROUP", "HAVING", "WINDOW", "WHERE") || a.st.Unsupported != "" {
 		return false
 	}
-	where := &analyzer{d: p.d, src: query, toks: toks, end: end, st: a.st}
 	fixed := map[string]bool{}
-	for i := s.next + 1; i < end; {
-		j := where.next(i, func(k int) bool { return where.isAny(k, "AND", "OR", "BETWEEN") })
-		if where.isAny(j, "OR", "BETWEEN") {
-			return false // AND binds tighter than OR; BETWEEN's AND is not a conjunction
-		}
-		if col := p.fixedColumn(query, toks[i:j], s); col != "" {
-			fixed[col] = true
-		}
-		i = j + 1
+	if !p.conjuncts(query, toks, s.next+1, end, s, fixed) {
+		return false
 	}
 	for _, k := range t.Map.Key {
 		if !fixed[p.d.FoldName(k)] {
 			return false
 		}
+	}
+	return true
+}
+
+// conjuncts adds to fixed the columns that the AND-conjuncts of the
+// condition toks[i:end] fix, looking into a conjunct that is one
+// parenthesized condition ((u.id = 2) AND u.deleted_at IS NULL, as bun
+// writes it), and reports false, fixing nothing, when an OR or a BETWEEN
+// joins them at this level.
+func (p *Planner) conjuncts(query string, toks []Token, i, end int, s soleTable, fixed map[string]bool) bool {
+	a := &analyzer{d: p.d, src: query, toks: toks, end: end, st: &Statement{}}
+	for i < end {
+		j := a.next(i, func(k int) bool { return a.isAny(k, "AND", "OR", "BETWEEN") })
+		if a.isAny(j, "OR", "BETWEEN") || a.st.Unsupported != "" {
+			return false // AND binds tighter than OR; BETWEEN's AND is not a conjunction
+		}
+		if toks[i].Kind == LParen && a.skipParens(i) == j {
+			// A group joined by OR inside fixes nothing, and is no reason
+			// to doubt the conjuncts beside it.
+			inner := map[string]bool{}
+			if p.conjuncts(query, toks, i+1, j-1, s, inner) {
+				maps.Copy(fixed, inner)
+			}
+		} else if col := p.fixedColumn(query, toks[i:j], s); col != "" {
+			fixed[col] = true
+		}
+		i = j + 1
 	}
 	return true
 }

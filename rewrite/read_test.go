@@ -108,6 +108,10 @@ func TestPointLookup(t *testing.T) {
 		{"sqlite", "SELECT * FROM users WHERE visits = ? LIMIT 1", false},
 		{"sqlite", "SELECT role FROM memberships WHERE org_id = ? LIMIT 1", false},
 		{"sqlite", "SELECT * FROM users WHERE id = 1 OR visits = 2 LIMIT 1", false},
+		{"postgres", `SELECT "u"."id" FROM "users" AS "u" WHERE (u.id = 2) AND "u"."deleted_at" IS NULL LIMIT 1`, true}, // bun
+		{"sqlite", "SELECT * FROM users WHERE ((id = 1) AND visits = 2) LIMIT 1", true},
+		{"sqlite", "SELECT * FROM users WHERE (id = 1 OR visits = 2) AND email = 'a' LIMIT 1", false},
+		{"sqlite", "SELECT * FROM users WHERE (id = 1) OR visits = 2 LIMIT 1", false},
 		{"sqlite", "SELECT * FROM users WHERE visits = 2 OR id = 1 AND email = 'a' LIMIT 1", false},
 		{"sqlite", "SELECT * FROM users WHERE visits BETWEEN 1 AND id = 3 LIMIT 1", false},
 		{"sqlite", "SELECT * FROM users WHERE id > 1 LIMIT 1", false},

@@ -193,11 +193,11 @@ func bunSteps(db *bun.DB) []step {
 		{name: "key change of a user", do: func(ctx context.Context) error {
 			_, err := db.NewUpdate().Model((*bunUser)(nil)).Set("id = ?", 40).Where("id = ?", 4).Exec(ctx)
 			return err
-		}, knownBug: keyChangeBug},
+		}},
 		{name: "key change of a post", do: func(ctx context.Context) error {
 			_, err := db.NewUpdate().Model((*bunPost)(nil)).Set("id = ?", 70).Where("id = ?", 7).Exec(ctx)
 			return err
-		}, knownBug: keyChangeBug},
+		}},
 		{name: "CreateTable IfNotExists of the mapped models", do: func(ctx context.Context) error {
 			for _, m := range []any{(*bunUser)(nil), (*bunPost)(nil), (*bunComment)(nil)} {
 				if _, err := db.NewCreateTable().Model(m).IfNotExists().Exec(ctx); err != nil {
@@ -209,7 +209,7 @@ func bunSteps(db *bun.DB) []step {
 		{name: "replace", only: []string{"sqlite"}, do: func(ctx context.Context) error {
 			_, err := db.NewInsert().Model(bunU(2, "Alan Turing")).Replace().Exec(ctx)
 			return err
-		}, knownBug: replaceBug},
+		}},
 		{name: "upsert that assigns the key", do: func(ctx context.Context) error {
 			u := &bunUser{ID: 60, Name: "Moved Row", Email: "u2@example.com"}
 			_, err := db.NewInsert().Model(u).On("CONFLICT (email) DO UPDATE").Set("id = EXCLUDED.id").Exec(ctx)
@@ -224,7 +224,7 @@ func bunSteps(db *bun.DB) []step {
 					return q.Value("id", "_data.id").Value("name", "_data.name").Value("email", "_data.email").Value("visits", "_data.visits")
 				}).Exec(ctx)
 			return err
-		}, refused: mergeRefusal, knownBug: mergeMessageBug},
+		}, refused: mergeRefusal},
 		{name: "truncate", only: []string{"postgres"}, do: func(ctx context.Context) error {
 			_, err := db.NewTruncateTable().Model((*bunUser)(nil)).Exec(ctx)
 			return err
@@ -324,11 +324,11 @@ func bunReads(db *bun.DB) []read {
 				return notFound, nil
 			}
 			return u, err
-		}, notCompared: pointLookupBug},
+		}},
 		{name: "locking read", only: []string{"postgres"}, do: func(ctx context.Context) (any, error) {
 			var us []bunUser
 			err := db.NewSelect().Model(&us).Order("u.id").For("UPDATE").Scan(ctx)
 			return us, err
-		}, knownBug: forUpdateBug},
+		}},
 	}
 }

@@ -222,10 +222,10 @@ func gormSteps(db *gorm.DB) []step {
 		}},
 		{name: "key change of a user", do: func(context.Context) error {
 			return db.Model(&gormUser{}).Where("id = ?", 4).Update("id", 40).Error
-		}, want: rowCounts(map[string]int{"users": 8}), knownBug: keyChangeBug},
+		}, want: rowCounts(map[string]int{"users": 8})},
 		{name: "key change of a post", do: func(context.Context) error {
 			return db.Model(&gormPost{}).Where("id = ?", 7).Update("id", 70).Error
-		}, knownBug: keyChangeBug},
+		}},
 		{name: "AutoMigrate of models that match the schema", do: func(context.Context) error {
 			return db.AutoMigrate(&gormUser{}, &gormPost{}, &gormComment{})
 		}},
@@ -239,7 +239,7 @@ func gormSteps(db *gorm.DB) []step {
 		{name: "insert or replace", only: []string{"sqlite"}, do: func(context.Context) error {
 			u := user(2, "Alan Turing")
 			return db.Clauses(clause.Insert{Modifier: "OR REPLACE"}).Create(&u).Error
-		}, knownBug: replaceBug},
+		}},
 		{name: "upsert that assigns the key", do: func(context.Context) error {
 			u := gormUser{ID: 60, Name: "Moved Row", Email: "u2@example.com"}
 			return db.Clauses(clause.OnConflict{
@@ -371,12 +371,12 @@ func gormReads(db *gorm.DB) []read {
 			var u gormUser
 			err := db.Take(&u, "id = ?", 2).Error
 			return gormFound(u, err)
-		}, notCompared: pointLookupBug},
+		}},
 		{name: "locking read", do: func(context.Context) (any, error) {
 			var us []gormUser
 			err := db.Clauses(clause.Locking{Strength: "UPDATE"}).Order("id").Find(&us).Error
 			return us, err
-		}, knownBug: forUpdateBug},
+		}},
 	}
 }
 
