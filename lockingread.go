@@ -82,9 +82,7 @@ func (c *conn) lockingRead(ctx context.Context, plan *rewrite.Plan, args []drive
 				}
 			}
 		}
-		c.c.metrics.Compare(table, metrics.Error)
-		c.c.cfg.logger.Error("dualwrite: the new-table query of a comparison failed; the caller gets the old rows",
-			slog.String("table", table), slog.String("fingerprint", plan.Read.Fingerprint), slog.String("error", err.Error()))
+		c.compareFailed(ctx, table, plan.Read.Fingerprint, err)
 		return old, nil
 	}
 	end := inner.End

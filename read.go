@@ -80,9 +80,7 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 				c.c.cfg.logger.Debug("dualwrite: undoing a comparison snapshot", slog.String("error", aerr.Error()))
 			}
 		}
-		c.c.metrics.Compare(table, metrics.Error)
-		c.c.cfg.logger.Error("dualwrite: the new-table query of a comparison failed; the caller gets the old rows",
-			slog.String("table", table), slog.String("fingerprint", rp.Fingerprint), slog.String("error", err.Error()))
+		c.compareFailed(ctx, table, rp.Fingerprint, err)
 		return asWritten()
 	}
 	old, err := asWritten()
@@ -94,6 +92,21 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 		end()
 		c.report(plan, rep, err)
 	}), nil
+}
+
+// compareFailed counts and logs a comparison whose new-table query failed:
+// an error, unless the caller's own context ended it, which leaves the
+// query not compared.
+func (c *conn) compareFailed(ctx context.Context, table, fingerprint string, err error) {
+	if ctx.Err() != nil {
+		c.c.metrics.Compare(table, metrics.NotCompared)
+		c.c.cfg.logger.Debug("dualwrite: the caller's context ended a comparison", slog.String("table", table),
+			slog.String("fingerprint", fingerprint), slog.String("error", err.Error()))
+		return
+	}
+	c.c.metrics.Compare(table, metrics.Error)
+	c.c.cfg.logger.Error("dualwrite: the new-table query of a comparison failed; the caller gets the old rows",
+		slog.String("table", table), slog.String("fingerprint", fingerprint), slog.String("error", err.Error()))
 }
 
 // report counts the outcome of a comparison, and logs a mismatch with a

@@ -2,6 +2,7 @@ package dualwrite_test
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -427,5 +429,29 @@ func TestNestedSameQueryInNewPhase(t *testing.T) {
 	outer.Close()
 	if !reflect.DeepEqual(seen, []int64{1, 2, 3, 4}) {
 		t.Fatalf("the outer rows were %v, want 1..4", seen)
+	}
+}
+
+// TestCompareCanceledByCaller: a comparison that the caller's own context
+// ends is counted as not compared, never as an error of the new table.
+func TestCompareCanceledByCaller(t *testing.T) {
+	reg := prometheus.NewRegistry() // PostgreSQL, for pg_sleep
+	e := postgresBackend.open(t, dualwrite.WithRegisterer(reg))
+	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
+	if err := e.sw.SetRead(mapping.ReadCompare, mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	var id int64
+	err := e.db.QueryRowContext(ctx, "SELECT id FROM users WHERE pg_sleep(0.5) IS NOT NULL AND id = $1", 1).Scan(&id)
+	if err == nil {
+		t.Fatal("a query that sleeps past its context's deadline succeeded")
+	}
+	if n := counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"result": "error"}); n != 0 {
+		t.Fatalf("%v comparisons counted as errors after the caller's context ended: %v", n, err)
+	}
+	if n := counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"result": "not_compared"}); n != 1 {
+		t.Fatalf("not_compared = %v, want 1", n)
 	}
 }
