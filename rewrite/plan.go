@@ -54,6 +54,10 @@ type Plan struct {
 	Action Action
 	Kind   Kind
 	Err    error // Refuse: why; Read: why the query cannot be served from the new tables
+	// ChangesSchema is set on a statement that may change the schema
+	// (CREATE, DROP, ALTER): once it has run, the driver checks the live
+	// schema again before its next statement.
+	ChangesSchema bool
 
 	// Fused, for dialects where a dual write is one statement, is that
 	// statement: the caller's in a data-modifying CTE with the whole row
@@ -106,6 +110,11 @@ type Schema struct {
 	// refused: a trigger or a cascading foreign key would change a mapped
 	// table behind the mirror's back.
 	Guards map[string]Guard
+	// Broken maps the mapped old tables whose entry no longer matches the
+	// live schema, as a check after a schema change found, to the problems
+	// found: writes to them and reads served from their new tables are
+	// refused until the schema matches again.
+	Broken map[string]string
 }
 
 // Guard says which writes on a table are refused, and why.
@@ -246,8 +255,17 @@ func (p *Planner) plan(query string) *Plan {
 		}
 	}
 	if named == "" {
-		if transactionControl(query, toks) {
+		ddl := changesSchema(query, toks)
+		switch {
+		case transactionControl(query, toks) && ddl:
+			if plan := p.ddl(query, toks); plan.Action == Refuse {
+				return plan
+			}
+			return txDDLPlan
+		case transactionControl(query, toks):
 			return txPlan
+		case ddl:
+			return p.ddl(query, toks)
 		}
 		if truncateCascade(query, toks) {
 			// TRUNCATE ... CASCADE empties every table that references the
@@ -257,7 +275,7 @@ func (p *Planner) plan(query string) *Plan {
 		return passPlan
 	}
 	st := p.d.analyzeTokens(query, toks)
-	if st.Multi {
+	if st.Multi && !(st.Kind == KindDDL && p.singleStatement(query, toks)) {
 		return refuse(named, "several statements in one string", "send them as separate statements")
 	}
 	if st.WithWrites {
@@ -274,16 +292,7 @@ func (p *Planner) plan(query string) *Plan {
 		}
 		return passPlan
 	case KindDDL:
-		for _, t := range toks {
-			if t.Kind != Word && t.Kind != QuotedIdent {
-				continue
-			}
-			if tr := p.tables[p.d.Fold(t.Text(query))]; tr != nil && tr.role == roleOld {
-				return refuse(p.d.Fold(t.Text(query)), "a schema change naming a mapped table",
-					"change the schema through the base driver, then open a new sql.DB so that the mapping is checked again")
-			}
-		}
-		return passPlan
+		return p.ddl(query, toks)
 	case KindOther:
 		return refuse(named, "a statement the analyzer cannot classify", "")
 	}
@@ -341,6 +350,11 @@ func (p *Planner) readPlan(query string, toks []Token, st *Statement) *Plan {
 			Fix: "the query runs against the old tables while the read phase is old"}}
 	case rp == nil:
 		return passPlan
+	}
+	for _, t := range rp.Tables {
+		if err := p.broken(t); err != nil {
+			return &Plan{Action: Read, Kind: KindSelect, Err: err}
+		}
 	}
 	return &Plan{Action: Read, Kind: KindSelect, Read: rp}
 }
@@ -400,6 +414,9 @@ func refuse(table, construct, fix string) *Plan {
 
 func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 	m := t.Map
+	if err := p.broken(t); err != nil {
+		return &Plan{Action: Refuse, Err: err}
+	}
 	if p.schema.ReplaceOnConflict[p.d.FoldName(m.Old)] && p.schema.OtherUnique[p.d.FoldName(m.Old)] {
 		return refuse(m.Old, "a write to a table with an ON CONFLICT REPLACE constraint besides its key",
 			"such a write may delete rows by that constraint without the mirror knowing; drop the ON CONFLICT REPLACE clause while dual-writing")
