@@ -275,7 +275,7 @@ func (p *Planner) plan(query string) *Plan {
 		return passPlan
 	}
 	st := p.d.analyzeTokens(query, toks)
-	if st.Multi && !(st.Kind == KindDDL && p.singleStatement(query, toks)) {
+	if st.Multi && (st.Kind != KindDDL || !p.singleStatement(query, toks)) {
 		return refuse(named, "several statements in one string", "send them as separate statements")
 	}
 	if st.WithWrites {
