@@ -281,3 +281,34 @@ func columns(t testing.TB, db *sql.DB, b backend, table string) []any {
 	}
 	return out
 }
+
+// TestPostgresDDLInAbortedTransaction: a schema change in a transaction
+// begun in SQL text, then a failed schema change that aborts the transaction:
+// the ROLLBACK still reaches the server (the check of the transaction's
+// schema cannot run in it, and is not needed), and nothing of the change
+// stays.
+func TestPostgresDDLInAbortedTransaction(t *testing.T) {
+	e := postgresBackend.open(t)
+	ctx := context.Background()
+	c, err := e.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mustExecConn(t, c, "BEGIN")
+	mustExecConn(t, c, `CREATE FUNCTION audit_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE users SET visits = visits + 1; RETURN NULL; END $$`)
+	mustExecConn(t, c, `CREATE TRIGGER audit_touch AFTER INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_touch()`)
+	if _, err := c.ExecContext(ctx, "INSERT INTO audit (id, msg) VALUES (1, 'x')"); !errors.Is(err, dualwrite.ErrUnsupported) {
+		t.Fatalf("INSERT INTO audit in the transaction: %v; want a refusal", err)
+	}
+	// A failed schema change: the schema must be checked again, and the
+	// transaction is aborted.
+	if _, err := c.ExecContext(ctx, "CREATE INDEX nope ON no_such_table (x)"); err == nil {
+		t.Fatal("CREATE INDEX on a missing table did not fail")
+	}
+	mustExecConn(t, c, "ROLLBACK")
+	mustExecConn(t, c, "INSERT INTO audit (id, msg) VALUES (2, 'y')")
+	if n := e.count("audit"); n != 1 {
+		t.Fatalf("audit has %d rows, want 1", n)
+	}
+}

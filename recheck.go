@@ -51,6 +51,12 @@ func (c *conn) planner(ctx context.Context) (*rewrite.Planner, error) {
 		}
 		return c.recheckOwn(ctx)
 	}
+	return c.shared(ctx, gen)
+}
+
+// shared returns the connector's planner, checking the schema again when
+// it was made before generation gen.
+func (c *conn) shared(ctx context.Context, gen uint64) (*rewrite.Planner, error) {
 	if st := c.c.state.Load(); st.gen == gen {
 		return st.p, nil
 	}
@@ -98,7 +104,7 @@ func (c *Connector) recheck(ctx context.Context, cn *conn) (*rewrite.Planner, er
 		return st.p, nil
 	}
 	inner := cn.inner
-	if cn.txState != txn.TxNone {
+	if cn.txState != txn.TxNone && !c.cfg.noCheck {
 		fresh, err := c.base.Connect(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("dualwrite: checking the live schema again after a schema change: connecting: %w", err)
@@ -122,9 +128,14 @@ func (c *conn) recheckOwn(ctx context.Context) (*rewrite.Planner, error) {
 	gen := c.c.gen.Load()
 	ic := innerConn{Conn: c.inner}
 	if _, err := ic.Exec(ctx, "SAVEPOINT dualwrite_check", nil); err != nil {
-		if txn.SQLState(err) == "25P01" { // no_active_sql_transaction: the transaction is over
+		switch txn.SQLState(err) {
+		case "25P01": // no_active_sql_transaction: the transaction is over
 			c.ddlInTx, c.own = false, nil
-			return c.planner(ctx)
+			return c.shared(ctx, gen)
+		case "25P02":
+			// in_failed_sql_transaction: nothing but the transaction's end
+			// runs in it, and the statement must reach the server to end it.
+			return c.shared(ctx, gen)
 		}
 		return nil, fmt.Errorf("dualwrite: checking the live schema again after a schema change: %w", err)
 	}
