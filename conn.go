@@ -81,16 +81,22 @@ func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
 }
 
 func (c *conn) plan(ctx context.Context, query string) (*rewrite.Plan, error) {
+	_, plan, err := c.planBy(ctx, query)
+	return plan, err
+}
+
+// planBy returns the plan for query and the planner it is from.
+func (c *conn) planBy(ctx context.Context, query string) (*rewrite.Planner, *rewrite.Plan, error) {
 	p, err := c.planner(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	plan, hit := p.Plan(query)
 	c.c.metrics.PlanCache(hit)
 	if plan.Kind == rewrite.KindTx {
 		c.txState = txn.TxUnknown
 	}
-	return plan, nil
+	return p, plan, nil
 }
 
 // write runs a dual write and records its outcome.
@@ -184,14 +190,9 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if c.broken {
 		return nil, driver.ErrBadConn
 	}
-	p, err := c.planner(ctx)
+	p, plan, err := c.planBy(ctx, query)
 	if err != nil {
 		return nil, err
-	}
-	plan, hit := p.Plan(query)
-	c.c.metrics.PlanCache(hit)
-	if plan.Kind == rewrite.KindTx {
-		c.txState = txn.TxUnknown
 	}
 	s, err := prepare(ctx, c.inner, query)
 	if err != nil {

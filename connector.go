@@ -16,8 +16,9 @@ import (
 
 // Connector is a driver.Connector that wraps another one with a mapping. It
 // checks the mapping against the live schema on its first successful
-// connection and refuses to connect while they do not match. It is safe for
-// concurrent use.
+// connection and refuses to connect while they do not match, and checks
+// again after each schema change run through its connections. It is safe
+// for concurrent use.
 type Connector struct {
 	base    driver.Connector
 	drv     *Driver
