@@ -18,7 +18,11 @@ import (
 type conn struct {
 	inner driver.Conn
 	c     *Connector
-	p     *rewrite.Planner
+	// ddlInTx is set when a schema change ran while a transaction may have
+	// been open: the connection's statements follow own, a planner made
+	// from its transaction's view of the schema (recheck.go).
+	ddlInTx bool
+	own     *schemaState
 	// broken is set when a dual write could not be undone: the connection's
 	// transaction state is unknown, so it refuses further use and database/sql
 	// discards it.
@@ -76,19 +80,29 @@ func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
 	return plan, nil
 }
 
-func (c *conn) plan(query string) *rewrite.Plan {
-	plan, hit := c.p.Plan(query)
+func (c *conn) plan(ctx context.Context, query string) (*rewrite.Plan, error) {
+	_, plan, err := c.planBy(ctx, query)
+	return plan, err
+}
+
+// planBy returns the plan for query and the planner it is from.
+func (c *conn) planBy(ctx context.Context, query string) (*rewrite.Planner, *rewrite.Plan, error) {
+	p, err := c.planner(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, hit := p.Plan(query)
 	c.c.metrics.PlanCache(hit)
 	if plan.Kind == rewrite.KindTx {
 		c.txState = txn.TxUnknown
 	}
-	return plan
+	return p, plan, nil
 }
 
 // write runs a dual write and records its outcome.
 func (c *conn) write(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, needResult bool) (*txn.Result, error) {
 	start := time.Now()
-	res, err := txn.Write(ctx, c.run(), c.p.Dialect(), plan, args, needResult, c.txState)
+	res, err := txn.Write(ctx, c.run(), c.c.drv.dialect, plan, args, needResult, c.txState)
 	outcome := metrics.Mirrored
 	var te *txn.Error
 	switch {
@@ -109,15 +123,22 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if c.broken {
 		return nil, driver.ErrBadConn
 	}
-	plan, err := c.route(c.plan(query))
+	planned, err := c.plan(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := c.route(planned)
 	if err != nil {
 		return nil, err
 	}
 	if plan == nil {
-		if e, ok := c.inner.(driver.ExecerContext); ok {
-			return e.ExecContext(ctx, query, args)
+		e, ok := c.inner.(driver.ExecerContext)
+		if !ok {
+			return nil, driver.ErrSkip // database/sql prepares it: the statement's execution records it
 		}
-		return nil, driver.ErrSkip
+		res, err := e.ExecContext(ctx, query, args)
+		c.ran(planned)
+		return res, err
 	}
 	res, err := c.write(ctx, plan, args, true)
 	if err != nil {
@@ -130,16 +151,23 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if c.broken {
 		return nil, driver.ErrBadConn
 	}
-	plan := c.plan(query)
-	if plan.Action == rewrite.Read {
-		return c.query(ctx, plan, args, func() (driver.Rows, error) { return c.queryInner(ctx, query, args) })
+	planned, err := c.plan(ctx, query)
+	if err != nil {
+		return nil, err
 	}
-	plan, err := c.route(plan)
+	if planned.Action == rewrite.Read {
+		return c.query(ctx, planned, args, func() (driver.Rows, error) { return c.queryInner(ctx, query, args) })
+	}
+	plan, err := c.route(planned)
 	if err != nil {
 		return nil, err
 	}
 	if plan == nil {
-		return c.queryInner(ctx, query, args)
+		rows, err := c.queryInner(ctx, query, args)
+		if !errors.Is(err, driver.ErrSkip) {
+			c.ran(planned)
+		}
+		return rows, err
 	}
 	res, err := c.write(ctx, plan, args, false)
 	if err != nil {
@@ -162,12 +190,18 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if c.broken {
 		return nil, driver.ErrBadConn
 	}
-	plan := c.plan(query)
-	s, err := prepare(ctx, c.inner, query)
-	if err != nil || plan.Action == rewrite.Pass {
-		return s, err
+	p, plan, err := c.planBy(ctx, query)
+	if err != nil {
+		return nil, err
 	}
-	return &stmt{inner: s, conn: c, plan: plan}, nil
+	s, err := prepare(ctx, c.inner, query)
+	if err != nil {
+		return nil, err
+	}
+	// Every statement is wrapped, also one that names no mapped table: a
+	// schema change may guard its table later (a new trigger), and a
+	// schema change it makes must be recorded.
+	return &stmt{inner: s, conn: c, query: query, p: p, plan: plan}, nil
 }
 
 func (c *conn) Prepare(query string) (driver.Stmt, error) {

@@ -16,16 +16,21 @@ import (
 
 // Connector is a driver.Connector that wraps another one with a mapping. It
 // checks the mapping against the live schema on its first successful
-// connection and refuses to connect while they do not match. It is safe for
-// concurrent use.
+// connection and refuses to connect while they do not match, and checks
+// again after each schema change run through its connections. It is safe
+// for concurrent use.
 type Connector struct {
 	base    driver.Connector
 	drv     *Driver
 	cfg     config
 	metrics *metrics.Metrics
 
-	mu      sync.Mutex // serializes the schema check
-	planner atomic.Pointer[rewrite.Planner]
+	mu sync.Mutex // serializes the schema checks
+	// state is the planner of the last check of the live schema, and the
+	// schema generation it was made at; gen counts the schema changes run
+	// through the connector's connections (recheck.go).
+	state atomic.Pointer[schemaState]
+	gen   atomic.Uint64
 }
 
 var _ driver.Connector = (*Connector)(nil)
@@ -75,41 +80,49 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := c.planner.Load()
-	if p == nil {
-		if p, err = c.check(ctx, inner); err != nil {
+	if c.state.Load() == nil {
+		if err = c.check(ctx, inner); err != nil {
 			_ = inner.Close()
 			return nil, err
 		}
 	}
-	return &conn{inner: inner, c: c, p: p}, nil
+	return &conn{inner: inner, c: c}, nil
 }
 
-func (c *Connector) check(ctx context.Context, inner driver.Conn) (*rewrite.Planner, error) {
+// check runs the first check of the live schema, on the first connection.
+func (c *Connector) check(ctx context.Context, inner driver.Conn) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p := c.planner.Load(); p != nil {
-		return p, nil
+	if c.state.Load() != nil {
+		return nil
 	}
+	gen := c.gen.Load()
+	s, problems, err := c.inspect(ctx, inner)
+	if err != nil {
+		return fmt.Errorf("dualwrite: checking the mapping against the live schema: %w", err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w%s:\n%s", ErrSchemaMismatch, c.source(), schema.List(problems))
+	}
+	c.state.Store(&schemaState{p: c.newPlanner(s), gen: gen})
+	return nil
+}
+
+// inspect reads the live schema on inner, which must see the schema as
+// committed (or, for a connection's own check, as its transaction sees it).
+func (c *Connector) inspect(ctx context.Context, inner driver.Conn) (*rewrite.Schema, []schema.Problem, error) {
 	if c.cfg.noCheck {
 		s := &rewrite.Schema{OtherUnique: map[string]bool{}}
 		for _, t := range c.drv.mapping.Tables {
 			s.OtherUnique[c.drv.dialect.FoldName(t.Old)] = true
 		}
-		p := rewrite.NewPlanner(c.drv.dialect, c.drv.mapping, s, c.cfg.cacheSize)
-		c.planner.Store(p)
-		return p, nil
+		return s, nil, nil
 	}
-	s, problems, err := schema.Inspect(ctx, innerConn{Conn: inner}, c.drv.dialect, c.drv.mapping)
-	if err != nil {
-		return nil, fmt.Errorf("dualwrite: checking the mapping against the live schema: %w", err)
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w%s:\n%s", ErrSchemaMismatch, c.source(), schema.List(problems))
-	}
-	p := rewrite.NewPlanner(c.drv.dialect, c.drv.mapping, s, c.cfg.cacheSize)
-	c.planner.Store(p)
-	return p, nil
+	return schema.Inspect(ctx, innerConn{Conn: inner}, c.drv.dialect, c.drv.mapping)
+}
+
+func (c *Connector) newPlanner(s *rewrite.Schema) *rewrite.Planner {
+	return rewrite.NewPlanner(c.drv.dialect, c.drv.mapping, s, c.cfg.cacheSize)
 }
 
 func (c *Connector) source() string {

@@ -20,7 +20,10 @@
 // or wrap a driver.Connector with [NewConnector] for sql.OpenDB. Each sql.DB
 // checks the mapping against the live schema when it first connects and
 // refuses to connect, listing every problem, while they do not match
-// ([ErrSchemaMismatch]).
+// ([ErrSchemaMismatch]). It checks the schema again after each schema change
+// (CREATE, DROP, ALTER) run through any of its connections, before the next
+// statement of any of them; a change of a mapped table's columns or key is
+// refused before it runs.
 //
 // # Writes
 //

@@ -35,7 +35,7 @@ func (c *conn) lockingRead(ctx context.Context, plan *rewrite.Plan, args []drive
 		c.c.metrics.Compare(table, metrics.NotCompared)
 		return asWritten()
 	}
-	ic, d := c.run(), c.p.Dialect()
+	ic, d := c.run(), c.c.drv.dialect
 	own, err := c.lockTx(ctx, ic)
 	if err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func (c *conn) lockTx(ctx context.Context, ic innerConn) (own bool, err error) {
 	if c.txState == txn.TxOpen {
 		return false, nil
 	}
-	u, outside, _, err := txn.Open(ctx, ic, c.txState, c.p.Dialect().LockUnit)
+	u, outside, _, err := txn.Open(ctx, ic, c.txState, c.c.drv.dialect.LockUnit)
 	if err == nil && !outside {
 		_, err = ic.Exec(ctx, u.End, nil)
 	}

@@ -55,7 +55,7 @@ func (c *conn) query(ctx context.Context, plan *rewrite.Plan, args []driver.Name
 // as they stream.
 func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, asWritten func() (driver.Rows, error)) (driver.Rows, error) {
 	ic := c.run()
-	d := c.p.Dialect()
+	d := c.c.drv.dialect
 	table, rp := readTable(plan), plan.Read
 	u, _, _, err := txn.Open(ctx, ic, c.txState, d.SnapshotUnit)
 	if err != nil {

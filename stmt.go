@@ -7,12 +7,28 @@ import (
 	"github.com/dualwrite/dualwrite/rewrite"
 )
 
-// stmt is a prepared statement that names a mapped table: its plan is
-// followed at each execution, in the phase in force then.
+// stmt is a prepared statement: its plan is followed at each execution, in
+// the phase in force then, and made again when the schema was checked
+// again since.
 type stmt struct {
 	inner driver.Stmt
 	conn  *conn
+	query string
+	p     *rewrite.Planner // the planner plan is from
 	plan  *rewrite.Plan
+}
+
+// current returns the statement's plan by the connection's planner.
+func (s *stmt) current(ctx context.Context) (*rewrite.Plan, error) {
+	p, err := s.conn.planner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p != s.p {
+		s.p = p
+		s.plan, _ = p.Plan(s.query)
+	}
+	return s.plan, nil
 }
 
 var (
@@ -29,12 +45,18 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	if s.conn.broken {
 		return nil, driver.ErrBadConn
 	}
-	plan, err := s.conn.route(s.plan)
+	planned, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := s.conn.route(planned)
 	if err != nil {
 		return nil, err
 	}
 	if plan == nil {
-		return stmtExec(ctx, s.inner, args)
+		res, err := stmtExec(ctx, s.inner, args)
+		s.conn.ran(planned)
+		return res, err
 	}
 	res, err := s.conn.write(ctx, plan, args, true)
 	if err != nil {
@@ -47,15 +69,21 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	if s.conn.broken {
 		return nil, driver.ErrBadConn
 	}
-	if s.plan.Action == rewrite.Read {
-		return s.conn.query(ctx, s.plan, args, func() (driver.Rows, error) { return stmtQuery(ctx, s.inner, args) })
+	planned, err := s.current(ctx)
+	if err != nil {
+		return nil, err
 	}
-	plan, err := s.conn.route(s.plan)
+	if planned.Action == rewrite.Read {
+		return s.conn.query(ctx, planned, args, func() (driver.Rows, error) { return stmtQuery(ctx, s.inner, args) })
+	}
+	plan, err := s.conn.route(planned)
 	if err != nil {
 		return nil, err
 	}
 	if plan == nil {
-		return stmtQuery(ctx, s.inner, args)
+		rows, err := stmtQuery(ctx, s.inner, args)
+		s.conn.ran(planned)
+		return rows, err
 	}
 	res, err := s.conn.write(ctx, plan, args, false)
 	if err != nil {

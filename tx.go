@@ -36,4 +36,5 @@ func (t *tx) end() {
 	if t.conn.txState == txn.TxOpen {
 		t.conn.txState = txn.TxNone
 	}
+	t.conn.txEnded()
 }

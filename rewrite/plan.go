@@ -54,6 +54,10 @@ type Plan struct {
 	Action Action
 	Kind   Kind
 	Err    error // Refuse: why; Read: why the query cannot be served from the new tables
+	// ChangesSchema is set on a statement that may change the schema
+	// (CREATE, DROP, ALTER): once it has run, the driver checks the live
+	// schema again before its next statement.
+	ChangesSchema bool
 
 	// Fused, for dialects where a dual write is one statement, is that
 	// statement: the caller's in a data-modifying CTE with the whole row
@@ -107,35 +111,14 @@ type Schema struct {
 	// table behind the mirror's back.
 	Guards map[string]Guard
 	// Replace describes, for the mapped old tables of OtherUnique, the
-	// unique constraints besides the key, by which an INSERT OR REPLACE
-	// deletes rows (SQLite).
+	// unique constraints by which an INSERT OR REPLACE deletes rows
+	// (SQLite).
 	Replace map[string]*ReplaceTargets
-}
-
-// ReplaceTargets is what the planner needs to find, before an INSERT OR
-// REPLACE runs, the rows that the unique constraints of its table besides
-// the key would make it delete.
-type ReplaceTargets struct {
-	// Columns are the columns an INSERT without a column list writes, in
-	// table order.
-	Columns []string
-	// Unique are the unique constraints besides the key.
-	Unique [][]UniqueColumn
-	// Refuse says why such rows cannot be found (a partial unique index,
-	// one on an expression), "" when they can.
-	Refuse string
-}
-
-// UniqueColumn is one column of a unique constraint.
-type UniqueColumn struct {
-	Name    string
-	Collate string // the collation the constraint compares it by
-	// Default is the SQL of the value a row that omits the column gets:
-	// its DEFAULT when that is a literal, NULL when it has none; "" when
-	// the DEFAULT is an expression, whose value cannot be known before.
-	Default string
-	// NotNull: REPLACE writes the DEFAULT where a row gives NULL.
-	NotNull bool
+	// Broken maps the mapped old tables whose entry no longer matches the
+	// live schema, as a check after a schema change found, to the problems
+	// found: writes to them and reads served from their new tables are
+	// refused until the schema matches again.
+	Broken map[string]string
 }
 
 // Guard says which writes on a table are refused, and why.
@@ -276,8 +259,17 @@ func (p *Planner) plan(query string) *Plan {
 		}
 	}
 	if named == "" {
-		if transactionControl(query, toks) {
+		ddl := changesSchema(query, toks)
+		switch {
+		case transactionControl(query, toks) && ddl:
+			if plan := p.ddl(query, toks); plan.Action == Refuse {
+				return plan
+			}
+			return txDDLPlan
+		case transactionControl(query, toks):
 			return txPlan
+		case ddl:
+			return p.ddl(query, toks)
 		}
 		if truncateCascade(query, toks) {
 			// TRUNCATE ... CASCADE empties every table that references the
@@ -287,7 +279,7 @@ func (p *Planner) plan(query string) *Plan {
 		return passPlan
 	}
 	st := p.d.analyzeTokens(query, toks)
-	if st.Multi {
+	if st.Multi && (st.Kind != KindDDL || !p.singleStatement(query, toks)) {
 		return refuse(named, "several statements in one string", "send them as separate statements")
 	}
 	if st.WithWrites {
@@ -304,16 +296,7 @@ func (p *Planner) plan(query string) *Plan {
 		}
 		return passPlan
 	case KindDDL:
-		for _, t := range toks {
-			if t.Kind != Word && t.Kind != QuotedIdent {
-				continue
-			}
-			if tr := p.tables[p.d.Fold(t.Text(query))]; tr != nil && tr.role == roleOld {
-				return refuse(p.d.Fold(t.Text(query)), "a schema change naming a mapped table",
-					"change the schema through the base driver, then open a new sql.DB so that the mapping is checked again")
-			}
-		}
-		return passPlan
+		return p.ddl(query, toks)
 	case KindOther:
 		return refuse(named, "a statement the analyzer cannot classify", "")
 	case KindMerge:
@@ -390,6 +373,11 @@ func (p *Planner) readPlan(query string, toks []Token, st *Statement) *Plan {
 	case rp == nil:
 		return passPlan
 	}
+	for _, t := range rp.Tables {
+		if err := p.broken(t); err != nil {
+			return &Plan{Action: Read, Kind: KindSelect, Err: err}
+		}
+	}
 	return &Plan{Action: Read, Kind: KindSelect, Read: rp}
 }
 
@@ -448,6 +436,9 @@ func refuse(table, construct, fix string) *Plan {
 
 func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 	m := t.Map
+	if err := p.broken(t); err != nil {
+		return &Plan{Action: Refuse, Err: err}
+	}
 	if p.schema.ReplaceOnConflict[p.d.FoldName(m.Old)] && p.schema.OtherUnique[p.d.FoldName(m.Old)] {
 		return refuse(m.Old, "a write to a table with an ON CONFLICT REPLACE constraint besides its key",
 			"such a write may delete rows by that constraint without the mirror knowing; drop the ON CONFLICT REPLACE clause while dual-writing")

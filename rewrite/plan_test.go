@@ -130,8 +130,6 @@ var planCases = []planCase{
 	{"delete new table qualified", "plain", "DELETE FROM main.accounts", rewrite.Refuse, "accounts", false},
 	{"drop users", "plain", "DROP TABLE users", rewrite.Refuse, "users", false},
 	{"alter users", "plain", "ALTER TABLE \"Users\" RENAME TO people", rewrite.Refuse, "users", false},
-	{"create index on users", "plain", "CREATE INDEX users_visits ON users (visits)", rewrite.Refuse, "users", false},
-	{"create table as select users", "plain", "CREATE TABLE copy AS SELECT * FROM users", rewrite.Refuse, "users", false},
 	{"replace with other unique", "strict", "REPLACE INTO users (id, email) VALUES (1, 'a')", rewrite.Refuse, "users", false},
 	{"insert or replace with other unique", "strict", "INSERT OR REPLACE INTO users (id) VALUES (1)", rewrite.Refuse, "users", false},
 	{"update or replace with other unique", "strict", "UPDATE OR REPLACE users SET email = ? WHERE id = ?", rewrite.Refuse, "users", false},

@@ -6,6 +6,32 @@ import (
 	"strings"
 )
 
+// ReplaceTargets is what the planner needs to find, before an INSERT OR
+// REPLACE runs, the rows that the unique constraints of its table would
+// make it delete.
+type ReplaceTargets struct {
+	// Columns are the columns an INSERT without a column list writes, in
+	// table order.
+	Columns []string
+	// Unique are the table's unique constraints, its key's included.
+	Unique [][]UniqueColumn
+	// Refuse says why such rows cannot be found (a partial unique index,
+	// one on an expression), "" when they can.
+	Refuse string
+}
+
+// UniqueColumn is one column of a unique constraint.
+type UniqueColumn struct {
+	Name    string
+	Collate string // the collation the constraint compares it by
+	// Default is the SQL of the value a row that omits the column gets:
+	// its DEFAULT when that is a literal, NULL when it has none; "" when
+	// the DEFAULT is an expression, whose value cannot be known before.
+	Default string
+	// NotNull: REPLACE writes the DEFAULT where a row gives NULL.
+	NotNull bool
+}
+
 // replacePlan plans an INSERT OR REPLACE (REPLACE INTO) on a mapped old
 // table with unique constraints besides its key, by any of which it may
 // delete rows. Before the statement, in the same atomic unit (under

@@ -205,7 +205,7 @@ func bunSteps(db *bun.DB) []step {
 				}
 			}
 			return nil
-		}, knownBug: ddlBug},
+		}},
 		{name: "replace", only: []string{"sqlite"}, do: func(ctx context.Context) error {
 			_, err := db.NewInsert().Model(bunU(2, "Alan Turing")).Replace().Exec(ctx)
 			return err
