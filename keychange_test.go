@@ -30,7 +30,7 @@ func TestKeyChangeWithUniqueColumns(t *testing.T) {
 		{query: "UPDATE memberships SET user_id = 3 - user_id WHERE org_id = 1"},
 	}
 	forBackends(t, func(t *testing.T, b backend) {
-		if !strings.Contains(strings.ToLower(strings.Join(b.schema, "\n")), "email_address text unique") {
+		if !strings.Contains(strings.ToLower(strings.Join(b.schema, "\n")), "unique index accounts_email_address on accounts (email_address)") {
 			t.Fatal("accounts.email_address is not unique in the test schema: the test would not see the collision")
 		}
 		wrapped, raw := b.open(t), b.open(t)

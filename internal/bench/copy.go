@@ -244,7 +244,7 @@ func (b *bench) seedCopyFiles(rows int64, variants []string) (err error) {
 		}
 	}()
 	seed.SetMaxOpenConns(1)
-	for _, s := range append([]string{`PRAGMA cache_size = -262144`}, corpus.Schema...) {
+	for _, s := range append([]string{`PRAGMA cache_size = -262144`}, corpus.BenchSchema...) {
 		if _, err := seed.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("%s: %w", s, err)
 		}
@@ -280,7 +280,7 @@ func (b *bench) pgCopyGroup(rows int64) (*copyGroup, error) {
 	}
 	dbs := map[string]*sql.DB{}
 	for _, v := range []string{"bulk", "backfill", "verify", "bulk-locked"} {
-		stmts := append([]string{}, corpus.PostgresSchema...)
+		stmts := append([]string{}, corpus.PostgresBenchSchema...)
 		stmts = append(stmts, `ALTER TABLE users SET (autovacuum_enabled = off)`, `ALTER TABLE accounts SET (autovacuum_enabled = off)`)
 		dsn, err := b.pg.newSchema("pg-copy", v, stmts)
 		if err != nil {

@@ -550,7 +550,7 @@ func (b *bench) open(file, driverName string, seed func(*sql.Tx) error) (*sql.DB
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }() // after Commit it does nothing
-	for _, s := range corpus.Schema {
+	for _, s := range corpus.BenchSchema {
 		if _, err := tx.Exec(s); err != nil {
 			return nil, fmt.Errorf("%s: %w", s, err)
 		}

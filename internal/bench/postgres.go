@@ -141,7 +141,7 @@ func (p *pgState) close() {
 // search_path is that schema. The trigger variant's trigger is installed
 // later, by installTriggers.
 func (p *pgState) schema(m *mapping.Mapping, group, variant string) (string, error) {
-	stmts := append([]string{}, corpus.PostgresSchema...)
+	stmts := append([]string{}, corpus.PostgresBenchSchema...)
 	stmts = append(stmts, qPgSeedUsers, upInsert(m), "ANALYZE")
 	return p.newSchema(group, variant, stmts)
 }
