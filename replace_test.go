@@ -63,6 +63,9 @@ func TestReplaceOtherUnique(t *testing.T) {
 		{query: "UPDATE OR REPLACE people SET handle = 'auto' WHERE id = 9", refused: true},
 		{query: "REPLACE INTO people DEFAULT VALUES", refused: true},
 		{query: "WITH s(i) AS (SELECT 50) REPLACE INTO people (id, handle) SELECT i, 'w' FROM s", refused: true},
+		{query: "REPLACE INTO people (id, handle) VALUES (51, hex(randomblob(4)))", refused: true},
+		{query: "REPLACE INTO people (id, handle, note) VALUES (52, datetime('now'), 'x')", refused: true},
+		{query: "REPLACE INTO people (id, handle) VALUES (53, 'a'), (54, (SELECT handle FROM people WHERE id = 53))", refused: true},
 	}
 	for _, s := range steps {
 		got, err := run(t, wrapped.db, s)

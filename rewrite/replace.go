@@ -61,6 +61,9 @@ func (p *Planner) replacePlan(query string, st *Statement, t *Table) *Plan {
 	case st.Source.End <= st.Source.Start:
 		return no("with DEFAULT VALUES")
 	}
+	if why := p.unstableSource(query, st); why != "" {
+		return no(why)
+	}
 	cols := rt.Columns
 	if st.Columns != nil {
 		cols = make([]string, len(st.Columns))
@@ -109,4 +112,38 @@ func (p *Planner) replacePlan(query string, st *Statement, t *Table) *Plan {
 	source := p.d.splice(query, st.Source, st, plan.Params, &plan.PreSelectParams)
 	plan.PreSelect = "WITH dw_src(" + strings.Join(names, ", ") + ") AS (" + source + ") " + strings.Join(selects, " UNION ")
 	return plan
+}
+
+// volatile are the SQLite functions and keywords whose value may differ
+// between the pre-select and the statement.
+var volatile = map[string]bool{
+	"random": true, "randomblob": true, "changes": true, "total_changes": true, "last_insert_rowid": true,
+	"current_timestamp": true, "current_date": true, "current_time": true,
+}
+
+// unstableSource says why the rows an INSERT OR REPLACE inserts may not
+// be the rows its pre-select computes, or "": a value that changes from
+// one evaluation to the next (random(), the time 'now'), or a VALUES row
+// that reads the table it writes, which sees the rows the statement
+// inserted before it (a SELECT source is read whole before the first
+// insert).
+func (p *Planner) unstableSource(query string, st *Statement) string {
+	toks, err := p.d.Lex(query[st.Source.Start:st.Source.End])
+	if err != nil {
+		return "whose rows cannot be read"
+	}
+	src := query[st.Source.Start:st.Source.End]
+	values := len(toks) > 0 && strings.EqualFold(toks[0].Text(src), "VALUES")
+	for _, t := range toks {
+		text := t.Text(src)
+		switch {
+		case t.Kind == Word && volatile[strings.ToLower(text)]:
+			return "whose rows hold " + text + ", which may change between the rows the wrapper looks for and the rows inserted"
+		case t.Kind == String && strings.EqualFold(text, "'now'"):
+			return "whose rows hold the time 'now', which may change between the rows the wrapper looks for and the rows inserted"
+		case values && (t.Kind == Word || t.Kind == QuotedIdent) && p.d.Fold(text) == st.Target.Table:
+			return "whose VALUES read the table it writes"
+		}
+	}
+	return ""
 }
