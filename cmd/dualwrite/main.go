@@ -8,7 +8,7 @@
 //
 //	dualwrite <command> --mapping FILE [--driver sqlite3|pgx] [--dsn DSN] [flags]
 //
-// The commands are check, explain, status, backfill and verify; `dualwrite
+// The commands are check, explain, status, backfill, verify and fence; `dualwrite
 // help` lists them with their flags. The exit status is 0 on success, 1 when
 // check finds problems or verify finds differences, and 2 on any error: bad
 // flags, an unreadable mapping, an unreachable database.
@@ -50,6 +50,8 @@ Commands:
              [--batch-size N] [--rows-per-second R] [--pause D] [--reset] [--table T]
   verify     compare every new row with up(old row); exit 1 on any difference
              [--batch-size N] [--samples N] [--json] [--table T]
+  fence      dualwrite fence install|remove|status: on PostgreSQL, make every
+             write that does not come through dualwrite's mirror fail at COMMIT
   help       show this text
 
 Flags of every command:
@@ -92,8 +94,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return a.backfill(ctx, args[1:])
 	case "verify":
 		return a.verify(ctx, args[1:])
+	case "fence":
+		return a.fence(ctx, args[1:])
 	}
-	fmt.Fprintf(stderr, "dualwrite: unknown command %q: use check, explain, status, backfill or verify (dualwrite help lists them)\n", args[0])
+	fmt.Fprintf(stderr, "dualwrite: unknown command %q: use check, explain, status, backfill, verify or fence (dualwrite help lists them)\n", args[0])
 	return exitError
 }
 

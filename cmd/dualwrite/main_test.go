@@ -455,3 +455,27 @@ func TestBackfillMappingChanged(t *testing.T) {
 	invoke(t, nil, b.flags("backfill", "--reset", "--table", "memberships")...).expect(t, 0, "memberships -> members: done: 2 rows copied in all (2 by this run")
 	invoke(t, nil, b.flags("verify")...).expect(t, 0, "verify: OK")
 }
+
+// TestFence runs dualwrite fence on PostgreSQL: status before (exit 1),
+// install, status (exit 0), a plain write failing with the fence's error,
+// remove, and the same write passing; on SQLite the command says there is
+// no fence (exit 2).
+func TestFence(t *testing.T) {
+	s := newSQLite(t, corpus.Schema...)
+	invoke(t, nil, s.flags("fence", "install")...).expect(t, 2, "the fence needs PostgreSQL", "dialect sqlite has none")
+	invoke(t, nil, "fence", "frob").expect(t, 2, "want one of install, remove or status")
+
+	b := newPostgres(t)
+	b.exec(t, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
+	invoke(t, nil, b.flags("fence", "status")...).expect(t, 1, "users -> accounts: not fenced")
+	invoke(t, nil, b.flags("backfill")...).expect(t, 0)
+	invoke(t, nil, b.flags("fence", "install")...).expect(t, 0, "users -> accounts: fenced", "memberships -> members: fenced")
+	invoke(t, nil, b.flags("fence", "status")...).expect(t, 0, "users -> accounts: fenced")
+	invoke(t, nil, b.flags("verify")...).expect(t, 0)
+	if _, err := b.db.Exec("UPDATE users SET visits = 5 WHERE id = 1"); err == nil || !strings.Contains(err.Error(), "dualwrite fence") {
+		t.Fatalf("a plain write under the fence: %v, want the fence's error", err)
+	}
+	invoke(t, nil, b.flags("fence", "remove")...).expect(t, 0, "users -> accounts: fence removed")
+	invoke(t, nil, b.flags("fence", "status")...).expect(t, 1, "users -> accounts: not fenced")
+	b.exec(t, "UPDATE users SET visits = 5 WHERE id = 1")
+}

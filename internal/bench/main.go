@@ -971,6 +971,8 @@ func printHeader(b *bench, groups []group, rounds, chunk int, withMetrics bool) 
 	if pg {
 		fmt.Println("  trigger       (pg-*) the users statement through pgx; an AFTER ... FOR EACH ROW plpgsql trigger on users")
 		fmt.Println("                upserts the accounts row with the mapping's expressions")
+		fmt.Println("  dualwrite-fenced (pg-*) dualwrite, with dualwrite's fence installed (dualwrite fence install):")
+		fmt.Println("                a deferred trigger on users and accounts that checks new = up(old) at COMMIT")
 	}
 	if len(b.reads) > 0 {
 		fmt.Println("  dualwrite-old, dualwrite-new, dualwrite-compare")

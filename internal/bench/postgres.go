@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/fence"
 	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/mapping"
 )
@@ -68,6 +70,7 @@ var pgVariants = []struct {
 	{"raw-old-only", 0},
 	{"raw-2stmt-tx", 1.0},
 	{"trigger", 1.2},
+	{"dualwrite-fenced", 0},
 }
 
 // pgState is what the bench keeps of the PostgreSQL groups: the server, the
@@ -274,8 +277,13 @@ func (b *bench) pgGroups(want []string, withMetrics bool, n, warmup int) ([]grou
 			if v.name == "trigger" {
 				b.pg.triggerDSNs = append(b.pg.triggerDSNs, dsn)
 			}
+			if v.name == "dualwrite-fenced" {
+				if err := installFence(ctx, dsn, m); err != nil {
+					return nil, err
+				}
+			}
 			var db *sql.DB
-			if v.name == "dualwrite" {
+			if strings.HasPrefix(v.name, "dualwrite") {
 				if db, err = b.openPgWrapper(dsn, withMetrics); err != nil {
 					return nil, err
 				}
@@ -294,7 +302,11 @@ func (b *bench) pgGroups(want []string, withMetrics bool, n, warmup int) ([]grou
 				mk = f
 			}
 			g.variants = append(g.variants, variant{v.name, mk(db)})
-			if vi > 0 {
+			switch {
+			case v.name == "dualwrite-fenced":
+				// What the fence costs a dual write: fenced / unfenced.
+				g.ratios = append(g.ratios, ratio{num: vi, den: 0, label: "fence"})
+			case vi > 0:
 				g.ratios = append(g.ratios, ratio{num: 0, den: vi, target: v.target})
 			}
 			if v.name != "raw-old-only" {
@@ -307,6 +319,17 @@ func (b *bench) pgGroups(want []string, withMetrics bool, n, warmup int) ([]grou
 		return nil, err
 	}
 	return out, nil
+}
+
+// installFence installs dualwrite's fence (package fence) in the schema of
+// dsn, with the base driver.
+func installFence(ctx context.Context, dsn string, m *mapping.Mapping) error {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	return fence.Install(ctx, db, m)
 }
 
 // openPgWrapper opens dsn through dualwrite as postgres_test.go does: the

@@ -58,6 +58,7 @@ func (c *pgCatalog) guards(in *inspector, m *mapping.Mapping, s *rewrite.Schema)
 	if err != nil {
 		return err
 	}
+	trigs = c.withoutFences(in, m, trigs)
 	rules, err := c.rules()
 	if err != nil {
 		return err

@@ -31,6 +31,8 @@ type column struct {
 	generated bool
 	// dflt is the column's DEFAULT as written, "" when it has none (SQLite).
 	dflt string
+	// typ is the column's type as format_type spells it (PostgreSQL).
+	typ string
 }
 
 // index is one unique index (or constraint) of a table. An expression in it
