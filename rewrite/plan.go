@@ -261,12 +261,12 @@ func (p *Planner) plan(query string) *Plan {
 	if named == "" {
 		ddl := changesSchema(query, toks)
 		switch {
-		case transactionControl(query, toks) && ddl:
+		case p.transactionControl(query, toks) && ddl:
 			if plan := p.ddl(query, toks); plan.Action == Refuse {
 				return plan
 			}
 			return txDDLPlan
-		case transactionControl(query, toks):
+		case p.transactionControl(query, toks):
 			return txPlan
 		case ddl:
 			return p.ddl(query, toks)
@@ -291,7 +291,7 @@ func (p *Planner) plan(query string) *Plan {
 		return p.readPlan(query, toks, st)
 	case KindTx, KindEmpty, KindUtility:
 		// EXPLAIN shows a write without running it; the rest change no rows.
-		if transactionControl(query, toks) {
+		if p.transactionControl(query, toks) {
 			return txPlan
 		}
 		return passPlan
@@ -379,22 +379,6 @@ func (p *Planner) readPlan(query string, toks []Token, st *Statement) *Plan {
 		}
 	}
 	return &Plan{Action: Read, Kind: KindSelect, Read: rp}
-}
-
-// transactionControl reports whether a statement may open or end a
-// transaction: the connection no longer knows whether one is open. In
-// SQLite a SAVEPOINT outside a transaction opens one, and its RELEASE ends it.
-func transactionControl(query string, toks []Token) bool {
-	if len(toks) == 0 || toks[0].Kind != Word {
-		return false
-	}
-	switch strings.ToUpper(toks[0].Text(query)) {
-	case "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE":
-		return true
-	case "PREPARE": // PREPARE TRANSACTION; PREPARE name AS ... is harmless either way
-		return len(toks) > 1 && strings.EqualFold(toks[1].Text(query), "TRANSACTION")
-	}
-	return false
 }
 
 // mentioned returns the first table of the given roles whose name the

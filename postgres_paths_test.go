@@ -1,0 +1,67 @@
+package dualwrite_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/dualwrite/dualwrite"
+)
+
+// pgRefused runs q through the wrapper on PostgreSQL and asserts that it is
+// refused with ErrUnsupported and that the old and new tables are as they
+// were: it ran neither whole nor in part.
+func pgRefused(t *testing.T, e *env, q string, asQuery bool) {
+	t.Helper()
+	before := rows(t, e.raw, "SELECT * FROM users ORDER BY id")
+	var err error
+	if asQuery {
+		var rs interface{ Close() error }
+		rs, err = e.db.Query(q) //nolint:rowserrcheck,sqlclosecheck // closed below; no rows are read
+		if err == nil {
+			_ = rs.Close()
+		}
+	} else {
+		_, err = e.db.Exec(q)
+	}
+	if !errors.Is(err, dualwrite.ErrUnsupported) {
+		t.Errorf("%s: got %v, want ErrUnsupported", q, err)
+	}
+	if after := rows(t, e.raw, "SELECT * FROM users ORDER BY id"); len(after) != len(before) {
+		t.Errorf("%s changed users: %v, was %v", q, after, before)
+	}
+	e.checkInvariant()
+}
+
+// pgPathsEnv opens the PostgreSQL test schema through dualwrite, in the
+// dual write phase, with two users mirrored.
+func pgPathsEnv(t *testing.T) *env {
+	t.Helper()
+	e := postgresBackend.open(t)
+	mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
+	e.checkInvariant()
+	return e
+}
+
+// TestPostgresTransactionControlAfterAStatement: a string whose later
+// statement opens a transaction leaves the connection in it, so that a
+// dual write after it joins the caller's transaction and the caller's
+// ROLLBACK undoes it on both sides.
+func TestPostgresTransactionControlAfterAStatement(t *testing.T) {
+	e := pgPathsEnv(t)
+	ctx := context.Background()
+	c, err := e.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mustExecConn(t, c, "SELECT 1; BEGIN")
+	// A DELETE is mirrored in steps, in a transaction of its own when the
+	// wrapper believes none is open.
+	mustExecConn(t, c, "DELETE FROM users WHERE id = 2")
+	mustExecConn(t, c, "ROLLBACK")
+	if got := rows(t, e.raw, "SELECT id FROM users ORDER BY id"); len(got) != 2 {
+		t.Fatalf("users after the caller's ROLLBACK = %v; want both rows back", got)
+	}
+	e.checkInvariant()
+}

@@ -1,0 +1,75 @@
+package rewrite_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// pgPlanner plans for the PostgreSQL test mapping.
+func pgPlanner(t *testing.T) *rewrite.Planner {
+	t.Helper()
+	m, err := mapping.Parse([]byte(corpus.PostgresMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rewrite.NewPlanner(rewrite.Postgres, m, &rewrite.Schema{}, 100)
+}
+
+// pathCase is a statement and what the PostgreSQL planner must make of it.
+type pathCase struct {
+	sql    string
+	action rewrite.Action
+	kind   rewrite.Kind // Pass: the plan's kind
+	table  string       // Refuse: the table the error names; Mirror: the old table
+	says   string       // Refuse: a phrase of the error
+}
+
+func checkPaths(t *testing.T, p *rewrite.Planner, cases []pathCase) {
+	t.Helper()
+	for _, c := range cases {
+		plan, _ := p.Plan(c.sql)
+		if plan.Action != c.action {
+			t.Errorf("%s: action %s (err %v), want %s", c.sql, actionNames[plan.Action], plan.Err, actionNames[c.action])
+			continue
+		}
+		switch c.action {
+		case rewrite.Pass:
+			if plan.Kind != c.kind {
+				t.Errorf("%s: kind %s, want %s", c.sql, plan.Kind, c.kind)
+			}
+		case rewrite.Refuse:
+			var ue *rewrite.UnsupportedError
+			if !errors.As(plan.Err, &ue) || !errors.Is(plan.Err, rewrite.ErrUnsupported) {
+				t.Errorf("%s: err %#v, want an *UnsupportedError", c.sql, plan.Err)
+				continue
+			}
+			if ue.Table != c.table || !strings.Contains(ue.Error(), c.says) || ue.Fix == "" {
+				t.Errorf("%s: %v; want table %q, a fix, and %q", c.sql, ue, c.table, c.says)
+			}
+		case rewrite.Mirror:
+			if plan.Table == nil || plan.Table.Map.Old != c.table {
+				t.Errorf("%s: mirrors %v, want %s", c.sql, plan.Table, c.table)
+			}
+		}
+	}
+}
+
+// TestPostgresTransactionControlInAnyStatement: transaction control in any
+// statement of a string makes the plan's kind KindTx, which tells the
+// driver that it no longer knows whether a transaction is open.
+func TestPostgresTransactionControlInAnyStatement(t *testing.T) {
+	checkPaths(t, pgPlanner(t), []pathCase{
+		{sql: "BEGIN", action: rewrite.Pass, kind: rewrite.KindTx},
+		{sql: "SELECT 1; BEGIN", action: rewrite.Pass, kind: rewrite.KindTx},
+		{sql: "SET search_path TO public; COMMIT;", action: rewrite.Pass, kind: rewrite.KindTx},
+		{sql: "SELECT 1; PREPARE TRANSACTION 'x'", action: rewrite.Pass, kind: rewrite.KindTx},
+		{sql: "SELECT 1; SELECT 2", action: rewrite.Pass, kind: rewrite.KindOther},
+		{sql: "CREATE TABLE t2 (x int); ROLLBACK", action: rewrite.Pass, kind: rewrite.KindTx},
+		{sql: "SELECT * FROM users; BEGIN", action: rewrite.Refuse, table: "users", says: "several statements"},
+	})
+}
