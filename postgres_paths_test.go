@@ -65,3 +65,28 @@ func TestPostgresTransactionControlAfterAStatement(t *testing.T) {
 	}
 	e.checkInvariant()
 }
+
+// TestPostgresDoBlocks: a DO block whose body, however it is quoted, names
+// a mapped table or builds statements with EXECUTE is refused before it
+// runs; one that does neither runs.
+func TestPostgresDoBlocks(t *testing.T) {
+	for _, q := range []string{
+		`DO 'BEGIN DELETE FROM users WHERE id = 2; END'`,
+		`DO E'BEGIN DELETE FROM users WHERE id = 2; END'`,
+		`DO E'BEGIN DELETE FROM us\x65rs WHERE id = 2; END'`,
+		`DO U&'BEGIN DELETE FROM us\0065rs WHERE id = 2; END'`,
+		"DO 'BEGIN DELETE FROM us'\n'ers WHERE id = 2; END'",
+		`DO LANGUAGE plpgsql 'BEGIN DELETE FROM "users" WHERE id = 2; END'`,
+		`DO 'BEGIN EXECUTE ''DELETE FROM us'' || ''ers WHERE id = 2''; END'`,
+		`DO $$ BEGIN EXECUTE 'DELETE FROM us' || 'ers WHERE id = 2'; END $$`,
+		`DO $$ BEGIN DELETE FROM U&"us\0065rs" WHERE id = 2; END $$`,
+		`SELECT 1; DO 'BEGIN DELETE FROM users WHERE id = 2; END'`,
+	} {
+		t.Run(q, func(t *testing.T) { pgRefused(t, pgPathsEnv(t), q, false) })
+	}
+	e := pgPathsEnv(t)
+	mustExec(t, e.db, `DO 'BEGIN INSERT INTO audit (id, msg) VALUES (1, ''ran''); END'`)
+	if got := rows(t, e.raw, "SELECT msg FROM audit"); len(got) != 1 || got[0][0] != "ran" {
+		t.Fatalf("audit after a DO block that names no mapped table = %v", got)
+	}
+}

@@ -39,6 +39,9 @@ type Dialect struct {
 	// outsideLock opens a transaction where the caller has none; lock is a
 	// savepoint of the caller's around the new query of a comparison.
 	lock, outsideLock Unit
+	// doBlocks: DO runs procedural code on the server (PostgreSQL); a DO
+	// block is refused by the rule of do_block.go.
+	doBlocks bool
 	// errorAborts: a failed statement aborts the caller's transaction
 	// (PostgreSQL), which nothing the failed dual write did can survive.
 	errorAborts bool
@@ -94,6 +97,7 @@ var Postgres = &Dialect{
 	fused:        true,
 	lockRows:     true,
 	lockingReads: true,
+	doBlocks:     true,
 	errorAborts:  true,
 	write: Unit{Begin: "SAVEPOINT dualwrite", End: "RELEASE SAVEPOINT dualwrite",
 		Undo: []string{"ROLLBACK TO SAVEPOINT dualwrite", "RELEASE SAVEPOINT dualwrite"}},

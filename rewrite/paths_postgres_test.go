@@ -73,3 +73,35 @@ func TestPostgresTransactionControlInAnyStatement(t *testing.T) {
 		{sql: "SELECT * FROM users; BEGIN", action: rewrite.Refuse, table: "users", says: "several statements"},
 	})
 }
+
+// TestPostgresDoBlockRule: a DO block is refused, whatever its quoting,
+// when its body names a mapped or guarded table, uses EXECUTE, holds a
+// U&"..." identifier or escapes, or is in another language than plpgsql.
+func TestPostgresDoBlockRule(t *testing.T) {
+	m, err := mapping.Parse([]byte(corpus.PostgresMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict := rewrite.NewPlanner(rewrite.Postgres, m, &rewrite.Schema{Guards: map[string]rewrite.Guard{
+		"orgs": {Reason: "memberships.org_id references orgs(id) ON DELETE CASCADE", Delete: true},
+	}}, 100)
+	checkPaths(t, strict, []pathCase{
+		{sql: `DO 'BEGIN DELETE FROM users WHERE id = 2; END'`, action: rewrite.Refuse, table: "users", says: "DO block whose body names users"},
+		{sql: `do e'BEGIN DELETE FROM Accounts; END'`, action: rewrite.Refuse, table: "accounts", says: "names accounts"},
+		{sql: `DO E'BEGIN DELETE FROM us\x65rs; END'`, action: rewrite.Refuse, table: "", says: "escapes"},
+		{sql: `DO E'BEGIN DELETE FROM x; END' ` + "\n" + `'\x75sers'`, action: rewrite.Refuse, table: "", says: "escapes"},
+		{sql: `DO U&'BEGIN DELETE FROM us\0065rs; END'`, action: rewrite.Refuse, table: "", says: "escapes"},
+		{sql: `DO U&'BEGIN DELETE FROM us!0065rs; END' UESCAPE '!'`, action: rewrite.Refuse, table: "", says: "UESCAPE"},
+		{sql: "DO 'BEGIN DELETE FROM us'\n'ers; END'", action: rewrite.Refuse, table: "users", says: "names users"},
+		{sql: `DO 'BEGIN EXECUTE ''DELETE FROM us'' || ''ers''; END'`, action: rewrite.Refuse, table: "", says: "EXECUTE"},
+		{sql: `DO $f$ BEGIN execute format('DELETE FROM %I', 'us' || 'ers'); END $f$`, action: rewrite.Refuse, table: "", says: "EXECUTE"},
+		{sql: `DO $$ BEGIN DELETE FROM U&"us\0065rs"; END $$`, action: rewrite.Refuse, table: "", says: `U&"..."`},
+		{sql: `DO $$ BEGIN DELETE FROM orgs; END $$`, action: rewrite.Refuse, table: "orgs", says: "names orgs"},
+		{sql: `DO LANGUAGE plpython3u 'plpy.notice(1)'`, action: rewrite.Refuse, table: "", says: "language plpython3u"},
+		{sql: `DO 'plpy.notice(1)' LANGUAGE "plperl"`, action: rewrite.Refuse, table: "", says: "language plperl"},
+		{sql: `SELECT 1; DO 'BEGIN DELETE FROM users; END'`, action: rewrite.Refuse, table: "users", says: "names users"},
+		{sql: `DO 'BEGIN UPDATE audit SET msg = ''x''; END'`, action: rewrite.Pass},
+		{sql: `DO LANGUAGE plpgsql $$ BEGIN UPDATE audit SET msg = 'x'; END $$`, action: rewrite.Pass},
+		{sql: `DO E'BEGIN UPDATE audit SET msg = ''x''; END'`, action: rewrite.Pass},
+	})
+}

@@ -233,6 +233,9 @@ func (p *Planner) plan(query string) *Plan {
 		}
 		return passPlan
 	}
+	if plan := p.doBlocks(query, toks); plan != nil {
+		return plan
+	}
 	var named string
 	for _, t := range toks {
 		// String tokens count: SQLite accepts 'users' where a table name goes.
