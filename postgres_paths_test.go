@@ -90,3 +90,24 @@ func TestPostgresDoBlocks(t *testing.T) {
 		t.Fatalf("audit after a DO block that names no mapped table = %v", got)
 	}
 }
+
+// TestPostgresWritingCTEAnywhere: a data-modifying statement in a WITH is
+// refused wherever the WITH stands in a statement that names a mapped
+// table: in parentheses, under CREATE TABLE AS, SELECT INTO, EXPLAIN
+// ANALYZE or COPY.
+func TestPostgresWritingCTEAnywhere(t *testing.T) {
+	for _, c := range []struct {
+		q       string
+		asQuery bool
+	}{
+		{"(WITH d AS (DELETE FROM users WHERE id = 1 RETURNING *) SELECT * FROM d)", true},
+		{"((WITH d AS (DELETE FROM users WHERE id = 1 RETURNING *) SELECT * FROM d))", true},
+		{"CREATE TABLE x AS WITH d AS (DELETE FROM accounts WHERE account_id = 1 RETURNING *) SELECT * FROM d", false},
+		{"CREATE TEMP TABLE x AS WITH d AS MATERIALIZED (DELETE FROM users WHERE id = 1 RETURNING *) SELECT * FROM d", false},
+		{"WITH d AS (UPDATE users SET visits = 9 WHERE id = 1 RETURNING *) SELECT * INTO x FROM d", false},
+		{"EXPLAIN ANALYZE WITH d AS (DELETE FROM users WHERE id = 1 RETURNING *) SELECT * FROM d", true},
+		{"COPY (WITH d AS (DELETE FROM users WHERE id = 1 RETURNING *) SELECT * FROM d) TO STDOUT", false},
+	} {
+		t.Run(c.q, func(t *testing.T) { pgRefused(t, pgPathsEnv(t), c.q, c.asQuery) })
+	}
+}

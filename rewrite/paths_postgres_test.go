@@ -105,3 +105,22 @@ func TestPostgresDoBlockRule(t *testing.T) {
 		{sql: `DO E'BEGIN UPDATE audit SET msg = ''x''; END'`, action: rewrite.Pass},
 	})
 }
+
+// TestPostgresWritingCTERule: a data-modifying statement in a WITH, at any
+// depth and under any statement, is refused when the statement names a
+// mapped table; a WITH of reads is not.
+func TestPostgresWritingCTERule(t *testing.T) {
+	const cte = "refused statement on users: a data-modifying statement inside WITH"
+	checkPaths(t, pgPlanner(t), []pathCase{
+		{sql: "(WITH d AS (DELETE FROM users WHERE id = 1 RETURNING *) SELECT * FROM d)", action: rewrite.Refuse, table: "users", says: cte},
+		{sql: "SELECT * FROM (WITH d AS NOT MATERIALIZED (UPDATE audit SET msg = 'x' RETURNING id) SELECT * FROM d) s JOIN users USING (id)", action: rewrite.Refuse, table: "users", says: cte},
+		{sql: "CREATE TABLE x AS WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d", action: rewrite.Refuse, table: "users", says: cte},
+		{sql: "CREATE TABLE x AS WITH d AS MATERIALIZED (INSERT INTO users (id) VALUES (9) RETURNING *) SELECT * FROM d", action: rewrite.Refuse, table: "users", says: cte},
+		{sql: "WITH d AS (DELETE FROM users RETURNING *) SELECT * INTO x FROM d", action: rewrite.Refuse, table: "users", says: cte},
+		{sql: "EXPLAIN (ANALYZE) WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d", action: rewrite.Refuse, table: "users", says: "users"},
+		{sql: "COPY (WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d) TO STDOUT", action: rewrite.Refuse, table: "users", says: "users"},
+		{sql: "CREATE TABLE x AS WITH d AS (SELECT * FROM users) SELECT * FROM d", action: rewrite.Pass, kind: rewrite.KindDDL},
+		{sql: "(WITH d AS (SELECT * FROM users) SELECT * FROM d)", action: rewrite.Read},
+		{sql: "CREATE TABLE x AS WITH d AS (DELETE FROM audit RETURNING *) SELECT * FROM d", action: rewrite.Pass, kind: rewrite.KindDDL},
+	})
+}

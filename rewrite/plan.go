@@ -285,7 +285,7 @@ func (p *Planner) plan(query string) *Plan {
 	if st.Multi && (st.Kind != KindDDL || !p.singleStatement(query, toks)) {
 		return refuse(named, "several statements in one string", "send them as separate statements")
 	}
-	if st.WithWrites {
+	if st.WithWrites || writingCTE(query, toks) {
 		return refuse(named, "a data-modifying statement inside WITH", "run the write as a statement of its own")
 	}
 
