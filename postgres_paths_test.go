@@ -3,9 +3,15 @@ package dualwrite_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
+	"github.com/dualwrite/dualwrite/internal/pgtest"
+	"github.com/dualwrite/dualwrite/mapping"
 )
 
 // pgRefused runs q through the wrapper on PostgreSQL and asserts that it is
@@ -109,5 +115,39 @@ func TestPostgresWritingCTEAnywhere(t *testing.T) {
 		{"COPY (WITH d AS (DELETE FROM users WHERE id = 1 RETURNING *) SELECT * FROM d) TO STDOUT", false},
 	} {
 		t.Run(c.q, func(t *testing.T) { pgRefused(t, pgPathsEnv(t), c.q, c.asQuery) })
+	}
+}
+
+// TestPostgresLongIdentifiers: PostgreSQL truncates an identifier longer
+// than 63 bytes to its first 63 (never splitting a character), so a longer
+// name that begins with a mapped table's 63-byte name writes that table:
+// the write is mirrored.
+func TestPostgresLongIdentifiers(t *testing.T) {
+	old := "orders_" + strings.Repeat("o", 56) // 63 bytes
+	nw := "orders_" + strings.Repeat("n", 56)
+	schema := []string{
+		"CREATE TABLE " + old + " (id int PRIMARY KEY, v text)",
+		"CREATE TABLE " + nw + " (id int PRIMARY KEY, v text)",
+	}
+	yaml := "dialect: postgres\ntables:\n  - old: " + old + "\n    new: " + nw +
+		"\n    key: [id]\n    columns:\n      id: id\n      v: upper(v)\n    reverse:\n      id: id\n      v: lower(v)\n"
+	e := newEnvWith(t, schema, yaml, dbtest.Connector{DSN: pgtest.Schema(t), Base: &stdlib.Driver{}})
+	if err := e.sw.SetWrite(mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"INSERT INTO " + old + "_and_more (id, v) VALUES (1, 'a'), (2, 'b')",
+		`UPDATE "` + old + `XYZ" SET v = 'c' WHERE id = 1`,
+		"DELETE FROM " + strings.ToUpper(old) + "éé WHERE id = 2",
+	} {
+		mustExec(t, e.db, q)
+		e.checkInvariant()
+	}
+	if got := rows(t, e.raw, "SELECT id, v FROM "+old); len(got) != 1 || got[0][1] != "c" {
+		t.Fatalf("%s = %v, want the one row the statements left", old, got)
+	}
+	// A write to the new table by a longer name is refused like one by its own.
+	if _, err := e.db.Exec("INSERT INTO " + nw + "_x (id, v) VALUES (5, 'E')"); !errors.Is(err, dualwrite.ErrUnsupported) {
+		t.Fatalf("a write to the new table by a longer name: %v, want ErrUnsupported", err)
 	}
 }

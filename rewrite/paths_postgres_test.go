@@ -124,3 +124,38 @@ func TestPostgresWritingCTERule(t *testing.T) {
 		{sql: "CREATE TABLE x AS WITH d AS (DELETE FROM audit RETURNING *) SELECT * FROM d", action: rewrite.Pass, kind: rewrite.KindDDL},
 	})
 }
+
+// TestPostgresFoldTruncates: PostgreSQL keeps the first 63 bytes of a
+// longer identifier, cut at a character boundary; SQLite keeps them all.
+func TestPostgresFoldTruncates(t *testing.T) {
+	a63, a62 := strings.Repeat("a", 63), strings.Repeat("a", 62)
+	for _, c := range []struct{ tok, want string }{
+		{a63, a63},
+		{a63 + "bcd", a63},
+		{strings.ToUpper(a63) + "B", a63},
+		{`"` + a63 + `Bc"`, a63},
+		{a62 + "é", a62},             // 64 bytes: the é does not fit whole
+		{a62 + "b" + "é", a62 + "b"}, // 65 bytes
+		{strings.Repeat("é", 40), strings.Repeat("é", 31)},
+		{`"` + a62 + `""x"`, a62 + `"`},
+	} {
+		if got := rewrite.Postgres.Fold(c.tok); got != c.want {
+			t.Errorf("Postgres.Fold(%q) = %q (%d bytes), want %q", c.tok, got, len(got), c.want)
+		}
+	}
+	if got := rewrite.SQLite.Fold(a63 + "bcd"); got != a63+"bcd" {
+		t.Errorf("SQLite.Fold truncated to %q", got)
+	}
+	old := "orders_" + strings.Repeat("o", 56)
+	m := &mapping.Mapping{Dialect: "postgres", Tables: []*mapping.Table{{
+		Old: old, New: "orders_new", Key: []string{"id"}, NewKey: []string{"id"},
+		Columns: []mapping.Column{{Name: "id", Expr: "id"}, {Name: "v", Expr: "v"}},
+	}}}
+	p := rewrite.NewPlanner(rewrite.Postgres, m, &rewrite.Schema{}, 10)
+	checkPaths(t, p, []pathCase{
+		{sql: "INSERT INTO " + old + "_and_more (id, v) VALUES (1, 'a')", action: rewrite.Mirror, table: old},
+		{sql: `UPDATE "` + old + `X" SET v = 'b'`, action: rewrite.Mirror, table: old},
+		{sql: "DELETE FROM " + strings.ToUpper(old) + "éé", action: rewrite.Mirror, table: old},
+		{sql: "INSERT INTO " + old[:62] + " (id) VALUES (1)", action: rewrite.Pass},
+	})
+}
