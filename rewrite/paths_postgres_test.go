@@ -2,6 +2,7 @@ package rewrite_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -157,5 +158,48 @@ func TestPostgresFoldTruncates(t *testing.T) {
 		{sql: `UPDATE "` + old + `X" SET v = 'b'`, action: rewrite.Mirror, table: old},
 		{sql: "DELETE FROM " + strings.ToUpper(old) + "éé", action: rewrite.Mirror, table: old},
 		{sql: "INSERT INTO " + old[:62] + " (id) VALUES (1)", action: rewrite.Pass},
+	})
+}
+
+// TestSetTargetFields: a SET target's fields and subscripts assign its
+// column (SET k.a = ..., SET k[1] = ...): the column is recorded, not the
+// field, so that a change of a key's part is seen as a key change.
+func TestSetTargetFields(t *testing.T) {
+	for _, c := range []struct {
+		sql         string
+		set, upsert []string
+		unsupported bool
+	}{
+		{sql: "UPDATE t SET k.a = (k).a + 10", set: []string{"k"}},
+		{sql: `UPDATE t AS x SET v = 1, "K".a.b = 2, k[1] = 3, k[1:2][3] = ARRAY[4]`, set: []string{"v", "K", "k", "k"}},
+		{sql: "UPDATE t SET (k.a, v[2]) = (1, 2) WHERE id = 1", set: []string{"k", "v"}},
+		{sql: "INSERT INTO t VALUES (1) ON CONFLICT (k) DO UPDATE SET k.a = 50, w[excluded.i] = 1", upsert: []string{"k", "w"}},
+		{sql: "UPDATE t SET k[1 = 2", unsupported: true},
+		{sql: "UPDATE t SET = 2", unsupported: true},
+	} {
+		st, err := rewrite.Postgres.Analyze(c.sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.unsupported {
+			if st.Unsupported == "" {
+				t.Errorf("%s: analyzed as %+v, want unsupported", c.sql, st)
+			}
+			continue
+		}
+		if st.Unsupported != "" || !slices.Equal(st.SetColumns, c.set) || !slices.Equal(st.UpsertSetColumns, c.upsert) {
+			t.Errorf("%s: SET %q, ON CONFLICT SET %q (unsupported %q); want %q, %q", c.sql, st.SetColumns, st.UpsertSetColumns, st.Unsupported, c.set, c.upsert)
+		}
+	}
+	m := &mapping.Mapping{Dialect: "postgres", Tables: []*mapping.Table{{
+		Old: "items", New: "items_new", Key: []string{"k"}, NewKey: []string{"k"},
+		Columns: []mapping.Column{{Name: "k", Expr: "k"}, {Name: "v", Expr: "v"}},
+	}}}
+	p := rewrite.NewPlanner(rewrite.Postgres, m, &rewrite.Schema{}, 10)
+	if plan, _ := p.Plan("UPDATE items SET k.a = (k).a + 10"); plan.Action != rewrite.Mirror || plan.PreSelect == "" {
+		t.Errorf("a change of a composite key's field: %+v, want a key change with a pre-select", plan)
+	}
+	checkPaths(t, p, []pathCase{
+		{sql: "INSERT INTO items VALUES (ROW(1, 2)) ON CONFLICT (k) DO UPDATE SET k.a = 50", action: rewrite.Refuse, table: "items", says: "assigns key column k"},
 	})
 }
