@@ -220,3 +220,16 @@ tables:
 		e.checkInvariant()
 	}
 }
+
+// TestPostgresKeyChangeWithWith: a key-changing UPDATE with a WITH clause
+// of its own is mirrored: its pre-select keeps the WITH.
+func TestPostgresKeyChangeWithWith(t *testing.T) {
+	e := pgPathsEnv(t)
+	mustExec(t, e.db, "WITH s AS (SELECT 2 AS i) UPDATE users SET id = id + 100 WHERE id IN (SELECT i FROM s)")
+	e.checkInvariant()
+	mustExec(t, e.db, "WITH s(i) AS (SELECT $1::bigint) UPDATE users AS u SET id = u.id + s.i FROM s WHERE u.id = $2", 1000, 1)
+	e.checkInvariant()
+	if got := rows(t, e.raw, "SELECT id FROM users ORDER BY id"); len(got) != 2 || got[0][0] != int64(102) || got[1][0] != int64(1001) {
+		t.Fatalf("users ids = %v, want 102 and 1001", got)
+	}
+}

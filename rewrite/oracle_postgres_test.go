@@ -57,6 +57,8 @@ var oracleCorpus = []string{
 	"UPDATE memberships SET role = 'guest' WHERE org_id = 1 AND user_id = 1",
 	"UPDATE users SET email = NULL WHERE email IS NOT DISTINCT FROM '' AND full_name ~* '^a'",
 	"WITH s AS (SELECT id FROM audit) UPDATE users SET visits = visits + 1 FROM s WHERE s.id = users.id",
+	"WITH s AS (SELECT 2 AS i) UPDATE users SET id = id + 100 WHERE id IN (SELECT i FROM s)",
+	"WITH s(i) AS (SELECT $1::bigint) UPDATE users AS u SET id = u.id + s.i FROM s WHERE u.id = $2 RETURNING u.id",
 	`UPDATE users SET full_name = $tag$Ada; "Lovelace" $1$tag$ WHERE id = $1`,
 	// DELETE
 	"DELETE FROM users USING audit WHERE users.id = audit.id + 100 AND audit.id = 1",

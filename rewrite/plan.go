@@ -458,14 +458,7 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 	if plan.Params.Count > maxParams {
 		return refuse(m.Old, fmt.Sprintf("parameter number %d", plan.Params.Count), fmt.Sprintf("SQLite numbers parameters up to %d", maxParams))
 	}
-	keys := make([]string, len(m.Key))
-	for i, k := range m.Key {
-		keys[i] = p.d.Quote(k)
-	}
-	plan.PreSelect = p.preSelect(query, st, keys, plan.Params, &plan.PreSelectParams)
-	if p.d.lockRows {
-		p.lockRows(plan, query, st, returning)
-	}
+	p.keyChange(plan, query, st, returning)
 	return plan
 }
 
@@ -491,34 +484,6 @@ func (p *Planner) capturePlan(query string, st *Statement, t *Table) (*Plan, str
 	// what follows a semicolon instead of the RETURNING rows.
 	plan.Capture = query[:st.End] + returning
 	return plan, returning
-}
-
-// lockRows makes a key-changing UPDATE safe under READ COMMITTED, where a
-// statement sees rows committed after an earlier one: the pre-select locks
-// the rows and returns their identity (table oid and ctid, which a lock
-// keeps stable), and the statement is restricted to those rows, so every
-// row it changes had its old key selected.
-func (p *Planner) lockRows(plan *Plan, query string, st *Statement, returning string) {
-	q := st.Qualifier
-	plan.RowIDs = 2
-	plan.PreSelect = "SELECT " + q + ".tableoid::text, " + q + ".ctid::text, " +
-		strings.TrimPrefix(plan.PreSelect, "SELECT ") + " FOR UPDATE OF " + lockName(q)
-	n := plan.Params.Count
-	cond := fmt.Sprintf("%s.ctid = ANY(%s::tid[]) AND (%s.tableoid::text || ',' || %s.ctid::text) = ANY(%s::text[])",
-		q, p.d.Placeholder(n+1), q, q, p.d.Placeholder(n+2))
-	if st.Where.End > st.Where.Start {
-		plan.Capture = query[:st.Where.Start] + "(" + query[st.Where.Start:st.Where.End] + ") AND " + cond + query[st.Where.End:st.End] + returning
-	} else {
-		plan.Capture = query[:st.WhereAt] + " WHERE " + cond + query[st.WhereAt:st.End] + returning
-	}
-}
-
-// lockName is the name FOR UPDATE OF takes for a qualifier: its last part.
-func lockName(q string) string {
-	if i := strings.LastIndexByte(q, '.'); i >= 0 && !strings.HasSuffix(q, `"`) {
-		return q[i+1:]
-	}
-	return q
 }
 
 // BindRows returns the arguments of a Capture restricted by RowIDs: the
@@ -563,27 +528,4 @@ const maxParams = 32766
 // key column, or the rowid, which an INTEGER PRIMARY KEY key is.
 func changesKey(m *mapping.Table, c string) bool {
 	return containsFold(m.Key, c) || c == "rowid" || c == "_rowid_" || c == "oid"
-}
-
-// preSelect selects the keys of the rows an UPDATE is about to change.
-func (p *Planner) preSelect(query string, st *Statement, keys []string, params *Params, used *[]int) string {
-	cols := make([]string, len(keys))
-	for i, k := range keys {
-		cols[i] = st.Qualifier + "." + k
-	}
-	var b strings.Builder
-	if st.With.End > st.With.Start {
-		b.WriteString(p.d.splice(query, st.With, st, params, used) + " ")
-	}
-	b.WriteString("SELECT " + strings.Join(cols, ", ") + " FROM " + query[st.Target.Start:st.Target.End])
-	if st.Qualifier != query[st.Target.Start:st.Target.End] {
-		b.WriteString(" AS " + st.Qualifier)
-	}
-	if st.From.End > st.From.Start {
-		b.WriteString(", " + p.d.splice(query, st.From, st, params, used))
-	}
-	if st.Where.End > st.Where.Start {
-		b.WriteString(" WHERE " + p.d.splice(query, st.Where, st, params, used))
-	}
-	return b.String()
 }
