@@ -233,3 +233,21 @@ func TestPostgresKeyChangeWithWith(t *testing.T) {
 		t.Fatalf("users ids = %v, want 102 and 1001", got)
 	}
 }
+
+// TestPostgresTableSampleNewPhase: in the new read phase a query that
+// samples a mapped table is refused with ErrUnsupported naming
+// TABLESAMPLE, not sent to the server as an invalid query; in the old phase
+// it runs.
+func TestPostgresTableSampleNewPhase(t *testing.T) {
+	e := pgPathsEnv(t)
+	q := "SELECT id FROM users u TABLESAMPLE SYSTEM (100) REPEATABLE (7) ORDER BY id"
+	if got, err := query(t, e.db, q); err != nil || len(got.Rows) != 2 {
+		t.Fatalf("old phase: %+v, %v; want both rows", got, err)
+	}
+	if err := e.sw.SetRead(mapping.ReadNew, mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := query(t, e.db, q); !errors.Is(err, dualwrite.ErrUnsupported) || !strings.Contains(err.Error(), "TABLESAMPLE") {
+		t.Fatalf("new phase: %v, want ErrUnsupported naming TABLESAMPLE", err)
+	}
+}

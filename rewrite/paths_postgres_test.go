@@ -203,3 +203,23 @@ func TestSetTargetFields(t *testing.T) {
 		{sql: "INSERT INTO items VALUES (ROW(1, 2)) ON CONFLICT (k) DO UPDATE SET k.a = 50", action: rewrite.Refuse, table: "items", says: "assigns key column k"},
 	})
 }
+
+// TestPostgresTableSampleRead: TABLESAMPLE samples a table's own pages; a
+// derived table has none, so a query that samples a mapped table is not
+// served from the new table, with an error that names TABLESAMPLE.
+func TestPostgresTableSampleRead(t *testing.T) {
+	p := pgPlanner(t)
+	for _, q := range []string{
+		"SELECT * FROM users TABLESAMPLE SYSTEM (50)",
+		"SELECT u.id FROM users u TABLESAMPLE BERNOULLI (10) REPEATABLE (1)",
+		"SELECT count(*) FROM audit a JOIN users AS u TABLESAMPLE SYSTEM (1) ON u.id = a.id",
+	} {
+		plan, _ := p.Plan(q)
+		if plan.Action != rewrite.Read || plan.Err == nil || !strings.Contains(plan.Err.Error(), "TABLESAMPLE") || !errors.Is(plan.Err, rewrite.ErrUnsupported) {
+			t.Errorf("%s: %+v (err %v), want a read plan refused for TABLESAMPLE", q, plan, plan.Err)
+		}
+	}
+	if plan, _ := p.Plan("SELECT * FROM audit TABLESAMPLE SYSTEM (50) JOIN users u ON u.id = audit.id"); plan.Action != rewrite.Read || plan.Err != nil {
+		t.Errorf("a sample of another table: %+v (err %v), want served", plan, plan.Err)
+	}
+}
