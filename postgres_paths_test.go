@@ -1,7 +1,6 @@
 package dualwrite_test
 
 import (
-	"context"
 	"errors"
 	"reflect"
 	"strings"
@@ -48,29 +47,6 @@ func pgPathsEnv(t *testing.T) *env {
 	mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
 	e.checkInvariant()
 	return e
-}
-
-// TestPostgresTransactionControlAfterAStatement: a string whose later
-// statement opens a transaction leaves the connection in it, so that a
-// dual write after it joins the caller's transaction and the caller's
-// ROLLBACK undoes it on both sides.
-func TestPostgresTransactionControlAfterAStatement(t *testing.T) {
-	e := pgPathsEnv(t)
-	ctx := context.Background()
-	c, err := e.db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	mustExecConn(t, c, "SELECT 1; BEGIN")
-	// A DELETE is mirrored in steps, in a transaction of its own when the
-	// wrapper believes none is open.
-	mustExecConn(t, c, "DELETE FROM users WHERE id = 2")
-	mustExecConn(t, c, "ROLLBACK")
-	if got := rows(t, e.raw, "SELECT id FROM users ORDER BY id"); len(got) != 2 {
-		t.Fatalf("users after the caller's ROLLBACK = %v; want both rows back", got)
-	}
-	e.checkInvariant()
 }
 
 // TestPostgresDoBlocks: a DO block whose body, however it is quoted, names
