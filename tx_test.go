@@ -309,3 +309,29 @@ func TestSQLSavepointOutsideTransaction(t *testing.T) {
 	}
 	e.checkInvariant()
 }
+
+// TestTransactionControlAfterAStatement: a string whose later statement
+// opens a transaction leaves the connection in it, so that a dual write
+// after it joins the caller's transaction and the caller's ROLLBACK undoes
+// it on both sides.
+func TestTransactionControlAfterAStatement(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		e := b.open(t)
+		mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
+		ctx := context.Background()
+		c, err := e.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		mustExecConn(t, c, "SELECT 1; BEGIN")
+		// A DELETE is mirrored in steps, in a transaction of its own when
+		// the wrapper believes none is open.
+		mustExecConn(t, c, "DELETE FROM users WHERE id = 2")
+		mustExecConn(t, c, "ROLLBACK")
+		if got := rows(t, e.raw, "SELECT id FROM users ORDER BY id"); len(got) != 2 {
+			t.Fatalf("users after the caller's ROLLBACK = %v; want both rows back", got)
+		}
+		e.checkInvariant()
+	})
+}

@@ -403,22 +403,24 @@ func (a *analyzer) assignments(i int) ([]string, int) {
 	for {
 		switch {
 		case i < a.end && a.toks[i].Kind == LParen:
-			for j := i + 1; j < a.end && a.toks[j].Kind != RParen; j++ {
-				if a.toks[j].Kind == Word || a.toks[j].Kind == QuotedIdent {
-					cols = append(cols, a.d.Fold(a.text(j)))
+			end := a.skipParens(i)
+			for j := i + 1; j < end-1; {
+				var col string
+				if col, j = a.setTarget(j); col == "" {
+					return cols, a.end
+				}
+				cols = append(cols, col)
+				if j < end-1 && a.toks[j].Kind == Comma {
+					j++
 				}
 			}
-			i = a.skipParens(i)
-		case i < a.end && (a.toks[i].Kind == Word || a.toks[i].Kind == QuotedIdent):
-			// A qualified column (t.col) names its column last.
-			for i+2 < a.end && a.toks[i+1].Kind == Dot {
-				i += 2
-			}
-			cols = append(cols, a.d.Fold(a.text(i)))
-			i++
+			i = end
 		default:
-			a.unsupported("column expected in SET at " + a.text(i))
-			return cols, a.end
+			var col string
+			if col, i = a.setTarget(i); col == "" {
+				return cols, a.end
+			}
+			cols = append(cols, col)
 		}
 		if i >= a.end || a.toks[i].Text(a.src) != "=" {
 			a.unsupported("= expected in SET at " + a.text(i))
@@ -432,6 +434,45 @@ func (a *analyzer) assignments(i int) ([]string, int) {
 		}
 		i = j + 1
 	}
+}
+
+// setTarget reads one target of SET at i: a column, and after it any
+// fields (col.field) and subscripts (col[1], col[1:2]) of it, which
+// assign the column all the same. A SET target is never qualified by its
+// table (SQLite and PostgreSQL reject UPDATE t SET t.col), so the first
+// name is the column. It returns the folded column, "" when none is there
+// (the statement is then unsupported), and the index after the target.
+func (a *analyzer) setTarget(i int) (string, int) {
+	if i >= a.end || a.toks[i].Kind != Word && a.toks[i].Kind != QuotedIdent {
+		a.unsupported("column expected in SET at " + a.text(i))
+		return "", a.end
+	}
+	col := a.d.Fold(a.text(i))
+	for i++; i < a.end; {
+		switch {
+		case a.toks[i].Kind == Dot && i+1 < a.end && (a.toks[i+1].Kind == Word || a.toks[i+1].Kind == QuotedIdent):
+			i += 2
+		case a.toks[i].Kind == Punct && a.text(i) == "[":
+			depth := 0
+			for ; i < a.end; i++ {
+				if t := a.text(i); a.toks[i].Kind == Punct && t == "[" {
+					depth++
+				} else if a.toks[i].Kind == Punct && t == "]" {
+					if depth--; depth == 0 {
+						break
+					}
+				}
+			}
+			if i >= a.end {
+				a.unsupported("unbalanced [ in SET")
+				return "", a.end
+			}
+			i++
+		default:
+			return col, i
+		}
+	}
+	return col, i
 }
 
 // clauseAfterSet reports whether token k starts a clause that may follow SET.

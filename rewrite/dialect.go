@@ -3,6 +3,7 @@ package rewrite
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Dialect is one SQL dialect's rules: how its text is split into tokens, how
@@ -39,6 +40,12 @@ type Dialect struct {
 	// outsideLock opens a transaction where the caller has none; lock is a
 	// savepoint of the caller's around the new query of a comparison.
 	lock, outsideLock Unit
+	// doBlocks: DO runs procedural code on the server (PostgreSQL); a DO
+	// block is refused by the rule of do_block.go.
+	doBlocks bool
+	// maxIdent, when not zero, is the length in bytes to which the
+	// database truncates a longer identifier (PostgreSQL: NAMEDATALEN-1).
+	maxIdent int
 	// errorAborts: a failed statement aborts the caller's transaction
 	// (PostgreSQL), which nothing the failed dual write did can survive.
 	errorAborts bool
@@ -94,6 +101,8 @@ var Postgres = &Dialect{
 	fused:        true,
 	lockRows:     true,
 	lockingReads: true,
+	doBlocks:     true,
+	maxIdent:     63,
 	errorAborts:  true,
 	write: Unit{Begin: "SAVEPOINT dualwrite", End: "RELEASE SAVEPOINT dualwrite",
 		Undo: []string{"ROLLBACK TO SAVEPOINT dualwrite", "RELEASE SAVEPOINT dualwrite"}},
@@ -167,10 +176,15 @@ func (d *Dialect) ErrorAborts() bool { return d.errorAborts }
 func (d *Dialect) ResultQuery() string { return d.resultQuery }
 
 // Fold returns the name an identifier token denotes, unquoted and, where the
-// dialect compares it case-insensitively, lower-cased. A PostgreSQL U&""
-// identifier folds to itself, which names no table: the planner refuses
-// statements that hold one.
+// dialect compares it case-insensitively, lower-cased, and cut to the
+// length the database keeps of it (PostgreSQL truncates identifiers to 63
+// bytes). A PostgreSQL U&"" identifier folds to itself, which names no
+// table: the planner refuses statements that hold one.
 func (d *Dialect) Fold(tok string) string {
+	return d.truncate(d.fold(tok))
+}
+
+func (d *Dialect) fold(tok string) string {
 	if tok == "" {
 		return ""
 	}
@@ -188,6 +202,20 @@ func (d *Dialect) Fold(tok string) string {
 		return lowerASCII(tok) // PostgreSQL folds ASCII letters only
 	}
 	return strings.ToLower(tok)
+}
+
+// truncate cuts a folded name to maxIdent bytes as the database does: at
+// the last character boundary that fits, never inside a UTF-8 sequence
+// (PostgreSQL's truncate_identifier with pg_mbcliplen).
+func (d *Dialect) truncate(name string) string {
+	if d.maxIdent == 0 || len(name) <= d.maxIdent {
+		return name
+	}
+	n := d.maxIdent
+	for n > 0 && !utf8.RuneStart(name[n]) {
+		n--
+	}
+	return name[:n]
 }
 
 func lowerASCII(s string) string {

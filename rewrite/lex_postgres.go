@@ -138,9 +138,10 @@ func lexPostgres(src string) ([]Token, error) {
 
 // String literal flavours, by how their body is read.
 const (
-	pgPlain  = iota // '...' and U&'...': '' stands for a quote
-	pgEscape        // E'...': '' and backslash escapes
-	pgBits          // B'...' and X'...': the first quote ends them
+	pgPlain   = iota // '...' and U&'...': '' stands for a quote
+	pgEscape         // E'...': '' and backslash escapes
+	pgBits           // B'...' and X'...': the first quote ends them
+	pgUnicode        // U&'...', read as pgPlain; only a DO block's body tells them apart
 )
 
 // pgStrings reads the string literal that starts at src[start] (its prefix,

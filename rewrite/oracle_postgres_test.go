@@ -57,6 +57,8 @@ var oracleCorpus = []string{
 	"UPDATE memberships SET role = 'guest' WHERE org_id = 1 AND user_id = 1",
 	"UPDATE users SET email = NULL WHERE email IS NOT DISTINCT FROM '' AND full_name ~* '^a'",
 	"WITH s AS (SELECT id FROM audit) UPDATE users SET visits = visits + 1 FROM s WHERE s.id = users.id",
+	"WITH s AS (SELECT 2 AS i) UPDATE users SET id = id + 100 WHERE id IN (SELECT i FROM s)",
+	"WITH s(i) AS (SELECT $1::bigint) UPDATE users AS u SET id = u.id + s.i FROM s WHERE u.id = $2 RETURNING u.id",
 	`UPDATE users SET full_name = $tag$Ada; "Lovelace" $1$tag$ WHERE id = $1`,
 	// DELETE
 	"DELETE FROM users USING audit WHERE users.id = audit.id + 100 AND audit.id = 1",
@@ -374,6 +376,77 @@ func TestPostgresHiddenWrites(t *testing.T) {
 	}
 }
 
+// pgWritingCTE reports whether a parse tree holds a common table
+// expression whose query is a data-modifying statement, and whether it
+// names (in a RangeVar) a table of the oracle mapping.
+func pgWritingCTE(m proto.Message) (writes, mapped bool) {
+	var walk func(protoreflect.Message)
+	walk = func(m protoreflect.Message) {
+		switch n := m.Interface().(type) {
+		case *pg_query.CommonTableExpr:
+			switch n.Ctequery.GetNode().(type) {
+			case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt, *pg_query.Node_MergeStmt:
+				writes = true
+			}
+		case *pg_query.RangeVar:
+			switch n.Relname {
+			case "users", "accounts", "memberships", "members":
+				mapped = true
+			}
+		}
+		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			switch {
+			case fd.IsMap():
+			case fd.IsList():
+				if fd.Kind() == protoreflect.MessageKind {
+					l := v.List()
+					for i := 0; i < l.Len(); i++ {
+						walk(l.Get(i).Message())
+					}
+				}
+			case fd.Kind() == protoreflect.MessageKind:
+				walk(v.Message())
+			}
+			return true
+		})
+	}
+	walk(m.ProtoReflect())
+	return writes, mapped
+}
+
+// writingCTECorpus holds data-modifying CTEs where PostgreSQL runs them.
+var writingCTECorpus = []string{
+	"WITH d AS (DELETE FROM users RETURNING *) SELECT count(*) FROM d",
+	"(WITH d AS (DELETE FROM users WHERE id = 1 RETURNING *) SELECT * FROM d)",
+	"((WITH d AS (UPDATE memberships SET role = 'x' RETURNING *) SELECT * FROM d) ORDER BY 1)",
+	"CREATE TABLE x AS WITH d AS (DELETE FROM accounts RETURNING *) SELECT * FROM d",
+	"CREATE TABLE x AS WITH d AS MATERIALIZED (INSERT INTO users (id) VALUES (9) RETURNING *) SELECT * FROM d",
+	"WITH d AS NOT MATERIALIZED (DELETE FROM users RETURNING *) SELECT * INTO x FROM d",
+	"EXPLAIN ANALYZE WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d",
+	"COPY (WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d) TO STDOUT",
+	"PREPARE p AS WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d",
+	"WITH d AS (DELETE FROM audit RETURNING id) INSERT INTO users (id) SELECT id FROM d",
+}
+
+// TestPostgresWritingCTEOracle: a statement that PostgreSQL parses with a
+// data-modifying CTE and that names a mapped table is refused, wherever
+// the CTE stands.
+func TestPostgresWritingCTEOracle(t *testing.T) {
+	p := oraclePlanner(t)
+	for _, src := range writingCTECorpus {
+		res, err := pg_query.Parse(src)
+		if err != nil || len(res.Stmts) != 1 {
+			t.Fatalf("%q: %v", src, err)
+		}
+		if writes, mapped := pgWritingCTE(res.Stmts[0]); !writes || !mapped {
+			t.Fatalf("%q: PostgreSQL sees writes %v, mapped %v; the corpus wants both", src, writes, mapped)
+		}
+		if plan, _ := p.Plan(src); plan.Action != rewrite.Refuse {
+			t.Errorf("%q: action %d, want refuse: its CTE writes without the mirror", src, plan.Action)
+		}
+	}
+}
+
 // lexExempt reports the inputs PostgreSQL parses that the lexer rejects by
 // design: a NUL byte (libpg_query reads a C string and stops at it, while
 // the server rejects the statement; the lexer refuses it).
@@ -403,7 +476,7 @@ func knownKindBug(src, got, want string) bool {
 // UPDATE and DELETE, a Mirror plan's target and RETURNING agree, and any
 // Fused or Read.NewQuery plan parses with the caller's parameters.
 func FuzzPostgresOracle(f *testing.F) {
-	for _, src := range oracleCorpus {
+	for _, src := range append(oracleCorpus, writingCTECorpus...) {
 		f.Add(src)
 	}
 	p := oraclePlanner(f)
@@ -435,6 +508,9 @@ func FuzzPostgresOracle(f *testing.F) {
 				t.Fatalf("Mirror plan for %q: target %q.%q returning %v, PostgreSQL says %v returning %v",
 					src, st.Target.Schema, st.Target.Table, st.Returning, rv, returning)
 			}
+		}
+		if writes, mapped := pgWritingCTE(res.Stmts[0]); writes && mapped && plan.Action != rewrite.Refuse {
+			t.Fatalf("%q holds a data-modifying CTE and names a mapped table: action %d, want refuse", src, plan.Action)
 		}
 		checkGenerated(t, src, res, plan)
 	})

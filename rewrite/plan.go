@@ -233,6 +233,9 @@ func (p *Planner) plan(query string) *Plan {
 		}
 		return passPlan
 	}
+	if plan := p.doBlocks(query, toks); plan != nil {
+		return plan
+	}
 	var named string
 	for _, t := range toks {
 		// String tokens count: SQLite accepts 'users' where a table name goes.
@@ -261,12 +264,12 @@ func (p *Planner) plan(query string) *Plan {
 	if named == "" {
 		ddl := changesSchema(query, toks)
 		switch {
-		case transactionControl(query, toks) && ddl:
+		case p.transactionControl(query, toks) && ddl:
 			if plan := p.ddl(query, toks); plan.Action == Refuse {
 				return plan
 			}
 			return txDDLPlan
-		case transactionControl(query, toks):
+		case p.transactionControl(query, toks):
 			return txPlan
 		case ddl:
 			return p.ddl(query, toks)
@@ -282,7 +285,7 @@ func (p *Planner) plan(query string) *Plan {
 	if st.Multi && (st.Kind != KindDDL || !p.singleStatement(query, toks)) {
 		return refuse(named, "several statements in one string", "send them as separate statements")
 	}
-	if st.WithWrites {
+	if st.WithWrites || writingCTE(query, toks) {
 		return refuse(named, "a data-modifying statement inside WITH", "run the write as a statement of its own")
 	}
 
@@ -291,7 +294,7 @@ func (p *Planner) plan(query string) *Plan {
 		return p.readPlan(query, toks, st)
 	case KindTx, KindEmpty, KindUtility:
 		// EXPLAIN shows a write without running it; the rest change no rows.
-		if transactionControl(query, toks) {
+		if p.transactionControl(query, toks) {
 			return txPlan
 		}
 		return passPlan
@@ -381,22 +384,6 @@ func (p *Planner) readPlan(query string, toks []Token, st *Statement) *Plan {
 	return &Plan{Action: Read, Kind: KindSelect, Read: rp}
 }
 
-// transactionControl reports whether a statement may open or end a
-// transaction: the connection no longer knows whether one is open. In
-// SQLite a SAVEPOINT outside a transaction opens one, and its RELEASE ends it.
-func transactionControl(query string, toks []Token) bool {
-	if len(toks) == 0 || toks[0].Kind != Word {
-		return false
-	}
-	switch strings.ToUpper(toks[0].Text(query)) {
-	case "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE":
-		return true
-	case "PREPARE": // PREPARE TRANSACTION; PREPARE name AS ... is harmless either way
-		return len(toks) > 1 && strings.EqualFold(toks[1].Text(query), "TRANSACTION")
-	}
-	return false
-}
-
 // mentioned returns the first table of the given roles whose name the
 // text holds anywhere, case-insensitively (in a string, a comment, a longer
 // name), or "": for refusing text the analyzer cannot read, which may name
@@ -471,14 +458,7 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 	if plan.Params.Count > maxParams {
 		return refuse(m.Old, fmt.Sprintf("parameter number %d", plan.Params.Count), fmt.Sprintf("SQLite numbers parameters up to %d", maxParams))
 	}
-	keys := make([]string, len(m.Key))
-	for i, k := range m.Key {
-		keys[i] = p.d.Quote(k)
-	}
-	plan.PreSelect = p.preSelect(query, st, keys, plan.Params, &plan.PreSelectParams)
-	if p.d.lockRows {
-		p.lockRows(plan, query, st, returning)
-	}
+	p.keyChange(plan, query, st, returning)
 	return plan
 }
 
@@ -504,34 +484,6 @@ func (p *Planner) capturePlan(query string, st *Statement, t *Table) (*Plan, str
 	// what follows a semicolon instead of the RETURNING rows.
 	plan.Capture = query[:st.End] + returning
 	return plan, returning
-}
-
-// lockRows makes a key-changing UPDATE safe under READ COMMITTED, where a
-// statement sees rows committed after an earlier one: the pre-select locks
-// the rows and returns their identity (table oid and ctid, which a lock
-// keeps stable), and the statement is restricted to those rows, so every
-// row it changes had its old key selected.
-func (p *Planner) lockRows(plan *Plan, query string, st *Statement, returning string) {
-	q := st.Qualifier
-	plan.RowIDs = 2
-	plan.PreSelect = "SELECT " + q + ".tableoid::text, " + q + ".ctid::text, " +
-		strings.TrimPrefix(plan.PreSelect, "SELECT ") + " FOR UPDATE OF " + lockName(q)
-	n := plan.Params.Count
-	cond := fmt.Sprintf("%s.ctid = ANY(%s::tid[]) AND (%s.tableoid::text || ',' || %s.ctid::text) = ANY(%s::text[])",
-		q, p.d.Placeholder(n+1), q, q, p.d.Placeholder(n+2))
-	if st.Where.End > st.Where.Start {
-		plan.Capture = query[:st.Where.Start] + "(" + query[st.Where.Start:st.Where.End] + ") AND " + cond + query[st.Where.End:st.End] + returning
-	} else {
-		plan.Capture = query[:st.WhereAt] + " WHERE " + cond + query[st.WhereAt:st.End] + returning
-	}
-}
-
-// lockName is the name FOR UPDATE OF takes for a qualifier: its last part.
-func lockName(q string) string {
-	if i := strings.LastIndexByte(q, '.'); i >= 0 && !strings.HasSuffix(q, `"`) {
-		return q[i+1:]
-	}
-	return q
 }
 
 // BindRows returns the arguments of a Capture restricted by RowIDs: the
@@ -576,27 +528,4 @@ const maxParams = 32766
 // key column, or the rowid, which an INTEGER PRIMARY KEY key is.
 func changesKey(m *mapping.Table, c string) bool {
 	return containsFold(m.Key, c) || c == "rowid" || c == "_rowid_" || c == "oid"
-}
-
-// preSelect selects the keys of the rows an UPDATE is about to change.
-func (p *Planner) preSelect(query string, st *Statement, keys []string, params *Params, used *[]int) string {
-	cols := make([]string, len(keys))
-	for i, k := range keys {
-		cols[i] = st.Qualifier + "." + k
-	}
-	var b strings.Builder
-	if st.With.End > st.With.Start {
-		b.WriteString(p.d.splice(query, st.With, st, params, used) + " ")
-	}
-	b.WriteString("SELECT " + strings.Join(cols, ", ") + " FROM " + query[st.Target.Start:st.Target.End])
-	if st.Qualifier != query[st.Target.Start:st.Target.End] {
-		b.WriteString(" AS " + st.Qualifier)
-	}
-	if st.From.End > st.From.Start {
-		b.WriteString(", " + p.d.splice(query, st.From, st, params, used))
-	}
-	if st.Where.End > st.Where.Start {
-		b.WriteString(" WHERE " + p.d.splice(query, st.Where, st, params, used))
-	}
-	return b.String()
 }

@@ -208,6 +208,11 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 			if nw := word(k); nw == "INDEXED" || nw == "NOT" && word(k+1) == "INDEXED" {
 				return nil, fmt.Errorf("INDEXED BY or NOT INDEXED on mapped table %s", name)
 			}
+			if sampled(toks, word, k) {
+				// A sample is of a table's own pages: the new table's are
+				// not the old one's, and a derived table has none.
+				return nil, fmt.Errorf("TABLESAMPLE on mapped table %s", name)
+			}
 			hasAlias := word(k) == "AS" || k < len(toks) && (toks[k].Kind == QuotedIdent || toks[k].Kind == String ||
 				toks[k].Kind == Word && !notAlias[word(k)])
 			repl := tr.table.derived
@@ -269,6 +274,19 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 	rp.NewQuery = b.String()
 	rp.Ordered = stack[0].ordered
 	return rp, nil
+}
+
+// sampled reports whether the table reference whose name ends before
+// token k has a TABLESAMPLE clause: after the name, or after its alias.
+func sampled(toks []Token, word func(int) string, k int) bool {
+	if word(k) == "AS" {
+		k++
+	}
+	if word(k) == "TABLESAMPLE" {
+		return true
+	}
+	alias := k < len(toks) && (toks[k].Kind == Word || toks[k].Kind == QuotedIdent)
+	return alias && word(k+1) == "TABLESAMPLE"
 }
 
 // edit replaces query[start:end] with text.
