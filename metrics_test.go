@@ -1,6 +1,9 @@
 package dualwrite_test
 
 import (
+	"errors"
+	"fmt"
+	"maps"
 	"testing"
 
 	"github.com/mattn/go-sqlite3"
@@ -76,4 +79,49 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	e.checkInvariant()
+}
+
+// TestRefusedLabelsAreBounded: a refused statement whose target the mapping
+// does not name, even one whose name is not valid UTF-8, is counted under
+// table "other": it neither panics in the client library nor adds a series.
+func TestRefusedLabelsAreBounded(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		reg := prometheus.NewRegistry()
+		e := b.open(t, dualwrite.WithRegisterer(reg))
+		const n = 200
+		for i := range n {
+			name := fmt.Sprintf("t%d", i)
+			if i == 0 {
+				name = "t\xff"
+			}
+			q := `UPDATE "` + name + `" SET x = (SELECT count(*) FROM users) WHERE CURRENT OF c`
+			if _, err := e.db.Exec(q); !errors.Is(err, dualwrite.ErrUnsupported) {
+				t.Fatalf("%q: got %v, want ErrUnsupported", q, err)
+			}
+		}
+		if _, err := e.db.Exec("UPDATE users SET visits = 1 WHERE CURRENT OF c"); !errors.Is(err, dualwrite.ErrUnsupported) {
+			t.Fatalf("got %v, want ErrUnsupported", err)
+		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		series := map[string]float64{}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == "table" {
+						series[mf.GetName()+" "+lp.GetValue()] += m.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+		want := map[string]float64{"dualwrite_refused_total other": n, "dualwrite_refused_total users": 1}
+		if !maps.Equal(series, want) {
+			if len(series) > 5 {
+				t.Fatalf("%d table series, want %v", len(series), want)
+			}
+			t.Fatalf("table series = %v, want %v", series, want)
+		}
+	})
 }
