@@ -63,6 +63,9 @@ func newConnector(base driver.Connector, drv *Driver) (*Connector, error) {
 		c.cfg.sw = NewSwitch()
 	}
 	c.cfg.sw.attach(cfg.logger, c.metrics)
+	if err := c.cfg.sw.checkEnv(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
