@@ -23,7 +23,7 @@
 //  11. DUALWRITE_READ_PHASE=new: queries are served from accounts;
 //  12. rollback: DUALWRITE_READ_PHASE=old, effective on the next statement;
 //  13. the operator endpoint, dualwrite.Handler, shows and switches phases
-//      (changes only from requests its authorization hook allows);
+//     (changes only from requests its authorization hook allows);
 //  14. the dualwrite_* metrics are printed.
 //
 // Run it with
