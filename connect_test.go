@@ -125,3 +125,20 @@ func TestConnectRefusesLineCommentInExpression(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanCacheBytesOption: the byte bound of the plan cache is validated.
+func TestPlanCacheBytesOption(t *testing.T) {
+	m, err := mapping.Parse([]byte(corpus.Mapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := dbtest.Connector{DSN: sqliteDSN(t), Base: &sqlite3.SQLiteDriver{}}
+	for _, n := range []int64{-1, 0, 1 << 10} {
+		if _, err := dualwrite.NewConnector(base, m, dualwrite.WithPlanCacheBytes(n)); err == nil || !strings.Contains(err.Error(), "WithPlanCacheBytes") {
+			t.Errorf("WithPlanCacheBytes(%d): %v, want an error naming the option", n, err)
+		}
+	}
+	if _, err := dualwrite.NewConnector(base, m, dualwrite.WithPlanCacheBytes(1<<20)); err != nil {
+		t.Fatal(err)
+	}
+}

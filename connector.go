@@ -125,7 +125,7 @@ func (c *Connector) inspect(ctx context.Context, inner driver.Conn) (*rewrite.Sc
 }
 
 func (c *Connector) newPlanner(s *rewrite.Schema) *rewrite.Planner {
-	return rewrite.NewPlanner(c.drv.dialect, c.drv.mapping, s, c.cfg.cacheSize)
+	return rewrite.NewPlannerBounded(c.drv.dialect, c.drv.mapping, s, c.cfg.cacheSize, c.cfg.cacheBytes)
 }
 
 func (c *Connector) source() string {
