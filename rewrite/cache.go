@@ -3,6 +3,7 @@ package rewrite
 import (
 	"container/list"
 	"crypto/sha256"
+	"errors"
 	"strings"
 	"sync"
 )
@@ -119,8 +120,24 @@ func (p *Plan) bytes() int64 {
 			n += len(l.OldQuery) + len(l.newHead) + len(l.newTail)
 		}
 	}
-	if p.Err != nil {
-		n += 256 // the error's texts name a table and a construct
+	var ue *UnsupportedError
+	if errors.As(p.Err, &ue) {
+		n += len(ue.Table) + len(ue.Construct) + len(ue.Fix)
+	} else if p.Err != nil {
+		n += 256
 	}
 	return int64(n)
+}
+
+// detach returns a plan that holds no part of the statement's text: the
+// plans hold texts of their own, but a refusal's names may be cut from the
+// text, and would keep all of it alive in the cache.
+func (p *Plan) detach() *Plan {
+	var ue *UnsupportedError
+	if !errors.As(p.Err, &ue) || ue != p.Err {
+		return p
+	}
+	c := *p
+	c.Err = &UnsupportedError{Table: strings.Clone(ue.Table), Construct: strings.Clone(ue.Construct), Fix: strings.Clone(ue.Fix)}
+	return &c
 }

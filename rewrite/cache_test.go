@@ -122,3 +122,40 @@ func BenchmarkPlanCachedLong(b *testing.B) {
 		}
 	}
 }
+
+// TestPlanCacheCountsWhatItKeeps: whatever a long statement's plan is (a
+// refusal, a read, a mirrored write), the cache keeps no more than its byte
+// bound: no plan keeps the statement's text alive behind the count.
+func TestPlanCacheCountsWhatItKeeps(t *testing.T) {
+	const n, size, bound = 16, 1 << 20, 4 << 20
+	pad := func(i int) string { return strings.Repeat("y", size) + strconv.Itoa(i) }
+	for _, c := range []struct {
+		name   string
+		action rewrite.Action
+		sql    func(i int) string
+	}{
+		{"refused, unmapped target", rewrite.Refuse, func(i int) string {
+			return `UPDATE "t` + strconv.Itoa(i) + `" SET x = (SELECT count(*) FROM users) WHERE CURRENT OF c AND y = '` + pad(i) + `'`
+		}},
+		{"refused", rewrite.Refuse, func(i int) string { return `UPDATE users SET x = 1 WHERE CURRENT OF c; SELECT '` + pad(i) + `'` }},
+		{"read", rewrite.Read, func(i int) string { return `SELECT * FROM users WHERE full_name = '` + pad(i) + `'` }},
+		{"mirrored", rewrite.Mirror, func(i int) string { return `UPDATE users SET full_name = '` + pad(i) + `' WHERE id = 1` }},
+	} {
+		for _, d := range []*rewrite.Dialect{rewrite.SQLite, rewrite.Postgres} {
+			t.Run(c.name+"/"+d.Name, func(t *testing.T) {
+				p := rewrite.NewPlannerBounded(d, testMapping(), &rewrite.Schema{}, 1000, bound)
+				before := heapAfterGC()
+				for i := range n {
+					if plan, _ := p.Plan(c.sql(i)); plan.Action != c.action {
+						t.Fatalf("action %v, want %v", plan.Action, c.action)
+					}
+				}
+				kept := heapAfterGC() - before
+				runtime.KeepAlive(p)
+				if kept > bound+bound/4 {
+					t.Fatalf("%d statements of %d KiB: the cache kept %d KiB, bound %d KiB", n, size>>10, kept>>10, bound>>10)
+				}
+			})
+		}
+	}
+}

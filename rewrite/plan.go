@@ -234,7 +234,7 @@ func (p *Planner) Plan(query string) (plan *Plan, cached bool) {
 	if plan := p.cache.get(k); plan != nil {
 		return plan, true
 	}
-	plan = p.plan(query)
+	plan = p.plan(query).detach()
 	p.cache.put(k, plan)
 	return plan, false
 }
