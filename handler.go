@@ -170,8 +170,11 @@ func decodeChange(body []byte) (PhaseChange, error) {
 	strict := json.NewDecoder(bytes.NewReader(body))
 	strict.DisallowUnknownFields()
 	var again PhaseChange
-	if err := strict.Decode(&again); err != nil || again != ch {
-		return ch, fmt.Errorf("not a PhaseChange (%v)", err)
+	if err := strict.Decode(&again); err != nil {
+		return ch, fmt.Errorf("not a PhaseChange: %w", err)
+	}
+	if again != ch {
+		return ch, errors.New("not a PhaseChange")
 	}
 	return ch, nil
 }

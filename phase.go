@@ -168,7 +168,7 @@ func (s *Switch) checkEnv() error {
 	}{{WritePhaseEnv, parseWrite, &s.write}, {ReadPhaseEnv, parseRead, &s.read}} {
 		if raw := os.Getenv(v.name); raw != "" {
 			if _, err := v.parse(raw); err != nil {
-				return fmt.Errorf("%w: %s: %v; set it to a valid value, or unset it to use the mapping file's phase", ErrInvalidPhase, v.name, err)
+				return fmt.Errorf("%w: %s: %w; set it to a valid value, or unset it to use the mapping file's phase", ErrInvalidPhase, v.name, err)
 			}
 		}
 		s.env(v.last, v.name, v.parse)

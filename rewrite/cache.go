@@ -133,8 +133,8 @@ func (p *Plan) bytes() int64 {
 // plans hold texts of their own, but a refusal's names may be cut from the
 // text, and would keep all of it alive in the cache.
 func (p *Plan) detach() *Plan {
-	var ue *UnsupportedError
-	if !errors.As(p.Err, &ue) || ue != p.Err {
+	ue, ok := p.Err.(*UnsupportedError) //nolint:errorlint // the planner's own refusals, never wrapped
+	if !ok {
 		return p
 	}
 	c := *p
