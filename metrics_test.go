@@ -3,7 +3,10 @@ package dualwrite_test
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/mattn/go-sqlite3"
@@ -12,6 +15,7 @@ import (
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
+	"github.com/dualwrite/dualwrite/mapping"
 )
 
 // counterValue returns the sum of the series of a counter (or the sample
@@ -122,6 +126,54 @@ func TestRefusedLabelsAreBounded(t *testing.T) {
 				t.Fatalf("%d table series, want %v", len(series), want)
 			}
 			t.Fatalf("table series = %v, want %v", series, want)
+		}
+	})
+}
+
+// TestHostileTextDoesNotPanic: statements with names that are not valid
+// UTF-8, NUL bytes or odd quoting, on mapped tables and others, run through
+// Exec and Query in every phase with metrics and logging on: each returns
+// an error or a result, and none panics in the caller.
+func TestHostileTextDoesNotPanic(t *testing.T) {
+	statements := []string{
+		`UPDATE "t` + "\xff" + `" SET x = (SELECT count(*) FROM users) WHERE CURRENT OF c`,
+		`DELETE FROM "` + "\xfe\xff" + `" WHERE id IN (SELECT id FROM users) AND CURRENT OF c`,
+		`INSERT INTO "` + "\xc3" + `" SELECT * FROM users; DELETE FROM users`,
+		`UPDATE users SET full_name = '` + "\xff" + `' WHERE CURRENT OF c`,
+		`SELECT "` + "\xff" + `" FROM users`,
+		`SELECT * FROM users, "` + "\xff" + `" WHERE users.id = 1 FOR UPDATE`,
+		`SELECT * FROM "users` + "\xff" + `"`,
+		`MERGE INTO "` + "\xff" + `" t USING users u ON t.id = u.id WHEN MATCHED THEN DELETE`,
+		"UPDATE users SET full_name = 'a\x00b' WHERE id = 1",
+		`UPDATE U&"\0075sers" SET visits = 1`,
+		`WITH w AS (DELETE FROM users RETURNING id) SELECT * FROM "` + "\xff" + `"`,
+	}
+	forBackends(t, func(t *testing.T, b backend) {
+		reg := prometheus.NewRegistry()
+		e := b.open(t, dualwrite.WithRegisterer(reg), dualwrite.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		for _, write := range []mapping.WritePhase{mapping.WriteDual, mapping.WriteOff} {
+			for _, read := range []mapping.ReadPhase{mapping.ReadOld, mapping.ReadCompare, mapping.ReadNew} {
+				if err := e.sw.SetWrite(write); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.sw.SetRead(read, write); err != nil {
+					continue // unsafe: reading the new tables while writes are off
+				}
+				for _, q := range statements {
+					if _, err := e.db.Exec(q); err == nil && write == mapping.WriteDual && strings.Contains(q, "CURRENT OF") {
+						t.Errorf("%s/%s: %q ran", write, read, q)
+					}
+					if rows, err := e.db.Query(q); err == nil {
+						for rows.Next() {
+						}
+						_ = rows.Close()
+					}
+				}
+				e.sw.ClearRead()
+			}
+		}
+		if _, err := reg.Gather(); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
