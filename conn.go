@@ -73,7 +73,7 @@ func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
 	if plan.Action == rewrite.Refuse {
 		var ue *rewrite.UnsupportedError
 		if errors.As(plan.Err, &ue) {
-			c.c.metrics.Refused(ue.Table)
+			c.c.metrics.Refused(c.c.mappedName(ue.Table))
 		}
 		return nil, plan.Err
 	}

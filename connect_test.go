@@ -92,3 +92,53 @@ func TestOnConflictReplaceConstraintIsRefused(t *testing.T) {
 	mustExec(t, e.db, "INSERT INTO memberships VALUES (1, 1, 'admin')") // other tables are unaffected
 	e.checkInvariant()
 }
+
+// TestConnectRefusesLineCommentInExpression: a -- comment at the end of a
+// mapping expression would swallow the rest of every generated statement,
+// so the first connection refuses the mapping, naming the column and the fix.
+func TestConnectRefusesLineCommentInExpression(t *testing.T) {
+	base := dbtest.Connector{DSN: sqliteDSN(t), Base: &sqlite3.SQLiteDriver{}}
+	raw := sql.OpenDB(base)
+	defer raw.Close()
+	for _, s := range corpus.Schema {
+		mustExec(t, raw, s)
+	}
+	yaml := strings.Replace(corpus.Mapping, `first_name: "substr(full_name, 1, instr(full_name || ' ', ' ') - 1)"`,
+		`first_name: "substr(full_name, 1, 3) -- first"`, 1)
+	m, err := mapping.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dualwrite.NewConnector(base, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	_, err = db.Exec("INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
+	if !errors.Is(err, dualwrite.ErrSchemaMismatch) {
+		t.Fatalf("Exec = %v, want ErrSchemaMismatch", err)
+	}
+	for _, want := range []string{"first_name", "mapping line 12", "-- comment", "/* ... */"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestPlanCacheBytesOption: the byte bound of the plan cache is validated.
+func TestPlanCacheBytesOption(t *testing.T) {
+	m, err := mapping.Parse([]byte(corpus.Mapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := dbtest.Connector{DSN: sqliteDSN(t), Base: &sqlite3.SQLiteDriver{}}
+	for _, n := range []int64{-1, 0, 1 << 10} {
+		if _, err := dualwrite.NewConnector(base, m, dualwrite.WithPlanCacheBytes(n)); err == nil || !strings.Contains(err.Error(), "WithPlanCacheBytes") {
+			t.Errorf("WithPlanCacheBytes(%d): %v, want an error naming the option", n, err)
+		}
+	}
+	if _, err := dualwrite.NewConnector(base, m, dualwrite.WithPlanCacheBytes(1<<20)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -55,7 +55,7 @@ func newConnector(base driver.Connector, drv *Driver) (*Connector, error) {
 	}
 	c := &Connector{base: base, drv: drv, cfg: cfg}
 	if cfg.registerer != nil {
-		if c.metrics, err = metrics.New(cfg.registerer); err != nil {
+		if c.metrics, err = metrics.New(cfg.registerer, tableNames(drv.mapping)); err != nil {
 			return nil, fmt.Errorf("dualwrite: registering metrics: %w", err)
 		}
 	}
@@ -63,6 +63,9 @@ func newConnector(base driver.Connector, drv *Driver) (*Connector, error) {
 		c.cfg.sw = NewSwitch()
 	}
 	c.cfg.sw.attach(cfg.logger, c.metrics)
+	if err := c.cfg.sw.checkEnv(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -122,12 +125,36 @@ func (c *Connector) inspect(ctx context.Context, inner driver.Conn) (*rewrite.Sc
 }
 
 func (c *Connector) newPlanner(s *rewrite.Schema) *rewrite.Planner {
-	return rewrite.NewPlanner(c.drv.dialect, c.drv.mapping, s, c.cfg.cacheSize)
+	return rewrite.NewPlannerBounded(c.drv.dialect, c.drv.mapping, s, c.cfg.cacheSize, c.cfg.cacheBytes)
 }
 
 func (c *Connector) source() string {
 	if f := c.drv.mapping.File; f != "" {
 		return " (" + f + ")"
+	}
+	return ""
+}
+
+// tableNames returns the old and new table names of the mapping.
+func tableNames(m *mapping.Mapping) []string {
+	var names []string
+	for _, t := range m.Tables {
+		names = append(names, t.Old, t.New)
+	}
+	return names
+}
+
+// mappedName returns the mapping's spelling of a table name that a refusal
+// names, old or new table of a pair, or "" when the mapping does not name it:
+// what the metrics record as the table.
+func (c *Connector) mappedName(name string) string {
+	f := c.drv.dialect.FoldName(name)
+	for _, t := range c.drv.mapping.Tables {
+		for _, n := range []string{t.Old, t.New} {
+			if n == name || c.drv.dialect.FoldName(n) == f {
+				return n
+			}
+		}
 	}
 	return ""
 }

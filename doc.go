@@ -46,8 +46,10 @@
 // The write phase is "off" (writes pass through) or "dual" (writes are
 // mirrored). The mapping file gives the default; the environment variable
 // DUALWRITE_WRITE_PHASE overrides it and is read on every statement; a
-// [Switch] overrides both from the program. Invalid values in the environment
-// are logged and counted, and the last valid phase stays in force.
+// [Switch] overrides both from the program. An invalid value in the
+// environment when a connector is created ([NewConnector], sql.Open) is an
+// error wrapping [ErrInvalidPhase]; one that appears while the program runs
+// is logged and counted, and the last valid phase stays in force.
 //
 // # Concurrency
 //

@@ -40,7 +40,9 @@ var (
 // also teaches sqlx the base driver's bind style, so that sqlx.Open(name,
 // dsn) works with NamedExec, In and Rebind. The options apply to every sql.DB
 // opened with name; each sql.DB checks the mapping against the live schema
-// when it first connects.
+// when it first connects. Register, and sql.Open of name, return an error
+// wrapping [ErrInvalidPhase] when a phase variable of the environment holds
+// an invalid value.
 func Register(name, base string, m *mapping.Mapping, opts ...Option) error {
 	if m == nil {
 		return errors.New("dualwrite: Register: nil mapping")
@@ -63,13 +65,20 @@ func Register(name, base string, m *mapping.Mapping, opts ...Option) error {
 	if _, err := newConfig(opts); err != nil {
 		return err
 	}
+	if err := NewSwitch().checkEnv(); err != nil {
+		return err
+	}
 	sql.Register(name, &Driver{base: inner, mapping: m, dialect: d, opts: opts, connectors: map[string]driver.Connector{}})
 	sqlx.BindDriver(name, sqlx.BindType(base))
 	return nil
 }
 
 // NewConnector returns a connector for sql.OpenDB that wraps base with
-// mapping m. The result is a *Connector.
+// mapping m. The result is a *Connector. It returns an error wrapping
+// [ErrInvalidPhase] when DUALWRITE_WRITE_PHASE or DUALWRITE_READ_PHASE holds
+// a value that is not a phase, rather than run with the mapping's default
+// phase: the environment is checked when the connector is created, and
+// later invalid values leave the last valid phase in force.
 func NewConnector(base driver.Connector, m *mapping.Mapping, opts ...Option) (driver.Connector, error) {
 	if base == nil || m == nil {
 		return nil, errors.New("dualwrite: NewConnector: nil connector or mapping")

@@ -20,3 +20,11 @@ var ErrSchemaMismatch = errors.New("dualwrite: mapping does not match the live s
 // ErrBrokenConn is returned by a transaction's Commit when a dual write in it
 // failed and could not be undone: the transaction is rolled back instead.
 var ErrBrokenConn = errors.New("dualwrite: a dual write in this transaction could not be undone; the transaction was rolled back")
+
+// ErrInvalidPhase is wrapped by the error [NewConnector], [Register] and
+// sql.Open of a registered name return when DUALWRITE_WRITE_PHASE or
+// DUALWRITE_READ_PHASE holds a value that is not a phase: the message names
+// the variable, the value and the valid values. Once a connector runs, an
+// invalid value is logged and counted instead, and the last valid phase
+// stays in force.
+var ErrInvalidPhase = errors.New("dualwrite: invalid phase in the environment")

@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/dualwrite/dualwrite"
@@ -270,6 +272,77 @@ func TestFailedUndoInTransactionRefusesCommit(t *testing.T) {
 		}
 		if n := e.count("users"); n != 0 {
 			t.Fatalf("users has %d rows after a refused commit", n)
+		}
+		e.checkInvariant()
+	})
+}
+
+// countingConnector counts the statements of long texts its connections
+// have prepared and not closed.
+type countingConnector struct {
+	base driver.Connector
+	open atomic.Int64
+}
+
+func (c *countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	inner, err := c.base.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: inner, c: c}, nil
+}
+
+func (c *countingConnector) Driver() driver.Driver { return c.base.Driver() }
+
+type countingConn struct {
+	driver.Conn
+	c *countingConnector
+}
+
+func (c *countingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	s, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+	if err != nil || len(q) < 64<<10 {
+		return s, err
+	}
+	c.c.open.Add(1)
+	return &countingStmt{Stmt: s, c: c.c}, nil
+}
+
+type countingStmt struct {
+	driver.Stmt
+	c *countingConnector
+}
+
+func (s *countingStmt) Close() error {
+	s.c.open.Add(-1)
+	return s.Stmt.Close()
+}
+
+func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+}
+
+// TestLongStatementsAreNotKeptPrepared: the statements the wrapper runs
+// for long writes are closed after use, not kept prepared on the
+// connection with their texts.
+func TestLongStatementsAreNotKeptPrepared(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		cc := &countingConnector{base: dbtest.Connector{DSN: b.dsn(t), Base: b.driver}}
+		e := b.openWith(t, cc)
+		e.db.SetMaxOpenConns(1)
+		pad := strings.Repeat("x", 100<<10)
+		for i := range 8 {
+			mustExec(t, e.db, fmt.Sprintf("INSERT INTO users (id, full_name) VALUES (%d, '%s %d')", i+1, pad, i))
+		}
+		if n := cc.open.Load(); n != 0 {
+			t.Fatalf("%d statements of long texts stay prepared after the writes", n)
+		}
+		if n := e.count("accounts"); n != 8 {
+			t.Fatalf("accounts has %d rows, want 8", n)
 		}
 		e.checkInvariant()
 	})

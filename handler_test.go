@@ -2,6 +2,7 @@ package dualwrite_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,7 +19,7 @@ func TestHandler(t *testing.T) {
 	e := newEnv(t, dualwrite.WithRegisterer(reg))
 	seed(t, e)
 	mustExec(t, e.raw, "UPDATE accounts SET visits = 100 WHERE account_id = 1")
-	srv := httptest.NewServer(dualwrite.Handler(e.sw, e.m, reg))
+	srv := httptest.NewServer(dualwrite.Handler(e.sw, e.m, reg, dualwrite.WithAuthorize(func(*http.Request) error { return nil })))
 	defer srv.Close()
 	post := func(body string) (int, dualwrite.Status) {
 		t.Helper()
@@ -76,5 +77,84 @@ func TestHandler(t *testing.T) {
 	}
 	if code, _ := post(`not json`); code != 400 {
 		t.Fatalf("a bad body got %d", code)
+	}
+}
+
+// TestHandlerRefusesUnsafeRequests: a phase change needs an authorization
+// hook that allows it, Content-Type application/json, and a body that is
+// exactly one PhaseChange; anything else leaves the phases as they are.
+func TestHandlerRefusesUnsafeRequests(t *testing.T) {
+	e := newEnv(t)
+	do := func(h http.Handler, contentType, auth, body string) (int, dualwrite.Status) {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var st dualwrite.Status
+		if err := json.NewDecoder(rec.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		if st.WritePhase != mapping.WriteDual || st.WriteOverride != "" {
+			t.Fatalf("POST %s %q %q changed the write phase: %+v", contentType, auth, body, st)
+		}
+		return rec.Code, st
+	}
+	open := dualwrite.Handler(e.sw, e.m, nil)
+	if code, st := do(open, "application/json", "", `{"write": "off"}`); code != http.StatusForbidden || !strings.Contains(st.Error, "WithAuthorize") {
+		t.Fatalf("POST without an authorization hook: %d %+v", code, st)
+	}
+	if code, _ := do(dualwrite.Handler(e.sw, e.m, nil, dualwrite.WithAuthorize(nil)), "application/json", "", `{"write": "off"}`); code != http.StatusForbidden {
+		t.Fatalf("POST with a nil authorization hook: %d", code)
+	}
+	rec := httptest.NewRecorder()
+	open.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET without an authorization hook: %d", rec.Code)
+	}
+
+	h := dualwrite.Handler(e.sw, e.m, nil, dualwrite.WithAuthorize(func(r *http.Request) error {
+		if r.Header.Get("Authorization") != "Bearer s3cret" {
+			return errors.New("wrong token")
+		}
+		return nil
+	}))
+	const ok = "Bearer s3cret"
+	for _, c := range []struct {
+		contentType, auth, body string
+		code                    int
+	}{
+		{"application/json", "", `{"write": "off"}`, http.StatusForbidden},
+		{"application/json", "Bearer guess", `{"write": "off"}`, http.StatusForbidden},
+		{"", ok, `{"write": "off"}`, http.StatusUnsupportedMediaType},
+		{"text/plain", ok, `{"write": "off"}`, http.StatusUnsupportedMediaType},
+		{"application/x-www-form-urlencoded", ok, `{"write": "off"}`, http.StatusUnsupportedMediaType},
+		{"multipart/form-data; boundary=x", ok, `{"write": "off"}`, http.StatusUnsupportedMediaType},
+		{"application/json", ok, `{"write": "off", "extra": 1}`, http.StatusBadRequest},
+		{"application/json", ok, `{"WRITE": "off"}`, http.StatusBadRequest},
+		{"application/json", ok, `{"write": "off"} trailing`, http.StatusBadRequest},
+		{"application/json", ok, `{"write": "off"}{"write": "off"}`, http.StatusBadRequest},
+		{"application/json", ok, `{"write": "dual", "write": "off"}`, http.StatusBadRequest},
+		{"application/json", ok, `{"write": null, "write": "off"}`, http.StatusBadRequest},
+		{"application/json", ok, `{"write": ["off"]}`, http.StatusBadRequest},
+		{"application/json", ok, `["write", "off"]`, http.StatusBadRequest},
+		{"application/json", ok, `{"write": "off"`, http.StatusBadRequest},
+	} {
+		if code, st := do(h, c.contentType, c.auth, c.body); code != c.code || st.Error == "" {
+			t.Errorf("POST %s %q %q: %d %q, want %d", c.contentType, c.auth, c.body, code, st.Error, c.code)
+		}
+	}
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"write": "off"}`+"\n"))
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("Authorization", ok)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || e.sw.Write(mapping.WriteDual) != mapping.WriteOff {
+		t.Fatalf("an authorized JSON change: %d %s", rec.Code, rec.Body)
 	}
 }

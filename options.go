@@ -6,6 +6,8 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dualwrite/dualwrite/rewrite"
 )
 
 // Option configures a connector or a registered driver.
@@ -16,12 +18,13 @@ type config struct {
 	logger     *slog.Logger
 	sw         *Switch
 	cacheSize  int
+	cacheBytes int64
 	noCheck    bool
 	sampleRate float64
 }
 
 func defaultConfig() config {
-	return config{logger: slog.New(slog.DiscardHandler), cacheSize: 1000, sampleRate: 1}
+	return config{logger: slog.New(slog.DiscardHandler), cacheSize: 1000, cacheBytes: rewrite.DefaultPlanCacheBytes, sampleRate: 1}
 }
 
 // WithRegisterer registers dualwrite's metrics (see package metrics) on reg.
@@ -62,7 +65,7 @@ func WithSwitch(sw *Switch) Option {
 }
 
 // WithPlanCacheSize bounds the number of statement texts whose plans are
-// cached (default 1000).
+// cached (default 1000). [WithPlanCacheBytes] bounds their memory too.
 func WithPlanCacheSize(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
@@ -96,6 +99,22 @@ func WithCompareSampleRate(rate float64) Option {
 			return fmt.Errorf("dualwrite: WithCompareSampleRate: rate %v is not in (0, 1]", rate)
 		}
 		c.sampleRate = rate
+		return nil
+	}
+}
+
+// WithPlanCacheBytes bounds the memory of the plan cache, approximately
+// (default 16 MiB): the plans' own texts, which for a statement on a
+// mapped table are about as long as the statement, and a fixed overhead
+// per entry. A statement that names no mapped table costs the cache that
+// overhead only, however long its text. A plan larger than an eighth of n
+// is not cached: its statement is analyzed each time it runs.
+func WithPlanCacheBytes(n int64) Option {
+	return func(c *config) error {
+		if n < 1<<16 {
+			return fmt.Errorf("dualwrite: WithPlanCacheBytes: %d bytes is less than the minimum, 64 KiB", n)
+		}
+		c.cacheBytes = n
 		return nil
 	}
 }

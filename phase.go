@@ -22,8 +22,9 @@ const (
 // Switch decides the phases in force for each statement: a programmatic
 // override when one is set ([Switch.SetWrite], [Switch.SetRead]), else the
 // environment, else the mapping file's default. An invalid value in the
-// environment is logged and counted once per distinct value, and the last
-// valid phase stays in force. Reading from the new tables (read phase
+// environment when a connector is created is an error (see [NewConnector]);
+// one that appears later is logged and counted once per distinct value, and
+// the last valid phase stays in force. Reading from the new tables (read phase
 // compare or new) while writes are off is unsafe, since the new tables do
 // not follow the old ones: such a combination is refused (logged, counted,
 // and reads stay on the old tables). A Switch is safe for concurrent use.
@@ -153,6 +154,26 @@ func (s *Switch) env(v *envVar, name string, parse func(string) (string, error))
 	}
 	v.last.Store(next)
 	return next.phase
+}
+
+// checkEnv is the start-up check of the environment: a value that is not a
+// phase in either variable is an error wrapping [ErrInvalidPhase] that names
+// the variable and the valid values. Valid values become the last valid
+// phases, which stay in force if a variable later holds an invalid value.
+func (s *Switch) checkEnv() error {
+	for _, v := range []struct {
+		name  string
+		parse func(string) (string, error)
+		last  *envVar
+	}{{WritePhaseEnv, parseWrite, &s.write}, {ReadPhaseEnv, parseRead, &s.read}} {
+		if raw := os.Getenv(v.name); raw != "" {
+			if _, err := v.parse(raw); err != nil {
+				return fmt.Errorf("%w: %s: %w; set it to a valid value, or unset it to use the mapping file's phase", ErrInvalidPhase, v.name, err)
+			}
+		}
+		s.env(v.last, v.name, v.parse)
+	}
+	return nil
 }
 
 // reportUnsafe logs and counts an unsafe read phase once per phase.

@@ -10,6 +10,12 @@ import (
 // stmtCacheSize bounds the statements one connection keeps prepared.
 const stmtCacheSize = 64
 
+// stmtCacheMaxText is the longest text a connection keeps prepared: a
+// longer one (the capture of a long INSERT) is prepared for each use and
+// closed, so that a connection does not keep many long texts, and their
+// server-side statements, alive.
+const stmtCacheMaxText = 64 << 10
+
 // stmtCache keeps the statements the wrapper runs itself (the caller's
 // statement with key capture, the generated mirror statements, substituted
 // queries) prepared on one connection, so that the database compiles each
@@ -42,8 +48,9 @@ func (sc *stmtCache) get(ctx context.Context, c driver.Conn, query string, args 
 	switch {
 	case ok && !e.Value.(*cachedStmt).busy:
 		sc.ll.MoveToFront(e)
-	case ok:
-		// In use by open rows: a statement for this use only.
+	case ok || len(query) > stmtCacheMaxText:
+		// In use by open rows, or too long to keep: a statement for this
+		// use only.
 		if s, err = prepare(ctx, c, query); err != nil {
 			return nil, nil, err
 		}

@@ -12,7 +12,10 @@
 //     dual write (statement and mirror), successful ones only.
 //   - dualwrite_passthrough_writes_total{table}: writes on mapped tables run
 //     as written because the write phase is off.
-//   - dualwrite_refused_total{table}: statements refused as unsupported.
+//   - dualwrite_refused_total{table}: statements refused as unsupported;
+//     table is the mapped table the refusal names, or "other" when it names
+//     a table the mapping does not (a guarded table, a write to another
+//     table), or none.
 //   - dualwrite_reads_total{table,phase}: queries of mapped tables, by the
 //     read phase they ran in (old, compare, new); table is the first mapped
 //     table the query names.
@@ -26,13 +29,15 @@
 //   - dualwrite_plan_cache_total{result}: plan cache lookups, "hit" or "miss".
 //   - the backfill's collectors: see [Backfill].
 //
-// Label values are bounded: table names come from the mapping, operation is
+// Label values are bounded: a table label is one of the names the mapping
+// gives [New] or [Other], whatever name a statement holds; operation is
 // insert, update or delete; no SQL text or argument ever becomes a label.
 package metrics
 
 import (
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -49,12 +54,21 @@ type Metrics struct {
 	reads        *prometheus.CounterVec
 	compares     *prometheus.CounterVec
 	hit, miss    prometheus.Counter // resolved once: looked up on every statement
+	tables       map[string]bool    // the table label values besides Other
 }
+
+// Other is the table label of everything the mapping does not name.
+const Other = "other"
 
 // New creates the collectors and registers them on reg. A collector that is
 // already registered (a second connector on the same registry) is reused.
-func New(reg prometheus.Registerer) (*Metrics, error) {
+// tables are the table label values the methods keep (the mapping's old and
+// new table names); they record any other table, and a name that is not
+// valid UTF-8, as [Other], so that no statement can add a series or make
+// the client library panic.
+func New(reg prometheus.Registerer, tables []string) (*Metrics, error) {
 	m := &Metrics{
+		tables: make(map[string]bool, len(tables)),
 		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dualwrite_writes_total",
 			Help: "Writes on mapped tables in the dual write phase, by outcome.",
@@ -102,7 +116,20 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		m.mirrorTime = are.ExistingCollector.(*prometheus.HistogramVec)
 	}
 	m.hit, m.miss = m.planCache.WithLabelValues("hit"), m.planCache.WithLabelValues("miss")
+	for _, t := range tables {
+		if utf8.ValidString(t) {
+			m.tables[t] = true
+		}
+	}
 	return m, nil
+}
+
+// table returns the label value of a table name.
+func (m *Metrics) table(name string) string {
+	if m.tables[name] {
+		return name
+	}
+	return Other
 }
 
 func register(reg prometheus.Registerer, c **prometheus.CounterVec) error {
@@ -131,6 +158,7 @@ func (m *Metrics) Write(table, operation, outcome string, d time.Duration) {
 	if m == nil {
 		return
 	}
+	table = m.table(table)
 	m.writes.WithLabelValues(table, operation, outcome).Inc()
 	if outcome == Mirrored {
 		m.mirrorTime.WithLabelValues(table, operation).Observe(d.Seconds())
@@ -140,14 +168,15 @@ func (m *Metrics) Write(table, operation, outcome string, d time.Duration) {
 // Passthrough records a write on a mapped table run as written.
 func (m *Metrics) Passthrough(table string) {
 	if m != nil {
-		m.passthrough.WithLabelValues(table).Inc()
+		m.passthrough.WithLabelValues(m.table(table)).Inc()
 	}
 }
 
-// Refused records a refused statement.
+// Refused records a refused statement; table is the table its refusal
+// names, mapped or not.
 func (m *Metrics) Refused(table string) {
 	if m != nil {
-		m.refused.WithLabelValues(table).Inc()
+		m.refused.WithLabelValues(m.table(table)).Inc()
 	}
 }
 
@@ -181,13 +210,13 @@ const (
 // Read records a query of a mapped table in a read phase.
 func (m *Metrics) Read(table, phase string) {
 	if m != nil {
-		m.reads.WithLabelValues(table, phase).Inc()
+		m.reads.WithLabelValues(m.table(table), phase).Inc()
 	}
 }
 
 // Compare records the result of one comparison.
 func (m *Metrics) Compare(table, result string) {
 	if m != nil {
-		m.compares.WithLabelValues(table, result).Inc()
+		m.compares.WithLabelValues(m.table(table), result).Inc()
 	}
 }

@@ -2,49 +2,142 @@ package rewrite
 
 import (
 	"container/list"
+	"crypto/sha256"
+	"errors"
+	"strings"
 	"sync"
 )
 
-// planCache is a bounded least-recently-used map from statement text to plan.
+// DefaultPlanCacheBytes is the default bound of the memory a planner's plan
+// cache holds: the keys, the plans' own texts, and a fixed overhead per entry.
+const DefaultPlanCacheBytes = 16 << 20
+
+// inlineKey is the longest statement text the cache keeps as its key. A
+// longer text is kept as its length and SHA-256 digest only, so that a
+// statement the wrapper passes as written costs the cache a fixed amount,
+// however long its text.
+const inlineKey = 4096
+
+// entryOverhead approximates what an entry costs besides the texts it
+// holds: the map slot, the list element, the entry and the key.
+const entryOverhead = 160
+
+// planCache is a least-recently-used map from statement text to plan,
+// bounded both by its number of entries and by the bytes they hold. A plan
+// that would take more than an eighth of the byte bound is not cached.
 type planCache struct {
-	mu    sync.Mutex
-	size  int
-	ll    *list.List
-	items map[string]*list.Element
+	mu       sync.Mutex
+	size     int
+	maxBytes int64
+	bytes    int64
+	ll       *list.List
+	items    map[cacheKey]*list.Element
+}
+
+// cacheKey identifies a statement text: the text itself when it is short,
+// else its length and SHA-256 digest.
+type cacheKey struct {
+	n    int
+	sum  [sha256.Size]byte
+	text string
+}
+
+func keyOf(query string) cacheKey {
+	if len(query) <= inlineKey {
+		return cacheKey{n: len(query), text: query}
+	}
+	h := sha256.New()
+	var buf [4096]byte
+	for s := query; len(s) > 0; {
+		n := copy(buf[:], s)
+		h.Write(buf[:n])
+		s = s[n:]
+	}
+	k := cacheKey{n: len(query)}
+	h.Sum(k.sum[:0])
+	return k
 }
 
 type cacheEntry struct {
-	query string
-	plan  *Plan
+	key  cacheKey
+	plan *Plan
+	cost int64
 }
 
-func newPlanCache(size int) *planCache {
+func newPlanCache(size int, maxBytes int64) *planCache {
 	if size < 1 {
 		size = 1
 	}
-	return &planCache{size: size, ll: list.New(), items: make(map[string]*list.Element, size)}
+	if maxBytes < 1 {
+		maxBytes = DefaultPlanCacheBytes
+	}
+	return &planCache{size: size, maxBytes: maxBytes, ll: list.New(), items: make(map[cacheKey]*list.Element)}
 }
 
-func (c *planCache) get(query string) *Plan {
+func (c *planCache) get(k cacheKey) *Plan {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.items[query]; ok {
+	if e, ok := c.items[k]; ok {
 		c.ll.MoveToFront(e)
 		return e.Value.(*cacheEntry).plan
 	}
 	return nil
 }
 
-func (c *planCache) put(query string, plan *Plan) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.items[query]; ok {
+func (c *planCache) put(k cacheKey, plan *Plan) {
+	cost := int64(entryOverhead+len(k.text)) + plan.bytes()
+	if cost > c.maxBytes/8 {
 		return
 	}
-	c.items[query] = c.ll.PushFront(&cacheEntry{query: query, plan: plan})
-	if c.ll.Len() > c.size {
+	// The key must not keep alive a larger text the query was cut from.
+	k.text = strings.Clone(k.text)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.items[k]; ok {
+		return
+	}
+	c.items[k] = c.ll.PushFront(&cacheEntry{key: k, plan: plan, cost: cost})
+	c.bytes += cost
+	for c.ll.Len() > c.size || c.bytes > c.maxBytes {
 		last := c.ll.Back()
 		c.ll.Remove(last)
-		delete(c.items, last.Value.(*cacheEntry).query)
+		e := last.Value.(*cacheEntry)
+		delete(c.items, e.key)
+		c.bytes -= e.cost
 	}
+}
+
+// bytes approximates the memory a plan holds of its own: its texts and
+// slices. The plans shared by every statement they fit hold none.
+func (p *Plan) bytes() int64 {
+	n := len(p.Fused) + len(p.Capture) + len(p.PreSelect) + 8*len(p.PreSelectParams)
+	if p.Params != nil {
+		n += 8*len(p.Params.index) + 32*len(p.Params.named)
+	}
+	if r := p.Read; r != nil {
+		n += len(r.NewQuery) + len(r.Fingerprint) + 8*len(r.Tables)
+		if l := r.Lock; l != nil {
+			n += len(l.OldQuery) + len(l.newHead) + len(l.newTail)
+		}
+	}
+	var ue *UnsupportedError
+	if errors.As(p.Err, &ue) {
+		n += len(ue.Table) + len(ue.Construct) + len(ue.Fix)
+	} else if p.Err != nil {
+		n += 256
+	}
+	return int64(n)
+}
+
+// detach returns a plan that holds no part of the statement's text: the
+// plans hold texts of their own, but a refusal's names may be cut from the
+// text, and would keep all of it alive in the cache.
+func (p *Plan) detach() *Plan {
+	ue, ok := p.Err.(*UnsupportedError) //nolint:errorlint // the planner's own refusals, never wrapped
+	if !ok {
+		return p
+	}
+	c := *p
+	c.Err = &UnsupportedError{Table: strings.Clone(ue.Table), Construct: strings.Clone(ue.Construct), Fix: strings.Clone(ue.Fix)}
+	return &c
 }

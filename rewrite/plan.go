@@ -166,7 +166,8 @@ type tracked struct {
 }
 
 // Planner turns statement texts into plans for one mapping. It is safe for
-// concurrent use; plans are cached per statement text.
+// concurrent use; plans are cached per statement text, in a cache bounded
+// by entries and by bytes.
 type Planner struct {
 	d      *Dialect
 	tables map[string]*tracked
@@ -176,9 +177,21 @@ type Planner struct {
 }
 
 // NewPlanner compiles the mapping for dialect d. schema may be nil when the
-// live schema is unknown (only in tests of the generated SQL).
+// live schema is unknown (only in tests of the generated SQL). Its plan
+// cache keeps the plans of up to cacheSize statement texts, in at most
+// [DefaultPlanCacheBytes].
 func NewPlanner(d *Dialect, m *mapping.Mapping, schema *Schema, cacheSize int) *Planner {
-	p := &Planner{d: d, tables: map[string]*tracked{}, cache: newPlanCache(cacheSize)}
+	return NewPlannerBounded(d, m, schema, cacheSize, DefaultPlanCacheBytes)
+}
+
+// NewPlannerBounded is [NewPlanner] with a plan cache of at most cacheBytes
+// (approximately: the plans' own texts, the keys and a fixed overhead per
+// entry). A text longer than a few hundred bytes is kept in the cache as
+// its length and SHA-256 digest, so that a statement the wrapper passes as
+// written costs the cache a fixed amount however long it is; a plan that
+// would take more than an eighth of cacheBytes is not cached.
+func NewPlannerBounded(d *Dialect, m *mapping.Mapping, schema *Schema, cacheSize int, cacheBytes int64) *Planner {
+	p := &Planner{d: d, tables: map[string]*tracked{}, cache: newPlanCache(cacheSize, cacheBytes)}
 	if schema != nil {
 		p.schema = *schema
 	}
@@ -217,11 +230,12 @@ func (p *Planner) Table(old string) *Table {
 // Plan returns the plan for a statement text, from the cache when it has been
 // seen before.
 func (p *Planner) Plan(query string) (plan *Plan, cached bool) {
-	if plan := p.cache.get(query); plan != nil {
+	k := keyOf(query)
+	if plan := p.cache.get(k); plan != nil {
 		return plan, true
 	}
-	plan = p.plan(query)
-	p.cache.put(query, plan)
+	plan = p.plan(query).detach()
+	p.cache.put(k, plan)
 	return plan, false
 }
 

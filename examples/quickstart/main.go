@@ -22,7 +22,8 @@
 //  10. the row is repaired by a dual write that touches it;
 //  11. DUALWRITE_READ_PHASE=new: queries are served from accounts;
 //  12. rollback: DUALWRITE_READ_PHASE=old, effective on the next statement;
-//  13. the operator endpoint, dualwrite.Handler, shows and switches phases;
+//  13. the operator endpoint, dualwrite.Handler, shows and switches phases
+//     (changes only from requests its authorization hook allows);
 //  14. the dualwrite_* metrics are printed.
 //
 // Run it with
@@ -34,6 +35,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"database/sql"
 	_ "embed"
 	"encoding/json"
@@ -412,16 +414,34 @@ func reads(w io.Writer, db, raw *sql.DB) error {
 	return nil
 }
 
+// operatorToken is the token the example's operator endpoint accepts; a
+// real program takes it from its secrets, or authorizes operators its own way.
+const operatorToken = "example-operator-token"
+
+// authorizeOperator allows the requests that carry operatorToken.
+func authorizeOperator(r *http.Request) error {
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+operatorToken)) != 1 {
+		return errors.New("missing or wrong bearer token")
+	}
+	return nil
+}
+
 // operatorEndpoint is step 13: dualwrite.Handler on a test server, then the
 // repair of account 2.
 func operatorEndpoint(w io.Writer, db *sql.DB) error {
-	srv := httptest.NewServer(dualwrite.Handler(sw, theMapping, registry))
+	srv := httptest.NewServer(dualwrite.Handler(sw, theMapping, registry, dualwrite.WithAuthorize(authorizeOperator)))
 	defer srv.Close()
-	fmt.Fprintln(w, "13. The operator endpoint: dualwrite.Handler(sw, mapping, registry), mounted on a test server.")
-	call := func(method, body string) error {
+	fmt.Fprintln(w, "13. The operator endpoint: dualwrite.Handler(sw, mapping, registry, dualwrite.WithAuthorize(...)), mounted on a test server.")
+	call := func(method, body, token string) error {
 		req, err := http.NewRequest(method, srv.URL, strings.NewReader(body))
 		if err != nil {
 			return err
+		}
+		if method == http.MethodPost {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -435,6 +455,9 @@ func operatorEndpoint(w io.Writer, db *sql.DB) error {
 		what := method
 		if body != "" {
 			what += " " + body
+		}
+		if method == http.MethodPost && token == "" {
+			what += " (no token)"
 		}
 		fmt.Fprintf(w, "   %-24s -> %d write_phase=%s read_phase=%s", what, resp.StatusCode, st.WritePhase, st.ReadPhase)
 		if st.WriteOverride != "" {
@@ -458,14 +481,15 @@ func operatorEndpoint(w io.Writer, db *sql.DB) error {
 		return nil
 	}
 	for _, c := range []struct {
-		method, body, from string
+		method, body, token, from string
 	}{
-		{"GET", "", ""},
-		{"POST", `{"read":"new"}`, "served from accounts"},
-		{"POST", `{"write":"off"}`, ""},
-		{"POST", `{"read":"default"}`, "back to the environment's old: served from users"},
+		{"GET", "", "", ""},
+		{"POST", `{"read":"new"}`, "", ""}, // no token: refused
+		{"POST", `{"read":"new"}`, operatorToken, "served from accounts"},
+		{"POST", `{"write":"off"}`, operatorToken, ""},
+		{"POST", `{"read":"default"}`, operatorToken, "back to the environment's old: served from users"},
 	} {
-		if err := call(c.method, c.body); err != nil {
+		if err := call(c.method, c.body, c.token); err != nil {
 			return err
 		}
 		if c.from != "" {

@@ -120,6 +120,7 @@ func TestRun(t *testing.T) {
 		// 13: the endpoint.
 		"13. The operator endpoint",
 		"GET                      -> 200 write_phase=dual read_phase=old\n",
+		"POST {\"read\":\"new\"} (no token) -> 403 write_phase=dual read_phase=old\n     error: not authorized: missing or wrong bearer token\n",
 		"POST {\"read\":\"new\"}      -> 200 write_phase=dual read_phase=new read_override=new\n     SELECT visits FROM users WHERE id = 2 -> 500 (served from accounts)",
 		"POST {\"write\":\"off\"}     -> 400 write_phase=dual read_phase=new read_override=new\n     error: ",
 		"POST {\"read\":\"default\"}  -> 200 write_phase=dual read_phase=old\n     SELECT visits FROM users WHERE id = 2 -> 5 ",

@@ -18,6 +18,7 @@ import (
 // (<expr>) IS NULL, which the server rejects when the expression
 // aggregates rows or holds a window or set-returning function. defined is
 // the table whose column c defines. Before running anything it makes sure,
+// with the expression inline as the generated statements have it,
 // with the dialect's lexer, that the text is one balanced expression
 // without placeholders or semicolons, so that each query is exactly one
 // read-only SELECT (a PostgreSQL connection configured for the simple
@@ -26,8 +27,11 @@ func (in *inspector) checkExpr(defined string, c mapping.Column, section, src st
 	where := fmt.Sprintf("expression `%s` (%s, mapping line %d)", c.Expr, section, c.Line)
 	from := in.d.qualifier + in.d.sql.Quote(src)
 	head := "SELECT ("
-	query := head + c.Expr + "\n) FROM " + from + " WHERE " + in.d.falseLit
-	if msg := singleExpr(in.d.sql, query, len(head), len(head)+len(c.Expr)+1); msg != "" {
+	// The expression is followed by what follows it in the statements the
+	// wrapper generates, which put it inline: a -- comment at its end would
+	// swallow the rest of them, and must swallow the rest of this query too.
+	query := head + c.Expr + ") FROM " + from + " WHERE " + in.d.falseLit
+	if msg := singleExpr(in.d.sql, query, len(head), len(head)+len(c.Expr)); msg != "" {
 		in.problem(defined, c.Name, "%s %s", where, msg)
 		return nil
 	}
@@ -67,7 +71,8 @@ type sqlState interface{ SQLState() string }
 // from offset start to the offset of the closing parenthesis at close. It
 // returns what is wrong, or "" when the parenthesized expression is
 // balanced, has no placeholder and no semicolon, and comments inside it do
-// not swallow the rest of the query.
+// not swallow the rest of the query. The query must hold the expression as
+// the generated statements do, inline, with nothing after it on its line.
 func singleExpr(d *rewrite.Dialect, query string, start, close int) string {
 	toks, err := d.Lex(query)
 	if err != nil {
@@ -106,6 +111,11 @@ func singleExpr(d *rewrite.Dialect, query string, start, close int) string {
 				return "has unbalanced parentheses; fix them"
 			}
 		}
+	}
+	if !closed && strings.Contains(query[start:close], "--") {
+		// The text was read, so nothing is unterminated: a -- comment ran
+		// past the expression's end.
+		return "ends in a -- comment, which would swallow the rest of every statement generated around the expression; remove the comment, or write it as /* ... */"
 	}
 	if !closed {
 		return "is not a single expression (a comment or quote in it runs past its end); fix it"

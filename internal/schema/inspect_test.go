@@ -335,6 +335,10 @@ func TestInspectExpressions(t *testing.T) {
 			want{"users", "email", []string{"is not a single expression", "runs past its end"}}},
 		{"comment swallows the rest", "postgres", `email: email_address`, `email: "email_address /* x"`,
 			want{"users", "email", []string{"is not a single expression", "unterminated /* comment"}}},
+		// The generated statements put the expression inline: a -- comment
+		// would swallow the rest of them.
+		{"line comment swallows the rest", "", `email: email_address`, `email: "email_address -- the address"`,
+			want{"users", "email", []string{"(reverse, mapping line", "ends in a -- comment", "/* ... */"}}},
 		{"string swallows the rest", "", `email: email_address`, `email: "email_address || 'x"`,
 			want{"users", "email", []string{"is not a single expression", "runs past its end"}}},
 		{"dollar quote swallows the rest", "postgres", `email: email_address`, `email: "email_address || $$x"`,

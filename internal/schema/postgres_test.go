@@ -83,7 +83,7 @@ func TestPostgresExpressionsWithQuotesAndComments(t *testing.T) {
 	// Semicolons, dollar signs and parentheses inside strings, quoted
 	// names and comments are not the expression's.
 	yaml := strings.Replace(pgUsersMapping, `first_name: "split_part(full_name, ' ', 1)"`,
-		`first_name: "split_part(full_name, ';)$1', 1) || $q$;($$q$ || E'\\';(' || \"full_name\" -- ;)\n"`, 1)
+		`first_name: "split_part(full_name, ';)$1', 1) || $q$;($$q$ || E'\\';(' || \"full_name\" -- ;)\n|| ''"`, 1)
 	_, problems := pgInspect(t, pgUsersSchema, yaml)
 	checkProblems(t, problems)
 }
@@ -132,13 +132,14 @@ func TestPostgresSingleExpr(t *testing.T) {
 		{"a; b", "contains a semicolon"},
 		{"a)", "unbalanced parentheses"},
 		{"(a", "unbalanced parentheses"},
-		{"a -- x", ""},
+		{"a -- x", "ends in a -- comment"},
+		{"a -- x\n+ 1", ""},
 		{"a /* x", "is not a single expression"},
 		{"a || 'x", "is not a single expression"},
 		{"a || $", "cannot be read as SQL"},
 	} {
-		query := head + tt.expr + "\n) FROM \"s\".\"t\" WHERE false"
-		got := singleExpr(rewrite.Postgres, query, len(head), len(head)+len(tt.expr)+1)
+		query := head + tt.expr + ") FROM \"s\".\"t\" WHERE false"
+		got := singleExpr(rewrite.Postgres, query, len(head), len(head)+len(tt.expr))
 		if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
 			t.Errorf("singleExpr(%q) = %q, want %q", tt.expr, got, tt.want)
 		}
