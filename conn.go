@@ -59,12 +59,14 @@ func (c *conn) run() innerConn {
 func (c *conn) Unwrap() driver.Conn { return c.inner }
 
 // route returns the plan to follow for query in the phase in force, or nil
-// when the statement runs as written.
+// when the statement runs as written. A refusal of a statement that would
+// change the connection's session (rewrite.Plan.Session) holds in the off
+// phase too: the connection may serve dual writes later.
 func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
 	if plan.Action == rewrite.Pass || plan.Action == rewrite.Read {
 		return nil, nil // reads are routed by query
 	}
-	if c.c.writePhase() == mapping.WriteOff {
+	if c.c.writePhase() == mapping.WriteOff && !plan.Session {
 		if plan.Action == rewrite.Mirror {
 			c.c.metrics.Passthrough(plan.Table.Map.Old)
 		}

@@ -58,6 +58,12 @@ type Plan struct {
 	// (CREATE, DROP, ALTER): once it has run, the driver checks the live
 	// schema again before its next statement.
 	ChangesSchema bool
+	// Session is set on a refusal that holds in every write phase: the
+	// statement would leave something on its connection (a setting, an
+	// SQL-level prepared statement, a temporary object) that outlives a
+	// switch to the dual phase and that no check of the schema sees
+	// (session.go).
+	Session bool
 
 	// Fused, for dialects where a dual write is one statement, is that
 	// statement: the caller's in a data-modifying CTE with the whole row
@@ -257,6 +263,9 @@ func (p *Planner) plan(query string) *Plan {
 		if t.Kind == QuotedIdent && strings.EqualFold(query[t.Start:t.Start+1], "u") {
 			return refuse(named, `a U&"..." identifier`, "write the identifier without escapes")
 		}
+	}
+	if plan := p.session(query, toks, named); plan != nil {
+		return plan
 	}
 	if named == "" {
 		ddl := changesSchema(query, toks)

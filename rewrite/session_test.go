@@ -1,0 +1,83 @@
+package rewrite_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// sessionCases: which PostgreSQL statements are refused in every write
+// phase because they change the connection's session (a setting the plans
+// depend on, an SQL-level prepared statement), and which pass.
+var sessionCases = []struct {
+	sql     string
+	refused string // "": not a session refusal; else a word of the refusal
+}{
+	{"SET standard_conforming_strings = off", "standard_conforming_strings"},
+	{"set Standard_Conforming_Strings to 'off'", "standard_conforming_strings"},
+	{`SET LOCAL "search_path" = other, public`, "search_path"},
+	{"SET SESSION search_path TO DEFAULT", "search_path"},
+	{"SET SCHEMA 'other'", "search_path"},
+	{"SET NAMES 'SJIS'", "client_encoding"},
+	{"SET client_encoding = 'SJIS'", "client_encoding"},
+	{"SET ROLE reader", "role"},
+	{"SET LOCAL ROLE reader", "role"},
+	{"SET SESSION AUTHORIZATION reader", "role"},
+	{"SET SESSION SESSION AUTHORIZATION reader", "role"},
+	{"BEGIN; SET LOCAL search_path = other", "search_path"},
+	{"SELECT set_config('search_path', 'other', true)", "search_path"},
+	{"SELECT pg_catalog.set_config('SEARCH_PATH', 'other', true)", "search_path"},
+	{"SELECT set_config('search' '_path', 'other', true)", "set_config"},
+	{"SELECT set_config(E'search_path', 'other', true)", "set_config"},
+	{"SELECT set_config($1, $2, false)", "set_config"},
+	{"DO $$ BEGIN SET search_path = other; END $$", "search_path"},
+	{"DO $body$ BEGIN IF true THEN SET ROLE reader; END IF; END $body$", "role"},
+	{"DO $$ BEGIN EXECUTE 'SET standard_conforming_strings = off'; END $$", "standard_conforming_strings"},
+	{"CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT set_config('search_path', 'x', false) $$", "search_path"},
+	{"PREPARE p AS UPDATE users SET visits = 9", "PREPARE"},
+	{"PREPARE p (bigint) AS SELECT * FROM users WHERE id = $1", "PREPARE"},
+	{"PREPARE p AS INSERT INTO audit (msg) VALUES ('x')", "PREPARE"},
+	{"PREPARE p AS WITH d AS (DELETE FROM audit RETURNING 1) SELECT * FROM d", "PREPARE"},
+	{"PREPARE p AS DO NOTHING", "PREPARE"},
+	{"PREPARE p", "PREPARE"},
+
+	{"SET statement_timeout = '5s'", ""},
+	{"SET myapp.role = 'x'", ""},
+	{"SET TIME ZONE 'UTC'", ""},
+	{"RESET search_path", ""},
+	{"RESET ALL", ""},
+	{"SELECT set_config('application_name', 'x', false)", ""},
+	{"SELECT current_setting('search_path')", ""},
+	{"UPDATE memberships SET role = 'x' WHERE org_id = 1", ""},
+	{"CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = '' AS $$ SELECT 1 $$", ""},
+	{"DO $$ BEGIN UPDATE audit SET role = 'x'; END $$", ""},
+	{"PREPARE p AS SELECT 1", ""},
+	{"PREPARE TRANSACTION 'x'", ""},
+	{"EXECUTE p", ""},
+	{"SELECT 'SET search_path = other'", ""},
+}
+
+func TestSessionRefusals(t *testing.T) {
+	p := rewrite.NewPlanner(rewrite.Postgres, testMapping(), &rewrite.Schema{}, 100)
+	for _, tc := range sessionCases {
+		plan, _ := p.Plan(tc.sql)
+		if tc.refused == "" {
+			if plan.Session {
+				t.Errorf("%s: refused in every phase: %v", tc.sql, plan.Err)
+			}
+			continue
+		}
+		if plan.Action != rewrite.Refuse || !plan.Session || !errors.Is(plan.Err, rewrite.ErrUnsupported) || !strings.Contains(plan.Err.Error(), tc.refused) {
+			t.Errorf("%s: action %d, session %v, %v; want a refusal in every phase naming %q", tc.sql, plan.Action, plan.Session, plan.Err, tc.refused)
+		}
+	}
+	// SQLite has no such settings, and no SQL-level PREPARE.
+	sp := rewrite.NewPlanner(rewrite.SQLite, testMapping(), &rewrite.Schema{}, 100)
+	for _, q := range []string{"SELECT set_config('search_path', 'x', false)", "PREPARE p AS SELECT 1"} {
+		if plan, _ := sp.Plan(q); plan.Session {
+			t.Errorf("SQLite: %s: refused in every phase: %v", q, plan.Err)
+		}
+	}
+}
