@@ -3,11 +3,17 @@ package dualwrite_test
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 )
@@ -119,6 +125,57 @@ func TestPostgresSearchPathRefused(t *testing.T) {
 	mustExecConn(t, c, `RESET search_path`)
 	mustExecConn(t, c, `RESET ALL`)
 	mustExecConn(t, c, `UPDATE users SET visits = 2 WHERE id = 1`)
+	e.checkInvariant()
+}
+
+// switchConnector connects with dsn, and with other once switched.
+type switchConnector struct {
+	dsn, other string
+	switched   atomic.Bool
+}
+
+func (s *switchConnector) Connect(context.Context) (driver.Conn, error) {
+	if s.switched.Load() {
+		return (&stdlib.Driver{}).Open(s.other)
+	}
+	return (&stdlib.Driver{}).Open(s.dsn)
+}
+
+func (s *switchConnector) Driver() driver.Driver { return &stdlib.Driver{} }
+
+// TestPostgresConnectionSettingsChecked: a connection of the pool whose
+// search_path differs from the one the mapping was checked with (here by
+// its DSN; an ALTER ROLE ... SET does the same to new sessions) is refused
+// when it connects, before a write of users could land in another schema.
+func TestPostgresConnectionSettingsChecked(t *testing.T) {
+	dsn := postgresBackend.dsn(t)
+	other := otherUsers(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", other+","+q.Get("search_path"))
+	u.RawQuery = q.Encode()
+	base := &switchConnector{dsn: dsn, other: u.String()}
+	e := postgresBackend.openWith(t, base)
+	e.raw = sql.OpenDB(dbtest.Connector{DSN: dsn, Base: &stdlib.Driver{}})
+	t.Cleanup(func() { _ = e.raw.Close() })
+	ctx := context.Background()
+	c1 := e.pinned(t) // the schema is checked on the first connection
+	mustExecConn(t, c1, `INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')`)
+	base.switched.Store(true)
+	c2, err := e.db.Conn(ctx)
+	if err == nil {
+		_, err = c2.ExecContext(ctx, `INSERT INTO users (id, full_name) VALUES (2, 'Alan Turing')`)
+		_ = c2.Close()
+	}
+	if !errors.Is(err, dualwrite.ErrSchemaMismatch) || !strings.Contains(err.Error(), "search_path") {
+		t.Fatalf("a connection with another search_path: %v; want ErrSchemaMismatch naming search_path", err)
+	}
+	if n := e.count(other + ".users"); n != 0 {
+		t.Fatalf("%s.users has %d rows", other, n)
+	}
 	e.checkInvariant()
 }
 
