@@ -39,6 +39,21 @@ func changesSchema(query string, toks []Token) bool {
 	return false
 }
 
+// changesSchemaIfRun returns plan, a refusal, marked as a schema change
+// when the string holds one: refused in the dual phase, it runs in the off
+// phase, and the schema is then checked again.
+func (p *Planner) changesSchemaIfRun(query string, plan *Plan) *Plan {
+	if plan.Action != Refuse || plan.ChangesSchema {
+		return plan
+	}
+	if toks, err := p.d.Lex(query); err == nil && !changesSchema(query, toks) {
+		return plan
+	}
+	marked := *plan
+	marked.ChangesSchema = true
+	return &marked
+}
+
 // ddlReader reads the words of one schema change.
 type ddlReader struct {
 	p    *Planner
@@ -224,8 +239,11 @@ func (r *ddlReader) create() *Plan {
 		// table is learned by the check after it (REPLACE is then refused).
 		return ddlPlan
 	case "TRIGGER":
-		if name := r.namesMapped(i, roleOld, roleNew, roleGuarded); temp && name != "" {
-			return refuse(name, "a temporary trigger that names a mapped or guarded table",
+		r.words(&i, "IF", "NOT", "EXISTS")
+		if schema, _, _, ok := r.name(i); temp || ok && tempSchema(schema) {
+			// Every one: the schema checks run on other connections would
+			// miss what it writes, also to a table guarded later.
+			return sessionRefusal(r.namesMapped(i, roleOld, roleNew, roleGuarded), "a temporary trigger",
 				"create it without TEMP: a temporary trigger is seen by its own connection only, and the schema checks of the others would miss it")
 		}
 		return ddlPlan // the check after it learns whether it writes to a mapped table
@@ -239,8 +257,8 @@ func (r *ddlReader) create() *Plan {
 			// mapped table: the check after it learns their actions.
 			return ddlPlan
 		case temp || tempSchema(schema):
-			return refuse(name, "a temporary "+strings.ToLower(obj)+" named like a table of the mapping "+pairOf(t),
-				"it would hide the mapped table from this connection's statements: choose another name")
+			return sessionRefusal(name, "a temporary "+strings.ToLower(obj)+" named like a table of the mapping "+pairOf(t),
+				"it would hide the mapped table from this connection's statements, also after the write phase switched to dual: choose another name")
 		case obj != "TABLE":
 			return refuse(name, "CREATE "+obj+" named like a table of the mapping "+pairOf(t), "choose another name")
 		case !ifNotExists:

@@ -73,8 +73,29 @@ func TestSessionRefusals(t *testing.T) {
 			t.Errorf("%s: action %d, session %v, %v; want a refusal in every phase naming %q", tc.sql, plan.Action, plan.Session, plan.Err, tc.refused)
 		}
 	}
-	// SQLite has no such settings, and no SQL-level PREPARE.
+	// SQLite has no such settings, and no SQL-level PREPARE; its
+	// temporary triggers and tables named like mapped ones are refused in
+	// every phase, and a refused schema change is checked after it when
+	// the off phase runs it.
 	sp := rewrite.NewPlanner(rewrite.SQLite, testMapping(), &rewrite.Schema{}, 100)
+	for _, q := range []string{
+		"CREATE TEMP TRIGGER t AFTER INSERT ON audit BEGIN SELECT 1; END",
+		"CREATE TRIGGER temp.t AFTER INSERT ON audit BEGIN UPDATE users SET visits = 9; END",
+		"CREATE TEMP TABLE 'users' (id INTEGER PRIMARY KEY)",
+		"CREATE TABLE temp.accounts (id INTEGER PRIMARY KEY)",
+	} {
+		if plan, _ := sp.Plan(q); plan.Action != rewrite.Refuse || !plan.Session {
+			t.Errorf("SQLite: %s: action %d, session %v; want a refusal in every phase", q, plan.Action, plan.Session)
+		}
+	}
+	for _, q := range []string{
+		"ALTER TABLE 'users' RENAME COLUMN visits TO hits",
+		"ALTER TABLE users DROP COLUMN email; SELECT 1",
+	} {
+		if plan, _ := sp.Plan(q); plan.Action != rewrite.Refuse || plan.Session || !plan.ChangesSchema {
+			t.Errorf("SQLite: %s: action %d, session %v, changes schema %v; want a refusal in dual that marks a schema change", q, plan.Action, plan.Session, plan.ChangesSchema)
+		}
+	}
 	for _, q := range []string{"SELECT set_config('search_path', 'x', false)", "PREPARE p AS SELECT 1"} {
 		if plan, _ := sp.Plan(q); plan.Session {
 			t.Errorf("SQLite: %s: refused in every phase: %v", q, plan.Err)

@@ -1,0 +1,56 @@
+package dualwrite_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/mapping"
+)
+
+// TestSQLiteSessionObjectsRefused: a temporary trigger or table that
+// would act on a mapped table behind the mirror is refused in every write
+// phase, since it outlives a switch to dual on its pooled connection and
+// the schema checks of the other connections cannot see it.
+func TestSQLiteSessionObjectsRefused(t *testing.T) {
+	e := sqliteBackend.open(t)
+	mustExec(t, e.db, `INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')`)
+	c := e.pinned(t)
+	for _, phase := range []mapping.WritePhase{mapping.WriteOff, mapping.WriteDual} {
+		e.setWrite(t, phase)
+		mustRefuse(t, c, `CREATE TEMP TRIGGER bump AFTER INSERT ON audit BEGIN UPDATE users SET visits = 9; END`, "temporary trigger")
+		mustRefuse(t, c, `CREATE TRIGGER temp.bump AFTER INSERT ON audit BEGIN UPDATE users SET visits = 9; END`, "temporary trigger")
+		mustRefuse(t, c, `CREATE TEMP TABLE 'users' (id INTEGER PRIMARY KEY, full_name TEXT, email TEXT, visits INTEGER)`, "temporary table")
+		mustRefuse(t, c, `CREATE TABLE temp."users" (id INTEGER PRIMARY KEY, full_name TEXT, email TEXT, visits INTEGER)`, "temporary table")
+	}
+	mustExecConn(t, c, `INSERT INTO audit (id, msg) VALUES (1, 'x')`)
+	mustExecConn(t, c, `INSERT INTO users (id, full_name) VALUES (2, 'Alan Turing')`)
+	if n := e.count("main.users"); n != 2 {
+		t.Fatalf("main.users has %d rows, want 2", n)
+	}
+	e.checkInvariant()
+}
+
+// TestSQLiteQuotedNameDDL: ALTER TABLE of a mapped table named by a string
+// literal is refused in the dual phase as the bare name is; run in the off
+// phase it still makes the schema be checked again, so the dual writes
+// after it are refused, naming the column the mapping misses.
+func TestSQLiteQuotedNameDDL(t *testing.T) {
+	e := sqliteBackend.open(t)
+	mustExec(t, e.db, `INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x')`)
+	c := e.pinned(t)
+	mustRefuse(t, c, `ALTER TABLE 'users' RENAME COLUMN email TO mail`, "RENAME COLUMN")
+	e.setWrite(t, mapping.WriteOff)
+	mustExecConn(t, c, `ALTER TABLE 'users' RENAME COLUMN visits TO hits`)
+	e.setWrite(t, mapping.WriteDual)
+	_, err := c.ExecContext(context.Background(), `UPDATE users SET hits = 3 WHERE id = 1`)
+	if !errors.Is(err, dualwrite.ErrUnsupported) || !strings.Contains(err.Error(), "visits") {
+		t.Fatalf("a dual write after the rename: %v; want a refusal naming visits", err)
+	}
+	var hits int
+	if err := e.raw.QueryRow(`SELECT hits FROM users WHERE id = 1`).Scan(&hits); err != nil || hits != 0 {
+		t.Fatalf("users.hits = %d (%v): the refused write ran", hits, err)
+	}
+}
