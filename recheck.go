@@ -65,8 +65,10 @@ func (c *conn) shared(ctx context.Context, gen uint64) (*rewrite.Planner, error)
 
 // ran records what a statement that ran as written did to the schema: a
 // schema change bumps the generation; the end of a transaction that
-// changed the schema bumps it again, for the other connections.
+// changed the schema bumps it again, for the other connections. It also
+// records that the connection may hold a temporary table.
 func (c *conn) ran(plan *rewrite.Plan) {
+	c.tempTables = c.tempTables || plan.TempTable
 	switch {
 	case plan.ChangesSchema:
 		if c.txState != txn.TxNone {

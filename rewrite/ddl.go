@@ -15,8 +15,13 @@ import (
 // ddlPlan passes a schema change; the driver checks the schema after it.
 var ddlPlan = &Plan{Action: Pass, Kind: KindDDL, ChangesSchema: true}
 
-// txDDLPlan passes a string that holds transaction control and a schema change.
-var txDDLPlan = &Plan{Action: Pass, Kind: KindTx, ChangesSchema: true}
+// tempTablePlan passes a schema change that may create a temporary table,
+// and triggerPlan one that may create a trigger on a temporary table
+// (Plan.TempTable, Plan.CreatesTrigger).
+var (
+	tempTablePlan = &Plan{Action: Pass, Kind: KindDDL, ChangesSchema: true, TempTable: true}
+	triggerPlan   = &Plan{Action: Pass, Kind: KindDDL, ChangesSchema: true, CreatesTrigger: true}
+)
 
 // changesSchema reports whether a string holds a schema change: a
 // statement, the first or one after a semicolon, that begins with CREATE,
@@ -64,6 +69,7 @@ type ddlReader struct {
 // ddl plans a string that holds a schema change: each of its statements
 // that is one must keep every mapping valid.
 func (p *Planner) ddl(query string, toks []Token) *Plan {
+	var temp, trigger bool
 	for len(toks) > 0 {
 		end := p.statementEnd(query, toks)
 		r := &ddlReader{p: p, q: query, toks: toks[:end]}
@@ -79,9 +85,14 @@ func (p *Planner) ddl(query string, toks []Token) *Plan {
 		if plan != nil && plan.Action == Refuse {
 			return plan
 		}
+		temp = temp || plan != nil && plan.TempTable
+		trigger = trigger || plan != nil && plan.CreatesTrigger
 		toks = toks[min(end+1, len(toks)):]
 	}
-	return ddlPlan
+	if !temp && !trigger {
+		return ddlPlan
+	}
+	return &Plan{Action: Pass, Kind: KindDDL, ChangesSchema: true, TempTable: temp, CreatesTrigger: trigger}
 }
 
 // word returns token i upper-cased when it is a bare word, else "".
@@ -246,7 +257,7 @@ func (r *ddlReader) create() *Plan {
 			return sessionRefusal(r.namesMapped(i, roleOld, roleNew, roleGuarded), "a temporary trigger",
 				"create it without TEMP: a temporary trigger is seen by its own connection only, and the schema checks of the others would miss it")
 		}
-		return ddlPlan // the check after it learns whether it writes to a mapped table
+		return r.trigger(i) // the check after it learns whether it writes to a mapped table
 	case "TABLE", "VIEW", "SEQUENCE":
 		ifNotExists := r.words(&i, "IF", "NOT", "EXISTS")
 		schema, name, _, ok := r.name(i)
@@ -255,6 +266,9 @@ func (r *ddlReader) create() *Plan {
 		case !ok || t == nil:
 			// Another table, also one whose foreign keys reference a
 			// mapped table: the check after it learns their actions.
+			if temp || tempSchema(schema) {
+				return tempTablePlan
+			}
 			return ddlPlan
 		case temp || tempSchema(schema):
 			return sessionRefusal(name, "a temporary "+strings.ToLower(obj)+" named like a table of the mapping "+pairOf(t),
@@ -274,6 +288,26 @@ func (r *ddlReader) create() *Plan {
 		return refuse(name, "CREATE "+obj+" naming a mapped table", "create it with the write phase off, or through a connection that does not go through dualwrite while no dual write runs")
 	}
 	return ddlPlan
+}
+
+// trigger plans a CREATE TRIGGER that is not temporary by its words, at
+// its name i: it is one on a temporary table when its table is one, which
+// only the connection knows (Plan.CreatesTrigger), unless a schema
+// qualifier says otherwise (SQLite qualifies the trigger's name, and its
+// table must then be in that schema; PostgreSQL qualifies the table).
+func (r *ddlReader) trigger(i int) *Plan {
+	if schema, _, _, ok := r.name(i); ok && schema != "" && !tempSchema(schema) {
+		return ddlPlan
+	}
+	for j := i; j < len(r.toks); j++ {
+		if r.word(j) == "ON" {
+			if schema, _, _, ok := r.name(j + 1); ok && schema != "" && !tempSchema(schema) {
+				return ddlPlan
+			}
+			break
+		}
+	}
+	return triggerPlan
 }
 
 // drop plans DROP ...

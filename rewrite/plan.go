@@ -64,6 +64,12 @@ type Plan struct {
 	// switch to the dual phase and that no check of the schema sees
 	// (session.go).
 	Session bool
+	// TempTable is set on a schema change that may create a temporary
+	// table, and CreatesTrigger on one that may create a trigger on a
+	// temporary table: such a trigger is temporary too, seen by its own
+	// connection only, so a connection that ran the first refuses the
+	// second.
+	TempTable, CreatesTrigger bool
 
 	// Fused, for dialects where a dual write is one statement, is that
 	// statement: the caller's in a data-modifying CTE with the whole row
@@ -271,10 +277,13 @@ func (p *Planner) plan(query string) *Plan {
 		ddl := changesSchema(query, toks)
 		switch {
 		case transactionControl(query, toks) && ddl:
-			if plan := p.ddl(query, toks); plan.Action == Refuse {
+			plan := p.ddl(query, toks)
+			if plan.Action == Refuse {
 				return plan
 			}
-			return txDDLPlan
+			tx := *plan
+			tx.Kind = KindTx
+			return &tx
 		case transactionControl(query, toks):
 			return txPlan
 		case ddl:

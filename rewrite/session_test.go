@@ -96,6 +96,22 @@ func TestSessionRefusals(t *testing.T) {
 			t.Errorf("SQLite: %s: action %d, session %v, changes schema %v; want a refusal in dual that marks a schema change", q, plan.Action, plan.Session, plan.ChangesSchema)
 		}
 	}
+	for q, want := range map[string][2]bool{ // TempTable, CreatesTrigger
+		"CREATE TEMP TABLE scratch (id)":                                    {true, false},
+		"CREATE TABLE temp.scratch AS SELECT * FROM users":                  {true, false},
+		"BEGIN; CREATE TEMPORARY VIEW v AS SELECT 1":                        {true, false},
+		"CREATE TABLE scratch (id)":                                         {false, false},
+		"CREATE TRIGGER t AFTER INSERT ON scratch BEGIN SELECT 1; END":      {false, true},
+		"CREATE TRIGGER main.t AFTER INSERT ON scratch BEGIN SELECT 1; END": {false, false},
+	} {
+		plan, _ := sp.Plan(q)
+		if plan.Action != rewrite.Pass || plan.TempTable != want[0] || plan.CreatesTrigger != want[1] {
+			t.Errorf("SQLite: %s: action %d, temp table %v, creates trigger %v; want pass, %v, %v", q, plan.Action, plan.TempTable, plan.CreatesTrigger, want[0], want[1])
+		}
+	}
+	if plan, _ := p.Plan("CREATE TRIGGER t AFTER INSERT ON public.scratch FOR EACH ROW EXECUTE FUNCTION f()"); plan.CreatesTrigger {
+		t.Errorf("PostgreSQL: a trigger on a table of a named schema may be on a temporary table")
+	}
 	for _, q := range []string{"SELECT set_config('search_path', 'x', false)", "PREPARE p AS SELECT 1"} {
 		if plan, _ := sp.Plan(q); plan.Session {
 			t.Errorf("SQLite: %s: refused in every phase: %v", q, plan.Err)

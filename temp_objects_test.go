@@ -54,3 +54,32 @@ func TestSQLiteQuotedNameDDL(t *testing.T) {
 		t.Fatalf("users.hits = %d (%v): the refused write ran", hits, err)
 	}
 }
+
+// TestTriggerOnTempTableRefused: a trigger created on a temporary table is
+// temporary too, seen by its own connection only; on a connection that
+// created a temporary table, CREATE TRIGGER is refused in every write
+// phase unless its schema is named, so that no trigger on the temporary
+// table writes users behind the mirror.
+func TestTriggerOnTempTableRefused(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		e := b.open(t)
+		mustExec(t, e.db, `INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')`)
+		c := e.pinned(t)
+		trigger := `CREATE TRIGGER bump AFTER INSERT ON scratch BEGIN UPDATE users SET visits = 9; END`
+		if b.name == "postgres" {
+			mustExecConn(t, c, `CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE users SET visits = 9; RETURN NULL; END $$`)
+			trigger = `CREATE TRIGGER bump AFTER INSERT ON scratch FOR EACH ROW EXECUTE FUNCTION bump()`
+		}
+		e.setWrite(t, mapping.WriteOff)
+		mustExecConn(t, c, `CREATE TEMP TABLE scratch (id INTEGER)`)
+		mustRefuse(t, c, trigger, "temporary table")
+		e.setWrite(t, mapping.WriteDual)
+		mustRefuse(t, c, trigger, "temporary table")
+		mustExecConn(t, c, `INSERT INTO scratch (id) VALUES (1)`)
+		var visits int
+		if err := e.raw.QueryRow(`SELECT visits FROM users WHERE id = 1`).Scan(&visits); err != nil || visits != 0 {
+			t.Fatalf("users.visits = %d (%v): a trigger on the temporary table ran", visits, err)
+		}
+		e.checkInvariant()
+	})
+}
