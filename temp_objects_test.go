@@ -83,3 +83,30 @@ func TestTriggerOnTempTableRefused(t *testing.T) {
 		e.checkInvariant()
 	})
 }
+
+// TestPostgresSelectIntoTemp: SELECT ... INTO TEMP creates a temporary
+// table as CREATE TEMP TABLE does: one named like a mapped table is
+// refused in every write phase, and after another one CREATE TRIGGER on
+// the connection is refused, so that writes of users keep going to the
+// mapped table and no trigger on the temporary table writes it.
+func TestPostgresSelectIntoTemp(t *testing.T) {
+	b := postgresBackend
+	e := b.open(t)
+	mustExec(t, e.db, `INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')`)
+	c := e.pinned(t)
+	mustExecConn(t, c, `CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE users SET visits = 9; RETURN NULL; END $$`)
+	for _, phase := range []mapping.WritePhase{mapping.WriteOff, mapping.WriteDual} {
+		e.setWrite(t, phase)
+		mustRefuse(t, c, `SELECT * INTO TEMP users FROM users`, "temporary table")
+	}
+	e.setWrite(t, mapping.WriteOff)
+	mustExecConn(t, c, `SELECT 1 AS id INTO TEMP scratch`)
+	mustRefuse(t, c, `CREATE TRIGGER bump AFTER INSERT ON scratch FOR EACH ROW EXECUTE FUNCTION bump()`, "temporary table")
+	e.setWrite(t, mapping.WriteDual)
+	mustExecConn(t, c, `INSERT INTO scratch (id) VALUES (2)`)
+	mustExecConn(t, c, `INSERT INTO users (id, full_name) VALUES (2, 'Alan Turing')`)
+	if n := e.count("users"); n != 2 {
+		t.Fatalf("users has %d rows, want 2", n)
+	}
+	e.checkInvariant()
+}

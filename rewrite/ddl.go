@@ -310,6 +310,43 @@ func (r *ddlReader) trigger(i int) *Plan {
 	return triggerPlan
 }
 
+// selectInto plans a SELECT ... INTO [TEMP] table, which creates a table
+// as CREATE TABLE ... AS does, or returns nil for any other statement.
+func (p *Planner) selectInto(query string, toks []Token) *Plan {
+	if !p.d.selectInto {
+		return nil
+	}
+	r := &ddlReader{p: p, q: query, toks: toks}
+	for i := 1; i < len(toks); i++ {
+		if r.word(i) != "INTO" || toks[i-1].Kind == Dot || r.word(i-1) == "INSERT" || r.word(i-1) == "MERGE" {
+			continue
+		}
+		j, temp := i+1, false
+		for more := true; more; {
+			switch r.word(j) {
+			case "TEMP", "TEMPORARY":
+				temp = true
+				j++
+			case "UNLOGGED", "TABLE":
+				j++
+			default:
+				more = false
+			}
+		}
+		schema, name, _, ok := r.name(j)
+		temp = temp || tempSchema(schema)
+		if t := r.mapped(name); ok && t != nil && temp {
+			return sessionRefusal(name, "SELECT ... INTO a temporary table named like a table of the mapping "+pairOf(t),
+				"it would hide the mapped table from this connection's statements, also after the write phase switched to dual: choose another name")
+		}
+		if temp {
+			return tempTablePlan
+		}
+		return ddlPlan
+	}
+	return nil
+}
+
 // drop plans DROP ...
 func (r *ddlReader) drop() *Plan {
 	obj := r.word(1)

@@ -55,6 +55,8 @@ type Dialect struct {
 	// sqlPrepare: PREPARE name AS statement keeps a statement on the
 	// connection that a later EXECUTE runs.
 	sqlPrepare bool
+	// selectInto: SELECT ... INTO table creates a table.
+	selectInto bool
 	// hiddenColumns are the columns every table has without declaring
 	// them, which a derived table does not expose.
 	hiddenColumns []string
@@ -134,6 +136,7 @@ var Postgres = &Dialect{
 		{"user", "current_user::text"},
 	},
 	sqlPrepare:    true,
+	selectInto:    true,
 	hiddenColumns: []string{"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"},
 }
 

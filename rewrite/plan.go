@@ -273,6 +273,9 @@ func (p *Planner) plan(query string) *Plan {
 	if plan := p.session(query, toks, named); plan != nil {
 		return plan
 	}
+	if plan := p.selectInto(query, toks); plan != nil {
+		return plan
+	}
 	if named == "" {
 		ddl := changesSchema(query, toks)
 		switch {

@@ -109,6 +109,21 @@ func TestSessionRefusals(t *testing.T) {
 			t.Errorf("SQLite: %s: action %d, temp table %v, creates trigger %v; want pass, %v, %v", q, plan.Action, plan.TempTable, plan.CreatesTrigger, want[0], want[1])
 		}
 	}
+	for q, want := range map[string][3]bool{ // refused in every phase, TempTable, ChangesSchema
+		"SELECT * INTO TEMP users FROM audit":             {true, false, false},
+		"SELECT * INTO pg_temp.accounts FROM audit":       {true, false, false},
+		"SELECT 1 AS id INTO TEMPORARY TABLE scratch":     {false, true, true},
+		"SELECT * INTO UNLOGGED snap FROM users":          {false, false, true},
+		"INSERT INTO audit (msg) VALUES ('x')":            {false, false, false},
+		"WITH s AS (SELECT 1) INSERT INTO audit SELECT 1": {false, false, false},
+		"SELECT u.into FROM audit u":                      {false, false, false},
+		"MERGE INTO audit a USING x ON true DO NOTHING":   {false, false, false},
+	} {
+		plan, _ := p.Plan(q)
+		if plan.Session != want[0] || plan.TempTable != want[1] || plan.ChangesSchema != want[2] {
+			t.Errorf("%s: session %v, temp table %v, changes schema %v; want %v", q, plan.Session, plan.TempTable, plan.ChangesSchema, want)
+		}
+	}
 	if plan, _ := p.Plan("CREATE TRIGGER t AFTER INSERT ON public.scratch FOR EACH ROW EXECUTE FUNCTION f()"); plan.CreatesTrigger {
 		t.Errorf("PostgreSQL: a trigger on a table of a named schema may be on a temporary table")
 	}
