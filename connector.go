@@ -97,18 +97,34 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 // standard_conforming_strings set per role, per database or in the DSN
 // after the first connection may differ).
 func (c *Connector) checkConn(ctx context.Context, inner driver.Conn) error {
-	var session []string
-	if !c.cfg.noCheck {
-		var err error
-		if session, err = schema.Session(ctx, innerConn{Conn: inner}, c.drv.dialect); err != nil {
-			return fmt.Errorf("dualwrite: checking a new connection: %w", err)
-		}
+	session, err := c.readSession(ctx, inner)
+	if err != nil {
+		return err
 	}
 	if c.state.Load() == nil {
 		if err := c.check(ctx, inner, session); err != nil {
 			return err
 		}
 	}
+	return c.sameSession(session)
+}
+
+// readSession reads the session settings the plans depend on, on inner.
+func (c *Connector) readSession(ctx context.Context, inner driver.Conn) ([]string, error) {
+	if c.cfg.noCheck {
+		return nil, nil
+	}
+	session, err := schema.Session(ctx, innerConn{Conn: inner}, c.drv.dialect)
+	if err != nil {
+		return nil, fmt.Errorf("dualwrite: checking a new connection: %w", err)
+	}
+	return session, nil
+}
+
+// sameSession returns an error wrapping [ErrSchemaMismatch] when a
+// connection's session settings differ from those the schema was first
+// checked with. It must be called once the first check succeeded.
+func (c *Connector) sameSession(session []string) error {
 	if name, got, want, ok := schema.SessionDiffers(c.drv.dialect, session, c.session); ok {
 		return fmt.Errorf("%w%s: a new connection has %s %q, and the mapping was checked on a connection with %q: "+
 			"give every connection the same settings (the DSN, ALTER ROLE/ALTER DATABASE ... SET), and open a new sql.DB after changing them",

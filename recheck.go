@@ -112,6 +112,13 @@ func (c *Connector) recheck(ctx context.Context, cn *conn) (*rewrite.Planner, er
 			return nil, fmt.Errorf("dualwrite: checking the live schema again after a schema change: connecting: %w", err)
 		}
 		defer func() { _ = fresh.Close() }()
+		session, err := c.readSession(ctx, fresh)
+		if err == nil {
+			err = c.sameSession(session)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dualwrite: checking the live schema again after a schema change: %w", err)
+		}
 		inner = fresh
 	}
 	p, err := c.replan(ctx, inner)

@@ -199,3 +199,36 @@ func TestPostgresSQLPrepareRefused(t *testing.T) {
 	mustExecConn(t, c, `EXECUTE one`)
 	e.checkInvariant()
 }
+
+// TestPostgresRecheckConnectionSettingsChecked: the connection of the base
+// connector that checks the schema again for a connection inside a
+// transaction is held to the same settings: one with another search_path
+// makes the statement fail naming it, rather than check another schema.
+func TestPostgresRecheckConnectionSettingsChecked(t *testing.T) {
+	dsn := postgresBackend.dsn(t)
+	other := otherUsers(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", other+","+q.Get("search_path"))
+	u.RawQuery = q.Encode()
+	base := &switchConnector{dsn: dsn, other: u.String()}
+	e := postgresBackend.openWith(t, base)
+	e.raw = sql.OpenDB(dbtest.Connector{DSN: dsn, Base: &stdlib.Driver{}})
+	t.Cleanup(func() { _ = e.raw.Close() })
+	ctx := context.Background()
+	c1, c2 := e.pinned(t), e.pinned(t)
+	tx, err := c1.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	mustExecConn(t, c2, `CREATE INDEX users_visits ON users (visits)`)
+	base.switched.Store(true)
+	_, err = tx.ExecContext(ctx, `INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')`)
+	if !errors.Is(err, dualwrite.ErrSchemaMismatch) || !strings.Contains(err.Error(), "search_path") {
+		t.Fatalf("a write after a schema change, checked on a connection with another search_path: %v; want ErrSchemaMismatch naming search_path", err)
+	}
+}
