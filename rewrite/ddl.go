@@ -310,22 +310,24 @@ func (r *ddlReader) trigger(i int) *Plan {
 	return triggerPlan
 }
 
-// selectInto plans a SELECT ... INTO [TEMP] table, which creates a table
-// as CREATE TABLE ... AS does, or returns nil for any other statement.
-func (p *Planner) selectInto(query string, toks []Token) *Plan {
+// selectInto finds a SELECT ... INTO [TEMP] table, which creates a table
+// as CREATE TABLE ... AS does: found reports one, temp that it may be
+// temporary, and refusal is set when it is temporary and named like a
+// table of the mapping, which it would hide.
+func (p *Planner) selectInto(query string, toks []Token) (refusal *Plan, temp, found bool) {
 	if !p.d.selectInto {
-		return nil
+		return nil, false, false
 	}
 	r := &ddlReader{p: p, q: query, toks: toks}
 	for i := 1; i < len(toks); i++ {
 		if r.word(i) != "INTO" || toks[i-1].Kind == Dot || r.word(i-1) == "INSERT" || r.word(i-1) == "MERGE" {
 			continue
 		}
-		j, temp := i+1, false
+		j, tmp := i+1, false
 		for more := true; more; {
 			switch r.word(j) {
 			case "TEMP", "TEMPORARY":
-				temp = true
+				tmp = true
 				j++
 			case "UNLOGGED", "TABLE":
 				j++
@@ -334,17 +336,28 @@ func (p *Planner) selectInto(query string, toks []Token) *Plan {
 			}
 		}
 		schema, name, _, ok := r.name(j)
-		temp = temp || tempSchema(schema)
-		if t := r.mapped(name); ok && t != nil && temp {
+		tmp = tmp || tempSchema(schema)
+		if t := r.mapped(name); ok && t != nil && tmp {
 			return sessionRefusal(name, "SELECT ... INTO a temporary table named like a table of the mapping "+pairOf(t),
-				"it would hide the mapped table from this connection's statements, also after the write phase switched to dual: choose another name")
+				"it would hide the mapped table from this connection's statements, also after the write phase switched to dual: choose another name"), true, true
 		}
-		if temp {
-			return tempTablePlan
-		}
-		return ddlPlan
+		temp, found = temp || tmp, true
 	}
-	return nil
+	return nil, temp, found
+}
+
+// createsTable returns plan marked as a schema change that may create a
+// temporary table (temp), for a string that holds a SELECT ... INTO: it
+// runs as written, as CREATE TABLE ... AS does, also when it reads a
+// mapped table.
+func createsTable(plan *Plan, temp bool) *Plan {
+	marked := *plan
+	if marked.Action == Read {
+		marked = Plan{Action: Pass, Kind: KindDDL}
+	}
+	marked.ChangesSchema = true
+	marked.TempTable = marked.TempTable || temp
+	return &marked
 }
 
 // drop plans DROP ...

@@ -237,7 +237,7 @@ func (p *Planner) Plan(query string) (plan *Plan, cached bool) {
 	return plan, false
 }
 
-func (p *Planner) plan(query string) *Plan {
+func (p *Planner) plan(query string) (plan *Plan) {
 	toks, err := p.d.Lex(query)
 	if err != nil {
 		if name := p.mentioned(query, roleOld, roleNew, roleGuarded); name != "" {
@@ -273,8 +273,10 @@ func (p *Planner) plan(query string) *Plan {
 	if plan := p.session(query, toks, named); plan != nil {
 		return plan
 	}
-	if plan := p.selectInto(query, toks); plan != nil {
-		return plan
+	if refusal, temp, found := p.selectInto(query, toks); refusal != nil {
+		return refusal
+	} else if found {
+		defer func() { plan = createsTable(plan, temp) }()
 	}
 	if named == "" {
 		ddl := changesSchema(query, toks)

@@ -124,6 +124,20 @@ func TestSessionRefusals(t *testing.T) {
 			t.Errorf("%s: session %v, temp table %v, changes schema %v; want %v", q, plan.Session, plan.TempTable, plan.ChangesSchema, want)
 		}
 	}
+	for q, want := range map[string]struct {
+		action rewrite.Action
+		kind   rewrite.Kind
+	}{
+		"SELECT 1 INTO x; ALTER TABLE users DROP COLUMN email": {rewrite.Refuse, rewrite.KindOther},
+		"SELECT 1 INTO x; DROP TABLE users":                    {rewrite.Refuse, rewrite.KindOther},
+		"SELECT * INTO snap FROM users":                        {rewrite.Pass, rewrite.KindDDL},
+		"BEGIN; SELECT 1 INTO TEMP x":                          {rewrite.Pass, rewrite.KindTx},
+	} {
+		plan, _ := p.Plan(q)
+		if plan.Action != want.action || plan.Kind != want.kind || !plan.ChangesSchema {
+			t.Errorf("%s: action %d, kind %v, changes schema %v; want action %d, kind %v, a schema change", q, plan.Action, plan.Kind, plan.ChangesSchema, want.action, want.kind)
+		}
+	}
 	if plan, _ := p.Plan("CREATE TRIGGER t AFTER INSERT ON public.scratch FOR EACH ROW EXECUTE FUNCTION f()"); plan.CreatesTrigger {
 		t.Errorf("PostgreSQL: a trigger on a table of a named schema may be on a temporary table")
 	}
