@@ -67,7 +67,7 @@ func (c *conn) Unwrap() driver.Conn { return c.inner }
 // change the connection's session (rewrite.Plan.Session) holds in the off
 // phase too: the connection may serve dual writes later.
 func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
-	if plan.CreatesTrigger && c.tempTables {
+	if plan.CreatesTrigger && (c.tempTables || plan.TempTable) {
 		c.c.metrics.Refused("")
 		return nil, errTempTrigger
 	}

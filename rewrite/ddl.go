@@ -44,18 +44,36 @@ func changesSchema(query string, toks []Token) bool {
 	return false
 }
 
-// changesSchemaIfRun returns plan, a refusal, marked as a schema change
-// when the string holds one: refused in the dual phase, it runs in the off
-// phase, and the schema is then checked again.
-func (p *Planner) changesSchemaIfRun(query string, plan *Plan) *Plan {
-	if plan.Action != Refuse || plan.ChangesSchema {
+// schemaEffects returns plan with what the schema changes of its string
+// do when they run: a refusal of the dual phase runs in the off phase, and
+// the schema is then checked again after it; every statement of the string
+// may create a temporary table or a trigger (Plan.TempTable,
+// Plan.CreatesTrigger). A schema change refused in every phase refuses the
+// whole string.
+func (p *Planner) schemaEffects(query string, plan *Plan) *Plan {
+	toks, err := p.d.Lex(query)
+	if err != nil {
+		if plan.Action != Refuse || plan.ChangesSchema {
+			return plan
+		}
+		marked := *plan
+		marked.ChangesSchema = true
+		return &marked
+	}
+	if plan.Session || !changesSchema(query, toks) {
 		return plan
 	}
-	if toks, err := p.d.Lex(query); err == nil && !changesSchema(query, toks) {
+	d := p.ddl(query, toks)
+	if d.Session {
+		return d
+	}
+	if plan.ChangesSchema && plan.TempTable == d.TempTable && plan.CreatesTrigger == d.CreatesTrigger {
 		return plan
 	}
 	marked := *plan
 	marked.ChangesSchema = true
+	marked.TempTable = plan.TempTable || d.TempTable
+	marked.CreatesTrigger = plan.CreatesTrigger || d.CreatesTrigger
 	return &marked
 }
 
@@ -70,6 +88,7 @@ type ddlReader struct {
 // that is one must keep every mapping valid.
 func (p *Planner) ddl(query string, toks []Token) *Plan {
 	var temp, trigger bool
+	var refusal *Plan
 	for len(toks) > 0 {
 		end := p.statementEnd(query, toks)
 		r := &ddlReader{p: p, q: query, toks: toks[:end]}
@@ -82,14 +101,24 @@ func (p *Planner) ddl(query string, toks []Token) *Plan {
 		case "ALTER":
 			plan = r.alter()
 		}
-		if plan != nil && plan.Action == Refuse {
+		switch {
+		case plan == nil:
+		case plan.Session:
 			return plan
+		case plan.Action == Refuse && refusal == nil:
+			refusal = plan
 		}
+		// Every statement counts: a refusal of the dual phase runs in off.
 		temp = temp || plan != nil && plan.TempTable
 		trigger = trigger || plan != nil && plan.CreatesTrigger
 		toks = toks[min(end+1, len(toks)):]
 	}
-	if !temp && !trigger {
+	switch {
+	case refusal != nil:
+		marked := *refusal
+		marked.ChangesSchema, marked.TempTable, marked.CreatesTrigger = true, temp, trigger
+		return &marked
+	case !temp && !trigger:
 		return ddlPlan
 	}
 	return &Plan{Action: Pass, Kind: KindDDL, ChangesSchema: true, TempTable: temp, CreatesTrigger: trigger}

@@ -232,7 +232,7 @@ func (p *Planner) Plan(query string) (plan *Plan, cached bool) {
 	if plan := p.cache.get(query); plan != nil {
 		return plan, true
 	}
-	plan = p.changesSchemaIfRun(query, p.plan(query))
+	plan = p.schemaEffects(query, p.plan(query))
 	p.cache.put(query, plan)
 	return plan, false
 }

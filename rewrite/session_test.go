@@ -88,6 +88,20 @@ func TestSessionRefusals(t *testing.T) {
 			t.Errorf("SQLite: %s: action %d, session %v; want a refusal in every phase", q, plan.Action, plan.Session)
 		}
 	}
+	// The effects of every statement of a string count, also of one that
+	// is refused in dual only: the off phase runs them all.
+	for q, want := range map[string][3]bool{ // Session, TempTable, CreatesTrigger
+		"CREATE TEMP TABLE s (id); CREATE TRIGGER t AFTER INSERT ON s BEGIN UPDATE users SET visits = 9; END": {false, true, true},
+		"ALTER TABLE users DROP COLUMN email; CREATE TEMP TABLE s (id)":                                       {false, true, false},
+		"CREATE TEMP TABLE users (id); SELECT 1":                                                              {true, false, false},
+		"SELECT 1; CREATE TEMP TRIGGER t AFTER INSERT ON audit BEGIN SELECT 1; END":                           {true, false, false},
+	} {
+		plan, _ := sp.Plan(q)
+		if plan.Session != want[0] || plan.TempTable != want[1] || plan.CreatesTrigger != want[2] || !plan.Session && !plan.ChangesSchema {
+			t.Errorf("SQLite: %s: session %v, temp table %v, creates trigger %v, changes schema %v; want %v, and a schema change unless refused in every phase",
+				q, plan.Session, plan.TempTable, plan.CreatesTrigger, plan.ChangesSchema, want)
+		}
+	}
 	for _, q := range []string{
 		"ALTER TABLE 'users' RENAME COLUMN visits TO hits",
 		"ALTER TABLE users DROP COLUMN email; SELECT 1",
