@@ -28,6 +28,10 @@ type conn struct {
 	// discards it.
 	broken bool
 	stmts  *stmtCache
+	// tempTables is set once a statement that may create a temporary
+	// table ran: a trigger created on the connection may then be a
+	// temporary one (rewrite.Plan.CreatesTrigger).
+	tempTables bool
 	// txState is whether a transaction is open, as far as the connection
 	// knows: it tracks BeginTx and the transaction's end, and gives up when
 	// SQL text may open or end one.
@@ -59,12 +63,18 @@ func (c *conn) run() innerConn {
 func (c *conn) Unwrap() driver.Conn { return c.inner }
 
 // route returns the plan to follow for query in the phase in force, or nil
-// when the statement runs as written.
+// when the statement runs as written. A refusal of a statement that would
+// change the connection's session (rewrite.Plan.Session) holds in the off
+// phase too: the connection may serve dual writes later.
 func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
+	if plan.CreatesTrigger && (c.tempTables || plan.TempTable) {
+		c.c.metrics.Refused("")
+		return nil, errTempTrigger
+	}
 	if plan.Action == rewrite.Pass || plan.Action == rewrite.Read {
 		return nil, nil // reads are routed by query
 	}
-	if c.c.writePhase() == mapping.WriteOff {
+	if c.c.writePhase() == mapping.WriteOff && !plan.Session {
 		if plan.Action == rewrite.Mirror {
 			c.c.metrics.Passthrough(plan.Table.Map.Old)
 		}
@@ -78,6 +88,13 @@ func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
 		return nil, plan.Err
 	}
 	return plan, nil
+}
+
+// errTempTrigger refuses, in every write phase, a trigger that may be
+// created on a temporary table.
+var errTempTrigger = &rewrite.UnsupportedError{
+	Construct: "CREATE TRIGGER on a connection that created a temporary table (a trigger on a temporary table is temporary: the schema checks, which run on other connections too, would miss what it writes)",
+	Fix:       "create the trigger on another connection, or name its schema: CREATE TRIGGER main.name ... (SQLite), ON public.table ... (PostgreSQL)",
 }
 
 func (c *conn) plan(ctx context.Context, query string) (*rewrite.Plan, error) {

@@ -31,6 +31,10 @@ type Connector struct {
 	// through the connector's connections (recheck.go).
 	state atomic.Pointer[schemaState]
 	gen   atomic.Uint64
+	// session holds the settings the plans depend on, as the connection
+	// the schema was first checked on had them; written before state is
+	// first stored, read-only after it.
+	session []string
 }
 
 var _ driver.Connector = (*Connector)(nil)
@@ -83,17 +87,58 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.state.Load() == nil {
-		if err = c.check(ctx, inner); err != nil {
-			_ = inner.Close()
-			return nil, err
-		}
+	if err = c.checkConn(ctx, inner); err != nil {
+		_ = inner.Close()
+		return nil, err
 	}
 	return &conn{inner: inner, c: c}, nil
 }
 
-// check runs the first check of the live schema, on the first connection.
-func (c *Connector) check(ctx context.Context, inner driver.Conn) error {
+// checkConn checks a new connection: the first one checks the mapping
+// against the live schema; every one must have the session settings the
+// plans depend on as the first had them (a search_path, a role or
+// standard_conforming_strings set per role, per database or in the DSN
+// after the first connection may differ).
+func (c *Connector) checkConn(ctx context.Context, inner driver.Conn) error {
+	session, err := c.readSession(ctx, inner)
+	if err != nil {
+		return err
+	}
+	if c.state.Load() == nil {
+		if err := c.check(ctx, inner, session); err != nil {
+			return err
+		}
+	}
+	return c.sameSession(session)
+}
+
+// readSession reads the session settings the plans depend on, on inner.
+func (c *Connector) readSession(ctx context.Context, inner driver.Conn) ([]string, error) {
+	if c.cfg.noCheck {
+		return nil, nil
+	}
+	session, err := schema.Session(ctx, innerConn{Conn: inner}, c.drv.dialect)
+	if err != nil {
+		return nil, fmt.Errorf("dualwrite: checking a new connection: %w", err)
+	}
+	return session, nil
+}
+
+// sameSession returns an error wrapping [ErrSchemaMismatch] when a
+// connection's session settings differ from those the schema was first
+// checked with. It must be called once the first check succeeded.
+func (c *Connector) sameSession(session []string) error {
+	if name, got, want, ok := schema.SessionDiffers(c.drv.dialect, session, c.session); ok {
+		return fmt.Errorf("%w%s: a new connection has %s %q, and the mapping was checked on a connection with %q: "+
+			"give every connection the same settings (the DSN, ALTER ROLE/ALTER DATABASE ... SET), and open a new sql.DB after changing them",
+			ErrSchemaMismatch, c.source(), name, got, want)
+	}
+	return nil
+}
+
+// check runs the first check of the live schema, on the first connection,
+// whose session settings are session.
+func (c *Connector) check(ctx context.Context, inner driver.Conn, session []string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state.Load() != nil {
@@ -107,6 +152,7 @@ func (c *Connector) check(ctx context.Context, inner driver.Conn) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("%w%s:\n%s", ErrSchemaMismatch, c.source(), schema.List(problems))
 	}
+	c.session = session
 	c.state.Store(&schemaState{p: c.newPlanner(s), gen: gen})
 	return nil
 }

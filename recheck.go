@@ -65,8 +65,10 @@ func (c *conn) shared(ctx context.Context, gen uint64) (*rewrite.Planner, error)
 
 // ran records what a statement that ran as written did to the schema: a
 // schema change bumps the generation; the end of a transaction that
-// changed the schema bumps it again, for the other connections.
+// changed the schema bumps it again, for the other connections. It also
+// records that the connection may hold a temporary table.
 func (c *conn) ran(plan *rewrite.Plan) {
+	c.tempTables = c.tempTables || plan.TempTable
 	switch {
 	case plan.ChangesSchema:
 		if c.txState != txn.TxNone {
@@ -110,6 +112,13 @@ func (c *Connector) recheck(ctx context.Context, cn *conn) (*rewrite.Planner, er
 			return nil, fmt.Errorf("dualwrite: checking the live schema again after a schema change: connecting: %w", err)
 		}
 		defer func() { _ = fresh.Close() }()
+		session, err := c.readSession(ctx, fresh)
+		if err == nil {
+			err = c.sameSession(session)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dualwrite: checking the live schema again after a schema change: %w", err)
+		}
 		inner = fresh
 	}
 	p, err := c.replan(ctx, inner)

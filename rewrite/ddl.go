@@ -15,8 +15,13 @@ import (
 // ddlPlan passes a schema change; the driver checks the schema after it.
 var ddlPlan = &Plan{Action: Pass, Kind: KindDDL, ChangesSchema: true}
 
-// txDDLPlan passes a string that holds transaction control and a schema change.
-var txDDLPlan = &Plan{Action: Pass, Kind: KindTx, ChangesSchema: true}
+// tempTablePlan passes a schema change that may create a temporary table,
+// and triggerPlan one that may create a trigger on a temporary table
+// (Plan.TempTable, Plan.CreatesTrigger).
+var (
+	tempTablePlan = &Plan{Action: Pass, Kind: KindDDL, ChangesSchema: true, TempTable: true}
+	triggerPlan   = &Plan{Action: Pass, Kind: KindDDL, ChangesSchema: true, CreatesTrigger: true}
+)
 
 // changesSchema reports whether a string holds a schema change: a
 // statement, the first or one after a semicolon, that begins with CREATE,
@@ -39,6 +44,39 @@ func changesSchema(query string, toks []Token) bool {
 	return false
 }
 
+// schemaEffects returns plan with what the schema changes of its string
+// do when they run: a refusal of the dual phase runs in the off phase, and
+// the schema is then checked again after it; every statement of the string
+// may create a temporary table or a trigger (Plan.TempTable,
+// Plan.CreatesTrigger). A schema change refused in every phase refuses the
+// whole string.
+func (p *Planner) schemaEffects(query string, plan *Plan) *Plan {
+	toks, err := p.d.Lex(query)
+	if err != nil {
+		if plan.Action != Refuse || plan.ChangesSchema {
+			return plan
+		}
+		marked := *plan
+		marked.ChangesSchema = true
+		return &marked
+	}
+	if plan.Session || !changesSchema(query, toks) {
+		return plan
+	}
+	d := p.ddl(query, toks)
+	if d.Session {
+		return d
+	}
+	if plan.ChangesSchema && plan.TempTable == d.TempTable && plan.CreatesTrigger == d.CreatesTrigger {
+		return plan
+	}
+	marked := *plan
+	marked.ChangesSchema = true
+	marked.TempTable = plan.TempTable || d.TempTable
+	marked.CreatesTrigger = plan.CreatesTrigger || d.CreatesTrigger
+	return &marked
+}
+
 // ddlReader reads the words of one schema change.
 type ddlReader struct {
 	p    *Planner
@@ -49,6 +87,8 @@ type ddlReader struct {
 // ddl plans a string that holds a schema change: each of its statements
 // that is one must keep every mapping valid.
 func (p *Planner) ddl(query string, toks []Token) *Plan {
+	var temp, trigger bool
+	var refusal *Plan
 	for len(toks) > 0 {
 		end := p.statementEnd(query, toks)
 		r := &ddlReader{p: p, q: query, toks: toks[:end]}
@@ -61,12 +101,27 @@ func (p *Planner) ddl(query string, toks []Token) *Plan {
 		case "ALTER":
 			plan = r.alter()
 		}
-		if plan != nil && plan.Action == Refuse {
+		switch {
+		case plan == nil:
+		case plan.Session:
 			return plan
+		case plan.Action == Refuse && refusal == nil:
+			refusal = plan
 		}
+		// Every statement counts: a refusal of the dual phase runs in off.
+		temp = temp || plan != nil && plan.TempTable
+		trigger = trigger || plan != nil && plan.CreatesTrigger
 		toks = toks[min(end+1, len(toks)):]
 	}
-	return ddlPlan
+	switch {
+	case refusal != nil:
+		marked := *refusal
+		marked.ChangesSchema, marked.TempTable, marked.CreatesTrigger = true, temp, trigger
+		return &marked
+	case !temp && !trigger:
+		return ddlPlan
+	}
+	return &Plan{Action: Pass, Kind: KindDDL, ChangesSchema: true, TempTable: temp, CreatesTrigger: trigger}
 }
 
 // word returns token i upper-cased when it is a bare word, else "".
@@ -224,11 +279,14 @@ func (r *ddlReader) create() *Plan {
 		// table is learned by the check after it (REPLACE is then refused).
 		return ddlPlan
 	case "TRIGGER":
-		if name := r.namesMapped(i, roleOld, roleNew, roleGuarded); temp && name != "" {
-			return refuse(name, "a temporary trigger that names a mapped or guarded table",
+		r.words(&i, "IF", "NOT", "EXISTS")
+		if schema, _, _, ok := r.name(i); temp || ok && tempSchema(schema) {
+			// Every one: the schema checks run on other connections would
+			// miss what it writes, also to a table guarded later.
+			return sessionRefusal(r.namesMapped(i, roleOld, roleNew, roleGuarded), "a temporary trigger",
 				"create it without TEMP: a temporary trigger is seen by its own connection only, and the schema checks of the others would miss it")
 		}
-		return ddlPlan // the check after it learns whether it writes to a mapped table
+		return r.trigger(i) // the check after it learns whether it writes to a mapped table
 	case "TABLE", "VIEW", "SEQUENCE":
 		ifNotExists := r.words(&i, "IF", "NOT", "EXISTS")
 		schema, name, _, ok := r.name(i)
@@ -237,10 +295,13 @@ func (r *ddlReader) create() *Plan {
 		case !ok || t == nil:
 			// Another table, also one whose foreign keys reference a
 			// mapped table: the check after it learns their actions.
+			if temp || tempSchema(schema) {
+				return tempTablePlan
+			}
 			return ddlPlan
 		case temp || tempSchema(schema):
-			return refuse(name, "a temporary "+strings.ToLower(obj)+" named like a table of the mapping "+pairOf(t),
-				"it would hide the mapped table from this connection's statements: choose another name")
+			return sessionRefusal(name, "a temporary "+strings.ToLower(obj)+" named like a table of the mapping "+pairOf(t),
+				"it would hide the mapped table from this connection's statements, also after the write phase switched to dual: choose another name")
 		case obj != "TABLE":
 			return refuse(name, "CREATE "+obj+" named like a table of the mapping "+pairOf(t), "choose another name")
 		case !ifNotExists:
@@ -256,6 +317,76 @@ func (r *ddlReader) create() *Plan {
 		return refuse(name, "CREATE "+obj+" naming a mapped table", "create it with the write phase off, or through a connection that does not go through dualwrite while no dual write runs")
 	}
 	return ddlPlan
+}
+
+// trigger plans a CREATE TRIGGER that is not temporary by its words, at
+// its name i: it is one on a temporary table when its table is one, which
+// only the connection knows (Plan.CreatesTrigger), unless a schema
+// qualifier says otherwise (SQLite qualifies the trigger's name, and its
+// table must then be in that schema; PostgreSQL qualifies the table).
+func (r *ddlReader) trigger(i int) *Plan {
+	if schema, _, _, ok := r.name(i); ok && schema != "" && !tempSchema(schema) {
+		return ddlPlan
+	}
+	for j := i; j < len(r.toks); j++ {
+		if r.word(j) == "ON" {
+			if schema, _, _, ok := r.name(j + 1); ok && schema != "" && !tempSchema(schema) {
+				return ddlPlan
+			}
+			break
+		}
+	}
+	return triggerPlan
+}
+
+// selectInto finds a SELECT ... INTO [TEMP] table, which creates a table
+// as CREATE TABLE ... AS does: found reports one, temp that it may be
+// temporary, and refusal is set when it is temporary and named like a
+// table of the mapping, which it would hide.
+func (p *Planner) selectInto(query string, toks []Token) (refusal *Plan, temp, found bool) {
+	if !p.d.selectInto {
+		return nil, false, false
+	}
+	r := &ddlReader{p: p, q: query, toks: toks}
+	for i := 1; i < len(toks); i++ {
+		if r.word(i) != "INTO" || toks[i-1].Kind == Dot || r.word(i-1) == "INSERT" || r.word(i-1) == "MERGE" {
+			continue
+		}
+		j, tmp := i+1, false
+		for more := true; more; {
+			switch r.word(j) {
+			case "TEMP", "TEMPORARY":
+				tmp = true
+				j++
+			case "UNLOGGED", "TABLE":
+				j++
+			default:
+				more = false
+			}
+		}
+		schema, name, _, ok := r.name(j)
+		tmp = tmp || tempSchema(schema)
+		if t := r.mapped(name); ok && t != nil && tmp {
+			return sessionRefusal(name, "SELECT ... INTO a temporary table named like a table of the mapping "+pairOf(t),
+				"it would hide the mapped table from this connection's statements, also after the write phase switched to dual: choose another name"), true, true
+		}
+		temp, found = temp || tmp, true
+	}
+	return nil, temp, found
+}
+
+// createsTable returns plan marked as a schema change that may create a
+// temporary table (temp), for a string that holds a SELECT ... INTO: it
+// runs as written, as CREATE TABLE ... AS does, also when it reads a
+// mapped table.
+func createsTable(plan *Plan, temp bool) *Plan {
+	marked := *plan
+	if marked.Action == Read {
+		marked = Plan{Action: Pass, Kind: KindDDL}
+	}
+	marked.ChangesSchema = true
+	marked.TempTable = marked.TempTable || temp
+	return &marked
 }
 
 // drop plans DROP ...

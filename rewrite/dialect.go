@@ -52,6 +52,27 @@ type Dialect struct {
 	// resultQuery returns the caller's statement's last insert id and rows
 	// affected; "" where the database has no last insert id.
 	resultQuery string
+	// settings are the session settings the wrapper's plans depend on,
+	// by the names SET takes for them (session.go): statements that
+	// change one are refused in every write phase.
+	settings map[string]sessionSetting
+	// connSettings are read on every new connection and must be the
+	// same as on the connection the schema was checked on.
+	connSettings []Setting
+	// sqlPrepare: PREPARE name AS statement keeps a statement on the
+	// connection that a later EXECUTE runs.
+	sqlPrepare bool
+	// selectInto: SELECT ... INTO table creates a table.
+	selectInto bool
+	// hiddenColumns are the columns every table has without declaring
+	// them, which a derived table does not expose.
+	hiddenColumns []string
+}
+
+// Setting is one session setting a connection is checked for: its name
+// in messages, and the SQL expression that reads it as text.
+type Setting struct {
+	Name, Expr string
 }
 
 // Unit spells the statements that open, close and undo one atomic unit of
@@ -81,6 +102,8 @@ var SQLite = &Dialect{
 	// would fail with SQLITE_BUSY if another writer committed in between.
 	outsideWrite: Unit{Begin: "BEGIN IMMEDIATE", End: "COMMIT", Undo: []string{"ROLLBACK"}},
 	resultQuery:  "SELECT last_insert_rowid(), changes()",
+	// hiddenColumns: the rowid's names, unless a column takes one.
+	hiddenColumns: []string{"rowid", "_rowid_", "oid"},
 	// A savepoint outside a transaction opens a deferred one, whose snapshot
 	// (in WAL mode; a shared lock otherwise) is taken by the first read.
 	snapshot: Unit{Begin: "SAVEPOINT dualwrite_read", End: "RELEASE dualwrite_read", Undo: []string{"ROLLBACK TO dualwrite_read", "RELEASE dualwrite_read"}},
@@ -113,7 +136,23 @@ var Postgres = &Dialect{
 	lock: Unit{Begin: "SAVEPOINT dualwrite_lock", End: "RELEASE SAVEPOINT dualwrite_lock",
 		Undo: []string{"ROLLBACK TO SAVEPOINT dualwrite_lock", "RELEASE SAVEPOINT dualwrite_lock"}},
 	outsideLock: Unit{Begin: "BEGIN", End: "COMMIT", Undo: []string{"ROLLBACK"}},
+	settings:    postgresSettings,
+	connSettings: []Setting{
+		{"search_path", "current_setting('search_path')"},
+		{"current schema", "coalesce(current_schema()::text, '')"},
+		{"standard_conforming_strings", "current_setting('standard_conforming_strings')"},
+		{"client_encoding", "current_setting('client_encoding')"},
+		{"user", "current_user::text"},
+	},
+	sqlPrepare:    true,
+	selectInto:    true,
+	hiddenColumns: []string{"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"},
 }
+
+// ConnSettings returns the session settings that every connection must
+// share with the one the schema was checked on, and the SQL expressions
+// that read them; nil where a connection has none that matter.
+func (d *Dialect) ConnSettings() []Setting { return d.connSettings }
 
 // DialectByName returns the dialect with the given mapping-file name, or nil.
 func DialectByName(name string) *Dialect {

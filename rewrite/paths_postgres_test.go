@@ -67,7 +67,7 @@ func TestPostgresTransactionControlInAnyStatement(t *testing.T) {
 	checkPaths(t, pgPlanner(t), []pathCase{
 		{sql: "BEGIN", action: rewrite.Pass, kind: rewrite.KindTx},
 		{sql: "SELECT 1; BEGIN", action: rewrite.Pass, kind: rewrite.KindTx},
-		{sql: "SET search_path TO public; COMMIT;", action: rewrite.Pass, kind: rewrite.KindTx},
+		{sql: "SET work_mem TO '8MB'; COMMIT;", action: rewrite.Pass, kind: rewrite.KindTx},
 		{sql: "SELECT 1; PREPARE TRANSACTION 'x'", action: rewrite.Pass, kind: rewrite.KindTx},
 		{sql: "SELECT 1; SELECT 2", action: rewrite.Pass, kind: rewrite.KindOther},
 		{sql: "CREATE TABLE t2 (x int); ROLLBACK", action: rewrite.Pass, kind: rewrite.KindTx},

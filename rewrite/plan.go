@@ -58,6 +58,18 @@ type Plan struct {
 	// (CREATE, DROP, ALTER): once it has run, the driver checks the live
 	// schema again before its next statement.
 	ChangesSchema bool
+	// Session is set on a refusal that holds in every write phase: the
+	// statement would leave something on its connection (a setting, an
+	// SQL-level prepared statement, a temporary object) that outlives a
+	// switch to the dual phase and that no check of the schema sees
+	// (session.go).
+	Session bool
+	// TempTable is set on a schema change that may create a temporary
+	// table, and CreatesTrigger on one that may create a trigger on a
+	// temporary table: such a trigger is temporary too, seen by its own
+	// connection only, so a connection that ran the first refuses the
+	// second.
+	TempTable, CreatesTrigger bool
 
 	// Fused, for dialects where a dual write is one statement, is that
 	// statement: the caller's in a data-modifying CTE with the whole row
@@ -234,21 +246,18 @@ func (p *Planner) Plan(query string) (plan *Plan, cached bool) {
 	if plan := p.cache.get(k); plan != nil {
 		return plan, true
 	}
-	plan = p.plan(query).detach()
+	plan = p.schemaEffects(query, p.plan(query)).detach()
 	p.cache.put(k, plan)
 	return plan, false
 }
 
-func (p *Planner) plan(query string) *Plan {
+func (p *Planner) plan(query string) (plan *Plan) {
 	toks, err := p.d.Lex(query)
 	if err != nil {
 		if name := p.mentioned(query, roleOld, roleNew, roleGuarded); name != "" {
 			return refuse(name, "SQL text that cannot be tokenized ("+err.Error()+")", "check the statement's quotes and comments")
 		}
 		return passPlan
-	}
-	if plan := p.doBlocks(query, toks); plan != nil {
-		return plan
 	}
 	var named string
 	for _, t := range toks {
@@ -275,14 +284,28 @@ func (p *Planner) plan(query string) *Plan {
 			return refuse(named, `a U&"..." identifier`, "write the identifier without escapes")
 		}
 	}
+	if plan := p.session(query, toks, named); plan != nil {
+		return plan // before the DO rule: a session refusal holds in every phase
+	}
+	if plan := p.doBlocks(query, toks); plan != nil {
+		return plan
+	}
+	if refusal, temp, found := p.selectInto(query, toks); refusal != nil {
+		return refusal
+	} else if found {
+		defer func() { plan = createsTable(plan, temp) }()
+	}
 	if named == "" {
 		ddl := changesSchema(query, toks)
 		switch {
 		case p.transactionControl(query, toks) && ddl:
-			if plan := p.ddl(query, toks); plan.Action == Refuse {
+			plan := p.ddl(query, toks)
+			if plan.Action == Refuse {
 				return plan
 			}
-			return txDDLPlan
+			tx := *plan
+			tx.Kind = KindTx
+			return &tx
 		case p.transactionControl(query, toks):
 			return txPlan
 		case ddl:

@@ -3,6 +3,7 @@ package rewrite
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -246,6 +247,9 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 	if len(rp.Tables) == 0 {
 		return nil, nil
 	}
+	if c := p.hiddenColumn(query, toks, rp.Tables); c != "" {
+		return nil, fmt.Errorf("a query that names %s, which the new table's stand-in does not have: the name would bind to another table of the query, or fail; select the key columns instead", c)
+	}
 	if locked {
 		lp, err := p.lockPlan(query, toks, rp.Tables[0], len(edits), lock)
 		if err != nil {
@@ -287,6 +291,34 @@ func sampled(toks []Token, word func(int) string, k int) bool {
 	}
 	alias := k < len(toks) && (toks[k].Kind == Word || toks[k].Kind == QuotedIdent)
 	return alias && word(k+1) == "TABLESAMPLE"
+}
+
+// hiddenColumn returns a column that every table has without declaring
+// it (Dialect.hiddenColumns: SQLite's rowid, PostgreSQL's ctid) that the
+// query names and none of the mapped tables it reads declares, or "". The
+// derived table that stands for a mapped table has no such column, so
+// that (SELECT rowid FROM users WHERE id = a.id) would read the rowid of
+// the outer table a.
+func (p *Planner) hiddenColumn(query string, toks []Token, tables []*Table) string {
+	for _, t := range toks {
+		if t.Kind != Word && t.Kind != QuotedIdent {
+			continue
+		}
+		name := strings.ToLower(p.d.Fold(t.Text(query)))
+		if !slices.Contains(p.d.hiddenColumns, name) {
+			continue
+		}
+		declared := false
+		for _, tb := range tables {
+			for _, c := range tb.Map.Reverse {
+				declared = declared || p.d.FoldName(c.Name) == p.d.Fold(t.Text(query))
+			}
+		}
+		if !declared {
+			return name
+		}
+	}
+	return ""
 }
 
 // edit replaces query[start:end] with text.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
 )
 
@@ -136,6 +137,42 @@ func TestPointLookup(t *testing.T) {
 		}
 		if plan.Read.PointLookup != tc.point || plan.Read.Limited == tc.point {
 			t.Errorf("%s %q: point lookup %v, limited %v; want point lookup %v", tc.dialect, tc.sql, plan.Read.PointLookup, plan.Read.Limited, tc.point)
+		}
+	}
+}
+
+// TestReadHiddenColumns: a query of a mapped table that names a column
+// every table has without declaring it cannot be served from the new
+// table, unless the mapped table declares a column of that name.
+func TestReadHiddenColumns(t *testing.T) {
+	m, err := mapping.Parse([]byte(`
+dialect: sqlite
+tables:
+  - old: things
+    new: items
+    key: [id]
+    columns:
+      item_id: id
+      item_oid: oid
+    reverse:
+      id: item_id
+      oid: item_oid
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rewrite.NewPlanner(rewrite.SQLite, m, &rewrite.Schema{}, 10)
+	for q, refused := range map[string]bool{
+		"SELECT rowid FROM things":                                       true,
+		`SELECT t."_ROWID_" FROM things t`:                               true,
+		"SELECT (SELECT rowid FROM things WHERE id = a.id) FROM audit a": true,
+		"SELECT oid FROM things":                                         false, // a declared column
+		"SELECT rowid FROM audit":                                        false, // no mapped table
+		"SELECT 'rowid', id FROM things":                                 false,
+	} {
+		plan, _ := p.Plan(q)
+		if got := plan.Err != nil && strings.Contains(plan.Err.Error(), "stand-in"); got != refused {
+			t.Errorf("%s: action %d, %v; want refused %v", q, plan.Action, plan.Err, refused)
 		}
 	}
 }
