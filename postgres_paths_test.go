@@ -227,3 +227,40 @@ func TestPostgresTableSampleNewPhase(t *testing.T) {
 		t.Fatalf("new phase: %v, want ErrUnsupported naming TABLESAMPLE", err)
 	}
 }
+
+// TestPostgresBeforeTriggerChangesKey: a BEFORE UPDATE row trigger on the
+// old table that changes the key makes every UPDATE a key change, whatever
+// the statement assigns, so that the old key's new row goes with it; an
+// upsert that may update a row there is refused.
+func TestPostgresBeforeTriggerChangesKey(t *testing.T) {
+	e := postgresBackend.open(t)
+	mustExec(t, e.raw, `CREATE FUNCTION renumber() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN IF NEW.visits > 100 THEN NEW.id := NEW.id + 1000; END IF; RETURN NEW; END $$`)
+	mustExec(t, e.raw, "CREATE TRIGGER renumber BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION renumber()")
+	mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
+	mustExec(t, e.db, "UPDATE users SET visits = 200 WHERE id = 1")
+	if got := rows(t, e.raw, "SELECT account_id FROM accounts ORDER BY account_id"); !reflect.DeepEqual(got, [][]any{{int64(2)}, {int64(1001)}}) {
+		t.Fatalf("accounts keys after the trigger moved 1 to 1001: %v", got)
+	}
+	e.checkInvariant()
+	pgRefused(t, e, "INSERT INTO users (id, full_name) VALUES (2, 'A T') ON CONFLICT (id) DO UPDATE SET visits = 500", false)
+}
+
+// TestPostgresTriggerCallsFunction: a trigger on an unmapped table whose
+// function calls another function that writes a mapped table guards the
+// unmapped table: the write that would fire it is refused.
+func TestPostgresTriggerCallsFunction(t *testing.T) {
+	e := postgresBackend.open(t)
+	mustExec(t, e.raw, `CREATE FUNCTION add_user(i bigint, n text) RETURNS void LANGUAGE sql AS $$ INSERT INTO users (id, full_name) VALUES (i, n) $$`)
+	mustExec(t, e.raw, `CREATE FUNCTION audit_calls() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM add_user(NEW.id + 1000, NEW.msg); RETURN NEW; END $$`)
+	mustExec(t, e.raw, "CREATE TRIGGER audit_calls AFTER INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_calls()")
+	_, err := e.db.Exec("INSERT INTO audit (id, msg) VALUES (1, 'Via Function')")
+	if !errors.Is(err, dualwrite.ErrUnsupported) || !strings.Contains(err.Error(), "audit_calls") {
+		t.Fatalf("an insert whose trigger calls a function writing users: %v, want ErrUnsupported naming the trigger", err)
+	}
+	if n := e.count("users"); n != 0 {
+		t.Fatalf("users has %d rows after the refused insert", n)
+	}
+	e.checkInvariant()
+}

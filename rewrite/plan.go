@@ -122,6 +122,12 @@ type Schema struct {
 	// refused: a trigger or a cascading foreign key would change a mapped
 	// table behind the mirror's back.
 	Guards map[string]Guard
+	// RowTriggers maps the mapped old tables that have a BEFORE ... FOR
+	// EACH ROW trigger on UPDATE to what it is: such a trigger may change
+	// the row's key whatever the statement assigns, so every UPDATE of the
+	// table is planned as a key change, and an ON CONFLICT DO UPDATE on it
+	// is refused.
+	RowTriggers map[string]string
 	// Replace describes, for the mapped old tables of OtherUnique, the
 	// unique constraints by which an INSERT OR REPLACE deletes rows
 	// (SQLite).
@@ -476,7 +482,13 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 				"change keys with UPDATE ... SET "+c+" = ... instead")
 		}
 	}
-	keyChange := false
+	trigger := p.schema.RowTriggers[p.d.FoldName(m.Old)]
+	if trigger != "" && len(st.UpsertSetColumns) > 0 {
+		return refuse(m.Old, "ON CONFLICT DO UPDATE on a table with "+trigger+", which may change the key of the row it updates",
+			"write the upsert as an INSERT ... ON CONFLICT DO NOTHING and an UPDATE, or drop the trigger while dual-writing")
+	}
+	// A BEFORE UPDATE row trigger may change the key of any row it updates.
+	keyChange := st.Kind == KindUpdate && trigger != ""
 	for _, c := range st.SetColumns {
 		keyChange = keyChange || st.Kind == KindUpdate && changesKey(m, c)
 	}

@@ -96,7 +96,7 @@ func (in *inspector) run(m *mapping.Mapping) (*rewrite.Schema, []Problem, error)
 
 func emptySchema() *rewrite.Schema {
 	return &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{},
-		Replace: map[string]*rewrite.ReplaceTargets{}}
+		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}}
 }
 
 // side is one table of a mapping entry with the section that lists its

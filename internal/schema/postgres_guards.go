@@ -19,6 +19,7 @@ type pgTrigger struct {
 	language  string
 	source    string // pg_proc.prosrc: the body, or a C symbol
 	onNewName string // the mapped new table the trigger is on, or ""
+	beforeRow bool   // BEFORE ... FOR EACH ROW: it may change the row written
 }
 
 // pgRule is a rewrite rule: a view's _RETURN rule, or a rule on INSERT,
@@ -59,6 +60,9 @@ func (c *pgCatalog) guards(in *inspector, m *mapping.Mapping, s *rewrite.Schema)
 		return err
 	}
 	trigs = c.withoutFences(in, m, trigs)
+	if err := c.withCallees(trigs); err != nil {
+		return err
+	}
 	rules, err := c.rules()
 	if err != nil {
 		return err
@@ -72,6 +76,13 @@ func (c *pgCatalog) guards(in *inspector, m *mapping.Mapping, s *rewrite.Schema)
 	for i := range trigs {
 		if name := mappedOIDs[trigs[i].tableOID]; g.news[g.d.fold(name)] {
 			trigs[i].onNewName = name
+		}
+		if t := trigs[i]; t.beforeRow && t.event&kindUpdate != 0 && t.language != "internal" {
+			for _, e := range m.Tables {
+				if e.Old == t.table {
+					s.RowTriggers[in.d.sql.FoldName(e.Old)] = fmt.Sprintf("trigger %s (BEFORE UPDATE FOR EACH ROW, function %s)", t.name, t.function)
+				}
+			}
 		}
 		if t := trigs[i]; t.language == "c" && t.onNewName == "" {
 			g.add(t.table, t.event, fmt.Sprintf("trigger %s on %s runs the C function %s, whose writes dualwrite cannot inspect", t.name, t.table, t.function))
@@ -221,7 +232,8 @@ ORDER BY c.relname, t.tgname`)
 	trigs := make([]pgTrigger, len(rows))
 	for i, r := range rows {
 		trigs[i] = pgTrigger{name: str(r[0]), tableOID: num(r[1]), table: str(r[2]), event: pgTriggerEvents(num(r[3])),
-			function: str(r[4]), language: str(r[5]), source: str(r[6])}
+			function: str(r[4]), language: str(r[5]), source: str(r[6]),
+			beforeRow: num(r[3])&1 != 0 && num(r[3])&2 != 0} // tgtype: 1 ROW, 2 BEFORE
 	}
 	return trigs, nil
 }
@@ -335,4 +347,41 @@ func mentionsWord(src, name string) bool {
 
 func pgIdentByte(c byte) bool {
 	return c == '_' || c == '$' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
+}
+
+// withCallees adds to each trigger's source the sources of the functions
+// and procedures it may call, transitively: a trigger function that calls
+// add_user() writes what add_user writes. A function is taken to be
+// called when its name appears as a word in a source already taken, so a
+// name shared by functions of several schemas, or a word that only looks
+// like a call, takes in more than is called: the guard errs on the side
+// of refusing.
+func (c *pgCatalog) withCallees(trigs []pgTrigger) error {
+	rows, err := queryAll(c.ctx, c.q, `SELECT p.proname::text, p.prosrc
+FROM pg_catalog.pg_proc AS p
+JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
+JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%' AND l.lanname NOT IN ('internal', 'c')
+ORDER BY 1, 2`)
+	if err != nil {
+		return fmt.Errorf("schema: reading functions: %w", err)
+	}
+	for i := range trigs {
+		if trigs[i].language == "internal" || trigs[i].language == "c" {
+			continue
+		}
+		src := trigs[i].source
+		taken := map[int]bool{}
+		for grew := true; grew; {
+			grew = false
+			for j, r := range rows {
+				if !taken[j] && mentionsWord(src, str(r[0])) {
+					taken[j], grew = true, true
+					src += "\n" + str(r[1])
+				}
+			}
+		}
+		trigs[i].source = src
+	}
+	return nil
 }
