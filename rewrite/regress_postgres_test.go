@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -65,12 +66,43 @@ func regressFiles(t *testing.T, suite string) []string {
 
 // regressSplit splits a script into statements by PostgreSQL's grammar,
 // or by its scanner when some statement of the script does not parse.
+// psql's commands are removed first (they are psql's, not SQL): lines
+// that start with a backslash, a backslash command that ends a statement
+// instead of its semicolon (\gset, \gexec, ...), and the data lines that
+// follow a COPY ... FROM stdin.
 func regressSplit(src string) []string {
+	src = regressStripPsql(src)
 	if stmts, err := pg_query.SplitWithParser(src, true); err == nil {
 		return stmts
 	}
 	stmts, _ := pg_query.SplitWithScanner(src, true)
 	return stmts
+}
+
+var (
+	psqlCopyIn  = regexp.MustCompile(`(?i)\bfrom\s+stdin\b.*;\s*$`)
+	psqlTrailer = regexp.MustCompile(`\s\\(g|gset|gexec|gx|gdesc|crosstabview|watch)\b.*$`)
+)
+
+func regressStripPsql(src string) string {
+	var out []string
+	copyData := false
+	for _, line := range strings.Split(src, "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case copyData:
+			copyData = trimmed != `\.`
+			line = ""
+		case strings.HasPrefix(trimmed, `\`):
+			line = ""
+		case psqlCopyIn.MatchString(line):
+			copyData = true
+		default:
+			line = psqlTrailer.ReplaceAllString(line, ";")
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }
 
 // walkTree calls f on every message of a parse tree, parents first; f
@@ -213,7 +245,9 @@ func deferWalk(m protoreflect.Message, visit func(protoreflect.Message) bool, de
 
 // regressMapping maps old to new with one key column.
 func regressMapping(old, new string) (*mapping.Mapping, error) {
-	q := func(s string) string { return `'"` + strings.ReplaceAll(strings.ReplaceAll(s, `"`, `""`), `'`, `''`) + `"'` }
+	q := func(s string) string {
+		return `'"` + strings.ReplaceAll(strings.ReplaceAll(s, `"`, `""`), `'`, `''`) + `"'`
+	}
 	yaml := fmt.Sprintf("dialect: postgres\ntables:\n  - old: %s\n    new: %s\n    key: [id]\n    columns:\n      id: id\n    reverse:\n      id: id\n", q(old), q(new))
 	return mapping.Parse([]byte(yaml))
 }
