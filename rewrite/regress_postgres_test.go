@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -136,6 +137,7 @@ type regressFacts struct {
 	call    bool            // CALL of a procedure
 	do      bool            // a DO block
 	defined []string        // functions and procedures it creates
+	ctes    map[string]bool // the names of its common table expressions, folded
 	doBody  string          // the code of a DO block
 	// firstColumn holds, per table, the first column of its CREATE TABLE
 	// or of an INSERT's column list: the key of the mappings.
@@ -172,7 +174,7 @@ func foldRel(rv *pg_query.RangeVar) string { return strings.ToLower(rv.Relname) 
 // function's SQL body, an EXPLAIN without ANALYZE, a prepared statement),
 // names its tables but writes none of them now.
 func regressFactsOf(stmt *pg_query.RawStmt) regressFacts {
-	f := regressFacts{written: map[string]bool{}, firstColumn: map[string]string{}}
+	f := regressFacts{written: map[string]bool{}, firstColumn: map[string]string{}, ctes: map[string]bool{}}
 	seen := map[string]bool{}
 	deferred := 0
 	var visit func(m protoreflect.Message) bool
@@ -211,6 +213,8 @@ func regressFactsOf(stmt *pg_query.RawStmt) regressFacts {
 			if n.IsFrom {
 				write(n.Relation)
 			}
+		case *pg_query.CommonTableExpr:
+			f.ctes[strings.ToLower(n.Ctename)] = true
 		case *pg_query.CallStmt:
 			f.call = true
 		case *pg_query.DoStmt:
@@ -362,6 +366,9 @@ func (r *regressRun) plan(file, src, table string, asNew bool, facts regressFact
 		switch plan.Action {
 		case rewrite.Mirror:
 			r.mirrored++
+			if asNew || len(facts.written) != 1 || plan.Table == nil || !strings.EqualFold(plan.Table.Map.Old, table) {
+				r.fail(file, src, "with %s as the %s table, a Mirror plan, but PostgreSQL writes %v", table, role, facts.written)
+			}
 		case rewrite.Refuse:
 			r.refused++
 		default:
@@ -385,14 +392,27 @@ func (r *regressRun) plan(file, src, table string, asNew bool, facts regressFact
 	} {
 		r.parses(file, src, table, role, g.what, g.sql)
 	}
+	if plan.Action == rewrite.Mirror && !facts.written[table] {
+		r.fail(file, src, "with %s as the %s table, a Mirror plan, but PostgreSQL writes %v", table, role, facts.written)
+	}
 	if plan.Action == rewrite.Read && plan.Err == nil && plan.Read != nil {
-		r.parses(file, src, table, role, "Read.NewQuery", plan.Read.NewQuery)
+		tree := r.parses(file, src, table, role, "Read.NewQuery", plan.Read.NewQuery)
+		if tree != nil && !asNew && !facts.ctes[table] && regressFactsOf(tree.Stmts[0]).references(table) {
+			r.fail(file, src, "with %s as the old table, Read.NewQuery still reads it:\n%s", table, plan.Read.NewQuery)
+		}
 	}
 }
 
-func (r *regressRun) parses(file, src, table, role, what, gen string) {
+// references reports whether the statement names a table.
+func (f regressFacts) references(table string) bool {
+	return slices.Contains(f.tables, table)
+}
+
+// parses checks that a generated statement parses as one statement, and
+// returns its tree, or nil.
+func (r *regressRun) parses(file, src, table, role, what, gen string) *pg_query.ParseResult {
 	if gen == "" {
-		return
+		return nil
 	}
 	r.generated++
 	res, err := pg_query.Parse(gen)
@@ -401,7 +421,10 @@ func (r *regressRun) parses(file, src, table, role, what, gen string) {
 		r.fail(file, src, "with %s as the %s table, %s does not parse: %v\n%s", table, role, what, err, gen)
 	case len(res.Stmts) != 1:
 		r.fail(file, src, "with %s as the %s table, %s is %d statements:\n%s", table, role, what, len(res.Stmts), gen)
+	default:
+		return res
 	}
+	return nil
 }
 
 // regressKnown lists writes to a mapped table that the planner still lets
