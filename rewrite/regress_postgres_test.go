@@ -138,7 +138,10 @@ type regressFacts struct {
 	do      bool            // a DO block
 	defined []string        // functions and procedures it creates
 	ctes    map[string]bool // the names of its common table expressions, folded
-	doBody  string          // the code of a DO block
+	// assigned holds, per table it writes, the columns an UPDATE or an
+	// INSERT's ON CONFLICT DO UPDATE assigns, folded.
+	assigned map[string][]string
+	doBody   string // the code of a DO block
 	// firstColumn holds, per table, the first column of its CREATE TABLE
 	// or of an INSERT's column list: the key of the mappings.
 	firstColumn map[string]string
@@ -174,7 +177,7 @@ func foldRel(rv *pg_query.RangeVar) string { return strings.ToLower(rv.Relname) 
 // function's SQL body, an EXPLAIN without ANALYZE, a prepared statement),
 // names its tables but writes none of them now.
 func regressFactsOf(stmt *pg_query.RawStmt) regressFacts {
-	f := regressFacts{written: map[string]bool{}, firstColumn: map[string]string{}, ctes: map[string]bool{}}
+	f := regressFacts{written: map[string]bool{}, firstColumn: map[string]string{}, ctes: map[string]bool{}, assigned: map[string][]string{}}
 	seen := map[string]bool{}
 	deferred := 0
 	var visit func(m protoreflect.Message) bool
@@ -182,6 +185,16 @@ func regressFactsOf(stmt *pg_query.RawStmt) regressFacts {
 		write := func(rv *pg_query.RangeVar) {
 			if rv != nil && deferred == 0 {
 				f.written[foldRel(rv)] = true
+			}
+		}
+		assign := func(rv *pg_query.RangeVar, targets []*pg_query.Node) {
+			if rv == nil || deferred > 0 {
+				return
+			}
+			for _, t := range targets {
+				if name := t.GetResTarget().GetName(); name != "" {
+					f.assigned[foldRel(rv)] = append(f.assigned[foldRel(rv)], strings.ToLower(name))
+				}
 			}
 		}
 		switch n := m.Interface().(type) {
@@ -192,6 +205,9 @@ func regressFactsOf(stmt *pg_query.RawStmt) regressFacts {
 			}
 		case *pg_query.InsertStmt:
 			write(n.Relation)
+			if oc := n.OnConflictClause; oc != nil {
+				assign(n.Relation, oc.TargetList)
+			}
 			if n.Relation != nil && len(n.Cols) > 0 && f.firstColumn[foldRel(n.Relation)] == "" {
 				f.firstColumn[foldRel(n.Relation)] = n.Cols[0].GetResTarget().GetName()
 			}
@@ -201,6 +217,7 @@ func regressFactsOf(stmt *pg_query.RawStmt) regressFacts {
 			}
 		case *pg_query.UpdateStmt:
 			write(n.Relation)
+			assign(n.Relation, n.TargetList)
 		case *pg_query.DeleteStmt:
 			write(n.Relation)
 		case *pg_query.MergeStmt:
@@ -282,9 +299,17 @@ type regressRun struct {
 	parsed, unparsable, plans, unmappable     int
 	writes, mirrored, refused                 int
 	callStmts, userFnCalls, doPass, generated int
-	doBlocks                                  int
+	doBlocks, keyWrites                       int
 	failures                                  []string
 	knownSeen                                 map[string]bool
+}
+
+// key returns the key column of the mappings of a table.
+func (r *regressRun) key(table string) string {
+	if col := r.keys[table]; col != "" {
+		return col
+	}
+	return "id"
 }
 
 func (r *regressRun) planner(old, new, col string) *rewrite.Planner {
@@ -335,11 +360,7 @@ func (r *regressRun) statement(file, src string, facts regressFacts, fileTables 
 			if asNew {
 				old, new = table+"_dwold", table
 			}
-			col := r.keys[table]
-			if col == "" {
-				col = "id"
-			}
-			p := r.planner(old, new, col)
+			p := r.planner(old, new, r.key(table))
 			if p == nil {
 				r.unmappable++
 				continue
@@ -363,9 +384,15 @@ func (r *regressRun) plan(file, src, table string, asNew bool, facts regressFact
 	r.plans++
 	if facts.written[table] {
 		r.writes++
+		if slices.Contains(facts.assigned[table], strings.ToLower(r.key(table))) {
+			r.keyWrites++
+		}
 		switch plan.Action {
 		case rewrite.Mirror:
 			r.mirrored++
+			if slices.Contains(facts.assigned[table], strings.ToLower(r.key(table))) && plan.PreSelect == "" {
+				r.fail(file, src, "assigns the key %s of %s, but the Mirror plan does not select the keys before the write", r.key(table), table)
+			}
 			if asNew || len(facts.written) != 1 || plan.Table == nil || !strings.EqualFold(plan.Table.Map.Old, table) {
 				r.fail(file, src, "with %s as the %s table, a Mirror plan, but PostgreSQL writes %v", table, role, facts.written)
 			}
@@ -496,8 +523,8 @@ func regressSuite(t *testing.T, suite string) {
 	}
 	t.Logf("%s: %d files, %d statements parsed, %d unparsable (sampled every %d), %d plans, %d table names unmappable",
 		suite, len(files), r.parsed, r.unparsable, regressSample, r.plans, r.unmappable)
-	t.Logf("%s: %d writes to a mapped table judged: %d mirrored, %d refused; %d generated statements parsed",
-		suite, r.writes, r.mirrored, r.refused, r.generated)
+	t.Logf("%s: %d writes to a mapped table judged: %d mirrored, %d refused (%d of them assign the key); %d generated statements parsed",
+		suite, r.writes, r.mirrored, r.refused, r.keyWrites, r.generated)
 	t.Logf("%s: not judged (server-side code): %d CALL statements, %d plans passing or reading a statement that calls a function the suite defines, %d plans passing one of %d DO blocks with a table it names mapped",
 		suite, r.callStmts, r.userFnCalls, r.doPass, r.doBlocks)
 	t.Logf("%s: %d failures, in %v", suite, len(r.failures), time.Since(start).Round(time.Millisecond))
