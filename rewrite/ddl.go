@@ -429,6 +429,10 @@ func (r *ddlReader) alter() *Plan {
 	_, name, i, ok := r.name(i)
 	t := r.mapped(name)
 	if !ok || t == nil {
+		if name := r.inheritsMapped(); name != "" {
+			return refuse(name, "ALTER TABLE ... [NO] INHERIT "+name+", which adds the other table's rows to those of "+name+" or takes them away, without the mirror",
+				"change the inheritance with the write phase off")
+		}
 		if r.has("RENAME") {
 			if name := r.namesMapped(2); name != "" {
 				return refuse(name, "ALTER TABLE ... RENAME naming a mapped table", "choose another name")
