@@ -230,6 +230,19 @@ func regressFactsOf(stmt *pg_query.RawStmt) regressFacts {
 			if n.IsFrom {
 				write(n.Relation)
 			}
+		case *pg_query.AlterTableStmt:
+			// The rows of a table include those of its partitions and
+			// inheritance children: attaching or detaching one, or making
+			// a table inherit from it or not, changes them.
+			for _, c := range n.Cmds {
+				switch cmd := c.GetAlterTableCmd(); cmd.GetSubtype() {
+				case pg_query.AlterTableType_AT_AttachPartition, pg_query.AlterTableType_AT_DetachPartition,
+					pg_query.AlterTableType_AT_DetachPartitionFinalize:
+					write(n.Relation)
+				case pg_query.AlterTableType_AT_AddInherit, pg_query.AlterTableType_AT_DropInherit:
+					write(cmd.GetDef().GetRangeVar())
+				}
+			}
 		case *pg_query.CommonTableExpr:
 			f.ctes[strings.ToLower(n.Ctename)] = true
 		case *pg_query.CallStmt:
@@ -594,6 +607,11 @@ func TestRegressFacts(t *testing.T) {
 		{"PREPARE p AS DELETE FROM a", ""},
 		{"CREATE FUNCTION f() RETURNS void BEGIN ATOMIC DELETE FROM a; END", ""},
 		{"SELECT * FROM a, b", ""},
+		{"ALTER TABLE b INHERIT a", "a"},
+		{"ALTER TABLE b NO INHERIT a", "a"},
+		{"ALTER TABLE a ATTACH PARTITION b FOR VALUES IN (1)", "a"},
+		{"ALTER TABLE a DETACH PARTITION b", "a"},
+		{"ALTER TABLE a ADD COLUMN x int", ""},
 	} {
 		tree, err := pg_query.Parse(c.src)
 		if err != nil || len(tree.Stmts) != 1 {
