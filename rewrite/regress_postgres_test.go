@@ -7,9 +7,20 @@ package rewrite_test
 // relative to the module root; the test skips when they are absent. Every
 // statement is split and parsed by PostgreSQL's own grammar (pg_query);
 // every table it references is mapped in turn, as an old table and then as
-// a new one; and the plan is judged against the parse tree: a statement
-// that writes the mapped table must be mirrored or refused, every statement
-// the planner generates must parse, and nothing may panic.
+// a new one; and the plan is judged against the parse tree:
+//
+//   - a statement that changes the mapped table's rows (INSERT, UPDATE,
+//     DELETE, MERGE, TRUNCATE, COPY FROM, where the tree has them; ATTACH or
+//     DETACH PARTITION, [NO] INHERIT) must be mirrored or refused;
+//   - a Mirror plan mirrors the one table PostgreSQL writes, the old table,
+//     and selects the keys before a write that assigns the key;
+//   - every statement the planner generates parses as one statement, and a
+//     new-phase read no longer reads the old table;
+//   - nothing panics.
+//
+// Server-side code (CALL, functions the suite defines, DO blocks) is
+// counted, not judged: the grammar sees no further than its name or its
+// string.
 
 import (
 	"fmt"
