@@ -451,6 +451,11 @@ func (r *regressRun) plan(file, src, table string, asNew bool, facts regressFact
 		if tree != nil && !asNew && !facts.ctes[table] && regressFactsOf(tree.Stmts[0]).references(table) {
 			r.fail(file, src, "with %s as the old table, Read.NewQuery still reads it:\n%s", table, plan.Read.NewQuery)
 		}
+		if l := plan.Read.Lock; l != nil {
+			r.parses(file, src, table, role, "Read.Lock.OldQuery", l.OldQuery)
+			r.parses(file, src, table, role, "Read.Lock.NewQuery(1)", l.NewQuery(1))
+			r.parses(file, src, table, role, "Read.Lock.NewQuery(3)", l.NewQuery(3))
+		}
 	}
 }
 
