@@ -403,6 +403,9 @@ func (r *ddlReader) drop() *Plan {
 		// The check after it sees a key index or a guard gone.
 		return ddlPlan
 	}
+	if name := r.dropsRows(2); name != "" {
+		return refuseRows(name, "DROP "+obj+" "+name)
+	}
 	if name := r.namesMapped(2); name != "" {
 		t := r.mapped(name)
 		return refuse(name, "DROP "+obj+" of a table of the mapping "+pairOf(t),
@@ -430,8 +433,10 @@ func (r *ddlReader) alter() *Plan {
 	t := r.mapped(name)
 	if !ok || t == nil {
 		if name := r.inheritsMapped(); name != "" {
-			return refuse(name, "ALTER TABLE ... [NO] INHERIT "+name+", which adds the other table's rows to those of "+name+" or takes them away, without the mirror",
-				"change the inheritance with the write phase off")
+			return refuseRows(name, "ALTER TABLE ... [NO] INHERIT "+name)
+		}
+		if ok && r.rowsOf(name) && (r.has("ATTACH") || r.has("DETACH")) {
+			return refuseRows(name, "ALTER TABLE "+name+" ATTACH or DETACH PARTITION")
 		}
 		if r.has("RENAME") {
 			if name := r.namesMapped(2); name != "" {

@@ -143,6 +143,11 @@ type Schema struct {
 type Guard struct {
 	Reason                 string
 	Insert, Update, Delete bool
+	// Rows is set on a partition or inheritance child of a mapped table:
+	// its rows are rows of the mapped table, so that dropping it, or
+	// attaching, detaching or (dis)inheriting tables of its own, changes
+	// the mapped table's rows too (inherit.go).
+	Rows bool
 }
 
 // Merge returns g with o's writes and reason added.
@@ -153,6 +158,7 @@ func (g Guard) Merge(o Guard) Guard {
 		o.Reason = g.Reason
 	}
 	o.Insert, o.Update, o.Delete = g.Insert || o.Insert, g.Update || o.Update, g.Delete || o.Delete
+	o.Rows = g.Rows || o.Rows
 	return o
 }
 

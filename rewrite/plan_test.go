@@ -59,9 +59,10 @@ func strictSchema() *rewrite.Schema {
 	return &rewrite.Schema{
 		OtherUnique: map[string]bool{"users": true},
 		Guards: map[string]rewrite.Guard{
-			"orgs":  {Reason: "memberships.org_id references orgs(id) ON UPDATE CASCADE ON DELETE CASCADE", Update: true, Delete: true},
-			"audit": {Reason: "trigger audit_ai inserts into users", Insert: true},
-			"users": {Reason: "trigger users_ad deletes from memberships", Delete: true},
+			"orgs":       {Reason: "memberships.org_id references orgs(id) ON UPDATE CASCADE ON DELETE CASCADE", Update: true, Delete: true},
+			"audit":      {Reason: "trigger audit_ai inserts into users", Insert: true},
+			"users":      {Reason: "trigger users_ad deletes from memberships", Delete: true},
+			"users_2024": {Reason: "users_2024 is a partition or inheritance child of mapped table users", Insert: true, Update: true, Delete: true, Rows: true},
 		},
 	}
 }

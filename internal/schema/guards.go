@@ -17,6 +17,9 @@ const (
 	kindUpdate
 	kindDelete
 	kindAll = kindInsert | kindUpdate | kindDelete
+	// kindRows marks a table whose rows are a mapped table's rows (a
+	// partition or inheritance child): see rewrite.Guard.Rows.
+	kindRows writeKind = 1 << 3
 )
 
 // guardSet accumulates the guards of one inspection: the tables whose
@@ -84,7 +87,7 @@ func (g *guardSet) add(table string, kinds writeKind, reason string) bool {
 	if guardKinds(old)&kinds == kinds {
 		return false
 	}
-	add := rewrite.Guard{Insert: kinds&kindInsert != 0, Update: kinds&kindUpdate != 0, Delete: kinds&kindDelete != 0}
+	add := rewrite.Guard{Insert: kinds&kindInsert != 0, Update: kinds&kindUpdate != 0, Delete: kinds&kindDelete != 0, Rows: kinds&kindRows != 0}
 	if !g.seen[key+"\x00"+reason] {
 		g.seen[key+"\x00"+reason] = true
 		add.Reason = reason
@@ -103,6 +106,9 @@ func guardKinds(g rewrite.Guard) writeKind {
 	}
 	if g.Delete {
 		k |= kindDelete
+	}
+	if g.Rows {
+		k |= kindRows
 	}
 	return k
 }

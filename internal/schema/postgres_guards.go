@@ -180,7 +180,7 @@ ORDER BY 1, 2`, r.oid)
 		for _, row := range rows {
 			rel := str(row[1])
 			if str(row[0]) == "down" {
-				g.add(rel, kindAll, fmt.Sprintf("%s is a partition or inheritance child of mapped table %s, and writes to it change %s without the mirror: write to %s", rel, name, name, name))
+				g.add(rel, kindAll|kindRows, fmt.Sprintf("%s is a partition or inheritance child of mapped table %s, and writes to it change %s without the mirror: write to %s", rel, name, name, name))
 				continue
 			}
 			kinds := kindUpdate | kindDelete

@@ -32,6 +32,11 @@ ALTER TABLE accounts INHERIT people;
 		if g.Insert != w.Insert || g.Update != w.Update || g.Delete != w.Delete || g.Reason == "" {
 			t.Errorf("Guards[%s] = %#v, want %v", name, g, w)
 		}
+		// The rows of a partition or child are the mapped table's rows; an
+		// ancestor's are not.
+		if g.Rows != (name != "people") {
+			t.Errorf("Guards[%s].Rows = %v", name, g.Rows)
+		}
 	}
 	if len(got) != 5 {
 		t.Errorf("Guards = %v, want 5", got)
