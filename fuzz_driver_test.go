@@ -36,6 +36,8 @@ func FuzzDriver(f *testing.F) {
 	for _, prog := range fuzzDriverPrograms {
 		f.Add(prog, "full_name", int64(2), "Grace Hopper")
 	}
+	// A transaction begun by text leaves its connection in it: Begin then fails.
+	f.Add([]byte{opText, opTx, 0, 0, opGrammar, 11, 0, 2, 0, 0, opTx, 0, 0}, "BEGIN", int64(1), "x")
 	lite := &fuzzTarget{b: sqliteBackend, shared: openFuzzEnv(f, sqliteBackend)}
 	targets := []*fuzzTarget{lite}
 	if os.Getenv(pgtest.DSNEnv) != "" && !fuzzing() {
@@ -195,7 +197,7 @@ func (tg *fuzzTarget) run(t *testing.T, prog []byte, text string, n int64, s str
 			if tx == nil {
 				var err error
 				if tx, err = e.db.Begin(); err != nil {
-					t.Fatalf("Begin: %v", err)
+					tx = nil // a transaction begun by text is still open: the driver refuses another
 				}
 			} else {
 				endTx(st.b&1 == 0)
