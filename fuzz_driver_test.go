@@ -27,8 +27,10 @@ import (
 // while the write phase has been dual since the data was reset, every
 // statement the wrapper ran and that succeeded leaves new = up(old).
 //
-// It runs on SQLite; with DUALWRITE_TEST_POSTGRES_DSN set, the seeds also
-// run on PostgreSQL (not the fuzzer's inputs: a schema per input is slow).
+// It runs on SQLite; with DUALWRITE_TEST_POSTGRES_DSN set, the seeds (and
+// the inputs kept under testdata/fuzz/FuzzDriver) also run on PostgreSQL,
+// but not while fuzzing: a program that may change the schema gets a fresh
+// database, and a PostgreSQL schema per input is slow.
 func FuzzDriver(f *testing.F) {
 	for _, q := range fuzzDriverSeeds {
 		f.Add([]byte{opText}, q, int64(1), "Ada Lovelace")
