@@ -148,11 +148,18 @@ func sqliteDSN(t testing.TB) string { return dbtest.SQLiteDSN(t, "&_txlock=immed
 // reading both through the base driver.
 func (e *env) checkInvariant() {
 	e.t.Helper()
+	e.checkInvariantIn(e.t)
+}
+
+// checkInvariantIn is checkInvariant reporting to t: a fuzz target's
+// iteration, for an env opened before the fuzzing began.
+func (e *env) checkInvariantIn(t testing.TB) {
+	t.Helper()
 	d := rewrite.SQLite
 	if e.m.Dialect == rewrite.Postgres.Name {
 		d = rewrite.Postgres
 	}
-	dbtest.Invariant(e.t, e.raw, d, e.m)
+	dbtest.Invariant(t, e.raw, d, e.m)
 }
 
 // count returns the number of rows in a table, read through the base driver.

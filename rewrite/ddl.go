@@ -168,9 +168,10 @@ func (r *ddlReader) mapped(name string) *Table {
 }
 
 // namesMapped returns the first mapped table (old or new) that a name token
-// of the statement names, or "".
+// of the statement from token from on names, or "". from may lie past the
+// end: a statement cut short ("CREATE", "CREATE TEMP") names nothing.
 func (r *ddlReader) namesMapped(from int, roles ...role) string {
-	for _, t := range r.toks[from:] {
+	for _, t := range r.toks[min(from, len(r.toks)):] {
 		if t.Kind == Word || t.Kind == QuotedIdent || t.Kind == String {
 			name := r.p.d.Fold(t.Text(r.q))
 			if tr := r.p.tables[name]; tr != nil && (len(roles) == 0 && tr.role != roleGuarded || slices.Contains(roles, tr.role)) {

@@ -47,6 +47,8 @@ var ddlCases = []struct {
 	{"default on users", true, "ALTER TABLE users ALTER COLUMN visits SET DEFAULT 1, ALTER full_name DROP DEFAULT", ""},
 	{"validate", true, "ALTER TABLE users VALIDATE CONSTRAINT c", ""},
 	{"unmapped drop cascade is not ddl on users", false, "CREATE INDEX stats_n ON stats (n)", ""},
+	{"cut short", false, "CREATE", ""},
+	{"cut short after temp", true, "CREATE TEMP", ""},
 
 	// Refused: the columns, key or existence of a mapped table.
 	{"drop users", false, "DROP TABLE users", "DROP TABLE"},
