@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"strings"
 
@@ -27,12 +25,10 @@ func (a *app) fence(ctx context.Context, args []string) int {
 			"status: says whether each pair has the fence this mapping makes.\n"+
 			"PostgreSQL only. Exit status: 0 done (status: every pair fenced), 1 status\n"+
 			"found a pair without its fence, 2 error.")
-	pos, err := parse(fs, args)
+	pos, code := a.parseArgs(fs, args)
 	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK
-	case err != nil:
-		return exitError // the flag package has printed the error and usage
+	case code != proceed:
+		return code
 	case len(pos) != 1 || !isAction(pos[0]):
 		return a.usage(fs, "want one of install, remove or status, got %q", strings.Join(pos, " "))
 	}

@@ -62,16 +62,24 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 // parseFlags parses the args of a command that takes no positional
 // argument, and returns the exit status to stop with, or [proceed].
 func (a *app) parseFlags(fs *flag.FlagSet, args []string) int {
+	pos, code := a.parseArgs(fs, args)
+	if code == proceed && len(pos) > 0 {
+		return a.usage(fs, "unexpected argument %q", pos[0])
+	}
+	return code
+}
+
+// parseArgs parses args and returns the positional arguments among them
+// and the exit status to stop with, or [proceed].
+func (a *app) parseArgs(fs *flag.FlagSet, args []string) ([]string, int) {
 	pos, err := parse(fs, args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		return exitOK
+		return nil, exitOK
 	case err != nil:
-		return exitError // the flag package has printed the error and usage
-	case len(pos) > 0:
-		return a.usage(fs, "unexpected argument %q", pos[0])
+		return nil, exitError // the flag package has printed the error and usage
 	}
-	return proceed
+	return pos, proceed
 }
 
 // usage prints a command-line mistake and the command's usage, and returns
