@@ -143,13 +143,13 @@ func (s *switchConnector) Connect(context.Context) (driver.Conn, error) {
 
 func (s *switchConnector) Driver() driver.Driver { return &stdlib.Driver{} }
 
-// TestPostgresConnectionSettingsChecked: a connection of the pool whose
-// search_path differs from the one the mapping was checked with (here by
-// its DSN; an ALTER ROLE ... SET does the same to new sessions) is refused
-// when it connects, before a write of users could land in another schema.
-func TestPostgresConnectionSettingsChecked(t *testing.T) {
+// otherSearchPathEnv opens the test schema through dualwrite over a base
+// connector whose connections, once base.switched is set, put the schema
+// other (with a users table of its own) first on their search_path.
+func otherSearchPathEnv(t *testing.T) (e *env, base *switchConnector, other string) {
+	t.Helper()
 	dsn := postgresBackend.dsn(t)
-	other := otherUsers(t)
+	other = otherUsers(t)
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -157,10 +157,19 @@ func TestPostgresConnectionSettingsChecked(t *testing.T) {
 	q := u.Query()
 	q.Set("search_path", other+","+q.Get("search_path"))
 	u.RawQuery = q.Encode()
-	base := &switchConnector{dsn: dsn, other: u.String()}
-	e := postgresBackend.openWith(t, base)
+	base = &switchConnector{dsn: dsn, other: u.String()}
+	e = postgresBackend.openWith(t, base)
 	e.raw = sql.OpenDB(dbtest.Connector{DSN: dsn, Base: &stdlib.Driver{}})
 	t.Cleanup(func() { _ = e.raw.Close() })
+	return e, base, other
+}
+
+// TestPostgresConnectionSettingsChecked: a connection of the pool whose
+// search_path differs from the one the mapping was checked with (here by
+// its DSN; an ALTER ROLE ... SET does the same to new sessions) is refused
+// when it connects, before a write of users could land in another schema.
+func TestPostgresConnectionSettingsChecked(t *testing.T) {
+	e, base, other := otherSearchPathEnv(t)
 	ctx := context.Background()
 	c1 := e.pinned(t) // the schema is checked on the first connection
 	mustExecConn(t, c1, `INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')`)
@@ -205,19 +214,7 @@ func TestPostgresSQLPrepareRefused(t *testing.T) {
 // transaction is held to the same settings: one with another search_path
 // makes the statement fail naming it, rather than check another schema.
 func TestPostgresRecheckConnectionSettingsChecked(t *testing.T) {
-	dsn := postgresBackend.dsn(t)
-	other := otherUsers(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", other+","+q.Get("search_path"))
-	u.RawQuery = q.Encode()
-	base := &switchConnector{dsn: dsn, other: u.String()}
-	e := postgresBackend.openWith(t, base)
-	e.raw = sql.OpenDB(dbtest.Connector{DSN: dsn, Base: &stdlib.Driver{}})
-	t.Cleanup(func() { _ = e.raw.Close() })
+	e, base, _ := otherSearchPathEnv(t)
 	ctx := context.Background()
 	c1, c2 := e.pinned(t), e.pinned(t)
 	tx, err := c1.BeginTx(ctx, nil)
