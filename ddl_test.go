@@ -69,16 +69,7 @@ func TestDDLGuardsEveryConnection(t *testing.T) {
 		e := b.open(t)
 		e.db.SetMaxOpenConns(2)
 		ctx := context.Background()
-		c1, err := e.db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c1.Close()
-		c2, err := e.db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c2.Close()
+		c1, c2 := e.pinned(t), e.pinned(t)
 		del := b.sql("DELETE FROM users WHERE id = ?")
 		mustExecConn(t, c2, b.sql("INSERT INTO users (id, full_name) VALUES (?, ?)"), 1, "Ada Lovelace")
 		mustExecConn(t, c2, b.sql("INSERT INTO users (id, full_name) VALUES (?, ?)"), 2, "Alan Turing")
@@ -89,7 +80,7 @@ func TestDDLGuardsEveryConnection(t *testing.T) {
 		}
 		mustExecConn(t, c1, b.sql("INSERT INTO orders (id, user_id) VALUES (?, ?)"), 10, 1)
 
-		_, err = c2.ExecContext(ctx, del, 1)
+		_, err := c2.ExecContext(ctx, del, 1)
 		if !errors.Is(err, dualwrite.ErrUnsupported) || !strings.Contains(err.Error(), "orders(user_id) -> users ON DELETE CASCADE") {
 			t.Fatalf("DELETE of users on the other connection: %v; want a refusal naming the foreign key", err)
 		}
@@ -114,20 +105,11 @@ func TestPostgresForeignKeyIntoMappedTable(t *testing.T) {
 	e := b.open(t)
 	e.db.SetMaxOpenConns(2)
 	ctx := context.Background()
-	c1, err := e.db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c1.Close()
-	c2, err := e.db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
+	c1, c2 := e.pinned(t), e.pinned(t)
 	mustExecConn(t, c2, "INSERT INTO users (id, full_name) VALUES ($1, $2)", 1, "Ada Lovelace")
 	mustExecConn(t, c2, "INSERT INTO memberships (org_id, user_id, role) VALUES (1, 1, 'admin')")
 	mustExecConn(t, c1, "ALTER TABLE memberships ADD CONSTRAINT m_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE")
-	_, err = c2.ExecContext(ctx, "DELETE FROM users WHERE id = $1", 1)
+	_, err := c2.ExecContext(ctx, "DELETE FROM users WHERE id = $1", 1)
 	if !errors.Is(err, dualwrite.ErrUnsupported) || !strings.Contains(err.Error(), "m_user") {
 		t.Fatalf("DELETE of users: %v; want a refusal naming the foreign key", err)
 	}

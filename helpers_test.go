@@ -1,6 +1,7 @@
 package dualwrite_test
 
 import (
+	"context"
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
@@ -170,4 +171,15 @@ func (e *env) count(table string) int {
 		e.t.Fatal(err)
 	}
 	return n
+}
+
+// pinned returns one connection of e's pool, closed when the test ends.
+func (e *env) pinned(t *testing.T) *sql.Conn {
+	t.Helper()
+	c, err := e.db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }

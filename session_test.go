@@ -18,17 +18,6 @@ import (
 	"github.com/dualwrite/dualwrite/mapping"
 )
 
-// pinned returns one connection of e's pool, closed when the test ends.
-func (e *env) pinned(t *testing.T) *sql.Conn {
-	t.Helper()
-	c, err := e.db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
 // setWrite switches e's write phase.
 func (e *env) setWrite(t *testing.T, p mapping.WritePhase) {
 	t.Helper()
