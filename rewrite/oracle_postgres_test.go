@@ -172,31 +172,38 @@ func pgWrite(n *pg_query.Node) (*pg_query.RangeVar, bool) {
 	return nil, false
 }
 
+// walkTree calls f on every message of a parse tree, parents first; f
+// returns false to skip a message's children.
+func walkTree(m protoreflect.Message, f func(protoreflect.Message) bool) {
+	if !f(m) {
+		return
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+		case fd.IsList():
+			if fd.Kind() == protoreflect.MessageKind {
+				l := v.List()
+				for i := 0; i < l.Len(); i++ {
+					walkTree(l.Get(i).Message(), f)
+				}
+			}
+		case fd.Kind() == protoreflect.MessageKind:
+			walkTree(v.Message(), f)
+		}
+		return true
+	})
+}
+
 // pgParams returns the distinct $n parameter numbers in a parse tree.
 func pgParams(m proto.Message) []int {
 	set := map[int]bool{}
-	var walk func(protoreflect.Message)
-	walk = func(m protoreflect.Message) {
+	walkTree(m.ProtoReflect(), func(m protoreflect.Message) bool {
 		if p, ok := m.Interface().(*pg_query.ParamRef); ok {
 			set[int(p.Number)] = true
 		}
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			switch {
-			case fd.IsMap():
-			case fd.IsList():
-				if fd.Kind() == protoreflect.MessageKind {
-					l := v.List()
-					for i := 0; i < l.Len(); i++ {
-						walk(l.Get(i).Message())
-					}
-				}
-			case fd.Kind() == protoreflect.MessageKind:
-				walk(v.Message())
-			}
-			return true
-		})
-	}
-	walk(m.ProtoReflect())
+		return true
+	})
 	return sortedKeys(set)
 }
 
@@ -380,8 +387,7 @@ func TestPostgresHiddenWrites(t *testing.T) {
 // expression whose query is a data-modifying statement, and whether it
 // names (in a RangeVar) a table of the oracle mapping.
 func pgWritingCTE(m proto.Message) (writes, mapped bool) {
-	var walk func(protoreflect.Message)
-	walk = func(m protoreflect.Message) {
+	walkTree(m.ProtoReflect(), func(m protoreflect.Message) bool {
 		switch n := m.Interface().(type) {
 		case *pg_query.CommonTableExpr:
 			switch n.Ctequery.GetNode().(type) {
@@ -394,23 +400,8 @@ func pgWritingCTE(m proto.Message) (writes, mapped bool) {
 				mapped = true
 			}
 		}
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			switch {
-			case fd.IsMap():
-			case fd.IsList():
-				if fd.Kind() == protoreflect.MessageKind {
-					l := v.List()
-					for i := 0; i < l.Len(); i++ {
-						walk(l.Get(i).Message())
-					}
-				}
-			case fd.Kind() == protoreflect.MessageKind:
-				walk(v.Message())
-			}
-			return true
-		})
-	}
-	walk(m.ProtoReflect())
+		return true
+	})
 	return writes, mapped
 }
 

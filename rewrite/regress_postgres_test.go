@@ -117,29 +117,6 @@ func regressStripPsql(src string) string {
 	return strings.Join(out, "\n")
 }
 
-// walkTree calls f on every message of a parse tree, parents first; f
-// returns false to skip a message's children.
-func walkTree(m protoreflect.Message, f func(protoreflect.Message) bool) {
-	if !f(m) {
-		return
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsMap():
-		case fd.IsList():
-			if fd.Kind() == protoreflect.MessageKind {
-				l := v.List()
-				for i := 0; i < l.Len(); i++ {
-					walkTree(l.Get(i).Message(), f)
-				}
-			}
-		case fd.Kind() == protoreflect.MessageKind:
-			walkTree(v.Message(), f)
-		}
-		return true
-	})
-}
-
 // regressFacts is what PostgreSQL's parse tree says about one statement.
 type regressFacts struct {
 	tables  []string        // the names of the tables it references, folded, in order
