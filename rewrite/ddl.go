@@ -49,10 +49,9 @@ func changesSchema(query string, toks []Token) bool {
 // the schema is then checked again after it; every statement of the string
 // may create a temporary table or a trigger (Plan.TempTable,
 // Plan.CreatesTrigger). A schema change refused in every phase refuses the
-// whole string.
-func (p *Planner) schemaEffects(query string, plan *Plan) *Plan {
-	toks, err := p.d.Lex(query)
-	if err != nil {
+// whole string. toks and lexErr are the string's lexing, as Plan did it.
+func (p *Planner) schemaEffects(query string, toks []Token, lexErr error, plan *Plan) *Plan {
+	if lexErr != nil {
 		if plan.Action != Refuse || plan.ChangesSchema {
 			return plan
 		}

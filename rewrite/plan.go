@@ -258,14 +258,15 @@ func (p *Planner) Plan(query string) (plan *Plan, cached bool) {
 	if plan := p.cache.get(k); plan != nil {
 		return plan, true
 	}
-	plan = p.schemaEffects(query, p.plan(query)).detach()
+	toks, err := p.d.Lex(query)
+	plan = p.schemaEffects(query, toks, err, p.plan(query, toks, err)).detach()
 	p.cache.put(k, plan)
 	return plan, false
 }
 
-func (p *Planner) plan(query string) (plan *Plan) {
-	toks, err := p.d.Lex(query)
-	if err != nil {
+// plan plans a statement text, lexed into toks (lexErr when it cannot be).
+func (p *Planner) plan(query string, toks []Token, lexErr error) (plan *Plan) {
+	if err := lexErr; err != nil {
 		if name := p.mentioned(query, roleOld, roleNew, roleGuarded); name != "" {
 			return refuse(name, "SQL text that cannot be tokenized ("+err.Error()+")", "check the statement's quotes and comments")
 		}
