@@ -74,7 +74,11 @@ func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
 	if plan.Action == rewrite.Pass || plan.Action == rewrite.Read {
 		return nil, nil // reads are routed by query
 	}
-	if c.c.writePhase() == mapping.WriteOff && !plan.Session {
+	phase := c.c.writePhase()
+	if phase == mapping.WriteBoth && plan.Back != nil {
+		plan = plan.Back // a write to a new table, mirrored back
+	}
+	if !phase.Mirrors() && !plan.Session {
 		if plan.Action == rewrite.Mirror {
 			c.c.metrics.Passthrough(plan.Table.Map.Old)
 		}
@@ -132,7 +136,11 @@ func (c *conn) write(ctx context.Context, plan *rewrite.Plan, args []driver.Name
 	case err != nil:
 		outcome = metrics.StatementError
 	}
-	c.c.metrics.Write(plan.Table.Map.Old, plan.Kind.String(), outcome, time.Since(start))
+	direction := metrics.Forward
+	if plan.Reverse {
+		direction = metrics.Reverse
+	}
+	c.c.metrics.Write(plan.Table.Map.Old, direction, plan.Kind.String(), outcome, time.Since(start))
 	return res, err
 }
 

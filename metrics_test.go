@@ -70,11 +70,11 @@ func TestMetrics(t *testing.T) {
 		labels map[string]string
 		want   float64
 	}{
-		{"dualwrite_writes_total", map[string]string{"table": "users", "operation": "insert", "outcome": "mirrored"}, 1},
-		{"dualwrite_writes_total", map[string]string{"table": "users", "operation": "update", "outcome": "mirrored"}, 1},
-		{"dualwrite_writes_total", map[string]string{"table": "users", "operation": "insert", "outcome": "statement_error"}, 1},
-		{"dualwrite_writes_total", map[string]string{"table": "users", "operation": "insert", "outcome": "mirror_error"}, 1},
-		{"dualwrite_mirror_duration_seconds", map[string]string{"table": "users", "operation": "insert"}, 1},
+		{"dualwrite_writes_total", map[string]string{"table": "users", "direction": "forward", "operation": "insert", "outcome": "mirrored"}, 1},
+		{"dualwrite_writes_total", map[string]string{"table": "users", "direction": "forward", "operation": "update", "outcome": "mirrored"}, 1},
+		{"dualwrite_writes_total", map[string]string{"table": "users", "direction": "forward", "operation": "insert", "outcome": "statement_error"}, 1},
+		{"dualwrite_writes_total", map[string]string{"table": "users", "direction": "forward", "operation": "insert", "outcome": "mirror_error"}, 1},
+		{"dualwrite_mirror_duration_seconds", map[string]string{"table": "users", "direction": "forward", "operation": "insert"}, 1},
 		{"dualwrite_refused_total", map[string]string{"table": "accounts"}, 1},
 		{"dualwrite_plan_cache_total", map[string]string{"result": "miss"}, 6},
 	} {

@@ -71,9 +71,9 @@ func TestInvalidPhaseAtStartUp(t *testing.T) {
 	}
 	base := dbtest.Connector{DSN: sqliteDSN(t), Base: &sqlite3.SQLiteDriver{}}
 	for _, c := range []struct{ variable, value, valid string }{
-		{dualwrite.WritePhaseEnv, "duel", "off, dual"},
-		{dualwrite.WritePhaseEnv, "dual;off", "off, dual"},
-		{dualwrite.WritePhaseEnv, "ｄｕａｌ", "off, dual"},
+		{dualwrite.WritePhaseEnv, "duel", "off, dual, both"},
+		{dualwrite.WritePhaseEnv, "dual;off", "off, dual, both"},
+		{dualwrite.WritePhaseEnv, "ｄｕａｌ", "off, dual, both"},
 		{dualwrite.ReadPhaseEnv, "olde", "old, compare, new"},
 	} {
 		t.Run(c.variable+"="+c.value, func(t *testing.T) {

@@ -27,6 +27,9 @@ type writeStep struct {
 	query2  bool   // run with Query (the caller reads RETURNING rows)
 	refused bool   // the wrapper must refuse it with ErrUnsupported
 	only    string // the one backend the step runs on, when it is dialect-specific
+	// Reverse suites (both_test.go):
+	twin        string // what the raw driver runs instead: a forward write's effect on the new tables
+	mirrorFails bool   // the mirror fails: an error, and nothing written
 }
 
 func run(t *testing.T, db *sql.DB, s writeStep) (outcome, error) {

@@ -112,6 +112,27 @@ func (t *Table) ReverseColumn(oldName string) (Column, bool) {
 	return find(t.Reverse, oldName)
 }
 
+// Flip returns the entry read the other way: its old table is t's new
+// table, its columns are t's reverse expressions and its reverse t's
+// columns. It describes the mirror of writes to t's new table back into
+// the old one, in the write phase [WriteBoth]. Its Reverse keeps the
+// order of t's Columns, which is not necessarily the new table's column
+// order.
+func (t *Table) Flip() *Table {
+	return &Table{Old: t.New, New: t.Old, Key: t.NewKey, NewKey: t.Key, Columns: t.Reverse, Reverse: t.Columns, Line: t.Line}
+}
+
+// Flip returns the mapping with every entry flipped ([Table.Flip]): the
+// mapping of the writes to the new tables, mirrored back.
+func (m *Mapping) Flip() *Mapping {
+	f := *m
+	f.Tables = make([]*Table, len(m.Tables))
+	for i, t := range m.Tables {
+		f.Tables[i] = t.Flip()
+	}
+	return &f
+}
+
 func find(cols []Column, name string) (Column, bool) {
 	for _, c := range cols {
 		if equalFold(c.Name, name) {

@@ -229,7 +229,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown dialect", base + "dialect: oracle\n", []want{{11, "dialect", `unknown dialect "oracle"; valid values are sqlite, postgres, mysql`}}},
 		{"empty dialect", base + "dialect:\n", []want{{11, "dialect", "is empty; write one of sqlite, postgres, mysql, or remove the key"}}},
 		{"dialect list", base + "dialect: [sqlite]\n", []want{{11, "dialect", "must be one of sqlite, postgres, mysql; got a list"}}},
-		{"bad write phase", base + "phases:\n  write: duel\n", []want{{12, "phases.write", `invalid write phase "duel": valid values are off, dual`}}},
+		{"bad write phase", base + "phases:\n  write: duel\n", []want{{12, "phases.write", `invalid write phase "duel": valid values are off, dual, both`}}},
 		{"bad read phase", base + "phases:\n  read: newest\n", []want{{12, "phases.read", `invalid read phase "newest": valid values are old, compare, new`}}},
 		{"empty read phase", base + "phases:\n  read:\n", []want{{12, "phases.read", `invalid read phase ""`}}},
 		{"phase list", base + "phases:\n  write: [dual]\n", []want{{12, "phases.write", "must be a single value; got a list"}}},
@@ -415,7 +415,7 @@ func TestParsePhases(t *testing.T) {
 			t.Errorf("ParseReadPhase(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := ParseWritePhase("on"); err == nil || err.Error() != `invalid write phase "on": valid values are off, dual` {
+	if _, err := ParseWritePhase("on"); err == nil || err.Error() != `invalid write phase "on": valid values are off, dual, both` {
 		t.Errorf("ParseWritePhase(on) error = %v", err)
 	}
 	if _, err := ParseReadPhase(""); err == nil || err.Error() != `invalid read phase "": valid values are old, compare, new` {

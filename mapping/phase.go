@@ -16,7 +16,15 @@ const (
 	WriteOff WritePhase = "off"
 	// WriteDual mirrors every write to the new table in the same transaction.
 	WriteDual WritePhase = "dual"
+	// WriteBoth is dual, and also mirrors every write to a new table back
+	// into its old table with the reverse expressions, in the same
+	// transaction: the phase of a rolling deploy, when releases that speak
+	// the old schema and releases that speak the new one run side by side.
+	WriteBoth WritePhase = "both"
 )
+
+// Mirrors reports whether writes to the old tables are mirrored in phase p.
+func (p WritePhase) Mirrors() bool { return p == WriteDual || p == WriteBoth }
 
 // ReadPhase says where the driver sends reads of a mapped old table.
 // The zero value is not a valid phase; [Parse] and [Load] fill in [ReadOld]
@@ -41,10 +49,10 @@ const (
 // value and lists the valid ones.
 func ParseWritePhase(s string) (WritePhase, error) {
 	switch p := WritePhase(strings.ToLower(strings.TrimSpace(s))); p {
-	case WriteOff, WriteDual:
+	case WriteOff, WriteDual, WriteBoth:
 		return p, nil
 	}
-	return "", fmt.Errorf("invalid write phase %q: valid values are %s, %s", s, WriteOff, WriteDual)
+	return "", fmt.Errorf("invalid write phase %q: valid values are %s, %s, %s", s, WriteOff, WriteDual, WriteBoth)
 }
 
 // ParseReadPhase parses a read phase as written in the mapping file or in

@@ -4,12 +4,15 @@
 //
 // # Metrics
 //
-//   - dualwrite_writes_total{table,operation,outcome}: writes on mapped tables
-//     in the dual phase; outcome is "mirrored", "statement_error" (the
-//     caller's own statement failed; nothing written) or "mirror_error" (the
-//     mirror failed; nothing written).
-//   - dualwrite_mirror_duration_seconds{table,operation}: time of a whole
-//     dual write (statement and mirror), successful ones only.
+//   - dualwrite_writes_total{table,direction,operation,outcome}: writes on
+//     mapped tables in the dual and both phases; table is the table
+//     written, direction "forward" (an old table's write, mirrored into the
+//     new table) or "reverse" (a new table's write, mirrored back into the
+//     old table, in the both phase); outcome is "mirrored",
+//     "statement_error" (the caller's own statement failed; nothing
+//     written) or "mirror_error" (the mirror failed; nothing written).
+//   - dualwrite_mirror_duration_seconds{table,direction,operation}: time of
+//     a whole dual write (statement and mirror), successful ones only.
 //   - dualwrite_passthrough_writes_total{table}: writes on mapped tables run
 //     as written because the write phase is off.
 //   - dualwrite_refused_total{table}: statements refused as unsupported;
@@ -71,13 +74,13 @@ func New(reg prometheus.Registerer, tables []string) (*Metrics, error) {
 		tables: make(map[string]bool, len(tables)),
 		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dualwrite_writes_total",
-			Help: "Writes on mapped tables in the dual write phase, by outcome.",
-		}, []string{"table", "operation", "outcome"}),
+			Help: "Writes on mapped tables in the dual and both write phases, by direction and outcome.",
+		}, []string{"table", "direction", "operation", "outcome"}),
 		mirrorTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "dualwrite_mirror_duration_seconds",
 			Help:    "Duration of successful dual writes: the statement and its mirror.",
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
-		}, []string{"table", "operation"}),
+		}, []string{"table", "direction", "operation"}),
 		passthrough: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dualwrite_passthrough_writes_total",
 			Help: "Writes on mapped tables run as written because the write phase is off.",
@@ -153,15 +156,25 @@ const (
 	MirrorError    = "mirror_error"
 )
 
-// Write records one dual write; d is recorded for mirrored writes only.
-func (m *Metrics) Write(table, operation, outcome string, d time.Duration) {
+// Directions of a dual write.
+const (
+	Forward = "forward" // a write to an old table, mirrored into its new table
+	Reverse = "reverse" // a write to a new table, mirrored back into its old table
+)
+
+// Write records one dual write of table in direction (Forward or
+// Reverse); d is recorded for mirrored writes only.
+func (m *Metrics) Write(table, direction, operation, outcome string, d time.Duration) {
 	if m == nil {
 		return
 	}
 	table = m.table(table)
-	m.writes.WithLabelValues(table, operation, outcome).Inc()
+	if direction != Reverse {
+		direction = Forward
+	}
+	m.writes.WithLabelValues(table, direction, operation, outcome).Inc()
 	if outcome == Mirrored {
-		m.mirrorTime.WithLabelValues(table, operation).Observe(d.Seconds())
+		m.mirrorTime.WithLabelValues(table, direction, operation).Observe(d.Seconds())
 	}
 }
 

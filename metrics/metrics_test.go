@@ -10,7 +10,8 @@ import (
 )
 
 // TestTableLabels: every method records a table the mapping does not name,
-// valid UTF-8 or not, as "other", and a mapped one by its name.
+// valid UTF-8 or not, as "other", and a mapped one by its name; a
+// direction that is none is recorded as forward.
 func TestTableLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := metrics.New(reg, []string{"users", "accounts", "bad\xff"})
@@ -18,7 +19,7 @@ func TestTableLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, table := range []string{"users", "t\xff", "", "orders", "bad\xff"} {
-		m.Write(table, "insert", metrics.Mirrored, time.Millisecond)
+		m.Write(table, "sideways", "insert", metrics.Mirrored, time.Millisecond)
 		m.Passthrough(table)
 		m.Refused(table)
 		m.Read(table, "old")
@@ -31,6 +32,9 @@ func TestTableLabels(t *testing.T) {
 	for _, mf := range mfs {
 		for _, s := range mf.GetMetric() {
 			for _, lp := range s.GetLabel() {
+				if lp.GetName() == "direction" && lp.GetValue() != metrics.Forward {
+					t.Errorf("%s: direction label %q, want %s for a value that is no direction", mf.GetName(), lp.GetValue(), metrics.Forward)
+				}
 				if lp.GetName() != "table" {
 					continue
 				}

@@ -120,6 +120,9 @@ func (p *Plan) bytes() int64 {
 			n += len(l.OldQuery) + len(l.newHead) + len(l.newTail)
 		}
 	}
+	if p.Back != nil {
+		n += int(p.Back.bytes())
+	}
 	var ue *UnsupportedError
 	if errors.As(p.Err, &ue) {
 		n += len(ue.Table) + len(ue.Construct) + len(ue.Fix)
@@ -139,5 +142,8 @@ func (p *Plan) detach() *Plan {
 	}
 	c := *p
 	c.Err = &UnsupportedError{Table: strings.Clone(ue.Table), Construct: strings.Clone(ue.Construct), Fix: strings.Clone(ue.Fix)}
+	if c.Back != nil {
+		c.Back = c.Back.detach()
+	}
 	return &c
 }

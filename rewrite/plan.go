@@ -81,6 +81,15 @@ type Plan struct {
 	// Read plans (Err == nil):
 	Read *ReadPlan
 
+	// Back is set on the refusal of a write to a mapped new table (refused
+	// in the dual phase: only the mirror writes new tables then): the plan
+	// of the write phase both, the write mirrored back into the old table
+	// with the mapping's reverse expressions, or refused.
+	Back *Plan
+	// Reverse is set on the plans of Back: Table is then a flipped pair,
+	// from a new table to its old one.
+	Reverse bool
+
 	// Mirror plans:
 	Table *Table
 	// Capture is the caller's statement with the key columns appended to its
@@ -137,6 +146,24 @@ type Schema struct {
 	// found: writes to them and reads served from their new tables are
 	// refused until the schema matches again.
 	Broken map[string]string
+}
+
+// flip returns the schema as the planner of the flipped mapping m.Flip()
+// sees it: the maps keyed by table name hold the new tables too, but
+// Broken is keyed by the old tables, and a flipped entry is broken where
+// its entry is.
+func (s *Schema) flip(d *Dialect, m *mapping.Mapping) *Schema {
+	if s == nil || len(s.Broken) == 0 {
+		return s
+	}
+	f := *s
+	f.Broken = map[string]string{}
+	for _, t := range m.Tables {
+		if why, ok := s.Broken[d.FoldName(t.Old)]; ok {
+			f.Broken[d.FoldName(t.New)] = why
+		}
+	}
+	return &f
 }
 
 // Guard says which writes on a table are refused, and why.
@@ -198,6 +225,9 @@ type Planner struct {
 	schema Schema
 	names  []string // the keys of tables, sorted
 	cache  *planCache
+	// back plans writes to the new tables, by the flipped mapping
+	// (mapping.Mapping.Flip): its plans are the Back of this planner's.
+	back *Planner
 }
 
 // NewPlanner compiles the mapping for dialect d. schema may be nil when the
@@ -215,7 +245,15 @@ func NewPlanner(d *Dialect, m *mapping.Mapping, schema *Schema, cacheSize int) *
 // written costs the cache a fixed amount however long it is; a plan that
 // would take more than an eighth of cacheBytes is not cached.
 func NewPlannerBounded(d *Dialect, m *mapping.Mapping, schema *Schema, cacheSize int, cacheBytes int64) *Planner {
-	p := &Planner{d: d, tables: map[string]*tracked{}, cache: newPlanCache(cacheSize, cacheBytes)}
+	p := newPlanner(d, m, schema)
+	p.cache = newPlanCache(cacheSize, cacheBytes)
+	p.back = newPlanner(d, m.Flip(), schema.flip(d, m))
+	return p
+}
+
+// newPlanner is a planner without a cache or a back planner.
+func newPlanner(d *Dialect, m *mapping.Mapping, schema *Schema) *Planner {
+	p := &Planner{d: d, tables: map[string]*tracked{}}
 	if schema != nil {
 		p.schema = *schema
 	}
@@ -372,8 +410,14 @@ func (p *Planner) plan(query string, toks []Token, lexErr error) (plan *Plan) {
 		return refuse(st.Target.Table, "a table in schema "+st.Target.Schema, "dualwrite maps the tables of the default schema, named without a schema")
 	}
 	if target.role == roleNew {
-		return refuse(st.Target.Table, "a write to the new table of the mapping "+target.table.Map.Old+" -> "+target.table.Map.New,
-			"the new table is written only by the mirror, backfill and verify; write to "+target.table.Map.Old)
+		plan := refuse(st.Target.Table, "a write to the new table of the mapping "+target.table.Map.Old+" -> "+target.table.Map.New,
+			"in the dual write phase the new table is written only by the mirror, backfill and verify: write to "+target.table.Map.Old+", or set the write phase to both to mirror writes to "+target.table.Map.New+" back")
+		if p.back != nil {
+			back := *p.back.plan(query, toks, nil)
+			back.Reverse = true
+			plan.Back = &back
+		}
+		return plan
 	}
 	if st.Replace && namesRowid(query, toks) {
 		// The rowid is unique on its own: REPLACE may delete the row that

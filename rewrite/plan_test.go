@@ -265,27 +265,35 @@ func TestPlanGolden(t *testing.T) {
 		plan, _ := planners[tc.planner].Plan(tc.sql)
 		fmt.Fprintf(&b, "=== %s [%s]\n", tc.name, tc.planner)
 		fmt.Fprintf(&b, "sql:       %s\n", tc.sql)
-		fmt.Fprintf(&b, "action:    %s\n", actionNames[plan.Action])
-		if plan.Action == rewrite.Mirror {
-			fmt.Fprintf(&b, "kind:      %s\n", plan.Kind)
-			fmt.Fprintf(&b, "table:     %s -> %s\n", plan.Table.Map.Old, plan.Table.Map.New)
-			fmt.Fprintf(&b, "capture:   %s\n", plan.Capture)
-			fmt.Fprintf(&b, "keycols:   %d callerReturning: %v\n", plan.KeyCols, plan.CallerReturning)
-			if plan.PreSelect != "" {
-				fmt.Fprintf(&b, "preselect: %s\n", plan.PreSelect)
-				fmt.Fprintf(&b, "params:    %d\n", plan.Params.Count)
-			}
-		}
-		if plan.Read != nil {
-			fmt.Fprintf(&b, "new query: %s\n", plan.Read.NewQuery)
-			fmt.Fprintf(&b, "ordered:   %v limited: %v\n", plan.Read.Ordered, plan.Read.Limited)
-		}
-		if plan.Err != nil {
-			fmt.Fprintf(&b, "err:       %s\n", plan.Err)
+		writePlan(&b, plan)
+		if plan.Back != nil {
+			b.WriteString("--- in the write phase both, mirrored back:\n")
+			writePlan(&b, plan.Back)
 		}
 		b.WriteString("\n")
 	}
 	golden(t, "plans.golden", b.String())
+}
+
+func writePlan(b *strings.Builder, plan *rewrite.Plan) {
+	fmt.Fprintf(b, "action:    %s\n", actionNames[plan.Action])
+	if plan.Action == rewrite.Mirror {
+		fmt.Fprintf(b, "kind:      %s\n", plan.Kind)
+		fmt.Fprintf(b, "table:     %s -> %s\n", plan.Table.Map.Old, plan.Table.Map.New)
+		fmt.Fprintf(b, "capture:   %s\n", plan.Capture)
+		fmt.Fprintf(b, "keycols:   %d callerReturning: %v\n", plan.KeyCols, plan.CallerReturning)
+		if plan.PreSelect != "" {
+			fmt.Fprintf(b, "preselect: %s\n", plan.PreSelect)
+			fmt.Fprintf(b, "params:    %d\n", plan.Params.Count)
+		}
+	}
+	if plan.Read != nil {
+		fmt.Fprintf(b, "new query: %s\n", plan.Read.NewQuery)
+		fmt.Fprintf(b, "ordered:   %v limited: %v\n", plan.Read.Ordered, plan.Read.Limited)
+	}
+	if plan.Err != nil {
+		fmt.Fprintf(b, "err:       %s\n", plan.Err)
+	}
 }
 
 // TestMirrorSQLGolden writes the generated mirror statements to testdata/mirror.golden.

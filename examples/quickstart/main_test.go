@@ -144,10 +144,10 @@ func TestRun(t *testing.T) {
 		series string
 		value  int
 	}{
-		{`dualwrite_writes_total{operation="insert",outcome="mirrored",table="users"}`, 3},
+		{`dualwrite_writes_total{direction="forward",operation="insert",outcome="mirrored",table="users"}`, 3},
 		// The update of step 4, its key change, and the repairs of steps 10 and 13.
-		{`dualwrite_writes_total{operation="update",outcome="mirrored",table="users"}`, 5},
-		{`dualwrite_writes_total{operation="delete",outcome="mirrored",table="users"}`, 1},
+		{`dualwrite_writes_total{direction="forward",operation="update",outcome="mirrored",table="users"}`, 5},
+		{`dualwrite_writes_total{direction="forward",operation="delete",outcome="mirrored",table="users"}`, 1},
 		{`dualwrite_passthrough_writes_total{table="users"}`, 1},
 		{`dualwrite_refused_total{table="users"}`, 1},
 		{`dualwrite_refused_total{table="accounts"}`, 1},

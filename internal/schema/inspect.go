@@ -125,22 +125,31 @@ func (in *inspector) checkTable(t *mapping.Table, s *rewrite.Schema) error {
 		in.checkColumns(t, oldT, old, t.New)
 		in.checkReverseOrder(t, oldT)
 		in.checkKey(oldT, old, t.Line)
-		if oldT.otherUnique(t.Key) {
-			s.OtherUnique[in.d.sql.FoldName(t.Old)] = true
-			s.Replace[in.d.sql.FoldName(t.Old)] = oldT.replaceTargets()
-		}
-		if oldT.replaceOnConflict {
-			s.ReplaceOnConflict[in.d.sql.FoldName(t.Old)] = true
-		}
+		in.uniques(s, t.Old, oldT, t.Key)
 	}
 	if newT != nil {
 		in.checkColumns(t, newT, nu, t.Old)
 		in.checkKey(newT, nu, t.Line)
+		// The new table's too: in the write phase both its writes are
+		// planned as the old table's are in dual.
+		in.uniques(s, t.New, newT, t.NewKey)
 	}
 	if err := in.checkExprs(nu, oldT); err != nil {
 		return err
 	}
 	return in.checkExprs(old, newT)
+}
+
+// uniques records what the planner needs to know of a written table's
+// unique constraints besides its key.
+func (in *inspector) uniques(s *rewrite.Schema, name string, tbl *table, key []string) {
+	if tbl.otherUnique(key) {
+		s.OtherUnique[in.d.sql.FoldName(name)] = true
+		s.Replace[in.d.sql.FoldName(name)] = tbl.replaceTargets()
+	}
+	if tbl.replaceOnConflict {
+		s.ReplaceOnConflict[in.d.sql.FoldName(name)] = true
+	}
 }
 
 // checkExprs checks the expressions of a side's section, which compute its

@@ -79,8 +79,12 @@ func (c *pgCatalog) guards(in *inspector, m *mapping.Mapping, s *rewrite.Schema)
 		}
 		if t := trigs[i]; t.beforeRow && t.event&kindUpdate != 0 && t.language != "internal" {
 			for _, e := range m.Tables {
-				if e.Old == t.table {
-					s.RowTriggers[in.d.sql.FoldName(e.Old)] = fmt.Sprintf("trigger %s (BEFORE UPDATE FOR EACH ROW, function %s)", t.name, t.function)
+				// The new tables too: in the write phase both, their
+				// updates are mirrored back, and may change keys the same way.
+				for _, name := range []string{e.Old, e.New} {
+					if name == t.table {
+						s.RowTriggers[in.d.sql.FoldName(name)] = fmt.Sprintf("trigger %s (BEFORE UPDATE FOR EACH ROW, function %s)", t.name, t.function)
+					}
 				}
 			}
 		}
