@@ -19,6 +19,8 @@ type Mapping struct {
 	Phases Phases
 	// Tables are the mapped table pairs, in file order. There is at least one.
 	Tables []*Table
+	// Flipped is set on the mapping [Mapping.Flip] returns.
+	Flipped bool
 }
 
 // Phases are the default write and read phases of a mapping. When the file
@@ -126,6 +128,7 @@ func (t *Table) Flip() *Table {
 // mapping of the writes to the new tables, mirrored back.
 func (m *Mapping) Flip() *Mapping {
 	f := *m
+	f.Flipped = !m.Flipped
 	f.Tables = make([]*Table, len(m.Tables))
 	for i, t := range m.Tables {
 		f.Tables[i] = t.Flip()

@@ -74,6 +74,7 @@ type inspector struct {
 	d        *dialect
 	cat      catalog
 	problems []Problem
+	flipped  bool // the mapping is flipped (mapping.Mapping.Flip): its reverse need not keep any column order
 }
 
 func (in *inspector) problem(table, column, format string, args ...any) {
@@ -83,6 +84,7 @@ func (in *inspector) problem(table, column, format string, args ...any) {
 // run checks every mapping entry and computes the guards.
 func (in *inspector) run(m *mapping.Mapping) (*rewrite.Schema, []Problem, error) {
 	s := emptySchema()
+	in.flipped = m.Flipped
 	for _, t := range m.Tables {
 		if err := in.checkTable(t, s); err != nil {
 			return nil, nil, err
@@ -123,7 +125,9 @@ func (in *inspector) checkTable(t *mapping.Table, s *rewrite.Schema) error {
 	}
 	if oldT != nil {
 		in.checkColumns(t, oldT, old, t.New)
-		in.checkReverseOrder(t, oldT)
+		if !in.flipped {
+			in.checkReverseOrder(t, oldT)
+		}
 		in.checkKey(oldT, old, t.Line)
 		in.uniques(s, t.Old, oldT, t.Key)
 	}
