@@ -21,6 +21,9 @@ func (a *app) backfill(ctx context.Context, args []string) int {
 			"batches in key order, each one a short transaction that records a checkpoint:\n"+
 			"a run that stops resumes where it stopped. Every instance of the application\n"+
 			"must write in the dual phase (DUALWRITE_WRITE_PHASE=dual) before it starts.\n"+
+			"With --direction reverse it copies each new table into its old table as\n"+
+			"down(new) instead, and deletes the old rows that have no new row: a repair for\n"+
+			"the write phase both, run only while every instance writes in it.\n"+
 			"On SQLite give the DSN a busy timeout (_busy_timeout=10000).\n"+
 			"Exit status: 0 every table done, 2 error.")
 	var opts backfill.Options
@@ -29,6 +32,7 @@ func (a *app) backfill(ctx context.Context, args []string) int {
 	fs.DurationVar(&opts.Pause, "pause", 0, "least wait between two batches, e.g. 100ms")
 	reset := fs.Bool("reset", false, "forget the checkpoints first and copy every row again")
 	only := fs.String("table", "", "backfill only this mapped old table (default: all, in mapping order)")
+	direction := directionFlag(fs)
 	if code := a.parseFlags(fs, args); code != proceed {
 		return code
 	}
@@ -39,6 +43,8 @@ func (a *app) backfill(ctx context.Context, args []string) int {
 		return a.usage(fs, "--rows-per-second must not be negative, got %g", opts.RowsPerSecond)
 	case opts.Pause < 0:
 		return a.usage(fs, "--pause must not be negative, got %s", opts.Pause)
+	case *direction != forward && *direction != reverse:
+		return a.usage(fs, "--direction must be %s or %s, got %q", forward, reverse, *direction)
 	}
 	t, code := a.setup(ctx, fs, &c, true)
 	if code != proceed {
@@ -57,6 +63,9 @@ func (a *app) backfill(ctx context.Context, args []string) int {
 		prog.update(p.Table, p.Rows, p.Rows+p.RowsLeft, p.RowsPerSecond)
 	}
 	for _, mt := range tables {
+		if *direction == reverse {
+			mt = mt.Flip()
+		}
 		ct := t.d.Compile(mt)
 		if *reset {
 			if err := backfill.Reset(ctx, t.db, t.d, ct, ""); err != nil {
@@ -70,11 +79,26 @@ func (a *app) backfill(ctx context.Context, args []string) int {
 		if err != nil {
 			return a.fail(backfillError(err, mt, ctx.Err() != nil))
 		}
-		fmt.Fprintf(a.stdout, "%s -> %s: done: %d %s copied in all (%d by this run, in %s), %d new %s deleted\n",
+		side := "new"
+		if *direction == reverse {
+			side = "old" // the flipped pair's new table is the old one
+		}
+		fmt.Fprintf(a.stdout, "%s -> %s: done: %d %s copied in all (%d by this run, in %s), %d %s %s deleted\n",
 			mt.Old, mt.New, p.Rows, plural(p.Rows, "row", "rows"), p.RunRows, time.Since(start).Round(time.Millisecond),
-			p.Deleted, plural(p.Deleted, "row", "rows"))
+			p.Deleted, side, plural(p.Deleted, "row", "rows"))
 	}
 	return exitOK
+}
+
+// The directions of backfill and verify.
+const (
+	forward = "forward" // new = up(old)
+	reverse = "reverse" // old = down(new)
+)
+
+// directionFlag defines --direction on fs.
+func directionFlag(fs *flag.FlagSet) *string {
+	return fs.String("direction", forward, "forward: new = up(old), the mapping's columns; reverse: old = down(new), its reverse expressions (the write phase both)")
 }
 
 // backfillError adds what to do to an error of backfill.Run.

@@ -33,6 +33,10 @@ type explanation struct {
 	// query cannot be served from the new tables (refused in the compare
 	// and new read phases).
 	Refused *refusal `json:"refused,omitempty"`
+	// Both, for a write to a mapped new table (refused in the dual write
+	// phase), is what the write phase both does with it: the write
+	// mirrored back into the old table, or refused.
+	Both *explanation `json:"in_write_phase_both,omitempty"`
 }
 
 // step is one statement of a mirrored write.
@@ -134,7 +138,15 @@ func mappingOnly(t *target) *rewrite.Schema {
 // explainPlan describes the plan of query.
 func explainPlan(p *rewrite.Planner, query string) *explanation {
 	plan, _ := p.Plan(query)
-	e := &explanation{Statement: query, Dialect: p.Dialect().Name}
+	return describe(plan, query, p.Dialect().Name)
+}
+
+// describe explains one plan of query.
+func describe(plan *rewrite.Plan, query, dialect string) *explanation {
+	e := &explanation{Statement: query, Dialect: dialect}
+	if plan.Back != nil {
+		e.Both = describe(plan.Back, query, dialect)
+	}
 	var ue *rewrite.UnsupportedError
 	if errors.As(plan.Err, &ue) {
 		e.Refused = &refusal{Table: ue.Table, Construct: ue.Construct, Fix: ue.Fix}
@@ -188,7 +200,11 @@ func mirrorSteps(plan *rewrite.Plan) []step {
 	if plan.Kind == rewrite.KindDelete {
 		return append(steps, step{What: "delete from " + t.Map.New + " the returned keys that have no row in " + t.Map.Old, SQL: deleteSQL})
 	}
-	upsert := step{What: "upsert up(row of " + t.Map.Old + ") into " + t.Map.New + " for the returned keys", SQL: t.UpsertSQL(1)}
+	projection := "up"
+	if plan.Reverse {
+		projection = "down" // the flipped pair's columns are the reverse expressions
+	}
+	upsert := step{What: "upsert " + projection + "(row of " + t.Map.Old + ") into " + t.Map.New + " for the returned keys", SQL: t.UpsertSQL(1)}
 	if plan.PreSelect == "" {
 		return append(steps, upsert)
 	}
@@ -214,9 +230,9 @@ func (e *explanation) print(w io.Writer, t *target) {
 	case "mirror":
 		fmt.Fprintf(w, "action: mirror: %s on %s, mirrored into %s\n", strings.ToUpper(e.Kind), e.Table, e.NewTable)
 		if len(e.Steps) == 1 {
-			fmt.Fprintf(w, "write phase dual: %s, atomic on its own:\n       %s\n", e.Steps[0].What, e.Steps[0].SQL)
+			fmt.Fprintf(w, "write phases dual and both: %s, atomic on its own:\n       %s\n", e.Steps[0].What, e.Steps[0].SQL)
 		} else {
-			fmt.Fprintln(w, "write phase dual: in one transaction (yours, or one the driver opens):")
+			fmt.Fprintln(w, "write phases dual and both: in one transaction (yours, or one the driver opens):")
 			for i, s := range e.Steps {
 				fmt.Fprintf(w, "  %d. %s:\n       %s\n", i+1, s.What, s.SQL)
 			}
@@ -227,8 +243,27 @@ func (e *explanation) print(w io.Writer, t *target) {
 		fmt.Fprintln(w, "action: refuse: in the dual write phase it is refused, and nothing runs")
 		e.Refused.print(w)
 		fmt.Fprintln(w, "write phase off: it runs as written")
+		if b := e.Both; b != nil {
+			b.printBoth(w)
+		}
 	case "read":
 		e.printRead(w)
+	}
+}
+
+// printBoth writes what the write phase both does with a write to a new
+// table: e is the plan of the flipped mapping.
+func (e *explanation) printBoth(w io.Writer) {
+	if e.Action != "mirror" {
+		fmt.Fprintln(w, "write phase both: refused too, and nothing runs")
+		if e.Refused != nil {
+			e.Refused.print(w)
+		}
+		return
+	}
+	fmt.Fprintf(w, "write phase both: %s on %s, mirrored back into %s with the reverse expressions, in one transaction:\n", strings.ToUpper(e.Kind), e.Table, e.NewTable)
+	for i, s := range e.Steps {
+		fmt.Fprintf(w, "  %d. %s:\n       %s\n", i+1, s.What, s.SQL)
 	}
 }
 

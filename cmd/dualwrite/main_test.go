@@ -9,12 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -454,6 +456,27 @@ func TestBackfillMappingChanged(t *testing.T) {
 	invoke(t, nil, b.flags("status")...).expect(t, 0, "made with another mapping of the table: run dualwrite backfill --reset --table memberships")
 	invoke(t, nil, b.flags("backfill", "--reset", "--table", "memberships")...).expect(t, 0, "memberships -> members: done: 2 rows copied in all (2 by this run")
 	invoke(t, nil, b.flags("verify")...).expect(t, 0, "verify: OK")
+}
+
+// TestBackfillReverse: backfill --direction reverse copies each new table
+// into its old table as down(new), and deletes the old rows without a new
+// row; a bad direction is a usage error.
+func TestBackfillReverse(t *testing.T) {
+	b := newSQLite(t, corpus.Schema...)
+	b.exec(t, "INSERT INTO accounts (account_id, email_address, first_name, last_name, visits) VALUES (1, 'ada@x', 'Ada', 'Lovelace', 3), (2, NULL, 'Alan', 'Turing', 1)",
+		"INSERT INTO users (id, full_name) VALUES (2, 'Stale Name'), (9, 'No New Row')",
+		"INSERT INTO members (org, usr, role_name) VALUES (1, 1, 'ADMIN')")
+	invoke(t, nil, b.flags("backfill", "--direction", "reverse")...).expect(t, 0,
+		"accounts -> users: done: 2 rows copied", "1 old row deleted", "members -> memberships: done: 1 row copied")
+	got := dbtest.Rows(t, b.db, "SELECT id, full_name, email, visits FROM users ORDER BY id")
+	want := [][]any{{int64(1), "Ada Lovelace", "ada@x", int64(3)}, {int64(2), "Alan Turing", nil, int64(1)}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("users after backfill --direction reverse = %v, want %v", got, want)
+	}
+	if got := dbtest.Rows(t, b.db, "SELECT org_id, user_id, role FROM memberships"); !reflect.DeepEqual(got, [][]any{{int64(1), int64(1), "admin"}}) {
+		t.Fatalf("memberships = %v", got)
+	}
+	invoke(t, nil, b.flags("backfill", "--direction", "sideways")...).expect(t, 2, "--direction must be forward or reverse")
 }
 
 // TestFence runs dualwrite fence on PostgreSQL: status before (exit 1),
