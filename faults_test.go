@@ -13,6 +13,7 @@ import (
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
+	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/txn"
 )
 
@@ -116,11 +117,7 @@ func (f *faultyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 
 // faults are the steps of a dual write by backend: the statement prefix that
 // fails it, and a statement that runs it.
-var faults = map[string][]struct {
-	step   txn.Step
-	prefix string
-	stmt   string
-}{
+var faults = map[string][]fault{
 	"sqlite": {
 		{txn.StepBegin, "BEGIN IMMEDIATE", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
 		{txn.StepPreSelect, "SELECT users.", "UPDATE users SET id = 10 WHERE id = 1"},
@@ -147,6 +144,42 @@ var faults = map[string][]struct {
 	},
 }
 
+// reverseFaults are faults for the dual writes of the write phase both on
+// the new tables, mirrored back into the old ones.
+var reverseFaults = map[string][]fault{
+	"sqlite": {
+		{txn.StepBegin, "BEGIN IMMEDIATE", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1"},
+		{txn.StepPreSelect, "SELECT accounts.", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+		{txn.StepStatement, "UPDATE accounts SET visits", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1"},
+		{txn.StepResult, "SELECT last_insert_rowid()", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
+		{txn.StepUpsert, `INSERT INTO "users"`, "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
+		{txn.StepDelete, `DELETE FROM "users"`, "DELETE FROM accounts WHERE account_id = 2"},
+		{txn.StepDelete, `DELETE FROM "users"`, "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+		{txn.StepCommit, "COMMIT", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
+	},
+	"postgres": {
+		{txn.StepStatement, "WITH dw_w AS (INSERT", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
+		{txn.StepStatement, "WITH dw_w AS (UPDATE", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1"},
+		{txn.StepStatement, "DELETE FROM accounts", "DELETE FROM accounts WHERE account_id = 2"},
+		{txn.StepDelete, `DELETE FROM "users"`, "DELETE FROM accounts WHERE account_id = 2"},
+		{txn.StepCommit, "COMMIT", "DELETE FROM accounts WHERE account_id = 2"},
+		{txn.StepBegin, "BEGIN", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+		{txn.StepPreSelect, "SELECT accounts.tableoid", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+		{txn.StepStatement, "UPDATE accounts SET account_id", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+		{txn.StepUpsert, `INSERT INTO "users"`, "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+		{txn.StepDelete, `DELETE FROM "users"`, "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+		{txn.StepCommit, "COMMIT", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+	},
+}
+
+// fault is a step of a dual write, the prefix of the statement that fails
+// it, and a statement that runs it.
+type fault struct {
+	step   txn.Step
+	prefix string
+	stmt   string
+}
+
 // inTxUnit spells the unit of a dual write of steps inside a caller's
 // transaction for each backend: a savepoint.
 var inTxUnit = map[string]*strings.Replacer{
@@ -155,67 +188,88 @@ var inTxUnit = map[string]*strings.Replacer{
 }
 
 // TestFaultInjection fails each step of a dual write in turn, in autocommit
-// and in a caller's transaction: the caller gets an error and neither table
-// changes; the transaction goes on, since the fault never reached the
-// database.
+// and in a caller's transaction, forward in the write phase dual and
+// reverse (a write to a new table) in the phase both: the caller gets an
+// error and neither table changes; the transaction goes on, since the
+// fault never reached the database.
 func TestFaultInjection(t *testing.T) {
 	forBackends(t, func(t *testing.T, b backend) {
-		for _, inTx := range []bool{false, true} {
-			for _, s := range faults[b.name] {
-				prefix := s.prefix
-				if inTx {
-					// Inside a caller's transaction a dual write of steps is a savepoint.
-					prefix = inTxUnit[b.name].Replace(prefix)
+		for _, reverse := range []bool{false, true} {
+			cases, open := faults[b.name], b.openWith
+			if reverse {
+				cases = reverseFaults[b.name]
+				open = func(t testing.TB, base driver.Connector, opts ...dualwrite.Option) *env {
+					e := b.openWith(t, base, opts...)
+					if err := e.sw.SetWrite(mapping.WriteBoth); err != nil {
+						t.Fatal(err)
+					}
+					return e
 				}
-				name := string(s.step) + "/" + prefix
-				if inTx {
-					name += "/in-tx"
-				}
-				t.Run(name, func(t *testing.T) {
-					fc := &faultyConnector{base: dbtest.Connector{DSN: b.dsn(t), Base: b.driver}}
-					e := b.openWith(t, fc)
-					mustExec(t, e.db, "INSERT INTO users (id, full_name, visits) VALUES (1, 'Ada Lovelace', 1), (2, 'Alan Turing', 2)")
-					before := rows(t, e.raw, "SELECT * FROM users ORDER BY id")
-					beforeNew := rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id")
-					fc.set(prefix)
-					var err error
-					if inTx {
-						tx, terr := e.db.Begin()
-						if terr != nil {
-							t.Fatal(terr)
-						}
-						_, err = tx.Exec(s.stmt)
-						// The transaction goes on: a later write lands on both sides.
-						mustExec(t, tx, "UPDATE users SET visits = 100 WHERE id = 2")
-						if cerr := tx.Commit(); cerr != nil {
-							t.Fatal(cerr)
-						}
-						mustExec(t, e.raw, "UPDATE users SET visits = 2 WHERE id = 2")
-						mustExec(t, e.raw, "UPDATE accounts SET visits = 2 WHERE account_id = 2")
-					} else {
-						_, err = e.db.Exec(s.stmt)
-					}
-					if !errors.Is(err, errInjected) {
-						t.Fatalf("got %v, want the injected fault", err)
-					}
-					var te *txn.Error
-					if s.step != txn.StepBegin && s.step != txn.StepStatement && (!errors.As(err, &te) || te.Step != s.step) {
-						t.Fatalf("got %v, want a *txn.Error at step %s", err, s.step)
-					}
-					if len(fc.hit) != 1 {
-						t.Fatalf("fault at %q never fired", prefix)
-					}
-					if got := rows(t, e.raw, "SELECT * FROM users ORDER BY id"); !reflect.DeepEqual(got, before) {
-						t.Fatalf("users changed: %v, was %v", got, before)
-					}
-					if got := rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id"); !reflect.DeepEqual(got, beforeNew) {
-						t.Fatalf("accounts changed: %v, was %v", got, beforeNew)
-					}
-					e.checkInvariant()
-				})
 			}
+			testFaults(t, b, cases, open, reverse)
 		}
 	})
+}
+
+func testFaults(t *testing.T, b backend, cases []fault, open func(testing.TB, driver.Connector, ...dualwrite.Option) *env, reverse bool) {
+	for _, inTx := range []bool{false, true} {
+		for _, s := range cases {
+			prefix := s.prefix
+			if inTx {
+				// Inside a caller's transaction a dual write of steps is a savepoint.
+				prefix = inTxUnit[b.name].Replace(prefix)
+			}
+			name := string(s.step) + "/" + prefix
+			if inTx {
+				name += "/in-tx"
+			}
+			if reverse {
+				name = "reverse/" + name
+			}
+			t.Run(name, func(t *testing.T) {
+				fc := &faultyConnector{base: dbtest.Connector{DSN: b.dsn(t), Base: b.driver}}
+				e := open(t, fc)
+				mustExec(t, e.db, "INSERT INTO users (id, full_name, visits) VALUES (1, 'Ada Lovelace', 1), (2, 'Alan Turing', 2)")
+				before := rows(t, e.raw, "SELECT * FROM users ORDER BY id")
+				beforeNew := rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id")
+				fc.set(prefix)
+				var err error
+				if inTx {
+					tx, terr := e.db.Begin()
+					if terr != nil {
+						t.Fatal(terr)
+					}
+					_, err = tx.Exec(s.stmt)
+					// The transaction goes on: a later write lands on both sides.
+					mustExec(t, tx, "UPDATE users SET visits = 100 WHERE id = 2")
+					if cerr := tx.Commit(); cerr != nil {
+						t.Fatal(cerr)
+					}
+					mustExec(t, e.raw, "UPDATE users SET visits = 2 WHERE id = 2")
+					mustExec(t, e.raw, "UPDATE accounts SET visits = 2 WHERE account_id = 2")
+				} else {
+					_, err = e.db.Exec(s.stmt)
+				}
+				if !errors.Is(err, errInjected) {
+					t.Fatalf("got %v, want the injected fault", err)
+				}
+				var te *txn.Error
+				if s.step != txn.StepBegin && s.step != txn.StepStatement && (!errors.As(err, &te) || te.Step != s.step) {
+					t.Fatalf("got %v, want a *txn.Error at step %s", err, s.step)
+				}
+				if len(fc.hit) != 1 {
+					t.Fatalf("fault at %q never fired", prefix)
+				}
+				if got := rows(t, e.raw, "SELECT * FROM users ORDER BY id"); !reflect.DeepEqual(got, before) {
+					t.Fatalf("users changed: %v, was %v", got, before)
+				}
+				if got := rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id"); !reflect.DeepEqual(got, beforeNew) {
+					t.Fatalf("accounts changed: %v, was %v", got, beforeNew)
+				}
+				e.checkInvariant()
+			})
+		}
+	}
 }
 
 // undo is how a backend undoes a key change that failed, outside and inside
