@@ -288,6 +288,10 @@ func TestStatus(t *testing.T) {
 	// Reading from the new tables while writes are off is refused.
 	r = invoke(t, []string{"DUALWRITE_WRITE_PHASE=off", "DUALWRITE_READ_PHASE=new"}, "status", "--mapping", b.mapping)
 	r.expect(t, 0, "write phase: off", "read phase:  old ", "new is refused while the write phase is off", "pass --dsn")
+
+	r = invoke(t, []string{"DUALWRITE_WRITE_PHASE=both", "DUALWRITE_READ_PHASE=new"}, "status", "--mapping", b.mapping)
+	r.expect(t, 0, "write phase: both    (from DUALWRITE_WRITE_PHASE=both)", "read phase:  new ",
+		"mirrored:    writes to the old tables, forward into the new tables, and writes to the new tables, back into the old tables")
 }
 
 // TestErrors: each mistake exits 2 with a message naming the thing and the

@@ -65,6 +65,14 @@ func printPhases(w io.Writer, def mapping.Phases) {
 			asked, dualwrite.WritePhaseEnv)
 	}
 	fmt.Fprintf(w, "read phase:  %-7s %s\n", read, note)
+	fmt.Fprintf(w, "mirrored:    %s\n", mirrored[write])
+}
+
+// mirrored says, by write phase, which writes the driver mirrors.
+var mirrored = map[mapping.WritePhase]string{
+	mapping.WriteOff:  "nothing: writes run as written",
+	mapping.WriteDual: "writes to the old tables, forward into the new tables (writes to the new tables are refused)",
+	mapping.WriteBoth: "writes to the old tables, forward into the new tables, and writes to the new tables, back into the old tables",
 }
 
 // source says where a phase comes from: the environment variable name, or
