@@ -43,8 +43,11 @@
 //
 // # Phases
 //
-// The write phase is "off" (writes pass through) or "dual" (writes are
-// mirrored). The mapping file gives the default; the environment variable
+// The write phase is "off" (writes pass through), "dual" (writes to the old
+// tables are mirrored into the new ones) or "both" (as dual, and writes to
+// the new tables are mirrored back into the old ones with the mapping's
+// reverse expressions: the phase of a rolling deploy of a release that
+// speaks the new schema). The mapping file gives the default; the environment variable
 // DUALWRITE_WRITE_PHASE overrides it and is read on every statement; a
 // [Switch] overrides both from the program. An invalid value in the
 // environment when a connector is created ([NewConnector], sql.Open) is an

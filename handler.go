@@ -115,7 +115,7 @@ func change(w http.ResponseWriter, r *http.Request, cfg handlerConfig, sw *Switc
 	}
 	ch, err := decodeChange(body)
 	if err != nil {
-		return http.StatusBadRequest, "body: " + err.Error() + `; send {"write": "off|dual|default", "read": "old|compare|new|default"}`
+		return http.StatusBadRequest, "body: " + err.Error() + `; send {"write": "off|dual|both|default", "read": "old|compare|new|default"}`
 	}
 	if err := applyChange(sw, m, ch); err != nil {
 		return http.StatusBadRequest, err.Error()
