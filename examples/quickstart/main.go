@@ -24,12 +24,20 @@
 //  12. rollback: DUALWRITE_READ_PHASE=old, effective on the next statement;
 //  13. the operator endpoint, dualwrite.Handler, shows and switches phases
 //     (changes only from requests its authorization hook allows);
-//  14. the dualwrite_* metrics are printed.
+//  14. DUALWRITE_WRITE_PHASE=both: the release that speaks accounts is
+//      deployed beside the old one; its writes to accounts are mirrored
+//      back into users, the old release's writes to users forward into
+//      accounts;
+//  15. rollback: the new release is withdrawn, and the old release reads
+//      and writes the rows the new one wrote as its own;
+//  16. contract: the write phase off, users dropped, accounts alone;
+//  17. the dualwrite_* metrics are printed.
 //
 // Run it with
 //
 //	go run ./examples/quickstart            # in a temporary directory
 //	go run ./examples/quickstart -db q.db   # in q.db, which must not exist
+//	go run ./examples/quickstart -db q.db -keep-old   # and stop before the contract
 package main
 
 import (
@@ -89,8 +97,9 @@ var (
 
 func main() {
 	dbPath := flag.String("db", "", "SQLite file to create (it must not exist); default: a file in a temporary directory")
+	keepOld := flag.Bool("keep-old", false, "stop before the contract (step 16): users stays, for a tour of the dualwrite command on the file")
 	flag.Parse()
-	if err := start(*dbPath); err != nil {
+	if err := start(*dbPath, *keepOld); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
@@ -98,7 +107,7 @@ func main() {
 
 // start runs the quickstart on dbPath, or on a file in a temporary directory
 // that it removes afterwards.
-func start(dbPath string) error {
+func start(dbPath string, keepOld bool) error {
 	if dbPath == "" {
 		dir, err := os.MkdirTemp("", "dualwrite-quickstart-")
 		if err != nil {
@@ -107,7 +116,7 @@ func start(dbPath string) error {
 		defer func() { _ = os.RemoveAll(dir) }()
 		dbPath = filepath.Join(dir, "quickstart.db")
 	}
-	return run(os.Stdout, dbPath)
+	return run(os.Stdout, dbPath, keepOld)
 }
 
 // register loads the embedded mapping and registers dualwrite over the
@@ -143,8 +152,8 @@ func register() error {
 }
 
 // run plays the migration on a new SQLite file at dbPath and writes what
-// happens to w.
-func run(w io.Writer, dbPath string) error {
+// happens to w; with keepOld it stops before the contract.
+func run(w io.Writer, dbPath string, keepOld bool) error {
 	if _, err := os.Stat(dbPath); err == nil {
 		return fmt.Errorf("%s exists; give the path of a new file", dbPath)
 	}
@@ -251,13 +260,16 @@ func run(w io.Writer, dbPath string) error {
 	if err := operatorEndpoint(w, db); err != nil {
 		return err
 	}
+	if err := bothReleases(w, db, raw, dsn, keepOld); err != nil {
+		return err
+	}
 	if logged := logs.Drain(); logged != "" {
 		// Nothing else is expected; print it rather than hide it.
 		fmt.Fprintln(w, "   dualwrite also logged:")
 		printIndented(w, logged)
 	}
 
-	fmt.Fprintln(w, "14. Metrics (histograms: sample count only):")
+	fmt.Fprintln(w, "17. Metrics (histograms: sample count only):")
 	return printMetrics(w, registry)
 }
 
@@ -503,6 +515,84 @@ func operatorEndpoint(w io.Writer, db *sql.DB) error {
 		return err
 	}
 	fmt.Fprintln(w, "   Repaired account 2 with UPDATE users SET visits = visits WHERE id = 2, through dualwrite.")
+	return nil
+}
+
+// bothReleases plays steps 14 to 16 with oldRelease, the program's
+// connection pool, which speaks users: the release that speaks accounts is
+// deployed beside it in the write phase both, the old release is rolled
+// back to, and finally the migration is contracted.
+func bothReleases(w io.Writer, oldRelease, raw *sql.DB, dsn string, keepOld bool) error {
+	if err := os.Setenv(dualwrite.WritePhaseEnv, "both"); err != nil {
+		return err
+	}
+	// The new release: in a real deploy another build of the program, on
+	// other machines, opening the database through dualwrite with the same
+	// mapping file.
+	newRelease, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = newRelease.Close() }()
+	fmt.Fprintf(w, "14. %s=both: the release that speaks accounts is deployed beside the old one.\n", dualwrite.WritePhaseEnv)
+	for _, s := range []struct {
+		db             *sql.DB
+		query, outcome string
+	}{
+		{newRelease, `INSERT INTO accounts (account_id, first_name, last_name, email_address) VALUES (70, 'Barbara', 'Liskov', 'barbara@example.com')`,
+			"new release: account 70, and users row 70 as down(new)"},
+		{newRelease, `UPDATE accounts SET last_name = 'Lovelace-King', visits = visits + 1 WHERE account_id = 1`,
+			"new release: users row 1 follows"},
+		{oldRelease, `UPDATE users SET visits = visits + 1 WHERE id = 70`,
+			"old release: accounts row 70 follows"},
+	} {
+		if _, err := s.db.Exec(s.query); err != nil {
+			return err
+		}
+		step(w, s.query, s.outcome)
+	}
+	if err := printTables(w, raw); err != nil {
+		return err
+	}
+
+	// 15. Rollback: the new release goes away; the old release stays,
+	// and nothing it needs is missing from users.
+	if err := newRelease.Close(); err != nil {
+		return err
+	}
+	if err := os.Setenv(dualwrite.WritePhaseEnv, "dual"); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "15. Rollback: the new release is withdrawn and %s=dual again; the old release reads the rows it wrote as its own:\n", dualwrite.WritePhaseEnv)
+	rows, err := textRows(oldRelease, `SELECT id, full_name, email, visits FROM users WHERE id IN (1, 70) ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	printRows(w, rows)
+	if _, err := oldRelease.Exec(`UPDATE users SET full_name = 'Barbara Jane Liskov' WHERE id = 70`); err != nil {
+		return err
+	}
+	step(w, "old release: UPDATE users SET full_name = 'Barbara Jane Liskov' WHERE id = 70", "mirrored into accounts as before")
+
+	if keepOld {
+		fmt.Fprintln(w, "16. Contract: skipped (-keep-old): users stays.")
+		return nil
+	}
+	// 16. Contract, once the new release runs everywhere again (both,
+	// then off): nothing mirrors any more, and users is dropped with the
+	// plain driver. This is the one step that cannot be undone.
+	if err := os.Setenv(dualwrite.WritePhaseEnv, "off"); err != nil {
+		return err
+	}
+	if err := execAll(raw, `DROP TABLE users`); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "16. Contract: the new release deployed for good, %s=off, DROP TABLE users (plain driver). accounts alone:\n", dualwrite.WritePhaseEnv)
+	rows, err = textRows(raw, `SELECT account_id, first_name, last_name, email_address, visits FROM accounts ORDER BY account_id`)
+	if err != nil {
+		return err
+	}
+	printRows(w, rows)
 	return nil
 }
 

@@ -22,7 +22,7 @@ func TestRun(t *testing.T) {
 	t.Setenv(dualwrite.ReadPhaseEnv, "")
 	dbPath := filepath.Join(t.TempDir(), "quickstart.db")
 	var out bytes.Buffer
-	if err := run(&out, dbPath); err != nil {
+	if err := run(&out, dbPath, false); err != nil {
 		t.Fatalf("run: %v\noutput so far:\n%s", err, out.String())
 	}
 	runs++
@@ -37,27 +37,22 @@ func TestRun(t *testing.T) {
 	}
 	defer raw.Close()
 
-	// The old table has every committed write, dual-written or not.
-	wantUsers := [][]string{
-		{"1", "Ada Lovelace", "ada@example.com", "3"},
-		{"2", "Alan Turing", "alan@example.com", "5"},
-		{"3", "Edsger Dijkstra", "ewd@example.com", "0"},
-		{"4", "Grace Brewster Hopper", "grace@example.com", "1"},
-		{"60", "Ken Thompson", "ken@example.com", "10"},
+	// The old table is gone after the contract (step 16).
+	if err := raw.QueryRow("SELECT 1 FROM users").Scan(new(int)); err == nil || !strings.Contains(err.Error(), "no such table") {
+		t.Errorf("users after the contract: %v, want no such table", err)
 	}
-	if users := query(t, raw, "SELECT id, full_name, email, visits FROM users ORDER BY id"); !reflect.DeepEqual(users, wantUsers) {
-		t.Errorf("users = %q\nwant    %q", users, wantUsers)
-	}
-	// At the end the new table has up(row) for every row: the dual writes
-	// wrote rows 4 and 60 (not the deleted row 5, not the old key 6, not the
-	// rolled-back insert), the backfill copied rows 1-3, and the
-	// rows corrupted on purpose (1 and 2) were repaired.
+	// At the end the new table has every row: the dual writes wrote rows 4
+	// and 60 (not the deleted row 5, not the old key 6, not the rolled-back
+	// insert), the backfill copied rows 1-3, the rows corrupted on purpose
+	// (1 and 2) were repaired, the new release wrote row 70 and changed row
+	// 1, and the old release, rolled back to, changed row 70.
 	wantAccounts := [][]string{
-		{"1", "Ada", "Lovelace", "ada@example.com", "3"},
+		{"1", "Ada", "Lovelace-King", "ada@example.com", "4"},
 		{"2", "Alan", "Turing", "alan@example.com", "5"},
 		{"3", "Edsger", "Dijkstra", "ewd@example.com", "0"},
 		{"4", "Grace", "Brewster Hopper", "grace@example.com", "1"},
 		{"60", "Ken", "Thompson", "ken@example.com", "10"},
+		{"70", "Barbara", "Jane Liskov", "barbara@example.com", "1"},
 	}
 	if accounts := query(t, raw, "SELECT account_id, first_name, last_name, email_address, visits FROM accounts ORDER BY account_id"); !reflect.DeepEqual(accounts, wantAccounts) {
 		t.Errorf("accounts = %q\nwant       %q", accounts, wantAccounts)
@@ -124,7 +119,17 @@ func TestRun(t *testing.T) {
 		"POST {\"read\":\"new\"}      -> 200 write_phase=dual read_phase=new read_override=new\n     SELECT visits FROM users WHERE id = 2 -> 500 (served from accounts)",
 		"POST {\"write\":\"off\"}     -> 400 write_phase=dual read_phase=new read_override=new\n     error: ",
 		"POST {\"read\":\"default\"}  -> 200 write_phase=dual read_phase=old\n     SELECT visits FROM users WHERE id = 2 -> 5 ",
-		"14. Metrics",
+		// 14: both releases; each one's writes on both sides.
+		"14. DUALWRITE_WRITE_PHASE=both",
+		"           1   Ada Lovelace-King      ada@example.com      4       |            1           Ada         Lovelace-King    ada@example.com      4\n",
+		"           70  Barbara Liskov         barbara@example.com  1       |            70          Barbara     Liskov           barbara@example.com  1\n",
+		// 15: the old release, rolled back to, reads the new release's rows.
+		"15. Rollback",
+		"     1 | Ada Lovelace-King | ada@example.com | 4\n     70 | Barbara Liskov | barbara@example.com | 1\n",
+		// 16: contract.
+		"16. Contract",
+		"     70 | Barbara | Jane Liskov | barbara@example.com | 1\n",
+		"17. Metrics",
 	} {
 		i := strings.Index(got, s)
 		if i < 0 {
@@ -145,17 +150,22 @@ func TestRun(t *testing.T) {
 		value  int
 	}{
 		{`dualwrite_writes_total{direction="forward",operation="insert",outcome="mirrored",table="users"}`, 3},
-		// The update of step 4, its key change, and the repairs of steps 10 and 13.
-		{`dualwrite_writes_total{direction="forward",operation="update",outcome="mirrored",table="users"}`, 5},
+		// The update of step 4, its key change, the repairs of steps 10 and
+		// 13, and the old release's updates of steps 14 and 15.
+		{`dualwrite_writes_total{direction="forward",operation="update",outcome="mirrored",table="users"}`, 7},
+		// The new release's writes in step 14, mirrored back into users.
+		{`dualwrite_writes_total{direction="reverse",operation="insert",outcome="mirrored",table="accounts"}`, 1},
+		{`dualwrite_writes_total{direction="reverse",operation="update",outcome="mirrored",table="accounts"}`, 1},
 		{`dualwrite_writes_total{direction="forward",operation="delete",outcome="mirrored",table="users"}`, 1},
 		{`dualwrite_passthrough_writes_total{table="users"}`, 1},
 		{`dualwrite_refused_total{table="users"}`, 1},
 		{`dualwrite_refused_total{table="accounts"}`, 1},
 		// Reads: 3 + 1 + 1 compared in steps 8-10; 3 + 1 + 1 in the new phase
-		// (step 11 and the endpoint's); 1 + 1 in the old phase.
+		// (step 11 and the endpoint's); 1 + 1 + 1 in the old phase (steps 12,
+		// 13 and 15).
 		{`dualwrite_reads_total{phase="compare",table="users"}`, 5},
 		{`dualwrite_reads_total{phase="new",table="users"}`, 5},
-		{`dualwrite_reads_total{phase="old",table="users"}`, 2},
+		{`dualwrite_reads_total{phase="old",table="users"}`, 3},
 		{`dualwrite_read_compare_total{result="match",table="users"}`, 4},
 		{`dualwrite_read_compare_total{result="mismatch",table="users"}`, 1},
 	} {
@@ -175,7 +185,7 @@ func TestRunRefusesExistingFile(t *testing.T) {
 	if _, err := raw.Exec("CREATE TABLE keep (x)"); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(&bytes.Buffer{}, dbPath); err == nil || !strings.Contains(err.Error(), "exists") {
+	if err := run(&bytes.Buffer{}, dbPath, false); err == nil || !strings.Contains(err.Error(), "exists") {
 		t.Fatalf("run on an existing file = %v, want an error saying it exists", err)
 	}
 }
