@@ -25,11 +25,11 @@
 //  13. the operator endpoint, dualwrite.Handler, shows and switches phases
 //     (changes only from requests its authorization hook allows);
 //  14. DUALWRITE_WRITE_PHASE=both: the release that speaks accounts is
-//      deployed beside the old one; its writes to accounts are mirrored
-//      back into users, the old release's writes to users forward into
-//      accounts;
+//     deployed beside the old one; its writes to accounts are mirrored
+//     back into users, the old release's writes to users forward into
+//     accounts;
 //  15. rollback: the new release is withdrawn, and the old release reads
-//      and writes the rows the new one wrote as its own;
+//     and writes the rows the new one wrote as its own;
 //  16. contract: the write phase off, users dropped, accounts alone;
 //  17. the dualwrite_* metrics are printed.
 //
