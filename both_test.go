@@ -374,3 +374,64 @@ func TestRollbackAfterCutOver(t *testing.T) {
 		e.checkInvariant()
 	})
 }
+
+// TestReversePreparedAndTx: a statement on a new table prepared once
+// follows the write phase at each execution (mirrored back in both,
+// refused in dual); inside a caller's transaction, reverse dual writes
+// roll back with it, and one rolled back to a savepoint leaves neither
+// table changed.
+func TestReversePreparedAndTx(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		e := b.openBoth(t)
+		mustExec(t, e.db, b.sql("INSERT INTO accounts (account_id, first_name, last_name) VALUES (1, 'Ada', 'Lovelace'), (2, 'Alan', 'Turing')"))
+		st, err := e.db.Prepare(b.sql("UPDATE accounts SET visits = visits + ? WHERE account_id = ?"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if _, err := st.Exec(5, 1); err != nil {
+			t.Fatal(err)
+		}
+		e.checkDown()
+		if err := e.sw.SetWrite(mapping.WriteDual); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Exec(5, 1); !errors.Is(err, dualwrite.ErrUnsupported) {
+			t.Fatalf("in dual: %v, want ErrUnsupported", err)
+		}
+		if err := e.sw.SetWrite(mapping.WriteBoth); err != nil {
+			t.Fatal(err)
+		}
+
+		tx, err := e.db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(t, tx, b.sql("UPDATE accounts SET last_name = 'King' WHERE account_id = 1"))
+		mustExec(t, tx, "SAVEPOINT s")
+		mustExec(t, tx, b.sql("DELETE FROM accounts WHERE account_id = 2"))
+		mustExec(t, tx, b.sql("UPDATE accounts SET account_id = 20 WHERE account_id = 1"))
+		mustExec(t, tx, "ROLLBACK TO SAVEPOINT s")
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		e.checkDown()
+		got := rows(t, e.raw, "SELECT id, full_name, visits FROM users ORDER BY id")
+		if want := [][]any{{int64(1), "Ada King", int64(5)}, {int64(2), "Alan Turing", int64(0)}}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("users = %v, want %v", got, want)
+		}
+
+		tx, err = e.db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(t, tx, b.sql("DELETE FROM accounts"))
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count("users"); n != 2 {
+			t.Fatalf("users has %d rows after a rolled back DELETE FROM accounts, want 2", n)
+		}
+		e.checkDown()
+	})
+}
