@@ -119,4 +119,3 @@ func FuzzLexMySQL(f *testing.F) {
 		_, _ = mysqlTokens(t, src, MySQLMode{ANSIQuotes: ansi, NoBackslashEscapes: nobs})
 	})
 }
-
