@@ -74,7 +74,7 @@ func (d *Dialect) splice(src string, sp Span, st *Statement, p *Params, used *[]
 	var b strings.Builder
 	at := sp.Start
 	for i, t := range st.Params {
-		if t.Start < sp.Start || t.End > sp.End {
+		if int(t.Start) < sp.Start || int(t.End) > sp.End {
 			continue
 		}
 		n := slices.Index(*used, p.index[i]) + 1
@@ -84,7 +84,7 @@ func (d *Dialect) splice(src string, sp Span, st *Statement, p *Params, used *[]
 		}
 		b.WriteString(src[at:t.Start])
 		b.WriteString(d.Placeholder(n))
-		at = t.End
+		at = int(t.End)
 	}
 	b.WriteString(src[at:sp.End])
 	return b.String()

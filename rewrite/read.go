@@ -219,7 +219,7 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 			if !hasAlias {
 				repl += " AS " + toks[j].Text(query)
 			}
-			edits = append(edits, edit{toks[start].Start, toks[j].End, repl})
+			edits = append(edits, edit{int(toks[start].Start), int(toks[j].End), repl})
 			if !seen[tr.table] {
 				seen[tr.table] = true
 				rp.Tables = append(rp.Tables, tr.table)
@@ -341,7 +341,7 @@ func (p *Planner) keepColumnNames(query string, toks []Token, sel int, subs []ed
 		if i >= j {
 			return
 		}
-		start, end := toks[i].Start, toks[j-1].End
+		start, end := int(toks[i].Start), int(toks[j-1].End)
 		// subs are in order and do not overlap: the first one after start
 		// is the only one that may lie within the item.
 		k := sort.Search(len(subs), func(k int) bool { return subs[k].start > start })
