@@ -19,6 +19,7 @@ type Table struct {
 	deleteHead, deleteTail string
 	oldKeyList, newKeyList string // key columns for "<list> IN (...)"
 	upsert1, delete1       string // the statements for one key
+	upsertFull, deleteFull string // and for KeyBatch keys: every batch of a big write but its last
 	derived                string // the old table's shape over the new table, for reads
 }
 
@@ -66,6 +67,8 @@ func (d *Dialect) Compile(t *mapping.Table) *Table {
 	ct.derived = "(SELECT " + strings.Join(rev, ", ") + " FROM " + q(t.New) + ")"
 	ct.upsert1 = ct.UpsertSQL(1)
 	ct.delete1 = ct.DeleteSQL(1)
+	ct.upsertFull = ct.UpsertSQL(ct.KeyBatch())
+	ct.deleteFull = ct.DeleteSQL(ct.KeyBatch())
 	return ct
 }
 
@@ -109,8 +112,11 @@ func keyList(cols []string) string {
 // UpsertSQL returns the statement that sets the new rows of n keys to up(old):
 // its parameters are the n keys' column values, key by key.
 func (t *Table) UpsertSQL(n int) string {
-	if n == 1 && t.upsert1 != "" {
+	switch {
+	case n == 1 && t.upsert1 != "":
 		return t.upsert1
+	case n == t.KeyBatch() && t.upsertFull != "":
+		return t.upsertFull
 	}
 	return t.upsertHead + t.keyValues(n) + t.upsertTail
 }
@@ -118,8 +124,11 @@ func (t *Table) UpsertSQL(n int) string {
 // DeleteSQL returns the statement that deletes the new rows of those of n keys
 // that have no old row; its parameters are as for UpsertSQL.
 func (t *Table) DeleteSQL(n int) string {
-	if n == 1 && t.delete1 != "" {
+	switch {
+	case n == 1 && t.delete1 != "":
 		return t.delete1
+	case n == t.KeyBatch() && t.deleteFull != "":
+		return t.deleteFull
 	}
 	return t.deleteHead + t.keyValues(n) + t.deleteTail
 }
