@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/dualwrite/dualwrite/mapping"
 )
@@ -19,8 +20,11 @@ type Table struct {
 	deleteHead, deleteTail string
 	oldKeyList, newKeyList string // key columns for "<list> IN (...)"
 	upsert1, delete1       string // the statements for one key
-	upsertFull, deleteFull string // and for KeyBatch keys: every batch of a big write but its last
-	derived                string // the old table's shape over the new table, for reads
+	// full holds the statements for KeyBatch keys, every batch of a big
+	// write but its last: made at the first big write, since most
+	// programs never make one.
+	full    batchSQL
+	derived string // the old table's shape over the new table, for reads
 }
 
 // Compile builds the generated statements of one mapped pair.
@@ -67,8 +71,6 @@ func (d *Dialect) Compile(t *mapping.Table) *Table {
 	ct.derived = "(SELECT " + strings.Join(rev, ", ") + " FROM " + q(t.New) + ")"
 	ct.upsert1 = ct.UpsertSQL(1)
 	ct.delete1 = ct.DeleteSQL(1)
-	ct.upsertFull = ct.UpsertSQL(ct.KeyBatch())
-	ct.deleteFull = ct.DeleteSQL(ct.KeyBatch())
 	return ct
 }
 
@@ -115,8 +117,8 @@ func (t *Table) UpsertSQL(n int) string {
 	switch {
 	case n == 1 && t.upsert1 != "":
 		return t.upsert1
-	case n == t.KeyBatch() && t.upsertFull != "":
-		return t.upsertFull
+	case n == t.KeyBatch():
+		return t.fullBatch().upsert
 	}
 	return t.upsertHead + t.keyValues(n) + t.upsertTail
 }
@@ -127,10 +129,26 @@ func (t *Table) DeleteSQL(n int) string {
 	switch {
 	case n == 1 && t.delete1 != "":
 		return t.delete1
-	case n == t.KeyBatch() && t.deleteFull != "":
-		return t.deleteFull
+	case n == t.KeyBatch():
+		return t.fullBatch().delete
 	}
 	return t.deleteHead + t.keyValues(n) + t.deleteTail
+}
+
+// batchSQL is the upsert and the delete for one number of keys.
+type batchSQL struct {
+	once           sync.Once
+	upsert, delete string
+}
+
+// fullBatch returns t.full, made at its first use.
+func (t *Table) fullBatch() *batchSQL {
+	t.full.once.Do(func() {
+		keys := t.keyValues(t.KeyBatch())
+		t.full.upsert = t.upsertHead + keys + t.upsertTail
+		t.full.delete = t.deleteHead + keys + t.deleteTail
+	})
+	return &t.full
 }
 
 // DeleteKeysSQL returns the statement that deletes the new rows of n keys,
