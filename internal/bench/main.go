@@ -176,7 +176,7 @@ func run() (err error) {
 	pgWarmup := flag.Int("pg-warmup", 500, "warm-up operations per variant in the pg-* groups")
 	copyRows := flag.Int64("copy-rows", 1_000_000, "`rows` of users in the copy and pg-copy groups")
 	copyRounds := flag.Int("copy-rounds", 3, "rounds of the copy and pg-copy groups; each runs every variant once")
-	scaleRounds := flag.Int("scale-rounds", 5, "measurements per figure of the scale group (the median is printed)")
+	scaleRounds := flag.Int("scale-rounds", 7, "measurements per figure of the scale group (the least time and the median allocation are printed)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured rounds to `file`")
 	withMetrics := flag.Bool("metrics", false, "register dualwrite's Prometheus metrics (on a private registry) on the wrapper")
 	verbose := flag.Bool("v", false, "also print every round's ns/op (copy groups: rows/s) per variant")

@@ -30,7 +30,7 @@ import (
 //     two.
 //
 // Each time is the least of -scale-rounds measurements, the one least
-// disturbed by other work on the machine (a planning of less than 20 ms is
+// disturbed by other work on the machine (a planning of less than 50 ms is
 // repeated within a measurement until it takes that long); each allocation
 // is the median.
 
@@ -57,7 +57,7 @@ type scaleCost struct {
 }
 
 // scaleMinTime is how long a measurement of a repeatable op lasts at least.
-const scaleMinTime = 20 * time.Millisecond
+const scaleMinTime = 50 * time.Millisecond
 
 // measureScale measures op in rounds and returns the least time and the
 // median allocation of one op. prepare(r), when set, runs untimed before
