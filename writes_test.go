@@ -3,6 +3,7 @@ package dualwrite_test
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -178,4 +179,46 @@ func sqlState(err error) string {
 		return pe.Code
 	}
 	return ""
+}
+
+// TestBigWritesMirrorInBatches: writes of more rows than one mirror
+// statement takes keys (900 single-column keys, 450 two-column ones) are
+// mirrored in full batches and a last partial one, and the rows the write
+// returns are read into blocks: every row's mirror is right.
+func TestBigWritesMirrorInBatches(t *testing.T) {
+	const n = 2000 // two full batches of users keys and a partial one; four of memberships keys
+	forBackends(t, func(t *testing.T, b backend) {
+		e := b.open(t)
+		var users, members strings.Builder
+		users.WriteString("INSERT INTO users (id, full_name, email) VALUES ")
+		members.WriteString("INSERT INTO memberships (org_id, user_id, role) VALUES ")
+		for i := 1; i <= n; i++ {
+			if i > 1 {
+				users.WriteString(", ")
+				members.WriteString(", ")
+			}
+			fmt.Fprintf(&users, "(%d, 'Name %d', 'e%d@example.com')", i, i, i)
+			fmt.Fprintf(&members, "(%d, %d, 'r%d')", i%7, i, i)
+		}
+		for _, q := range []string{
+			users.String(),
+			members.String(),
+			"UPDATE users SET visits = visits + id",
+			"UPDATE memberships SET role = role || 'x'",
+			"DELETE FROM users WHERE id % 3 <> 0",
+			"DELETE FROM memberships WHERE user_id % 3 <> 0",
+		} {
+			r := mustExec(t, e.db, q)
+			if got, err := r.RowsAffected(); err != nil || got < n*2/3 {
+				t.Fatalf("%.40s...: %d rows affected (%v), want at least %d", q, got, err, n*2/3)
+			}
+			e.checkInvariant()
+		}
+		if got := e.count("accounts"); got != n/3 {
+			t.Fatalf("accounts has %d rows, want %d", got, n/3)
+		}
+		if got := e.count("members"); got != n/3 {
+			t.Fatalf("members has %d rows, want %d", got, n/3)
+		}
+	})
 }

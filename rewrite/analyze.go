@@ -123,7 +123,7 @@ func (d *Dialect) analyzeTokens(src string, toks []Token) *Statement {
 		st.Kind = KindEmpty
 		return st
 	}
-	st.End = toks[a.end-1].End
+	st.End = int(toks[a.end-1].End)
 	a.statement(0)
 	return st
 }
@@ -288,14 +288,14 @@ func (a *analyzer) tableName(i int) int {
 		a.unsupported("table name expected at " + a.text(i))
 		return a.end
 	}
-	n := Name{Table: a.d.Fold(a.text(i)), Start: a.toks[i].Start, End: a.toks[i].End, Text: a.text(i)}
+	n := Name{Table: a.d.Fold(a.text(i)), Start: int(a.toks[i].Start), End: int(a.toks[i].End), Text: a.text(i)}
 	i++
 	if i < a.end && a.toks[i].Kind == Dot {
 		if !isName(i + 1) {
 			a.unsupported("table name expected at " + a.text(i+1))
 			return a.end
 		}
-		n.Schema, n.Table, n.End, n.Text = n.Table, a.d.Fold(a.text(i+1)), a.toks[i+1].End, a.text(i+1)
+		n.Schema, n.Table, n.End, n.Text = n.Table, a.d.Fold(a.text(i+1)), int(a.toks[i+1].End), a.text(i+1)
 		i += 2
 		if i < a.end && a.toks[i].Kind == Dot {
 			a.unsupported("a three-part table name")
@@ -521,7 +521,7 @@ func (a *analyzer) delete(i int) {
 // tail reads the WHERE, RETURNING, ORDER BY and LIMIT clauses of UPDATE and DELETE.
 func (a *analyzer) tail(i int) {
 	if i > 0 {
-		a.st.WhereAt = a.toks[i-1].End
+		a.st.WhereAt = int(a.toks[i-1].End)
 	}
 	if a.is(i, "WHERE") && a.is(i+1, "CURRENT") && a.is(i+2, "OF") {
 		a.unsupported("WHERE CURRENT OF a cursor")
@@ -554,5 +554,5 @@ func (a *analyzer) span(i, j int) Span {
 	if i >= j {
 		return Span{}
 	}
-	return Span{Start: a.toks[i].Start, End: a.toks[j-1].End}
+	return Span{Start: int(a.toks[i].Start), End: int(a.toks[j-1].End)}
 }

@@ -295,7 +295,7 @@ func TestAnalyzeStatementEnd(t *testing.T) {
 			continue
 		}
 		toks, _ := rewrite.SQLite.Lex(tt.sql[:st.End])
-		if len(toks) == 0 || toks[len(toks)-1].End != st.End || toks[len(toks)-1].Kind == rewrite.Semicolon {
+		if len(toks) == 0 || int(toks[len(toks)-1].End) != st.End || toks[len(toks)-1].Kind == rewrite.Semicolon {
 			t.Errorf("%s: End %d is not just past a significant token of %q", tt.name, st.End, tt.sql)
 		}
 	}

@@ -1,9 +1,11 @@
 package rewrite_test
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 
+	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/rewrite"
 )
 
@@ -96,5 +98,59 @@ func BenchmarkMirrorSQL(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		_ = tbl.UpsertSQL(2 + i%8)
+	}
+}
+
+// scaleDialects are the dialects the scale benchmarks plan on.
+var scaleDialects = []*rewrite.Dialect{rewrite.SQLite, rewrite.Postgres}
+
+// BenchmarkPlanNested plans statements nested 1k, 4k and 16k levels deep
+// (cache misses): ns/op divided by the depth should stay about the same
+// from one depth to the next.
+func BenchmarkPlanNested(b *testing.B) {
+	shapes := []struct {
+		name string
+		gen  func(int) string
+	}{
+		{"read", corpus.NestedRead},
+		{"update", corpus.NestedUpdate},
+		{"delete", corpus.NestedDelete},
+		{"parens", corpus.DeepParens},
+	}
+	for _, d := range scaleDialects {
+		for _, s := range shapes {
+			for _, depth := range []int{1000, 4000, 16000} {
+				b.Run(fmt.Sprintf("%s/%s/depth=%d", d.Name, s.name, depth), func(b *testing.B) {
+					benchPlan(b, d, s.gen(depth))
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkPlanBigInsert plans INSERTs of literal rows of 1, 4 and 16 MiB
+// (cache misses): B/op divided by the size is the allocation per input
+// byte, and ns/op divided by it should stay about the same.
+func BenchmarkPlanBigInsert(b *testing.B) {
+	for _, d := range scaleDialects {
+		for _, mib := range []int{1, 4, 16} {
+			b.Run(fmt.Sprintf("%s/MiB=%d", d.Name, mib), func(b *testing.B) {
+				benchPlan(b, d, corpus.BigInsert(mib<<20))
+			})
+		}
+	}
+}
+
+// benchPlan measures planning q, a cache miss every time: the planner's
+// cache of one byte keeps no plan.
+func benchPlan(b *testing.B, d *rewrite.Dialect, q string) {
+	p := rewrite.NewPlannerBounded(d, testMapping(), &rewrite.Schema{}, 1, 1)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(q)))
+	b.ResetTimer() // not the making of q
+	for i := 0; i < b.N; i++ {
+		if plan, cached := p.Plan(q); cached || plan.Action == rewrite.Pass {
+			b.Fatalf("cached %v, action %v", cached, plan.Action)
+		}
 	}
 }

@@ -169,6 +169,9 @@ func DialectByName(name string) *Dialect {
 // even in a comment or a string, is an error: the database would stop
 // reading at it.
 func (d *Dialect) Lex(src string) ([]Token, error) {
+	if len(src) > MaxStatementLen {
+		return nil, lexError(MaxStatementLen, "a statement of "+strconv.Itoa(len(src))+" bytes: longer than any database accepts")
+	}
 	if i := strings.IndexByte(src, 0); i >= 0 {
 		return nil, lexError(i, "NUL byte in the statement")
 	}

@@ -82,7 +82,7 @@ func checkSpans(t *testing.T, src string, st *rewrite.Statement) {
 		t.Fatalf("Analyze(%q): spans out of range: %+v", src, st)
 	}
 	for _, p := range st.Params {
-		if !in(p.Start, p.End) || p.End > st.End {
+		if !in(int(p.Start), int(p.End)) || int(p.End) > st.End {
 			t.Fatalf("Analyze(%q): param %+v beyond End %d", src, p, st.End)
 		}
 	}

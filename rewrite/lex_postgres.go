@@ -131,7 +131,7 @@ func lexPostgres(src string) ([]Token, error) {
 			// : [ ] and the characters scan.l returns one by one ({other}).
 			i, kind = i+1, Punct
 		}
-		toks = append(toks, Token{Kind: kind, Start: start, End: i})
+		toks = append(toks, Token{Kind: kind, Start: int32(start), End: int32(i)})
 	}
 	return toks, nil
 }
@@ -163,7 +163,7 @@ func pgStrings(src string, start, quote, mode int, toks *[]Token) (int, error) {
 			}
 			return 0, lexError(literal, msg)
 		}
-		*toks = append(*toks, Token{Kind: String, Start: start, End: end})
+		*toks = append(*toks, Token{Kind: String, Start: int32(start), End: int32(end)})
 		next, ok := pgContinuation(src, end)
 		if !ok {
 			return end, nil

@@ -252,7 +252,7 @@ func FuzzLexPostgres(f *testing.F) {
 		}
 		prev := 0
 		for i, k := range toks {
-			if k.Start < prev || k.End <= k.Start || k.End > len(src) {
+			if int(k.Start) < prev || k.End <= k.Start || int(k.End) > len(src) {
 				t.Fatalf("rewrite.Postgres.Lex(%q): token %d has bad span [%d,%d) after %d", src, i, k.Start, k.End, prev)
 			}
 			if k.Trivia() {
@@ -267,11 +267,11 @@ func FuzzLexPostgres(f *testing.F) {
 			if !continued {
 				text := k.Text(src)
 				alone, err := rewrite.Postgres.Lex(text)
-				if err != nil || len(alone) != 1 || alone[0].Kind != k.Kind || alone[0].End != len(text) {
+				if err != nil || len(alone) != 1 || alone[0].Kind != k.Kind || int(alone[0].End) != len(text) {
 					t.Fatalf("rewrite.Postgres.Lex(%q): token %d %s(%q) lexes alone as %v, %v", src, i, kindNames[k.Kind], text, alone, err)
 				}
 			}
-			prev = k.End
+			prev = int(k.End)
 		}
 		if n, ok := pgSkipTrivia(src[prev:]); !ok {
 			t.Fatalf("rewrite.Postgres.Lex(%q): byte %d, after the last token, is neither white space nor in a comment", src, prev+n)

@@ -82,7 +82,7 @@ func lexSQLite(src string) ([]Token, error) {
 		default:
 			i, kind = scanOperator(src, i), Punct
 		}
-		toks = append(toks, Token{Kind: kind, Start: start, End: i})
+		toks = append(toks, Token{Kind: kind, Start: int32(start), End: int32(i)})
 	}
 	return toks, nil
 }

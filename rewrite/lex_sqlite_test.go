@@ -48,9 +48,9 @@ func lexTexts(t testing.TB, d *rewrite.Dialect, src string) ([]tok, error) {
 		return nil, err
 	}
 	out := make([]tok, len(toks))
-	prev := 0
+	var prev int32
 	for i, k := range toks {
-		if k.Start < prev || k.End <= k.Start || k.End > len(src) {
+		if k.Start < prev || k.End <= k.Start || int(k.End) > len(src) {
 			t.Fatalf("Lex(%q): token %d has bad span [%d,%d) after %d", src, i, k.Start, k.End, prev)
 		}
 		if k.Trivia() {

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/dualwrite/dualwrite/mapping"
 )
@@ -19,7 +20,11 @@ type Table struct {
 	deleteHead, deleteTail string
 	oldKeyList, newKeyList string // key columns for "<list> IN (...)"
 	upsert1, delete1       string // the statements for one key
-	derived                string // the old table's shape over the new table, for reads
+	// full holds the statements for KeyBatch keys, every batch of a big
+	// write but its last: made at the first big write, since most
+	// programs never make one.
+	full    batchSQL
+	derived string // the old table's shape over the new table, for reads
 }
 
 // Compile builds the generated statements of one mapped pair.
@@ -109,8 +114,11 @@ func keyList(cols []string) string {
 // UpsertSQL returns the statement that sets the new rows of n keys to up(old):
 // its parameters are the n keys' column values, key by key.
 func (t *Table) UpsertSQL(n int) string {
-	if n == 1 && t.upsert1 != "" {
+	switch {
+	case n == 1 && t.upsert1 != "":
 		return t.upsert1
+	case n == t.KeyBatch():
+		return t.fullBatch().upsert
 	}
 	return t.upsertHead + t.keyValues(n) + t.upsertTail
 }
@@ -118,10 +126,29 @@ func (t *Table) UpsertSQL(n int) string {
 // DeleteSQL returns the statement that deletes the new rows of those of n keys
 // that have no old row; its parameters are as for UpsertSQL.
 func (t *Table) DeleteSQL(n int) string {
-	if n == 1 && t.delete1 != "" {
+	switch {
+	case n == 1 && t.delete1 != "":
 		return t.delete1
+	case n == t.KeyBatch():
+		return t.fullBatch().delete
 	}
 	return t.deleteHead + t.keyValues(n) + t.deleteTail
+}
+
+// batchSQL is the upsert and the delete for one number of keys.
+type batchSQL struct {
+	once           sync.Once
+	upsert, delete string
+}
+
+// fullBatch returns t.full, made at its first use.
+func (t *Table) fullBatch() *batchSQL {
+	t.full.once.Do(func() {
+		keys := t.keyValues(t.KeyBatch())
+		t.full.upsert = t.upsertHead + keys + t.upsertTail
+		t.full.delete = t.deleteHead + keys + t.deleteTail
+	})
+	return &t.full
 }
 
 // DeleteKeysSQL returns the statement that deletes the new rows of n keys,

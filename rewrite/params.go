@@ -2,7 +2,6 @@ package rewrite
 
 import (
 	"database/sql/driver"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -73,18 +72,24 @@ func (p *Params) Bind(args []driver.NamedValue) []driver.NamedValue {
 func (d *Dialect) splice(src string, sp Span, st *Statement, p *Params, used *[]int) string {
 	var b strings.Builder
 	at := sp.Start
+	// pos numbers used's entries from 1: a lookup per placeholder, not a scan.
+	pos := make(map[int]int, len(*used))
+	for i, n := range *used {
+		pos[n] = i + 1
+	}
 	for i, t := range st.Params {
-		if t.Start < sp.Start || t.End > sp.End {
+		if int(t.Start) < sp.Start || int(t.End) > sp.End {
 			continue
 		}
-		n := slices.Index(*used, p.index[i]) + 1
+		n := pos[p.index[i]]
 		if n == 0 {
 			*used = append(*used, p.index[i])
 			n = len(*used)
+			pos[p.index[i]] = n
 		}
 		b.WriteString(src[at:t.Start])
 		b.WriteString(d.Placeholder(n))
-		at = t.End
+		at = int(t.End)
 	}
 	b.WriteString(src[at:sp.End])
 	return b.String()

@@ -78,14 +78,10 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 		return strings.ToUpper(toks[i].Text(query))
 	}
 	stack := []*frame{{}}
-	shadowed := func(name string) bool {
-		for _, f := range stack {
-			if f.ctes[name] {
-				return true
-			}
-		}
-		return false
-	}
+	// declared counts, per name, the open frames that declare a CTE of
+	// that name: a lookup costs the same at any depth.
+	declared := map[string]int{}
+	shadowed := func(name string) bool { return declared[name] > 0 }
 	var edits []edit
 	selectList := -1 // token index of the outermost SELECT
 	seen := map[*Table]bool{}
@@ -117,6 +113,9 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 			if len(stack) == 1 {
 				return nil, fmt.Errorf("unbalanced parentheses")
 			}
+			for name := range f.ctes {
+				declared[name]--
+			}
 			stack = stack[:len(stack)-1]
 			continue
 		case Comma:
@@ -143,7 +142,7 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 		}
 		switch {
 		case w == "WITH":
-			j, err := p.ctes(query, toks, i+1, f)
+			j, err := p.ctes(query, toks, i+1, f, declared)
 			if err != nil {
 				return nil, err
 			}
@@ -220,7 +219,7 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 			if !hasAlias {
 				repl += " AS " + toks[j].Text(query)
 			}
-			edits = append(edits, edit{toks[start].Start, toks[j].End, repl})
+			edits = append(edits, edit{int(toks[start].Start), int(toks[j].End), repl})
 			if !seen[tr.table] {
 				seen[tr.table] = true
 				rp.Tables = append(rp.Tables, tr.table)
@@ -268,6 +267,11 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 	}
 	sort.SliceStable(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
 	var b strings.Builder
+	size := st.End
+	for _, e := range edits {
+		size += len(e.text) - (e.end - e.start)
+	}
+	b.Grow(size)
 	at := 0
 	for _, e := range edits {
 		b.WriteString(query[at:e.start])
@@ -337,11 +341,11 @@ func (p *Planner) keepColumnNames(query string, toks []Token, sel int, subs []ed
 		if i >= j {
 			return
 		}
-		start, end := toks[i].Start, toks[j-1].End
-		changed := false
-		for _, e := range subs {
-			changed = changed || e.start > start && e.end <= end
-		}
+		start, end := int(toks[i].Start), int(toks[j-1].End)
+		// subs are in order and do not overlap: the first one after start
+		// is the only one that may lie within the item.
+		k := sort.Search(len(subs), func(k int) bool { return subs[k].start > start })
+		changed := k < len(subs) && subs[k].end <= end
 		last := toks[j-1]
 		aliased := j-i >= 2 && (last.Kind == Word || last.Kind == QuotedIdent || last.Kind == String) &&
 			(toks[j-2].Kind == RParen || toks[j-2].Kind == Word && strings.EqualFold(toks[j-2].Text(query), "AS"))
@@ -370,7 +374,8 @@ func (p *Planner) keepColumnNames(query string, toks []Token, sel int, subs []ed
 // whose list starts at token i, and returns the index where the caller goes
 // on scanning: the list itself, so that the bodies are scanned too (with the
 // names declared: in SQLite a body naming its own CTE refers to the CTE).
-func (p *Planner) ctes(query string, toks []Token, i int, f *frame) (int, error) {
+// Each name new to f is counted in declared.
+func (p *Planner) ctes(query string, toks []Token, i int, f *frame, declared map[string]int) (int, error) {
 	a := &analyzer{d: p.d, src: query, toks: toks, end: len(toks), st: &Statement{}}
 	if a.is(i, "RECURSIVE") {
 		i++
@@ -383,7 +388,10 @@ func (p *Planner) ctes(query string, toks []Token, i int, f *frame) (int, error)
 		if i >= len(toks) || toks[i].Kind != Word && toks[i].Kind != QuotedIdent {
 			return 0, fmt.Errorf("a common table expression without a name")
 		}
-		f.ctes[p.d.Fold(toks[i].Text(query))] = true
+		if name := p.d.Fold(toks[i].Text(query)); !f.ctes[name] {
+			f.ctes[name] = true
+			declared[name]++
+		}
 		i++
 		if i < len(toks) && toks[i].Kind == LParen {
 			i = a.skipParens(i)

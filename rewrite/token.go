@@ -1,5 +1,7 @@
 package rewrite
 
+import "math"
+
 // TokenKind classifies a lexical token.
 type TokenKind uint8
 
@@ -21,10 +23,21 @@ const (
 )
 
 // Token is one lexical token: its kind and its byte offsets in the statement text.
+//
+// Offsets are int32, so that a token takes 12 bytes rather than 24: the
+// token slice is the largest allocation of planning a long statement (an
+// INSERT of many rows). No database accepts a statement near 2 GiB
+// (SQLite's SQLITE_MAX_SQL_LENGTH is at most 1 GB, PostgreSQL's and
+// MySQL's limits are 1 GiB), and [Dialect.Lex] refuses text longer than
+// [MaxStatementLen].
 type Token struct {
 	Kind       TokenKind
-	Start, End int
+	Start, End int32
 }
+
+// MaxStatementLen is the longest statement text, in bytes, that
+// [Dialect.Lex] splits into tokens: every offset fits in a Token.
+const MaxStatementLen = math.MaxInt32
 
 // Trivia reports whether the token carries no meaning (space or comment).
 func (t Token) Trivia() bool { return t.Kind == Space || t.Kind == Comment }

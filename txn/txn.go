@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 
 	"github.com/dualwrite/dualwrite/rewrite"
 )
@@ -234,9 +235,12 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 	if plan.CallerReturning {
 		res.callerRows(cols, types, data, plan.KeyCols)
 	}
-	newKeys := make([][]driver.Value, len(data))
-	for i, r := range data {
-		newKeys[i] = r[len(r)-plan.KeyCols:]
+	newKeys := data // the rows are the keys, unless the caller's RETURNING columns come first
+	if len(cols) != plan.KeyCols {
+		newKeys = make([][]driver.Value, len(data))
+		for i, r := range data {
+			newKeys[i] = r[len(r)-plan.KeyCols:]
+		}
 	}
 	// The statement's RETURNING rows are the rows it changed, one each, so
 	// they count what it affected. Only an INSERT moves the last insert id;
@@ -351,9 +355,13 @@ func result(ctx context.Context, c Conn, d *rewrite.Dialect, res *Result) error 
 // forKeys runs the statement gen builds for the keys, in batches.
 func forKeys(ctx context.Context, c Conn, t *rewrite.Table, keys [][]driver.Value, gen func(int) string) error {
 	batch := t.KeyBatch()
+	var args []driver.NamedValue // one buffer for every batch: Exec keeps none
 	for len(keys) > 0 {
 		n := min(len(keys), batch)
-		args := make([]driver.NamedValue, 0, n*len(keys[0]))
+		if args == nil {
+			args = make([]driver.NamedValue, 0, n*len(keys[0]))
+		}
+		args = args[:0]
 		for _, k := range keys[:n] {
 			for j, v := range k {
 				if v == nil {
@@ -391,8 +399,16 @@ func readAll(rows driver.Rows, withTypes bool) (cols []string, types []ColumnTyp
 	if withTypes {
 		types = columnTypes(rows, len(cols))
 	}
+	// Rows are cut from blocks that double up to maxRowBlock rows, and
+	// data doubles when full: the keys of a million rows cost a few
+	// allocations per thousand rows rather than one or two per row, and
+	// one row costs what it did.
+	var block []driver.Value
 	for {
-		row := make([]driver.Value, len(cols))
+		if block == nil || len(block) < len(cols) {
+			block = make([]driver.Value, min(max(len(data), 1), maxRowBlock)*len(cols))
+		}
+		row := block[:len(cols):len(cols)]
 		if err := rows.Next(row); err != nil {
 			if errors.Is(err, io.EOF) {
 				return cols, types, data, nil
@@ -404,9 +420,16 @@ func readAll(rows driver.Rows, withTypes bool) (cols []string, types []ColumnTyp
 				row[i] = append([]byte(nil), b...) // the driver may reuse its buffer
 			}
 		}
+		block = block[len(cols):]
+		if len(data) == cap(data) {
+			data = slices.Grow(data, max(len(data), 1))
+		}
 		data = append(data, row)
 	}
 }
+
+// maxRowBlock is the most rows readAll allocates at once.
+const maxRowBlock = 256
 
 func columnTypes(rows driver.Rows, n int) []ColumnType {
 	types := make([]ColumnType, n)

@@ -165,7 +165,7 @@ func main() {
 	}
 }
 
-func run() error {
+func run() (err error) {
 	n := flag.Int("n", 8000, "operations per variant per round")
 	rounds := flag.Int("rounds", 7, "rounds; each runs every variant of every group n times")
 	chunk := flag.Int("chunk", 100, "within a round, a group's variants take turns every `ops` operations")
@@ -176,14 +176,15 @@ func run() error {
 	pgWarmup := flag.Int("pg-warmup", 500, "warm-up operations per variant in the pg-* groups")
 	copyRows := flag.Int64("copy-rows", 1_000_000, "`rows` of users in the copy and pg-copy groups")
 	copyRounds := flag.Int("copy-rounds", 3, "rounds of the copy and pg-copy groups; each runs every variant once")
+	scaleRounds := flag.Int("scale-rounds", 7, "measurements per figure of the scale group (the least time and the median allocation are printed)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured rounds to `file`")
 	withMetrics := flag.Bool("metrics", false, "register dualwrite's Prometheus metrics (on a private registry) on the wrapper")
 	verbose := flag.Bool("v", false, "also print every round's ns/op (copy groups: rows/s) per variant")
 	flag.StringVar(&dsnParams, "params", defaultParams, "the DSN parameters of every database (go-sqlite3 syntax)")
 	dir := flag.String("dir", "", "directory for the SQLite files (default: a new temporary directory, removed at the end)")
 	flag.Parse()
-	if *n < 1 || *pgN < 1 || *rounds < 1 || *chunk < 1 || *warmup < 0 || *pgWarmup < 0 || *copyRows < 1 || *copyRounds < 1 {
-		return errors.New("-n, -pg-n, -rounds, -chunk, -copy-rows and -copy-rounds must be at least 1, -warmup and -pg-warmup at least 0")
+	if *n < 1 || *pgN < 1 || *rounds < 1 || *chunk < 1 || *warmup < 0 || *pgWarmup < 0 || *copyRows < 1 || *copyRounds < 1 || *scaleRounds < 1 {
+		return errors.New("-n, -pg-n, -rounds, -chunk, -copy-rows, -copy-rounds and -scale-rounds must be at least 1, -warmup and -pg-warmup at least 0")
 	}
 	if v := os.Getenv(dualwrite.WritePhaseEnv); v != "" {
 		fmt.Printf("note: %s=%q is set; the benchmark overrides the write phase to dual with a Switch\n", dualwrite.WritePhaseEnv, v)
@@ -245,11 +246,22 @@ func run() error {
 		return err
 	}
 	copySetup := time.Since(setupStart)
-	if len(groups) == 0 && len(copies) == 0 {
+	scale := slices.Contains(want, "scale")
+	if len(groups) == 0 && len(copies) == 0 && !scale {
 		if pgSkipped {
 			return nil
 		}
 		return fmt.Errorf("-groups %q names no group", *only)
+	}
+	if scale {
+		// Last, after the other groups' checks: its big statements
+		// would only add noise to their rounds.
+		defer func() {
+			if err == nil {
+				fmt.Println()
+				err = b.runScale(os.Stdout, *scaleRounds)
+			}
+		}()
 	}
 
 	prof := &profiler{file: *cpuprofile}
@@ -300,7 +312,7 @@ func run() error {
 func allGroupNames() []string {
 	names := []string{"unmapped-insert", "unmapped-update", "dual-insert", "dual-update", "read-point"}
 	names = append(names, pgGroupNames...)
-	return append(names, copyGroupNames...)
+	return append(append(names, copyGroupNames...), "scale")
 }
 
 // runOps runs the operation groups: warm-up, rounds, checks and report.

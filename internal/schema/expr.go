@@ -88,10 +88,10 @@ func singleExpr(d *rewrite.Dialect, query string, start, close int) string {
 	depth := 0
 	closed := false
 	for _, t := range toks {
-		if t.Start < start || closed {
+		if int(t.Start) < start || closed {
 			continue
 		}
-		if t.Start == close {
+		if int(t.Start) == close {
 			if depth != 0 {
 				return "has unbalanced parentheses; fix them"
 			}
