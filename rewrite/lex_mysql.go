@@ -205,4 +205,4 @@ func scanMySQLOperator(src string, i int) int {
 }
 
 // mkToken makes the token of src[start:end].
-func mkToken(kind TokenKind, start, end int) Token { return Token{Kind: kind, Start: start, End: end} }
+func mkToken(kind TokenKind, start, end int) Token { return Token{Kind: kind, Start: int32(start), End: int32(end)} }
