@@ -194,8 +194,8 @@ func randomNewWrite(r *rand.Rand, b backend) (string, []any) {
 func release(ctx context.Context, db *sql.DB, seed uint64, write func(*rand.Rand) (string, []any), read string, deadlocks *atomic.Int64) (writes int, err error) {
 	r := rand.New(rand.NewPCG(seed, seed))
 	for ctx.Err() == nil {
-		switch n := r.IntN(10); {
-		case n == 0:
+		switch r.IntN(10) {
+		case 0:
 			rs, err := db.Query(read)
 			if err == nil {
 				for rs.Next() {
@@ -205,7 +205,7 @@ func release(ctx context.Context, db *sql.DB, seed uint64, write func(*rand.Rand
 			if err != nil {
 				return writes, err
 			}
-		case n == 1:
+		case 1:
 			tx, err := db.Begin()
 			if err != nil {
 				return writes, err
