@@ -118,6 +118,39 @@ CREATE TABLE aux.users (id INTEGER PRIMARY KEY, email TEXT)
 
 CREATE TABLE aux.archive (id INTEGER PRIMARY KEY, payload TEXT)
 
+CREATE TABLE codes (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE ON CONFLICT REPLACE)
+
+CREATE TABLE code_uses (id INTEGER PRIMARY KEY, code_id INTEGER REFERENCES codes (id) ON DELETE CASCADE, used_at TEXT)
+
+CREATE TABLE "users.archive" (id INTEGER PRIMARY KEY, email TEXT)
+
+CREATE TABLE "Ünï" (id INTEGER PRIMARY KEY, v TEXT)
+
+CREATE TABLE "where" ("order" INTEGER NOT NULL PRIMARY KEY, "group" TEXT)
+
+CREATE TRIGGER "odd trigger" AFTER DELETE ON "Order Items" FOR EACH ROW WHEN old.qty > 0
+BEGIN
+  SELECT CASE WHEN old.qty > 10 THEN RAISE(IGNORE) END;
+  UPDATE [Mixed] SET Val = 'gone; really' WHERE Id = old."order id";
+END
+
+CREATE TRIGGER where_ins AFTER INSERT ON "where"
+BEGIN
+  INSERT INTO "users.archive" (id) VALUES (new."order");
+  REPLACE INTO codes (id, code) VALUES (new."order", new."group");
+END
+
+CREATE TRIGGER archive_upd BEFORE UPDATE OF email ON "users.archive" FOR EACH ROW
+BEGIN
+  INSERT INTO code_uses (code_id, used_at) SELECT id, 'x' FROM codes WHERE code = new.email ON CONFLICT DO NOTHING;
+END
+
+ATTACH DATABASE ':memory:' AS kv
+
+CREATE TABLE kv.kv (k PRIMARY KEY, v)
+
+CREATE TABLE kv.users (id INTEGER PRIMARY KEY)
+
 #statements
 # INSERT
 INSERT INTO users (id, email, name) VALUES (1, 'a@x', 'Ada')
@@ -862,3 +895,233 @@ INSERT INTO user_posts VALUES (1, 2, 't')
 -- invalid: a generated column
 UPDATE profiles SET shout = 'x'
 
+# Tables with a constraint declared ON CONFLICT REPLACE, and names that
+# look like others
+INSERT INTO codes (code) VALUES ('a')
+
+INSERT INTO codes (id, code) VALUES (1, 'b') ON CONFLICT (id) DO NOTHING
+
+UPDATE codes SET code = 'c' WHERE id = 1
+
+INSERT OR IGNORE INTO codes (code) VALUES ('d')
+
+INSERT OR ABORT INTO codes (code) VALUES ('e')
+
+UPDATE OR FAIL codes SET code = 'f'
+
+DELETE FROM codes WHERE code = 'a'
+
+INSERT INTO code_uses (code_id) VALUES (1)
+
+DELETE FROM code_uses
+
+INSERT INTO "users.archive" (id) VALUES (1)
+
+UPDATE "users.archive" SET email = 'a'
+
+UPDATE "users.archive" SET id = 2
+
+DELETE FROM "users.archive"
+
+INSERT INTO "where" VALUES (1, 'g')
+
+UPDATE "where" SET "group" = 'h'
+
+DELETE FROM "where" WHERE "order" = 1
+
+INSERT INTO "Ünï" VALUES (1, 'u')
+
+UPDATE "Ünï" SET v = 'w'
+
+DELETE FROM "Order Items" WHERE qty > 0
+
+INSERT INTO kv.kv VALUES (1, 2)
+
+DELETE FROM kv.kv
+
+UPDATE kv.users SET id = 3
+
+INSERT INTO kv.users SELECT id FROM main.users
+
+INSERT INTO main.kv SELECT k, v FROM kv.kv
+
+# Tokens run together, leading comments, odd spellings
+INSERT INTO users(id)VALUES(200)
+
+INSERT INTO"users"(id)VALUES(201)
+
+INSERT INTO[users]VALUES(202,NULL,NULL,0,NULL)
+
+REPLACE INTO`users`(id)VALUES(203)
+
+UPDATE"users"SET"name"='x'WHERE"id"=1
+
+UPDATE[users]SET[name]=NULL
+
+DELETE FROM"users"WHERE id=1
+
+DELETE FROM[main].[users]WHERE+id=1
+
+/* leading */ DELETE FROM users WHERE id = 1
+
+-- leading line comment
+UPDATE users SET visits = 0 WHERE id = 1
+
+   INSERT INTO users (id) VALUES (204)
+
+insert into users (id) values (205)
+
+InSeRt Or RePlAcE iNtO uSeRs (id) VaLuEs (206)
+
+UPDATE users AS "x" SET visits = "x".visits + 1
+
+UPDATE users AS [u] SET visits = 1 WHERE [u].id = 1
+
+DELETE FROM users AS "del" WHERE "del".id = 1
+
+INSERT INTO users (id) VALUES (207) ON CONFLICT DO UPDATE SET visits = 1
+
+INSERT INTO users (id) SELECT id FROM stage UNION SELECT id FROM orgs
+
+INSERT INTO users (id, visits) SELECT id, row_number() OVER (ORDER BY id) FROM stage
+
+INSERT INTO users (id) SELECT column1 FROM (VALUES (208), (209))
+
+UPDATE users SET visits = u2.visits FROM users AS u2 WHERE u2.id = users.id + 1
+
+UPDATE users SET org_id = (SELECT id FROM orgs ORDER BY id LIMIT 1) WHERE org_id IS NULL RETURNING id, org_id
+
+DELETE FROM users WHERE id = (SELECT min(id) FROM users) RETURNING email, (SELECT count(*) FROM stage)
+
+WITH a AS (SELECT 1 AS id), b AS (SELECT id FROM a) UPDATE users SET visits = 0 WHERE id IN b RETURNING *
+
+WITH d AS (SELECT id FROM users WHERE visits = 0) DELETE FROM users WHERE id IN d RETURNING id
+
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 3) INSERT OR IGNORE INTO users (id) SELECT i FROM n
+
+WITH u AS (SELECT * FROM users) INSERT INTO stage SELECT id, email, name FROM u
+
+WITH x AS (SELECT 1) UPDATE OR REPLACE users SET email = 'q@x' WHERE id = 1
+
+WITH x AS (SELECT 1) DELETE FROM orgs WHERE id IN x
+
+WITH x AS (SELECT 1) INSERT INTO inbox (payload) SELECT 'user:' || 1 FROM x
+
+WITH x AS (SELECT 1) REPLACE INTO orgs (id, name) SELECT 1, 'n' FROM x
+
+UPDATE OR REPLACE orgs SET name = 'one' WHERE id = 2
+
+UPDATE OR IGNORE orgs SET name = 'one'
+
+INSERT INTO orgs (id, name) VALUES (4, 'four') ON CONFLICT DO UPDATE SET name = 'x' || excluded.name
+
+INSERT INTO posts (id, user_id) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id
+
+UPDATE users SET id = -id
+
+UPDATE profiles SET user_id = user_id + 1
+
+INSERT OR REPLACE INTO profiles (user_id, bio) VALUES (1, 'b')
+
+INSERT OR REPLACE INTO sessions VALUES ('t', 1, 1)
+
+UPDATE Mixed SET Id = Id + 1
+
+UPDATE mixed SET val = 'lower'
+
+UPDATE MIXED SET VAL = 'upper'
+
+INSERT INTO active_users (id) SELECT id FROM stage
+
+UPDATE active_users SET email = 'a' WHERE email IS NULL
+
+DELETE FROM active_users
+
+DELETE FROM user_posts
+
+INSERT INTO scratch (id, note) SELECT id, name FROM orgs
+
+UPDATE temp.scratch SET note = 'x'
+
+SELECT * FROM codes, code_uses, "users.archive", "Ünï", "where"
+
+SELECT "users.archive".id FROM "users.archive" JOIN users ON users.id = "users.archive".id
+
+SELECT * FROM kv.kv JOIN main.kv USING (k)
+
+SELECT 1 FROM users WHERE id IN (SELECT id FROM "users.archive") AND EXISTS (SELECT 1 FROM kv)
+
+SELECT ntile(3) OVER (ORDER BY visits), lag(id) OVER (PARTITION BY org_id ORDER BY id), first_value(email) OVER win FROM users WINDOW win AS (PARTITION BY org_id)
+
+SELECT id FROM users WHERE id > ? ORDER BY id LIMIT ? OFFSET ?
+
+SELECT * FROM users WHERE name GLOB '*x*' OR name LIKE 'y' COLLATE NOCASE
+
+-- invalid: no regexp() function
+SELECT * FROM users WHERE name REGEXP 'y'
+
+SELECT * FROM users WHERE name MATCH 'y'
+
+SELECT total(visits), group_concat(DISTINCT email) FROM users
+
+SELECT json_object('id', id) FROM users
+
+-- invalid: no generate_series table-valued function
+SELECT * FROM generate_series(1, 3)
+
+SELECT printf('%s', 'DELETE FROM users; --')
+
+SELECT x'00' || 'users', "users".id FROM users
+
+VALUES ((SELECT count(*) FROM users))
+
+DROP TABLE codes
+
+DROP TABLE IF EXISTS main.codes
+
+DROP TABLE "users.archive"
+
+DROP TABLE "where"
+
+DROP TABLE sessions
+
+DROP TABLE kv.kv
+
+DROP VIEW IF EXISTS main.active_users
+
+DROP TRIGGER "odd trigger"
+
+-- invalid: a UNIQUE column
+ALTER TABLE codes DROP COLUMN code
+
+ALTER TABLE codes ADD COLUMN note TEXT
+
+ALTER TABLE code_uses DROP COLUMN used_at
+
+ALTER TABLE "users.archive" RENAME TO users_archive
+
+ALTER TABLE orgs RENAME COLUMN name TO title
+
+ALTER TABLE profiles DROP COLUMN shout
+
+CREATE TRIGGER codes_del AFTER DELETE ON codes BEGIN DELETE FROM users WHERE id = old.id; END
+
+CREATE TABLE new_child (id INTEGER PRIMARY KEY, code_id REFERENCES codes ON DELETE SET NULL)
+
+CREATE UNIQUE INDEX users_name_u ON users (name) WHERE name IS NOT NULL
+
+REINDEX codes
+
+REINDEX tags
+
+ANALYZE kv
+
+PRAGMA kv.table_info(kv)
+
+PRAGMA main.index_info(users_name)
+
+PRAGMA table_xinfo("Order Items")
+
+SAVEPOINT "x y"
+
+RELEASE "x y"
