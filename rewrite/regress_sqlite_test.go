@@ -107,8 +107,15 @@ func judgeCorpus(t *testing.T) (head, stmts []judgeEntry) {
 }
 
 // judgeSettings are the connection settings the judged programs are
-// compiled under, restored after every statement.
-const judgeSettings = "PRAGMA foreign_keys = ON; PRAGMA recursive_triggers = OFF"
+// compiled under, restored after every statement. Each statement is also
+// compiled with recursive triggers on (judgeRecursive), which a
+// connection may turn on: an INSERT OR REPLACE, or a write to a table
+// with an ON CONFLICT REPLACE constraint, then fires the DELETE triggers
+// of the rows it replaces. A statement writes what either program writes.
+const (
+	judgeSettings  = "PRAGMA foreign_keys = ON; PRAGMA recursive_triggers = OFF"
+	judgeRecursive = "PRAGMA recursive_triggers = ON"
+)
 
 // sqliteJudge reads SQLite's programs on one connection to a database
 // holding the corpus's schema.
@@ -219,12 +226,16 @@ const opflagP2IsReg = 0x10
 func (j *sqliteJudge) judge(src string) (judgement, error) {
 	got := judgement{rows: map[string]bool{}, indexes: map[string]bool{}}
 	if fields := strings.Fields(src); len(fields) > 0 && strings.EqualFold(fields[0], "EXPLAIN") {
-		_, err := j.program(src, false)
+		_, err := j.program(src, false, false)
 		return got, err
 	}
-	ops, err := j.program("EXPLAIN "+src, true)
-	if err != nil {
-		return got, err
+	var ops []explainOp
+	for _, recursive := range []bool{false, true} {
+		o, err := j.program("EXPLAIN "+src, true, recursive)
+		if err != nil {
+			return got, err
+		}
+		ops = append(ops, o...)
 	}
 	for _, op := range ops {
 		var key [2]int64
@@ -269,12 +280,18 @@ type explainOp struct {
 // program runs a query (an EXPLAIN, or a statement EXPLAIN compiles and
 // never runs) with NULL for each of its parameters, and returns its rows
 // as the instructions of an EXPLAIN listing when listing is set. It
-// restores the settings a PRAGMA may have changed when it was compiled,
-// and fails when the database changed.
-func (j *sqliteJudge) program(query string, listing bool) ([]explainOp, error) {
+// compiles the query with recursive triggers on when recursive is set,
+// restores the settings (also those a PRAGMA may have changed when it was
+// compiled), and fails when the database changed.
+func (j *sqliteJudge) program(query string, listing, recursive bool) ([]explainOp, error) {
 	before, err := j.state()
 	if err != nil {
 		return nil, err
+	}
+	if recursive {
+		if _, err := j.conn.ExecContext(j.ctx, judgeRecursive); err != nil {
+			return nil, err
+		}
 	}
 	// database/sql's SQLite driver refuses a query run with fewer
 	// arguments than it has parameters; the statement itself tells how many.
@@ -606,6 +623,9 @@ func TestSQLiteJudge(t *testing.T) {
 		// with it, by foreign-key actions, the rows that reference it.
 		{"INSERT INTO inbox (payload) VALUES ('x')", "main.inbox,main.posts,main.profiles,main.sessions,main.tags,main.users", ""},
 		{"DELETE FROM inbox", "main.inbox", ""},
+		// With recursive triggers on, the rows REPLACE deletes fire
+		// stage's DELETE trigger.
+		{"REPLACE INTO stage (id) VALUES (1)", "main.audit,main.kv,main.select,main.stage", ""},
 		{"DELETE FROM stage", "main.audit,main.kv,main.select,main.stage", ""},
 		{"INSERT INTO events (kind) VALUES ('a')", "main.audit,main.events,main.kv,main.select,main.users", ""},
 		{"DELETE FROM users WHERE id = 1", "main.posts,main.profiles,main.sessions,main.tags,main.users", ""},

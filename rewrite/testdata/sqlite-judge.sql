@@ -1125,3 +1125,20 @@ PRAGMA table_xinfo("Order Items")
 SAVEPOINT "x y"
 
 RELEASE "x y"
+
+# REPLACE on tables with DELETE triggers (fired with recursive triggers on)
+REPLACE INTO stage (id) VALUES (1)
+
+INSERT OR REPLACE INTO stage (id, email) SELECT id, email FROM users
+
+UPDATE OR REPLACE stage SET id = 1
+
+INSERT INTO stage (id) VALUES (1) ON CONFLICT DO UPDATE SET email = 'x'
+
+REPLACE INTO "Order Items" VALUES (1, 1, 'a', 1)
+
+UPDATE OR REPLACE "Order Items" SET "line no" = 1
+
+INSERT OR REPLACE INTO kv VALUES ('k', 'v')
+
+REPLACE INTO audit VALUES ('stage', 'now')
