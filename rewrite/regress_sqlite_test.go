@@ -47,6 +47,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -132,10 +133,11 @@ type judgeObject struct {
 	index bool
 }
 
-// judgement is what SQLite's program for one statement writes.
+// judgement is what SQLite's programs for one string write.
 type judgement struct {
-	rows    map[string]bool // tables whose rows it writes, "schema.table", folded
-	indexes map[string]bool // tables of which it writes only indexes
+	rows       map[string]bool // tables whose rows it writes, "schema.table", folded
+	indexes    map[string]bool // tables of which it writes only indexes
+	statements int             // how many statements it holds
 }
 
 // openJudge opens a database in a temporary file, runs the schema in it
@@ -220,22 +222,39 @@ func (j *sqliteJudge) state() (string, error) {
 // program creates) rather than a root page.
 const opflagP2IsReg = 0x10
 
-// judge returns what the program of a statement writes, or the error by
-// which SQLite refuses to compile it. EXPLAIN cannot explain an EXPLAIN:
-// one, which compiles its statement and never runs it, writes nothing.
+// judge returns what the programs of the statements of src write, or the
+// error by which SQLite refuses to compile one. A string of several
+// statements writes what each writes (database/sql's SQLite driver runs
+// them all); each is compiled on its own, so that EXPLAIN never runs the
+// next. EXPLAIN cannot explain an EXPLAIN: one, which compiles its
+// statement and never runs it, writes nothing.
 func (j *sqliteJudge) judge(src string) (judgement, error) {
 	got := judgement{rows: map[string]bool{}, indexes: map[string]bool{}}
-	if fields := strings.Fields(src); len(fields) > 0 && strings.EqualFold(fields[0], "EXPLAIN") {
-		_, err := j.program(src, false, false)
-		return got, err
-	}
 	var ops []explainOp
-	for _, recursive := range []bool{false, true} {
-		o, err := j.program("EXPLAIN "+src, true, recursive)
+	for rest := src; strings.TrimSpace(rest) != ""; {
+		found, tail, err := j.first(rest)
 		if err != nil {
 			return got, err
 		}
-		ops = append(ops, o...)
+		stmt := rest[:len(rest)-len(tail)]
+		rest = tail
+		if !found {
+			continue
+		}
+		got.statements++
+		if fields := strings.Fields(stripComments(stmt)); len(fields) > 0 && strings.EqualFold(fields[0], "EXPLAIN") {
+			if _, err := j.program(stmt, false, false); err != nil {
+				return got, err
+			}
+			continue
+		}
+		for _, recursive := range []bool{false, true} {
+			o, err := j.program("EXPLAIN "+stmt, true, recursive)
+			if err != nil {
+				return got, err
+			}
+			ops = append(ops, o...)
+		}
 	}
 	for _, op := range ops {
 		var key [2]int64
@@ -259,7 +278,7 @@ func (j *sqliteJudge) judge(src string) (judgement, error) {
 			got.rows[obj.table] = true
 		}
 	}
-	if fields := strings.Fields(src); strings.EqualFold(fields[0], "REINDEX") {
+	if fields := strings.Fields(stripComments(src)); len(fields) > 0 && strings.EqualFold(fields[0], "REINDEX") {
 		// A WITHOUT ROWID table is its primary key's b-tree, which REINDEX
 		// rebuilds from the rows it holds: the rows stay as they are.
 		maps.Copy(got.indexes, got.rows)
@@ -269,6 +288,44 @@ func (j *sqliteJudge) judge(src string) (judgement, error) {
 		delete(got.indexes, table)
 	}
 	return got, nil
+}
+
+// first compiles the first statement of q, without running it, and
+// returns whether q holds one (and not only comments) and the text after
+// it, as SQLite's parser found them. The driver keeps that text in
+// unexported fields of its statement (the handle, nil for no statement,
+// and the tail), which reflection reads.
+func (j *sqliteJudge) first(q string) (found bool, tail string, err error) {
+	err = j.conn.Raw(func(dc any) error {
+		s, err := dc.(driver.Conn).Prepare(q)
+		if err != nil {
+			return err
+		}
+		v := reflect.ValueOf(s).Elem()
+		handle, rest := v.FieldByName("s"), v.FieldByName("t")
+		if handle.Kind() != reflect.Pointer || rest.Kind() != reflect.String {
+			s.Close()
+			return fmt.Errorf("the SQLite driver's statement (%T) no longer holds its handle in s and its tail in t", s)
+		}
+		found, tail = !handle.IsNil(), rest.String()
+		return s.Close()
+	})
+	return found, tail, err
+}
+
+// stripComments returns src without its leading comments.
+func stripComments(src string) string {
+	for {
+		src = strings.TrimSpace(src)
+		switch {
+		case strings.HasPrefix(src, "--"):
+			_, src, _ = strings.Cut(src, "\n")
+		case strings.HasPrefix(src, "/*"):
+			_, src, _ = strings.Cut(src, "*/")
+		default:
+			return src
+		}
+	}
 }
 
 // explainOp is one instruction of a program EXPLAIN lists.
@@ -442,7 +499,7 @@ func judgeMapping(tbl judgeTable, old, new string) *mapping.Mapping {
 // judgeRun holds the totals of a run.
 type judgeRun struct {
 	j                                     *sqliteJudge
-	statements, invalid, indexOnly        int
+	statements, invalid, indexOnly, multi int
 	mappings, unmappable, plans, writes   int
 	mirrored, refused, prepared, mapFails int
 	failures                              []string
@@ -532,12 +589,17 @@ func TestRegressSQLite(t *testing.T) {
 			r.fail(e, "SQLite does not compile it: %v", err)
 		case invalidExpected:
 			r.fail(e, "marked invalid, but SQLite compiles it")
+		case w.statements == 0:
+			r.fail(e, "holds no statement")
 		default:
 			judged[i], valid[i] = w, true
 		}
+		if w.statements > 1 {
+			r.multi++
+		}
 		if len(w.indexes) > 0 {
 			r.indexOnly++
-			if first := strings.ToUpper(strings.Fields(e.src)[0]); first != "REINDEX" && first != "DROP" {
+			if first := strings.ToUpper(strings.Fields(stripComments(e.src))[0]); first != "REINDEX" && first != "DROP" {
 				r.fail(e, "writes only indexes of %v, but is no REINDEX or DROP INDEX", slices.Sorted(maps.Keys(w.indexes)))
 			}
 		}
@@ -593,8 +655,8 @@ func TestRegressSQLite(t *testing.T) {
 			t.Errorf("known failure no longer passes; remove it from judgeKnown: %q (%s)", key, reason)
 		}
 	}
-	t.Logf("%d statements (%d invalid on purpose, %d only rebuilding indexes); %d tables, %d without a key left unmapped; %d mappings, %d plans",
-		r.statements, r.invalid, r.indexOnly, len(tables), r.unmappable, r.mappings, r.plans)
+	t.Logf("%d statements (%d invalid on purpose, %d strings of several, %d only rebuilding or dropping indexes); %d tables, %d without a key left unmapped; %d mappings, %d plans",
+		r.statements, r.invalid, r.multi, r.indexOnly, len(tables), r.unmappable, r.mappings, r.plans)
 	t.Logf("%d writes to a mapped table judged: %d mirrored, %d refused, %d passed as known exceptions; %d planned statements prepared",
 		r.writes, r.mirrored, r.refused, len(r.knownSeen), r.prepared)
 	t.Logf("%d failures, in %v", len(r.failures), time.Since(start).Round(time.Millisecond))
@@ -638,6 +700,9 @@ func TestSQLiteJudge(t *testing.T) {
 		{"DROP INDEX users_name", "main.sqlite_schema", "main.users"},
 		{"CREATE INDEX stage_email ON stage (email)", "main.sqlite_schema", ""},
 		{"EXPLAIN DELETE FROM users", "", ""},
+		{"/* c */ explain query plan DELETE FROM users", "", ""},
+		{"DELETE FROM inbox; -- done", "main.inbox", ""},
+		{"DELETE FROM inbox; DELETE FROM codes WHERE id = 1; SELECT 1", "main.code_uses,main.codes,main.inbox", ""},
 		{"SELECT * FROM users JOIN orgs ON orgs.id = users.org_id", "", ""},
 	} {
 		w, err := j.judge(c.src)

@@ -1142,3 +1142,30 @@ UPDATE OR REPLACE "Order Items" SET "line no" = 1
 INSERT OR REPLACE INTO kv VALUES ('k', 'v')
 
 REPLACE INTO audit VALUES ('stage', 'now')
+
+# Trailing text
+DELETE FROM users WHERE id = 1; -- done
+
+UPDATE users SET visits = 0 /* trailing */ ;
+
+INSERT INTO users (id) VALUES (300) ;   
+
+-- invalid: temp.users does not exist
+INSERT INTO temp.users (id) VALUES (1)
+
+DELETE FROM users; DELETE FROM orgs
+
+SELECT * FROM users; INSERT INTO kv VALUES ('a', 'b')
+
+INSERT INTO stage (id) VALUES (1); /* and */ UPDATE users SET visits = 0;
+
+# Deferred foreign keys and cascades through WITHOUT ROWID tables
+DELETE FROM posts WHERE user_id IN (SELECT id FROM users WHERE visits = 0)
+
+UPDATE posts SET id = id + 1
+
+INSERT OR REPLACE INTO posts (id, user_id, title) SELECT id, user_id, title FROM posts
+
+DELETE FROM orgs WHERE parent_id IS NOT NULL
+
+UPDATE users SET id = 5 WHERE id = 4 RETURNING id
