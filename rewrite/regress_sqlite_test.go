@@ -392,8 +392,12 @@ func (j *sqliteJudge) program(query string, listing, recursive bool) ([]explainO
 	if _, err := j.conn.ExecContext(j.ctx, judgeSettings); err != nil {
 		return nil, err
 	}
-	if after, err := j.state(); err != nil || after != before {
-		return nil, fmt.Errorf("the statement changed the database (changes/schema version %s -> %s, %v)", before, after, err)
+	after, err := j.state()
+	if err != nil {
+		return nil, err
+	}
+	if after != before {
+		return nil, fmt.Errorf("the statement changed the database (changes/schema version %s -> %s)", before, after)
 	}
 	return ops, nil
 }
