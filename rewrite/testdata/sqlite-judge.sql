@@ -151,6 +151,17 @@ CREATE TABLE kv.kv (k PRIMARY KEY, v)
 
 CREATE TABLE kv.users (id INTEGER PRIMARY KEY)
 
+CREATE TABLE shipments (id INTEGER PRIMARY KEY, oid INTEGER, line INTEGER,
+  FOREIGN KEY (oid, line) REFERENCES "Order Items" ("order id", "line no")
+    ON DELETE CASCADE ON UPDATE SET NULL DEFERRABLE INITIALLY DEFERRED)
+
+CREATE TABLE feed (id INTEGER PRIMARY KEY, body TEXT)
+
+CREATE TRIGGER feed_ins AFTER INSERT ON feed FOR EACH ROW WHEN EXISTS (SELECT 1 FROM users)
+BEGIN
+  INSERT INTO active_users (id, email, name) VALUES (new.id, new.body, NULL);
+END
+
 #statements
 # INSERT
 INSERT INTO users (id, email, name) VALUES (1, 'a@x', 'Ada')
@@ -1169,3 +1180,30 @@ INSERT OR REPLACE INTO posts (id, user_id, title) SELECT id, user_id, title FROM
 DELETE FROM orgs WHERE parent_id IS NOT NULL
 
 UPDATE users SET id = 5 WHERE id = 4 RETURNING id
+
+# Composite, deferred foreign keys; a trigger that writes through a view
+INSERT INTO feed (body) VALUES ('b')
+
+INSERT INTO feed (id, body) SELECT id, email FROM stage
+
+UPDATE feed SET body = 'c'
+
+DELETE FROM feed
+
+INSERT INTO shipments (oid, line) VALUES (1, 1)
+
+UPDATE shipments SET line = 2
+
+DELETE FROM shipments
+
+UPDATE "Order Items" SET "line no" = 9 WHERE "order id" = 1
+
+UPDATE "Order Items" SET qty = 0
+
+DELETE FROM "Order Items"
+
+INSERT OR REPLACE INTO "Order Items" ("order id", "line no") VALUES (1, 1)
+
+DROP TABLE "Order Items"
+
+DROP TABLE feed
