@@ -406,12 +406,35 @@ func (r *ddlReader) drop() *Plan {
 	if name := r.dropsRows(2); name != "" {
 		return refuseRows(name, "DROP "+obj+" "+name)
 	}
+	if name := r.dropsDeleting(); name != "" {
+		return refuse(name, "DROP TABLE "+name+", which deletes its rows first, and a delete from "+name+" changes a mapped table without the mirror ("+
+			r.p.tables[name].guard.Reason+")", "drop it with the write phase off, or drop the foreign key or trigger first")
+	}
 	if name := r.namesMapped(2); name != "" {
 		t := r.mapped(name)
 		return refuse(name, "DROP "+obj+" of a table of the mapping "+pairOf(t),
 			"drop it only after the migration: set the write phase to off and remove the entry from the mapping first")
 	}
 	return ddlPlan
+}
+
+// dropsDeleting returns the table a DROP TABLE names whose deletes are
+// refused, in a dialect where dropping a table deletes its rows first,
+// or "". SQLite's implicit delete fires foreign-key actions and no
+// trigger, but a guard does not say which it comes from: a table guarded
+// for a trigger of its own is refused too.
+func (r *ddlReader) dropsDeleting() string {
+	if !r.p.d.dropDeletes || r.word(1) != "TABLE" {
+		return ""
+	}
+	i := 2
+	r.words(&i, "IF", "EXISTS")
+	if _, name, _, ok := r.name(i); ok {
+		if tr := r.p.tables[name]; tr != nil && tr.role == roleGuarded && tr.guard.Delete {
+			return name
+		}
+	}
+	return ""
 }
 
 // alter plans ALTER ...

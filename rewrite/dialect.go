@@ -67,6 +67,10 @@ type Dialect struct {
 	// hiddenColumns are the columns every table has without declaring
 	// them, which a derived table does not expose.
 	hiddenColumns []string
+	// dropDeletes: DROP TABLE deletes the table's rows before it drops
+	// it, running the actions of the foreign keys that reference it
+	// (SQLite, with foreign keys on).
+	dropDeletes bool
 }
 
 // Setting is one session setting a connection is checked for: its name
@@ -104,6 +108,7 @@ var SQLite = &Dialect{
 	resultQuery:  "SELECT last_insert_rowid(), changes()",
 	// hiddenColumns: the rowid's names, unless a column takes one.
 	hiddenColumns: []string{"rowid", "_rowid_", "oid"},
+	dropDeletes:   true,
 	// A savepoint outside a transaction opens a deferred one, whose snapshot
 	// (in WAL mode; a shared lock otherwise) is taken by the first read.
 	snapshot: Unit{Begin: "SAVEPOINT dualwrite_read", End: "RELEASE dualwrite_read", Undo: []string{"ROLLBACK TO dualwrite_read", "RELEASE dualwrite_read"}},

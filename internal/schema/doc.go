@@ -25,8 +25,10 @@
 // The returned [rewrite.Schema] marks old tables with a unique constraint
 // besides the key (REPLACE can delete rows by it) and guards the tables whose
 // writes would change a mapped table behind the mirror's back: parents of
-// foreign keys with cascading actions, and tables with triggers that write to
-// a mapped table, directly or through other guarded tables.
+// foreign keys with cascading actions, tables with triggers that write to
+// a mapped table, directly or through other guarded tables, and tables
+// with a constraint declared ON CONFLICT REPLACE whose deletes are guarded
+// (their inserts and updates delete the rows they conflict with).
 //
 // Names are compared ASCII case-insensitively, as SQLite compares
 // identifiers.

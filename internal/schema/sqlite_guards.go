@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -9,9 +10,12 @@ import (
 
 // guards fills s.Guards: the tables whose writes change a mapped table
 // behind the mirror's back, through a cascading foreign key or a trigger,
-// directly or through other guarded tables. It also reports triggers on a
-// new table that write to a mapped table, since the mirror's own writes
-// would fire them.
+// directly or through other guarded tables. A table with a constraint
+// declared ON CONFLICT REPLACE whose deletes are guarded has its inserts
+// and updates guarded too: they delete the rows they conflict with, and
+// SQLite runs the foreign-key actions of those deletes. It also reports
+// triggers on a new table that write to a mapped table, since the
+// mirror's own writes would fire them.
 func (c *sqliteCatalog) guards(in *inspector, m *mapping.Mapping, s *rewrite.Schema) error {
 	fks, err := c.foreignKeys()
 	if err != nil {
@@ -26,9 +30,22 @@ func (c *sqliteCatalog) guards(in *inspector, m *mapping.Mapping, s *rewrite.Sch
 		trigs[i] = trig{o, parseTrigger(o.sql)}
 	}
 
+	var replacing []string
+	for _, o := range c.objects {
+		if o.typ == "table" && replaceOnConflict(o.sql) {
+			replacing = append(replacing, o.name)
+		}
+	}
+	slices.Sort(replacing)
+
 	g := newGuardSet(in.d, m, s)
 	for changed := true; changed; {
 		changed = g.cascades(fks)
+		for _, name := range replacing {
+			if gd, ok := s.Guards[in.d.sql.FoldName(name)]; ok && gd.Delete {
+				changed = g.add(name, kindInsert|kindUpdate, "a constraint of "+name+" declared ON CONFLICT REPLACE makes its inserts and updates delete the rows they conflict with") || changed
+			}
+		}
 		for _, t := range trigs {
 			for _, w := range t.writes {
 				if g.bad(w.table, w.kinds) {

@@ -80,6 +80,22 @@ func TestSQLiteGuardsTriggers(t *testing.T) {
 					"whose writes change a mapped table without the mirror"},
 			},
 		},
+		{
+			name: "a replacing constraint on a table whose deletes cascade",
+			ddl: "CREATE TABLE codes (id INTEGER PRIMARY KEY, code TEXT UNIQUE ON CONFLICT REPLACE);\n" +
+				"CREATE TABLE uses (id INTEGER PRIMARY KEY, code_id INT REFERENCES codes ON DELETE CASCADE);\n" +
+				"CREATE TRIGGER uses_del AFTER DELETE ON uses BEGIN DELETE FROM users WHERE id = OLD.id; END;",
+			want: map[string]rewrite.Guard{
+				"uses": {Delete: true, Reason: "trigger uses_del on uses writes to mapped table users"},
+				"codes": {Insert: true, Update: true, Delete: true, Reason: "foreign key uses(code_id) -> codes ON DELETE CASCADE changes uses, " +
+					"whose writes change a mapped table without the mirror; a constraint of codes declared ON CONFLICT REPLACE makes its inserts and updates delete the rows they conflict with"},
+			},
+		},
+		{
+			name: "a replacing constraint on a table whose deletes change nothing",
+			ddl:  "CREATE TABLE codes (id INTEGER PRIMARY KEY, code TEXT UNIQUE ON CONFLICT REPLACE);",
+			want: map[string]rewrite.Guard{},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
