@@ -347,6 +347,14 @@ func TestFenceBoth(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatalf("a plain transaction that leaves old = down(new) under the fence of the phase both: %v", err)
 	}
+	// So does the repair of the phase both, a reverse backfill, which
+	// rewrites memberships (1, 1) as down of its new row 'Owner'.
+	for _, mt := range m.Tables {
+		if _, err := backfill.Run(ctx, raw, d, d.Compile(mt.Flip()), backfill.Options{}); err != nil {
+			t.Fatalf("reverse backfill of %s under the fence of the phase both: %v", mt.New, err)
+		}
+	}
+	dbtest.Invariant(t, raw, d, m.Flip())
 
 	// Against another version of the mapping, memberships' fence is not
 	// current; the driver's schema check names it.
