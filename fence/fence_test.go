@@ -49,8 +49,14 @@ func setup(t *testing.T) (*sql.DB, *mapping.Mapping, string) {
 // openDual opens the database through dualwrite in the dual write phase.
 func openDual(t *testing.T, dsn string, m *mapping.Mapping) *sql.DB {
 	t.Helper()
+	return openIn(t, dsn, m, mapping.WriteDual)
+}
+
+// openIn opens the database through dualwrite in the write phase p.
+func openIn(t *testing.T, dsn string, m *mapping.Mapping, p mapping.WritePhase) *sql.DB {
+	t.Helper()
 	sw := dualwrite.NewSwitch()
-	if err := sw.SetWrite(mapping.WriteDual); err != nil {
+	if err := sw.SetWrite(p); err != nil {
 		t.Fatal(err)
 	}
 	c, err := dualwrite.NewConnector(dbtest.Connector{DSN: dsn, Base: &stdlib.Driver{}}, m, dualwrite.WithSwitch(sw))
@@ -207,5 +213,164 @@ func TestFenceOfAnotherMapping(t *testing.T) {
 	_, err = openDual(t, dsn, other).Exec("INSERT INTO audit (id, msg) VALUES (1, 'x')")
 	if !errors.Is(err, dualwrite.ErrSchemaMismatch) || !strings.Contains(err.Error(), "is not the fence of the mapping entry memberships -> members") {
 		t.Fatalf("connecting with a changed mapping under the old fence: %v", err)
+	}
+}
+
+// status asserts that every pair of m has the current fence in mode.
+func status(t *testing.T, raw *sql.DB, m *mapping.Mapping, mode fence.Mode) {
+	t.Helper()
+	st, err := fence.Status(context.Background(), raw, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if !s.Installed || !s.Current || s.Mode != mode {
+			t.Fatalf("status: %+v, want every pair fenced in mode %s", st, mode)
+		}
+	}
+}
+
+// TestFenceBoth: in the write phase both, a write to a new table through
+// dualwrite whose row does not round-trip (down(up(old)) != old) leaves
+// old = down(new) but not new = up(old): the strict fence fails it, the
+// fence of the phase both passes it, and writes to the old tables through
+// dualwrite too. Under that fence, plain writes that leave a key with
+// neither new = up(old) nor old = down(new) fail, as do plain deletes of
+// one side; a plain write that leaves old = down(new) passes (why it is
+// not the default). Status reports the mode, and a fence of the phase
+// both made for another version of the mapping as not current; the
+// driver's schema check accepts it.
+func TestFenceBoth(t *testing.T) {
+	ctx := context.Background()
+	raw, m, dsn := setup(t)
+	d := rewrite.Postgres
+	for _, mt := range m.Tables {
+		if _, err := backfill.Run(ctx, raw, d, d.Compile(mt), backfill.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Neither writes round-trips: 'Mary Ann' + 'Evans' comes back as
+	// 'Mary' + 'Ann Evans', 'Owner' as 'OWNER'.
+	newWrites := []string{
+		"INSERT INTO accounts (account_id, email_address, first_name, last_name) VALUES (10, 'mae@x', 'Mary Ann', 'Evans')",
+		"UPDATE members SET role_name = 'Owner' WHERE org = 1 AND usr = 1",
+	}
+
+	if err := fence.Install(ctx, raw, m); err != nil {
+		t.Fatal(err)
+	}
+	status(t, raw, m, fence.Strict)
+	strict := openIn(t, dsn, m, mapping.WriteBoth)
+	for _, q := range newWrites {
+		_, err := strict.Exec(q)
+		fenced(t, "under the strict fence, "+q, err)
+	}
+
+	if err := fence.InstallBoth(ctx, raw, m); err != nil {
+		t.Fatal(err)
+	}
+	status(t, raw, m, fence.Both)
+	db := openIn(t, dsn, m, mapping.WriteBoth) // a new connector: its schema check meets this fence
+	for _, q := range []string{
+		"INSERT INTO users (id, full_name, email) VALUES (3, 'Grace Hopper', 'grace@x')",
+		"UPDATE users SET visits = visits + 1 WHERE id IN (1, 2)",
+		"UPDATE users SET id = 30 WHERE id = 3",
+		"DELETE FROM users WHERE id = 2",
+		"INSERT INTO memberships VALUES (2, 1, 'member')",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("a write to an old table through dualwrite under the fence of the phase both, %s: %v", q, err)
+		}
+	}
+	dbtest.Invariant(t, raw, d, m)
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range newWrites {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("writes to the new tables through dualwrite under the fence of the phase both: %v", err)
+	}
+	dbtest.Invariant(t, raw, d, m.Flip())
+	var full, first string
+	if err := raw.QueryRow("SELECT u.full_name, a.first_name FROM users AS u JOIN accounts AS a ON a.account_id = u.id WHERE u.id = 10").Scan(&full, &first); err != nil {
+		t.Fatal(err)
+	}
+	if full != "Mary Ann Evans" || first != "Mary Ann" {
+		t.Fatalf("key 10: users.full_name %q, accounts.first_name %q; want the row as written to accounts, and down of it", full, first)
+	}
+
+	// Plain writes that leave neither state, or one side only, fail and
+	// leave nothing.
+	before := visits(t, raw)
+	for _, q := range []string{
+		"UPDATE users SET visits = visits + 100 WHERE id = 1",
+		"UPDATE accounts SET first_name = 'Mae' WHERE account_id = 10",
+		"UPDATE users SET full_name = 'Mary Ann  Evans' WHERE id = 10",
+		"UPDATE members SET role_name = 'Admin' WHERE org = 1 AND usr = 1",
+		"INSERT INTO users (id, full_name) VALUES (40, 'Old Only')",
+		"INSERT INTO accounts (account_id, first_name, last_name) VALUES (41, 'New', 'Only')",
+		"DELETE FROM users WHERE id = 1",
+		"DELETE FROM accounts WHERE account_id = 10",
+		"DELETE FROM memberships WHERE org_id = 2",
+		"SELECT add_user(60)",
+	} {
+		_, err := raw.Exec(q)
+		fenced(t, "a plain "+q, err)
+	}
+	if after := visits(t, raw); after != before {
+		t.Fatalf("sum(visits) %d after the fenced writes, was %d", after, before)
+	}
+	var n int
+	if err := raw.QueryRow("SELECT (SELECT count(*) FROM users WHERE id IN (1, 10, 40, 41, 60)) + (SELECT count(*) FROM accounts WHERE account_id IN (1, 10, 40, 41, 60))").Scan(&n); err != nil || n != 4 {
+		t.Fatalf("%d rows of keys 1, 10, 40, 41, 60 in users and accounts, want 4 (%v)", n, err)
+	}
+	dbtest.Invariant(t, raw, d, m.Flip())
+
+	// A plain transaction that leaves old = down(new) passes.
+	tx, err = raw.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"UPDATE accounts SET first_name = 'Mae' WHERE account_id = 10",
+		"UPDATE users SET full_name = 'Mae Evans' WHERE id = 10",
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("a plain transaction that leaves old = down(new) under the fence of the phase both: %v", err)
+	}
+	// So does the repair of the phase both, a reverse backfill, which
+	// rewrites memberships (1, 1) as down of its new row 'Owner'.
+	for _, mt := range m.Tables {
+		if _, err := backfill.Run(ctx, raw, d, d.Compile(mt.Flip()), backfill.Options{}); err != nil {
+			t.Fatalf("reverse backfill of %s under the fence of the phase both: %v", mt.New, err)
+		}
+	}
+	dbtest.Invariant(t, raw, d, m.Flip())
+
+	// Against another version of the mapping, memberships' fence is not
+	// current; the driver's schema check names it.
+	other, err := mapping.Parse([]byte(strings.Replace(corpus.PostgresMapping, "role: lower(role_name)", "role: lower(trim(role_name))", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := fence.Status(ctx, raw, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st[0].Current || st[0].Mode != fence.Both || st[1].Current || !st[1].Installed {
+		t.Fatalf("status against a changed reverse: %+v; want users current in mode both, memberships installed but not current", st)
+	}
+	_, err = openIn(t, dsn, other, mapping.WriteBoth).Exec("INSERT INTO audit (id, msg) VALUES (1, 'x')")
+	if !errors.Is(err, dualwrite.ErrSchemaMismatch) || !strings.Contains(err.Error(), "is not the fence of the mapping entry memberships -> members") {
+		t.Fatalf("connecting with a changed mapping under the fence of the phase both: %v", err)
 	}
 }

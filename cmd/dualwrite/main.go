@@ -52,6 +52,7 @@ Commands:
              [--batch-size N] [--samples N] [--json] [--table T]
   fence      dualwrite fence install|remove|status: on PostgreSQL, make every
              write that does not come through dualwrite's mirror fail at COMMIT
+             [--both] (install: the fence of the write phase both)
   help       show this text
 
 Flags of every command:

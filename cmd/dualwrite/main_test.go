@@ -484,9 +484,10 @@ func TestBackfillReverse(t *testing.T) {
 }
 
 // TestFence runs dualwrite fence on PostgreSQL: status before (exit 1),
-// install, status (exit 0), a plain write failing with the fence's error,
-// remove, and the same write passing; on SQLite the command says there is
-// no fence (exit 2).
+// install, status (exit 0) with the mode, a plain write failing with the
+// fence's error, the same with install --both, remove, and the same write
+// passing; --both with another action is a usage error; on SQLite the
+// command says there is no fence (exit 2).
 func TestFence(t *testing.T) {
 	s := newSQLite(t, corpus.Schema...)
 	invoke(t, nil, s.flags("fence", "install")...).expect(t, 2, "the fence needs PostgreSQL", "dialect sqlite has none")
@@ -496,11 +497,17 @@ func TestFence(t *testing.T) {
 	b.exec(t, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
 	invoke(t, nil, b.flags("fence", "status")...).expect(t, 1, "users -> accounts: not fenced")
 	invoke(t, nil, b.flags("backfill")...).expect(t, 0)
-	invoke(t, nil, b.flags("fence", "install")...).expect(t, 0, "users -> accounts: fenced", "memberships -> members: fenced")
-	invoke(t, nil, b.flags("fence", "status")...).expect(t, 0, "users -> accounts: fenced")
+	invoke(t, nil, b.flags("fence", "install")...).expect(t, 0, "users -> accounts: fenced (strict)", "memberships -> members: fenced (strict)")
+	invoke(t, nil, b.flags("fence", "status")...).expect(t, 0, "users -> accounts: fenced (strict)")
 	invoke(t, nil, b.flags("verify")...).expect(t, 0)
 	if _, err := b.db.Exec("UPDATE users SET visits = 5 WHERE id = 1"); err == nil || !strings.Contains(err.Error(), "dualwrite fence") {
 		t.Fatalf("a plain write under the fence: %v, want the fence's error", err)
+	}
+	invoke(t, nil, b.flags("fence", "status", "--both")...).expect(t, 2, "--both is for install only")
+	invoke(t, nil, b.flags("fence", "install", "--both")...).expect(t, 0, "users -> accounts: fenced (both)", "memberships -> members: fenced (both)")
+	invoke(t, nil, b.flags("fence", "status")...).expect(t, 0, "users -> accounts: fenced (both)", "memberships -> members: fenced (both)")
+	if _, err := b.db.Exec("UPDATE users SET visits = 5 WHERE id = 1"); err == nil || !strings.Contains(err.Error(), "dualwrite fence") {
+		t.Fatalf("a plain write under the fence of the write phase both: %v, want the fence's error", err)
 	}
 	invoke(t, nil, b.flags("fence", "remove")...).expect(t, 0, "users -> accounts: fence removed")
 	invoke(t, nil, b.flags("fence", "status")...).expect(t, 1, "users -> accounts: not fenced")

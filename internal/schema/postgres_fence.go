@@ -8,9 +8,10 @@ import (
 )
 
 // withoutFences returns trigs without the triggers of dualwrite's fence
-// (rewrite.Table.Fence): a fence reads both tables of its pair but writes
-// nothing, so it is no guard. A trigger that has the fence's name on a
-// mapped table but not the function this mapping's fence has (a fence
+// (rewrite.Table.Fence, or rewrite.Table.FenceBoth for the write phase
+// both): a fence reads both tables of its pair but writes nothing, so it
+// is no guard. A trigger that has the fence's name on a mapped table but
+// not the function this mapping's fence has in either mode (a fence
 // installed for another version of the mapping) is a problem, named so.
 func (c *pgCatalog) withoutFences(in *inspector, m *mapping.Mapping, trigs []pgTrigger) []pgTrigger {
 	return slices.DeleteFunc(trigs, func(t pgTrigger) bool {
@@ -21,9 +22,8 @@ func (c *pgCatalog) withoutFences(in *inspector, m *mapping.Mapping, trigs []pgT
 			if t.table != e.Old && t.table != e.New {
 				continue
 			}
-			f := c.fence(e)
-			if f == nil || t.function != f.Function || t.source != f.Body {
-				in.problem(e.Old, "", "trigger %s on %s is not the fence of the mapping entry %s -> %s as it stands (installed for another version of the mapping?): run dualwrite fence install again, or dualwrite fence remove",
+			if !slices.ContainsFunc(c.fences(e), func(f *rewrite.Fence) bool { return t.function == f.Function && t.source == f.Body }) {
+				in.problem(e.Old, "", "trigger %s on %s is not the fence of the mapping entry %s -> %s as it stands (installed for another version of the mapping?): run dualwrite fence install [--both] again, or dualwrite fence remove",
 					t.name, t.table, e.Old, e.New)
 			}
 			return true
@@ -32,24 +32,41 @@ func (c *pgCatalog) withoutFences(in *inspector, m *mapping.Mapping, trigs []pgT
 	})
 }
 
-// fence returns the fence of a mapping entry as the live new table's
-// column types make it, or nil when the new table lacks a column.
-func (c *pgCatalog) fence(e *mapping.Table) *rewrite.Fence {
-	r, err := c.rel(e.New)
+// fences returns the fences of a mapping entry, strict and for the write
+// phase both, as the live tables' column types make them; none when a
+// table lacks a column.
+func (c *pgCatalog) fences(e *mapping.Table) []*rewrite.Fence {
+	newTypes := c.columnTypes(e.New, e.Columns)
+	oldTypes := c.columnTypes(e.Old, e.Reverse)
+	if newTypes == nil || oldTypes == nil {
+		return nil
+	}
+	ct := rewrite.Postgres.Compile(e)
+	strict, err := ct.Fence(newTypes)
+	if err != nil {
+		return nil
+	}
+	both, err := ct.FenceBoth(newTypes, oldTypes)
+	if err != nil {
+		return nil
+	}
+	return []*rewrite.Fence{strict, both}
+}
+
+// columnTypes returns the live types of the columns cols of table, or nil
+// when the table or one of the columns is missing.
+func (c *pgCatalog) columnTypes(table string, cols []mapping.Column) []string {
+	r, err := c.rel(table)
 	if err != nil || r == nil || r.t == nil {
 		return nil
 	}
-	types := make([]string, len(e.Columns))
-	for i, mc := range e.Columns {
+	types := make([]string, len(cols))
+	for i, mc := range cols {
 		col, ok := r.t.col(mc.Name)
 		if !ok {
 			return nil
 		}
 		types[i] = col.typ
 	}
-	f, err := rewrite.Postgres.Compile(e).Fence(types)
-	if err != nil {
-		return nil
-	}
-	return f
+	return types
 }
