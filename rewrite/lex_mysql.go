@@ -205,4 +205,6 @@ func scanMySQLOperator(src string, i int) int {
 }
 
 // mkToken makes the token of src[start:end].
-func mkToken(kind TokenKind, start, end int) Token { return Token{Kind: kind, Start: int32(start), End: int32(end)} }
+func mkToken(kind TokenKind, start, end int) Token {
+	return Token{Kind: kind, Start: int32(start), End: int32(end)}
+}
