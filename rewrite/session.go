@@ -34,6 +34,10 @@ type sessionSetting struct {
 // fixSetting is what to do instead of changing a setting per connection.
 const fixSetting = "set it for every connection alike, in the DSN (options=-c name=value) or with ALTER ROLE/ALTER DATABASE ... SET: the driver checks it on each new connection"
 
+// fixSystem is what to do instead of ALTER SYSTEM of a setting the plans
+// depend on.
+const fixSystem = "change it in postgresql.conf or with ALTER SYSTEM from a connection that does not go through dualwrite, while no program uses dualwrite, and open new sql.DBs after the reload: a reload changes it in the sessions already open"
+
 // postgresSettings are PostgreSQL's, by the names SET takes for them.
 var postgresSettings = func() map[string]sessionSetting {
 	scs := sessionSetting{"standard_conforming_strings", fixSetting + "; dualwrite needs it on"}
@@ -125,6 +129,19 @@ func (p *Planner) settingChange(query string, toks []Token, body bool, depth int
 				continue
 			}
 			return p.anySetting("set_config with a setting name that is not a string literal", "name the setting with a string literal")
+		case statementStart(query, toks, i, body) && isWord(query, t, "ALTER") && i+2 < len(toks) && isWord(query, toks[i+1], "SYSTEM"):
+			// ALTER SYSTEM, then a configuration reload, changes the
+			// setting in every session that did not set it itself: on the
+			// connections already checked too.
+			j := i + 3
+			if isWord(query, toks[i+2], "RESET") && j < len(toks) && isWord(query, toks[j], "ALL") {
+				return p.anySetting("ALTER SYSTEM RESET ALL", fixSystem)
+			}
+			if j < len(toks) && (isWord(query, toks[i+2], "SET") || isWord(query, toks[i+2], "RESET")) {
+				if s, ok := p.d.settings[strings.ToLower(p.d.Fold(toks[j].Text(query)))]; ok {
+					return settingRefusal(sessionSetting{s.name, fixSystem}, query[t.Start:toks[j].End])
+				}
+			}
 		case statementStart(query, toks, i, body) && isWord(query, t, "SET"):
 			j := i + 1
 			for j < len(toks) && (isWord(query, toks[j], "SESSION") || isWord(query, toks[j], "LOCAL")) {

@@ -16,6 +16,11 @@ var sessionCases = []struct {
 	refused string // "": not a session refusal; else a word of the refusal
 }{
 	{"SET standard_conforming_strings = off", "standard_conforming_strings"},
+	{"ALTER SYSTEM SET standard_conforming_strings = off", "standard_conforming_strings"},
+	{"alter system reset Search_Path", "search_path"},
+	{"ALTER SYSTEM RESET ALL", "ALTER SYSTEM RESET ALL"},
+	{"DO $$ BEGIN EXECUTE 'ALTER SYSTEM SET client_encoding = ''SJIS'''; END $$", "client_encoding"},
+	{"ALTER SYSTEM SET work_mem = '64MB'", ""},
 	{"set Standard_Conforming_Strings to 'off'", "standard_conforming_strings"},
 	{`SET LOCAL "search_path" = other, public`, "search_path"},
 	{"SET SESSION search_path TO DEFAULT", "search_path"},
