@@ -61,7 +61,8 @@
 //
 // [RoundTrip] checks that reverse undoes columns on the live data: for
 // each old row it computes down(up(old row)) in SQL, over the old table
-// alone, and reports the keys whose row would change shape, with the
+// alone (in PostgreSQL casting each value to the type of the column that
+// would store it), and reports the keys whose row would change shape, with the
 // columns that change (the old value as expected, the round trip's as
 // actual). It walks the old table in the same ranges and snapshots, with
 // the same comparison of values and the same memory bound, and its report

@@ -30,9 +30,11 @@ import (
 //
 // Everything is computed in SQL over the old table alone: the column
 // expressions over the old row give the new columns, and the reverse
-// expressions over those give the old ones again. The new values are not
-// stored, so a new column's type does not convert them as storing would
-// (PostgreSQL's assignment casts, SQLite's column affinity).
+// expressions over those give the old ones again. In PostgreSQL each
+// value is cast to the type of the column it would be stored in (the new
+// column, then the old one), so that a rounding or a truncation by the
+// column's type shows; in SQLite the values are not converted by the
+// columns' affinity as storing them would.
 //
 // The arguments, the schema check and the errors are those of [Run].
 func RoundTrip(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping, opts Options) (*Report, error) {
@@ -65,11 +67,35 @@ func RoundTrip(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.M
 // roundTripTable checks the round trip of one mapped pair on conn, range
 // by range.
 func (v *verifier) roundTripTable(ctx context.Context, conn *sql.Conn, t *mapping.Table) (*TableReport, error) {
-	fast, err := v.roundTripFast(ctx, conn, t)
-	if err != nil {
+	s := tableSQL{d: v.d, t: t, batch: v.opts.BatchSize}
+	var err error
+	if v.d.Name == rewrite.Postgres.Name {
+		if s.upTypes, err = columnTypes(ctx, conn, t.New, t.Columns); err != nil {
+			return nil, tableError(t, "reading the column types", err)
+		}
+		if s.downTypes, err = columnTypes(ctx, conn, t.Old, t.Reverse); err != nil {
+			return nil, tableError(t, "reading the column types", err)
+		}
+	}
+	if s.fast, err = v.roundTripFast(ctx, conn, t); err != nil {
 		return nil, tableError(t, "reading the column types", err)
 	}
-	return v.walk(ctx, conn, t, roundTrip{v: v, s: tableSQL{d: v.d, t: t, batch: v.opts.BatchSize, fast: fast}})
+	return v.walk(ctx, conn, t, roundTrip{v: v, s: s})
+}
+
+// columnTypes returns the PostgreSQL types of a table's columns, in the
+// order of cols, as format_type spells them.
+func columnTypes(ctx context.Context, conn *sql.Conn, table string, cols []mapping.Column) ([]string, error) {
+	types := make([]string, len(cols))
+	for i, c := range cols {
+		err := conn.QueryRowContext(ctx, `SELECT pg_catalog.format_type(a.atttypid, a.atttypmod)
+FROM pg_catalog.pg_attribute AS a
+WHERE a.attrelid = $1::regclass AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped`, rewrite.Postgres.Quote(table), c.Name).Scan(&types[i])
+		if err != nil {
+			return nil, fmt.Errorf("the type of %s.%s: %w", table, c.Name, err)
+		}
+	}
+	return types, nil
 }
 
 // roundTripFast reports whether the database can find identical round

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/readpath"
+	"github.com/dualwrite/dualwrite/rewrite"
 	"github.com/dualwrite/dualwrite/verify"
 )
 
@@ -277,4 +279,32 @@ func TestReverseDirection(t *testing.T) {
 			t.Fatalf("reverse: %s, want %s", got, want)
 		}
 	})
+}
+
+// TestRoundTripStoredTypes: in PostgreSQL the round trip casts each
+// computed value to the type of the column that would store it, so a
+// price that the new integer column of cents rounds changes shape, while
+// prices that survive the trip, a char(5) padding that rtrim removes
+// again, and NULLs do not.
+func TestRoundTripStoredTypes(t *testing.T) {
+	dsn := pgtest.Schema(t)
+	b := open(t, "pgx", dsn, rewrite.Postgres, []string{
+		"CREATE TABLE items (id bigint PRIMARY KEY, price numeric(10,3), code varchar(3))",
+		"CREATE TABLE goods (gid bigint PRIMARY KEY, cents integer, code char(5))",
+		"INSERT INTO items VALUES (1, 1.25, 'ab'), (2, 1.005, 'abc'), (3, NULL, NULL)",
+	}, `
+dialect: postgres
+tables:
+  - old: items
+    new: goods
+    key: [id]
+    columns: {gid: id, cents: "price * 100", code: code}
+    reverse: {id: gid, price: "cents / 100.0", code: "rtrim(code)"}
+`)
+	rep := b.roundTrip(t, b.m, verify.Options{})
+	tr := rep.Tables[0]
+	got := reported(t, b.m.Tables[0], tr)
+	if want := []change{`[2] price: "1.005" -> "1.010"`}; !reflect.DeepEqual(got, want) || countsOf(tr) != (counts{processed: 3, matching: 2, mismatched: 1}) {
+		t.Fatalf("%+v: changes %q, want %q", countsOf(tr), got, want)
+	}
 }

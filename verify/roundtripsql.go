@@ -11,11 +11,12 @@ import (
 //
 //   - up: the old rows of a range, each with its key (dw_k1, ...), its old
 //     columns' values (dw_e1, ...) and the new columns computed by the
-//     mapping's column expressions, named as the new table names them;
+//     mapping's column expressions, named as the new table names them
+//     (and in PostgreSQL cast to their types);
 //   - down: over up, aliased as the new table (so that a reverse
 //     expression may qualify its columns by the new table's name), the
 //     key, the old values, and each old column computed by the reverse
-//     expressions (dw_n1, ...);
+//     expressions (dw_n1, ...; in PostgreSQL cast to its type);
 //   - compare: over down, dw_same: 1 where the database itself finds every
 //     pair of an old value and its round trip identical ([tableSQL.same]),
 //     0 where the client must compare.
@@ -23,6 +24,15 @@ import (
 // The old values are aliased, so an old column named like a new one (a
 // column kept as it is) does not hide the new column from the reverse
 // expressions.
+
+// stored returns the expression cast to types[i], the type of the column
+// it would be stored in, or as it is without types.
+func stored(expr string, types []string, i int) string {
+	if types == nil {
+		return expr
+	}
+	return "CAST((" + expr + ") AS " + types[i] + ")"
+}
 
 // oldBoundSQL returns the query of the next range's upper bound in the old
 // table alone: the BatchSize-th key after the last bound (parameters: the
@@ -51,11 +61,11 @@ func (s tableSQL) downSQL(lower, upper bool) string {
 	for i, c := range s.t.Reverse {
 		up = append(up, s.d.Quote(c.Name)+" AS "+valueAlias(i))
 	}
-	for _, c := range s.t.Columns {
-		up = append(up, c.Expr+" AS "+s.d.Quote(c.Name))
+	for i, c := range s.t.Columns {
+		up = append(up, stored(c.Expr, s.upTypes, i)+" AS "+s.d.Quote(c.Name))
 	}
 	for i, c := range s.t.Reverse {
-		down = append(down, valueAlias(i), c.Expr+" AS "+newAlias(i))
+		down = append(down, valueAlias(i), stored(c.Expr, s.downTypes, i)+" AS "+newAlias(i))
 	}
 	return "SELECT " + strings.Join(down, ", ") +
 		" FROM (SELECT " + strings.Join(up, ", ") + " FROM " + s.d.Quote(s.t.Old) +
