@@ -56,7 +56,7 @@ func (s tableSQL) downSQL(lower, upper bool) string {
 	down := make([]string, 0, len(s.t.Key)+2*len(s.t.Reverse))
 	for i, k := range s.quoteAll(s.t.Key) {
 		up = append(up, k+" AS "+keyAlias(i))
-		down = append(down, keyAlias(i))
+		down = append(down, s.d.AsStored(keyAlias(i))+" AS "+keyAlias(i)) // as Run's keys ([tableSQL.readKeys])
 	}
 	for i, c := range s.t.Reverse {
 		up = append(up, s.d.Quote(c.Name)+" AS "+valueAlias(i))
