@@ -3,10 +3,8 @@ package verify
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -38,30 +36,7 @@ import (
 //
 // The arguments, the schema check and the errors are those of [Run].
 func RoundTrip(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping, opts Options) (*Report, error) {
-	if m == nil || len(m.Tables) == 0 {
-		return nil, fmt.Errorf("%w: the mapping is nil or has no tables", ErrInvalidArgument)
-	}
-	v, err := newVerifier(db, d, m.Dialect, opts)
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	conn, err := v.connect(ctx, m)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = conn.Close() }()
-	rep := &Report{OK: true, Tables: make([]*TableReport, 0, len(m.Tables))}
-	for _, t := range m.Tables {
-		tr, err := v.roundTripTable(ctx, conn, t)
-		if err != nil {
-			return nil, err
-		}
-		rep.Tables = append(rep.Tables, tr)
-		rep.OK = rep.OK && tr.OK
-	}
-	rep.DurationSeconds = time.Since(start).Seconds()
-	return rep, nil
+	return runAll(ctx, db, d, m, opts, (*verifier).roundTripTable)
 }
 
 // roundTripTable checks the round trip of one mapped pair on conn, range
@@ -123,19 +98,7 @@ type roundTrip struct {
 func (r roundTrip) countSQL() string { return r.s.countSQL() }
 
 func (r roundTrip) bound(ctx context.Context, conn *sql.Conn, last []any) ([]any, error) {
-	bound := make([]any, len(r.s.t.Key))
-	ptrs := make([]any, len(bound))
-	for i := range bound {
-		ptrs[i] = &bound[i]
-	}
-	err := conn.QueryRowContext(ctx, r.s.oldBoundSQL(last != nil), last...).Scan(ptrs...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return bound, nil
+	return readBound(ctx, conn, len(r.s.t.Key), r.s.oldBoundSQL(last != nil), last)
 }
 
 // compare checks one range as [verifier.compare] does: the database counts

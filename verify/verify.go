@@ -60,6 +60,13 @@ func Table(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *mapping.Table
 // failed: an unreachable database, a failed query, a done ctx (the error
 // then wraps ctx.Err()). On error Run returns no report.
 func Run(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping, opts Options) (*Report, error) {
+	return runAll(ctx, db, d, m, opts, (*verifier).table)
+}
+
+// runAll checks every mapped pair of m with check, one after another in
+// mapping order on one connection, after the schema check; see [Run].
+func runAll(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping, opts Options,
+	check func(*verifier, context.Context, *sql.Conn, *mapping.Table) (*TableReport, error)) (*Report, error) {
 	if m == nil || len(m.Tables) == 0 {
 		return nil, fmt.Errorf("%w: the mapping is nil or has no tables", ErrInvalidArgument)
 	}
@@ -75,7 +82,7 @@ func Run(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping
 	defer func() { _ = conn.Close() }()
 	rep := &Report{OK: true, Tables: make([]*TableReport, 0, len(m.Tables))}
 	for _, t := range m.Tables {
-		tr, err := v.table(ctx, conn, t)
+		tr, err := check(v, ctx, conn, t)
 		if err != nil {
 			return nil, err
 		}
@@ -294,12 +301,18 @@ func undo(ctx context.Context, conn *sql.Conn, u rewrite.Unit) {
 // range is the last one.
 func (v *verifier) bound(ctx context.Context, conn *sql.Conn, s tableSQL, last []any) ([]any, error) {
 	args := append(append([]any(nil), last...), last...) // for the old table, then the new one
-	bound := make([]any, len(s.t.Key))
+	return readBound(ctx, conn, len(s.t.Key), s.boundSQL(last != nil), args)
+}
+
+// readBound reads a range's upper bound, a key of n columns, with query;
+// it returns nil when the query finds no row.
+func readBound(ctx context.Context, conn *sql.Conn, n int, query string, args []any) ([]any, error) {
+	bound := make([]any, n)
 	ptrs := make([]any, len(bound))
 	for i := range bound {
 		ptrs[i] = &bound[i]
 	}
-	err := conn.QueryRowContext(ctx, s.boundSQL(last != nil), args...).Scan(ptrs...)
+	err := conn.QueryRowContext(ctx, query, args...).Scan(ptrs...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
