@@ -52,6 +52,24 @@
 // expression and its new column are decoded differently every key is
 // compared by the client.
 //
+// # Directions and the round trip
+//
+// In the write phase both, writes to the new table are mirrored into the
+// old one by the mapping's reverse expressions, and the other invariant,
+// old = down(new), holds too: Run(ctx, db, d, m.Flip(), opts) verifies
+// it, reading the mapping the other way ([mapping.Mapping.Flip]).
+//
+// [RoundTrip] checks that reverse undoes columns on the live data: for
+// each old row it computes down(up(old row)) in SQL, over the old table
+// alone (in PostgreSQL casting each value to the type of the column that
+// would store it), and reports the keys whose row would change shape, with the
+// columns that change (the old value as expected, the round trip's as
+// actual). It walks the old table in the same ranges and snapshots, with
+// the same comparison of values and the same memory bound, and its report
+// has the same form (MissingInNew and ExtraInNew are always 0).
+// Options.Limit makes it, or Run, a quick look at the first keys of each
+// table.
+//
 // # Ranges and snapshots
 //
 // The keys are walked in the database's key order, in ranges. A range ends
@@ -98,6 +116,7 @@
 //
 // # Concurrency
 //
-// [Table] and [Run] are safe for concurrent use. Each holds one connection
-// of the database while it runs and reads with plain SELECTs.
+// [Table], [Run] and [RoundTrip] are safe for concurrent use. Each holds
+// one connection of the database while it runs and reads with plain
+// SELECTs.
 package verify

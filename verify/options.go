@@ -25,6 +25,12 @@ type Options struct {
 	// difference (the first ones in key order); 0 means
 	// [DefaultSampleSize]. The counts are always exact.
 	SampleSize int
+	// Limit, when positive, ends each table's verification with the range
+	// that brings its keys processed to Limit or more: the first keys in
+	// key order, for a quick look, rather than the whole table (a range
+	// holds up to BatchSize keys of each table, so set BatchSize to Limit
+	// for exactly Limit keys of the old table). 0 means every key.
+	Limit int64
 	// Progress, when not nil, is called after each range with the table's
 	// progress so far, on the goroutine running the verification: a slow
 	// callback slows the verification. Setting it costs one count(*) of
@@ -59,6 +65,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.SampleSize < 0 {
 		return o, fmt.Errorf("%w: Options.SampleSize is %d; give the number of samples per kind of difference, or 0 for %d", ErrInvalidArgument, o.SampleSize, DefaultSampleSize)
+	}
+	if o.Limit < 0 {
+		return o, fmt.Errorf("%w: Options.Limit is %d; give the number of keys to verify per table, or 0 for all", ErrInvalidArgument, o.Limit)
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = DefaultBatchSize

@@ -22,6 +22,11 @@ type tableSQL struct {
 	// fast: the database finds identical values itself (dw_same), and only
 	// the other keys travel to the client; see [verifier.fastPath].
 	fast bool
+	// upTypes and downTypes, for the round trip in PostgreSQL, are the
+	// types of the new columns (in the order of t.Columns) and of the old
+	// ones (t.Reverse), to which the computed values are cast as storing
+	// them would.
+	upTypes, downTypes []string
 }
 
 // countSQL counts the old table's rows.

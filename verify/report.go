@@ -69,10 +69,12 @@ type Sample struct {
 
 // ColumnDiff is one differing column of a mismatched key.
 type ColumnDiff struct {
-	// Column is the new table's column.
+	// Column is the new table's column; in a [RoundTrip] report, the old
+	// table's.
 	Column string `json:"column"`
 	// Expected is the value of up(old row), computed by the mapping's
-	// expression; Actual is the new row's value.
+	// expression; Actual is the new row's value. In a [RoundTrip] report,
+	// Expected is the old row's value and Actual that of down(up(old row)).
 	Expected any `json:"expected"`
 	Actual   any `json:"actual"`
 }

@@ -60,6 +60,13 @@ func Table(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *mapping.Table
 // failed: an unreachable database, a failed query, a done ctx (the error
 // then wraps ctx.Err()). On error Run returns no report.
 func Run(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping, opts Options) (*Report, error) {
+	return runAll(ctx, db, d, m, opts, (*verifier).table)
+}
+
+// runAll checks every mapped pair of m with check, one after another in
+// mapping order on one connection, after the schema check; see [Run].
+func runAll(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping, opts Options,
+	check func(*verifier, context.Context, *sql.Conn, *mapping.Table) (*TableReport, error)) (*Report, error) {
 	if m == nil || len(m.Tables) == 0 {
 		return nil, fmt.Errorf("%w: the mapping is nil or has no tables", ErrInvalidArgument)
 	}
@@ -75,7 +82,7 @@ func Run(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping
 	defer func() { _ = conn.Close() }()
 	rep := &Report{OK: true, Tables: make([]*TableReport, 0, len(m.Tables))}
 	for _, t := range m.Tables {
-		tr, err := v.table(ctx, conn, t)
+		tr, err := check(v, ctx, conn, t)
 		if err != nil {
 			return nil, err
 		}
@@ -158,23 +165,60 @@ func (v *verifier) checkSchema(ctx context.Context, conn *sql.Conn, m *mapping.M
 }
 
 // table verifies one mapped pair on conn, range by range.
+func (v *verifier) table(ctx context.Context, conn *sql.Conn, t *mapping.Table) (*TableReport, error) {
+	fast, err := v.fastPath(ctx, conn, t)
+	if err != nil {
+		return nil, tableError(t, "reading the column types", err)
+	}
+	return v.walk(ctx, conn, t, forward{v: v, s: tableSQL{d: v.d, t: t, batch: v.opts.BatchSize, fast: fast}})
+}
+
+// walker is one kind of comparison of a table, made range by range by
+// [verifier.walk]: forward (new = up(old)) or the round trip
+// (down(up(old)) = old).
+type walker interface {
+	// countSQL counts the old table's rows, for the estimate of progress.
+	countSQL() string
+	// bound returns the upper bound of the range after last, or nil when
+	// that range is the last one.
+	bound(ctx context.Context, conn *sql.Conn, last []any) ([]any, error)
+	// compare compares the range (last, bound] into rep.
+	compare(ctx context.Context, conn *sql.Conn, rep *TableReport, last, bound []any) error
+}
+
+// forward is the comparison of new rows with up(old rows).
+type forward struct {
+	v *verifier
+	s tableSQL
+}
+
+func (f forward) countSQL() string { return f.s.countSQL() }
+
+func (f forward) bound(ctx context.Context, conn *sql.Conn, last []any) ([]any, error) {
+	return f.v.bound(ctx, conn, f.s, last)
+}
+
+func (f forward) compare(ctx context.Context, conn *sql.Conn, rep *TableReport, last, bound []any) error {
+	return f.v.compare(ctx, conn, f.s, rep, last, bound)
+}
+
+// walk compares t range by range with w, until the last range or, with
+// Options.Limit, the first range that reaches the limit.
 //
 // Memory is bounded by construction: each range's rows that the client
 // compares are streamed from one query and compared one at a time, and
 // besides counters only the bounds of the current range and at most
 // SampleSize samples of each kind are kept, whatever the size of the tables.
-func (v *verifier) table(ctx context.Context, conn *sql.Conn, t *mapping.Table) (*TableReport, error) {
+func (v *verifier) walk(ctx context.Context, conn *sql.Conn, t *mapping.Table, w walker) (*TableReport, error) {
 	start := time.Now()
-	fast, err := v.fastPath(ctx, conn, t)
-	if err != nil {
-		return nil, tableError(t, "reading the column types", err)
-	}
-	s := tableSQL{d: v.d, t: t, batch: v.opts.BatchSize, fast: fast}
 	rep := newTableReport(t)
 	var estimate int64
 	if v.opts.Progress != nil {
-		if err := conn.QueryRowContext(ctx, s.countSQL()).Scan(&estimate); err != nil {
+		if err := conn.QueryRowContext(ctx, w.countSQL()).Scan(&estimate); err != nil {
 			return nil, tableError(t, "counting the old table's rows", err)
+		}
+		if v.opts.Limit > 0 {
+			estimate = min(estimate, v.opts.Limit)
 		}
 	}
 	var last []any
@@ -182,14 +226,15 @@ func (v *verifier) table(ctx context.Context, conn *sql.Conn, t *mapping.Table) 
 		if err := ctx.Err(); err != nil {
 			return nil, tableError(t, "stopped", err)
 		}
-		bound, err := v.compareRange(ctx, conn, s, rep, last)
+		bound, err := v.compareRange(ctx, conn, w, rep, last)
 		if err != nil {
 			return nil, tableError(t, rangeName(t, last), err)
 		}
+		done := bound == nil || v.opts.Limit > 0 && rep.RowsProcessed >= v.opts.Limit
 		if v.opts.Progress != nil {
 			elapsed := time.Since(start)
 			left := max(estimate-rep.RowsProcessed, 0)
-			if bound == nil {
+			if done {
 				left = 0
 			}
 			v.opts.Progress(Progress{
@@ -201,7 +246,7 @@ func (v *verifier) table(ctx context.Context, conn *sql.Conn, t *mapping.Table) 
 				Elapsed:       elapsed,
 			})
 		}
-		if bound == nil {
+		if done {
 			break
 		}
 		last = bound
@@ -216,7 +261,7 @@ func (v *verifier) table(ctx context.Context, conn *sql.Conn, t *mapping.Table) 
 // READ, READ ONLY transaction in PostgreSQL, a deferred read transaction in
 // SQLite (one snapshot in WAL mode). It returns the range's upper bound, or
 // nil when the range was the last one.
-func (v *verifier) compareRange(ctx context.Context, conn *sql.Conn, s tableSQL, rep *TableReport, last []any) (bound []any, err error) {
+func (v *verifier) compareRange(ctx context.Context, conn *sql.Conn, w walker, rep *TableReport, last []any) (bound []any, err error) {
 	unit := v.d.SnapshotUnit(true)
 	defer func() {
 		if err != nil {
@@ -226,10 +271,10 @@ func (v *verifier) compareRange(ctx context.Context, conn *sql.Conn, s tableSQL,
 	if _, err := conn.ExecContext(ctx, unit.Begin); err != nil {
 		return nil, fmt.Errorf("opening a read snapshot: %w", err)
 	}
-	if bound, err = v.bound(ctx, conn, s, last); err != nil {
+	if bound, err = w.bound(ctx, conn, last); err != nil {
 		return nil, fmt.Errorf("finding the range's upper bound: %w", err)
 	}
-	if err := v.compare(ctx, conn, s, rep, last, bound); err != nil {
+	if err := w.compare(ctx, conn, rep, last, bound); err != nil {
 		return nil, err
 	}
 	if _, err := conn.ExecContext(ctx, unit.End); err != nil {
@@ -256,12 +301,18 @@ func undo(ctx context.Context, conn *sql.Conn, u rewrite.Unit) {
 // range is the last one.
 func (v *verifier) bound(ctx context.Context, conn *sql.Conn, s tableSQL, last []any) ([]any, error) {
 	args := append(append([]any(nil), last...), last...) // for the old table, then the new one
-	bound := make([]any, len(s.t.Key))
+	return readBound(ctx, conn, len(s.t.Key), s.boundSQL(last != nil), args)
+}
+
+// readBound reads a range's upper bound, a key of n columns, with query;
+// it returns nil when the query finds no row.
+func readBound(ctx context.Context, conn *sql.Conn, n int, query string, args []any) ([]any, error) {
+	bound := make([]any, n)
 	ptrs := make([]any, len(bound))
 	for i := range bound {
 		ptrs[i] = &bound[i]
 	}
-	err := conn.QueryRowContext(ctx, s.boundSQL(last != nil), args...).Scan(ptrs...)
+	err := conn.QueryRowContext(ctx, query, args...).Scan(ptrs...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -318,7 +369,7 @@ func (v *verifier) compare(ctx context.Context, conn *sql.Conn, s tableSQL, rep 
 		if err := rows.Scan(ptrs...); err != nil {
 			return fmt.Errorf("reading the rows: %w", err)
 		}
-		v.observe(rep, s.t, inOld == 1, inNew == 1, row[:w], row[w:])
+		v.observe(rep, s.t, s.t.Columns, inOld == 1, inNew == 1, row[:w], row[w:])
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading the rows: %w", err)
@@ -340,16 +391,25 @@ func (v *verifier) fastPath(ctx context.Context, conn *sql.Conn, t *mapping.Tabl
 	for i, c := range t.Columns {
 		exprs[i], cols[i] = c.Expr, v.d.Quote(c.Name)
 	}
-	up, err := declaredTypes(ctx, conn, "SELECT "+strings.Join(exprs, ", ")+" FROM "+v.d.Quote(t.Old)+" LIMIT 0")
+	return decodedAlike(ctx, conn,
+		"SELECT "+strings.Join(exprs, ", ")+" FROM "+v.d.Quote(t.Old)+" LIMIT 0",
+		"SELECT "+strings.Join(cols, ", ")+" FROM "+v.d.Quote(t.New)+" LIMIT 0")
+}
+
+// decodedAlike reports whether github.com/mattn/go-sqlite3 decodes each
+// column of the query expected as it decodes the same column of actual
+// (see [decoded]).
+func decodedAlike(ctx context.Context, conn *sql.Conn, expected, actual string) (bool, error) {
+	want, err := declaredTypes(ctx, conn, expected)
 	if err != nil {
 		return false, err
 	}
-	got, err := declaredTypes(ctx, conn, "SELECT "+strings.Join(cols, ", ")+" FROM "+v.d.Quote(t.New)+" LIMIT 0")
+	got, err := declaredTypes(ctx, conn, actual)
 	if err != nil {
 		return false, err
 	}
-	for i := range up {
-		if decoded(up[i]) != decoded(got[i]) {
+	for i := range want {
+		if decoded(want[i]) != decoded(got[i]) {
 			return false, nil
 		}
 	}
@@ -387,9 +447,9 @@ func decoded(declared string) string {
 }
 
 // observe counts one key of the comparison, given whether each table has a
-// row for it and the pairs (up value, new value) in column order, and
-// samples it if it differs and there is room.
-func (v *verifier) observe(rep *TableReport, t *mapping.Table, inOld, inNew bool, key, values []any) {
+// row for it and the pairs (expected value, actual value) of cols in
+// order, and samples it if it differs and there is room.
+func (v *verifier) observe(rep *TableReport, t *mapping.Table, cols []mapping.Column, inOld, inNew bool, key, values []any) {
 	rep.RowsProcessed++
 	room := v.opts.SampleSize
 	switch {
@@ -404,7 +464,7 @@ func (v *verifier) observe(rep *TableReport, t *mapping.Table, inOld, inNew bool
 			rep.Samples.ExtraInNew = append(rep.Samples.ExtraInNew, Sample{Key: sampleKey(t, key)})
 		}
 	default:
-		diffs := differing(t, values)
+		diffs := differing(cols, values)
 		if len(diffs) == 0 {
 			rep.Matching++
 			return
@@ -416,12 +476,14 @@ func (v *verifier) observe(rep *TableReport, t *mapping.Table, inOld, inNew bool
 	}
 }
 
-// differing returns the new columns whose value differs from the up
-// expression's, given the pairs (up value, new value) in column order.
-// Values compare as the read path compares them ([readpath.Normalize]).
-func differing(t *mapping.Table, values []any) []ColumnDiff {
+// differing returns the columns whose expected value differs from the
+// actual one, given the pairs (expected, actual) in the order of cols: the
+// up value and the new value of each new column, or the old value and
+// down(up(old)) of each old column. Values compare as the read path
+// compares them ([readpath.Normalize]).
+func differing(cols []mapping.Column, values []any) []ColumnDiff {
 	var diffs []ColumnDiff
-	for i, c := range t.Columns {
+	for i, c := range cols {
 		expected, actual := values[2*i], values[2*i+1]
 		if readpath.Normalize(expected) != readpath.Normalize(actual) {
 			diffs = append(diffs, ColumnDiff{Column: c.Name, Expected: sampleValue(expected), Actual: sampleValue(actual)})

@@ -379,7 +379,7 @@ func TestEqualAcrossTypes(t *testing.T) {
 // TestSQLiteDatetimeKey: keys of a column declared DATETIME, stored as text
 // in several layouts, are walked range by range as stored (go-sqlite3
 // would read such a column as a time.Time, which binds back in another
-// layout), so every key is compared once.
+// layout), so every key is compared once, by Run and by RoundTrip.
 func TestSQLiteDatetimeKey(t *testing.T) {
 	b := open(t, "sqlite3", sqliteDSN(t), rewrite.SQLite, []string{
 		`CREATE TABLE ev_old (at DATETIME NOT NULL PRIMARY KEY, v TEXT)`,
@@ -404,6 +404,15 @@ tables:
 	}
 	if got, want := countsOf(rep.Tables[0]), (counts{processed: 6, matching: 5, extra: 1}); got != want {
 		t.Fatalf("%+v, want %+v", got, want)
+	}
+	// The round trip walks the old table's keys the same way.
+	exec(t, b.db, `UPDATE ev_old SET v = NULL WHERE v = 'c'`)
+	rep, err = verify.RoundTrip(ctx, b.db, b.d, b.m, verify.Options{BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := countsOf(rep.Tables[0]), (counts{processed: 5, matching: 5}); got != want {
+		t.Fatalf("round trip: %+v, want %+v", got, want)
 	}
 }
 

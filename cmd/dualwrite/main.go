@@ -2,7 +2,8 @@
 // dualwrite driver: it checks a mapping against the live schema, explains
 // what the driver would do with a statement, shows the phases and the
 // progress of a migration, backfills the new tables and verifies that
-// new = up(old) for every key.
+// new = up(old) for every key (old = down(new), and down(up(old)) = old,
+// on request).
 //
 // Usage:
 //
@@ -42,7 +43,9 @@ Usage:
   dualwrite <command> --mapping FILE [--driver sqlite3|pgx] [--dsn DSN] [flags]
 
 Commands:
-  check      check the mapping against the live schema; list every problem
+  check      check the mapping against the live schema; list every problem;
+             check down(up(old)) = old on the first rows of each table
+             [--round-trip-sample N]
   explain    show what the driver does with a statement, without running it:
              dualwrite explain [--dsn DSN] [--json] "<sql>"
   status     the phases in force, row counts and backfill progress per table
@@ -50,6 +53,7 @@ Commands:
              [--batch-size N] [--rows-per-second R] [--pause D] [--reset] [--table T]
   verify     compare every new row with up(old row); exit 1 on any difference
              [--batch-size N] [--samples N] [--json] [--table T]
+             [--direction forward|reverse] [--round-trip]
   fence      dualwrite fence install|remove|status: on PostgreSQL, make every
              write that does not come through dualwrite's mirror fail at COMMIT
              [--both] (install: the fence of the write phase both)

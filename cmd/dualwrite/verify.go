@@ -14,20 +14,28 @@ import (
 	"github.com/dualwrite/dualwrite/verify"
 )
 
-// verify compares every new row with up(old row) and reports the
-// differences. It exits 0 only when there is none.
+// verify compares every new row with up(old row), or with --direction
+// reverse every old row with down(new row), or with --round-trip every old
+// row with down(up(old row)), and reports the differences. It exits 0
+// only when there is none.
 func (a *app) verify(ctx context.Context, args []string) int {
 	var c common
 	fs := a.flagSet(&c, "--mapping FILE --dsn DSN [--driver sqlite3|pgx] [flags]",
 		"Compares up(old row) with the new row for every key of every mapped pair,\n"+
 			"range by range, each range under one snapshot, and reports the keys that\n"+
 			"match, differ, are missing in the new table or extra in it, with samples.\n"+
+			"--direction reverse compares down(new row) with the old row instead, the\n"+
+			"invariant of the write phase both. --round-trip reports the old rows that\n"+
+			"down(up(old row)) changes (with --direction reverse, the new rows that\n"+
+			"up(down(new row)) changes), computed over one table.\n"+
 			"Exit status: 0 no difference, 1 differences, 2 error.")
 	var opts verify.Options
 	fs.IntVar(&opts.BatchSize, "batch-size", verify.DefaultBatchSize, "keys compared per range (one snapshot)")
 	fs.IntVar(&opts.SampleSize, "samples", verify.DefaultSampleSize, "differences shown per kind and table")
 	asJSON := fs.Bool("json", false, "write the report as JSON to stdout")
 	only := fs.String("table", "", "verify only this mapped old table (default: all, in mapping order)")
+	direction := fs.String("direction", "forward", "forward: new = up(old); reverse: old = down(new)")
+	roundTrip := fs.Bool("round-trip", false, "report the rows that down(up(row)) changes instead (up(down(row)) with --direction reverse)")
 	if code := a.parseFlags(fs, args); code != proceed {
 		return code
 	}
@@ -36,6 +44,8 @@ func (a *app) verify(ctx context.Context, args []string) int {
 		return a.usage(fs, "--batch-size must be positive, got %d", opts.BatchSize)
 	case opts.SampleSize <= 0:
 		return a.usage(fs, "--samples must be positive, got %d", opts.SampleSize)
+	case *direction != "forward" && *direction != "reverse":
+		return a.usage(fs, "--direction must be forward or reverse, got %q", *direction)
 	}
 	t, code := a.setup(ctx, fs, &c, true)
 	if code != proceed {
@@ -48,11 +58,18 @@ func (a *app) verify(ctx context.Context, args []string) int {
 	}
 	m := *t.m
 	m.Tables = tables
+	if *direction == "reverse" {
+		m = *m.Flip()
+	}
 	prog := newProgress(a.stderr)
 	opts.Progress = func(p verify.Progress) {
 		prog.update(p.Table, p.RowsProcessed, p.RowsProcessed+p.RowsLeft, p.RowsPerSecond)
 	}
-	rep, err := verify.Run(ctx, t.db, t.d, &m, opts)
+	check := verify.Run
+	if *roundTrip {
+		check = verify.RoundTrip
+	}
+	rep, err := check(ctx, t.db, t.d, &m, opts)
 	prog.finish()
 	if err != nil {
 		return a.fail(err)
@@ -63,13 +80,56 @@ func (a *app) verify(ctx context.Context, args []string) int {
 		if err := enc.Encode(rep); err != nil {
 			return a.fail(err)
 		}
+	} else if *roundTrip {
+		printRoundTrip(a.stdout, &m, rep, "(--samples shows more)")
+		if rep.OK {
+			fmt.Fprintf(a.stdout, "verify --round-trip: OK: %s for every row\n", roundTripText(&m, "="))
+		} else {
+			fmt.Fprintf(a.stdout, "verify --round-trip: ROWS CHANGE SHAPE: %s for the rows above; %s\n", roundTripText(&m, "!="), roundTripAdvice)
+		}
 	} else {
-		printReport(a.stdout, t.m, rep)
+		printReport(a.stdout, &m, rep)
 	}
 	if !rep.OK {
 		return exitFindings
 	}
 	return exitOK
+}
+
+// roundTripAdvice tells what rows that change shape mean.
+const roundTripAdvice = "these rows do not survive a trip through the other table unchanged, so in the write phase both a write mirrored back would change them: fix the mapping's columns or reverse expressions, or the rows"
+
+// roundTripText spells the round trip of m with the operator op ("=" or
+// "!="): down(up(old)) op old, or up(down(new)) op new for a flipped
+// mapping.
+func roundTripText(m *mapping.Mapping, op string) string {
+	if m.Flipped {
+		return "up(down(new)) " + op + " new"
+	}
+	return "down(up(old)) " + op + " old"
+}
+
+// printRoundTrip writes a round-trip report as text, one line per table
+// and a line per sampled row that changes shape; more tells how to see the
+// rows beyond the samples.
+func printRoundTrip(w io.Writer, m *mapping.Mapping, rep *verify.Report, more string) {
+	for _, tr := range rep.Tables {
+		if tr.Mismatched == 0 {
+			fmt.Fprintf(w, "%s -> %s: round trip OK: %d rows (%.2fs)\n", tr.Table, tr.NewTable, tr.RowsProcessed, tr.DurationSeconds)
+			continue
+		}
+		fmt.Fprintf(w, "%s -> %s: %d of %d rows change shape in the round trip (%.2fs)\n",
+			tr.Table, tr.NewTable, tr.Mismatched, tr.RowsProcessed, tr.DurationSeconds)
+		printSamples(w, "changes shape", tr.Mismatched, tr.Samples.Mismatched, tableKey(m, tr.Table), more)
+	}
+}
+
+// tableKey returns the key columns of m's table old, or nil.
+func tableKey(m *mapping.Mapping, old string) []string {
+	if mt := m.Table(old); mt != nil {
+		return mt.Key
+	}
+	return nil
 }
 
 // printReport writes a verification report as text.
@@ -83,24 +143,27 @@ func printReport(w io.Writer, m *mapping.Mapping, rep *verify.Report) {
 		fmt.Fprintf(w, "%s -> %s: %d %s in %d rows: %d matching, %d mismatched, %d missing in new, %d extra in new (%.2fs)\n",
 			tr.Table, tr.NewTable, diffs, plural(diffs, "difference", "differences"), tr.RowsProcessed,
 			tr.Matching, tr.Mismatched, tr.MissingInNew, tr.ExtraInNew, tr.DurationSeconds)
-		var key []string
-		if mt := m.Table(tr.Table); mt != nil {
-			key = mt.Key
-		}
-		printSamples(w, "mismatched", tr.Mismatched, tr.Samples.Mismatched, key)
-		printSamples(w, "missing in new", tr.MissingInNew, tr.Samples.MissingInNew, key)
-		printSamples(w, "extra in new", tr.ExtraInNew, tr.Samples.ExtraInNew, key)
+		key := tableKey(m, tr.Table)
+		const more = "(--samples shows more)"
+		printSamples(w, "mismatched", tr.Mismatched, tr.Samples.Mismatched, key, more)
+		printSamples(w, "missing in new", tr.MissingInNew, tr.Samples.MissingInNew, key, more)
+		printSamples(w, "extra in new", tr.ExtraInNew, tr.Samples.ExtraInNew, key, more)
 	}
-	if rep.OK {
+	switch {
+	case m.Flipped && rep.OK:
+		fmt.Fprintln(w, "verify: OK: old = down(new) for every key")
+	case m.Flipped:
+		fmt.Fprintln(w, `verify: DIFFERENCES: old != down(new) for the keys above; each pair is read new -> old, so "missing in new" is a row missing in the old table`)
+	case rep.OK:
 		fmt.Fprintln(w, "verify: OK: new = up(old) for every key")
-	} else {
+	default:
 		fmt.Fprintln(w, "verify: DIFFERENCES: do not move reads to the new tables until verify passes")
 	}
 }
 
 // printSamples lists the sampled keys of one kind of difference, of n in
-// all; key orders the key columns.
-func printSamples(w io.Writer, kind string, n int64, samples []verify.Sample, key []string) {
+// all; key orders the key columns, and more tells how to see the others.
+func printSamples(w io.Writer, kind string, n int64, samples []verify.Sample, key []string, more string) {
 	for _, s := range samples {
 		fmt.Fprintf(w, "  %s %s", kind, formatKey(s.Key, key))
 		for i, c := range s.Columns {
@@ -113,7 +176,7 @@ func printSamples(w io.Writer, kind string, n int64, samples []verify.Sample, ke
 		fmt.Fprintln(w)
 	}
 	if int64(len(samples)) < n {
-		fmt.Fprintf(w, "  ... and %d more %s (--samples shows more)\n", n-int64(len(samples)), kind)
+		fmt.Fprintf(w, "  ... and %d more %s %s\n", n-int64(len(samples)), kind, more)
 	}
 }
 
