@@ -75,6 +75,9 @@ func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
 		return nil, nil // reads are routed by query
 	}
 	phase := c.c.writePhase()
+	if phase == mapping.WriteBoth {
+		c.c.checkRoundTrip()
+	}
 	if phase == mapping.WriteBoth && plan.Back != nil {
 		plan = plan.Back // a write to a new table, mirrored back
 	}

@@ -35,6 +35,9 @@ type Connector struct {
 	// the schema was first checked on had them; written before state is
 	// first stored, read-only after it.
 	session []string
+	// roundTrip runs checkRoundTrip once, when the write phase both first
+	// applies.
+	roundTrip sync.Once
 }
 
 var _ driver.Connector = (*Connector)(nil)

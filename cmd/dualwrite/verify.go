@@ -97,7 +97,7 @@ func (a *app) verify(ctx context.Context, args []string) int {
 }
 
 // roundTripAdvice tells what rows that change shape mean.
-const roundTripAdvice = "these rows do not survive a trip through the other table unchanged, so in the write phase both a write mirrored back would change them: fix the mapping's columns or reverse expressions, or the rows"
+const roundTripAdvice = "these rows do not survive a trip through the other table unchanged: the read phases compare and new read them changed (as down(up(row))), and in the write phase both a write mirrored back would change them: fix the mapping's columns or reverse expressions, or the rows"
 
 // roundTripText spells the round trip of m with the operator op ("=" or
 // "!="): down(up(old)) op old, or up(down(new)) op new for a flipped
