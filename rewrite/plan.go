@@ -137,6 +137,12 @@ type Schema struct {
 	// found: writes to them and reads served from their new tables are
 	// refused until the schema matches again.
 	Broken map[string]string
+	// KeyTypes maps the mapped old tables whose key values must be cast
+	// where the generated statements bind them to the casts' types, one
+	// per key column ("" for none): PostgreSQL types a parameter compared
+	// with a column of a composite type as an anonymous record, which it
+	// cannot read from a parameter.
+	KeyTypes map[string][]string
 }
 
 // Guard says which writes on a table are refused, and why.
@@ -220,7 +226,7 @@ func NewPlannerBounded(d *Dialect, m *mapping.Mapping, schema *Schema, cacheSize
 		p.schema = *schema
 	}
 	for _, t := range m.Tables {
-		ct := d.Compile(t)
+		ct := d.CompileKeyTypes(t, p.schema.KeyTypes[d.FoldName(t.Old)])
 		p.tables[d.FoldName(t.Old)] = &tracked{role: roleOld, table: ct}
 		p.tables[d.FoldName(t.New)] = &tracked{role: roleNew, table: ct}
 	}

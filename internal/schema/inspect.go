@@ -96,7 +96,7 @@ func (in *inspector) run(m *mapping.Mapping) (*rewrite.Schema, []Problem, error)
 
 func emptySchema() *rewrite.Schema {
 	return &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{},
-		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}}
+		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}, KeyTypes: map[string][]string{}}
 }
 
 // side is one table of a mapping entry with the section that lists its
@@ -131,6 +131,9 @@ func (in *inspector) checkTable(t *mapping.Table, s *rewrite.Schema) error {
 		}
 		if oldT.replaceOnConflict {
 			s.ReplaceOnConflict[in.d.sql.FoldName(t.Old)] = true
+		}
+		if types := oldT.keyTypes(t.Key); types != nil {
+			s.KeyTypes[in.d.sql.FoldName(t.Old)] = types
 		}
 	}
 	if newT != nil {
