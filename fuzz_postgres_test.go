@@ -26,8 +26,8 @@ import (
 type pgFuzz struct {
 	schema string
 	base   driver.Connector
-	c      driver.Connector // the wrapper over base, kept while the schema is
-	print  string           // the schema's catalog fingerprint as created
+	c      driver.Connector // the wrapper over base, made again with the schema
+	fp     string           // the schema's catalog fingerprint as created
 	dirty  bool             // the last program may have left session state or changed the schema
 }
 
@@ -49,7 +49,7 @@ func openPostgresFuzz(f *testing.F) *fuzzTarget {
 		_ = tg.shared.db.Close()
 	})
 	tg.shared = pg.connect(f, raw)
-	pg.print = pg.fingerprint(f, raw)
+	pg.fp = pg.fingerprint(f, raw)
 	return tg
 }
 
@@ -75,10 +75,10 @@ func (pg *pgFuzz) connect(t testing.TB, raw *sql.DB) *fuzzEnv {
 	return &fuzzEnv{env: e, reg: reg}
 }
 
-// preparePostgres makes the shared env ready for the next program after one that
-// was dirty (or did not run to its end): the wrapper's sessions are
-// ended, and the schema is created again if the catalog says it changed.
-// A program that ends clean sets dirty back to false.
+// preparePostgres makes the shared env ready for the next program after
+// one that was dirty (or did not run to its end): the wrapper's sessions
+// are ended, and the schema is created again if the catalog says it
+// changed. A program that ends clean sets dirty back to false.
 func (tg *fuzzTarget) preparePostgres(t *testing.T) {
 	t.Helper()
 	pg := tg.pg
@@ -91,12 +91,12 @@ func (tg *fuzzTarget) preparePostgres(t *testing.T) {
 	if err := e.db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if print := pg.fingerprint(t, e.raw); print != pg.print {
+	if pg.fingerprint(t, e.raw) != pg.fp {
 		for _, q := range append([]string{"DROP SCHEMA IF EXISTS " + pg.schema + " CASCADE", "CREATE SCHEMA " + pg.schema}, postgresBackend.schema...) {
 			mustExec(t, e.raw, q)
 		}
 		tg.shared = pg.connect(t, e.raw)
-		pg.print = pg.fingerprint(t, e.raw)
+		pg.fp = pg.fingerprint(t, e.raw)
 	} else {
 		e.db = sql.OpenDB(pg.c)
 	}
@@ -108,11 +108,11 @@ func (tg *fuzzTarget) preparePostgres(t *testing.T) {
 // through the wrapper or around it changes it.
 func (pg *pgFuzz) fingerprint(t testing.TB, raw *sql.DB) string {
 	t.Helper()
-	var print string
-	if err := raw.QueryRow(fingerprintSQL, pg.schema).Scan(&print); err != nil {
+	var fp string
+	if err := raw.QueryRow(fingerprintSQL, pg.schema).Scan(&fp); err != nil {
 		t.Fatalf("the catalog fingerprint of %s: %v", pg.schema, err)
 	}
-	return print
+	return fp
 }
 
 const fingerprintSQL = `SELECT md5(coalesce(string_agg(x, E'\n' ORDER BY x), '')) FROM (
