@@ -2,7 +2,6 @@ package dualwrite_test
 
 import (
 	"database/sql"
-	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -27,10 +26,10 @@ import (
 // while the write phase has been dual since the data was reset, every
 // statement the wrapper ran and that succeeded leaves new = up(old).
 //
-// It runs on SQLite; with DUALWRITE_TEST_POSTGRES_DSN set, the seeds (and
-// the inputs kept under testdata/fuzz/FuzzDriver) also run on PostgreSQL,
-// but not while fuzzing: a program that may change the schema gets a fresh
-// database, and a PostgreSQL schema per input is slow.
+// It runs on SQLite and, with DUALWRITE_TEST_POSTGRES_DSN set, on
+// PostgreSQL too, the seeds and while fuzzing. On SQLite a program that
+// may change the schema gets a fresh database; on PostgreSQL every input
+// reuses one schema, created again when an input changed it (pgFuzz).
 func FuzzDriver(f *testing.F) {
 	for _, q := range fuzzDriverSeeds {
 		f.Add([]byte{opText}, q, int64(1), "Ada Lovelace")
@@ -40,10 +39,10 @@ func FuzzDriver(f *testing.F) {
 	}
 	// A transaction begun by text leaves its connection in it: Begin then fails.
 	f.Add([]byte{opText, opTx, 0, 0, opGrammar, 11, 0, 2, 0, 0, opTx, 0, 0}, "BEGIN", int64(1), "x")
-	lite := &fuzzTarget{b: sqliteBackend, shared: openFuzzEnv(f, sqliteBackend)}
+	lite := &fuzzTarget{b: sqliteBackend, shared: openFuzzEnv(f)}
 	targets := []*fuzzTarget{lite}
-	if os.Getenv(pgtest.DSNEnv) != "" && !fuzzing() {
-		targets = append(targets, &fuzzTarget{b: postgresBackend, shared: openFuzzEnv(f, postgresBackend)})
+	if os.Getenv(pgtest.DSNEnv) != "" {
+		targets = append(targets, openPostgresFuzz(f))
 	}
 	f.Fuzz(func(t *testing.T, prog []byte, text string, n int64, s string) {
 		if len(prog) > 64 || len(text) > 1000 || len(s) > 100 {
@@ -55,18 +54,12 @@ func FuzzDriver(f *testing.F) {
 	})
 }
 
-// fuzzing reports whether the test binary runs the fuzzer (-fuzz), not only
-// the seeds.
-func fuzzing() bool {
-	fl := flag.Lookup("test.fuzz")
-	return fl != nil && fl.Value.String() != ""
-}
-
 // fuzzTarget is one backend of FuzzDriver with the database it reuses
 // between inputs.
 type fuzzTarget struct {
 	b      backend
 	shared *fuzzEnv
+	pg     *pgFuzz // PostgreSQL's, which reuses shared for every input
 }
 
 // fuzzEnv is an env with its metrics registry.
@@ -75,17 +68,16 @@ type fuzzEnv struct {
 	reg *prometheus.Registry
 }
 
-// openFuzzEnv opens a fresh database through the wrapper with metrics and
-// logging on. On SQLite the busy timeout is short: a transaction that an
-// input leaves open makes the next writers fail fast rather than wait.
-func openFuzzEnv(t testing.TB, b backend) *fuzzEnv {
+// openFuzzEnv opens a fresh SQLite database through the wrapper with
+// metrics and logging on. The busy timeout is short: a transaction that an
+// input leaves open makes the next writers fail fast rather than wait; and
+// commits do not wait for the disk (synchronous=OFF), which no test here
+// needs.
+func openFuzzEnv(t testing.TB) *fuzzEnv {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	opts := []dualwrite.Option{dualwrite.WithRegisterer(reg), dualwrite.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}
-	if b.name == "postgres" {
-		return &fuzzEnv{env: b.open(t, opts...), reg: reg}
-	}
-	dsn := "file:" + dbtest.SQLiteFile(t) + "?_journal_mode=WAL&_busy_timeout=200&_txlock=immediate"
+	dsn := "file:" + dbtest.SQLiteFile(t) + "?_journal_mode=WAL&_busy_timeout=200&_txlock=immediate&_synchronous=OFF"
 	e := newEnvWith(t, corpus.Schema, corpus.Mapping, dbtest.Connector{DSN: dsn, Base: &sqlite3.SQLiteDriver{}}, opts...)
 	if err := e.sw.SetWrite(mapping.WriteDual); err != nil {
 		t.Fatal(err)
@@ -142,25 +134,35 @@ func fuzzProgram(prog []byte, text string) []fuzzStep {
 }
 
 // mutates reports whether a program may change what outlives it: the
-// schema, session settings, or a transaction opened by text. Such a
-// program runs on a fresh database; the others reuse one, reset between
-// inputs. The test is by words, so it errs on the side of a fresh database.
+// schema, session settings, or a transaction opened by text. On SQLite
+// such a program runs on a fresh database; the others reuse one, reset
+// between inputs.
 func mutates(steps []fuzzStep) bool {
-	for _, s := range steps {
-		q := strings.ToLower(s.query)
-		if strings.ContainsAny(q, ";\x00") {
+	return slices.ContainsFunc(steps, func(s fuzzStep) bool { return mutating(s.query) })
+}
+
+// mutating reports whether a statement may change what outlives its
+// program. The test is by words, so it errs on the side of yes: any
+// statement that is not DML, and DML that names a schema change or a
+// transaction, or that may create a table (PostgreSQL's SELECT ... INTO).
+func mutating(query string) bool {
+	q := strings.ToLower(query)
+	if strings.ContainsAny(q, ";\x00") {
+		return true
+	}
+	words := strings.FieldsFunc(q, func(r rune) bool { return (r < 'a' || r > 'z') && r != '_' })
+	for i, w := range words {
+		switch w {
+		case "pragma", "attach", "detach", "create", "drop", "alter", "temp", "temporary", "savepoint", "release",
+			"begin", "commit", "rollback", "vacuum", "reindex":
 			return true
-		}
-		words := strings.FieldsFunc(q, func(r rune) bool { return (r < 'a' || r > 'z') && r != '_' })
-		for i, w := range words {
-			switch w {
-			case "pragma", "attach", "detach", "create", "drop", "alter", "temp", "temporary", "savepoint", "release",
-				"begin", "commit", "rollback", "vacuum", "reindex":
+		case "into":
+			if !slices.Contains(words, "insert") && !slices.Contains(words, "replace") {
 				return true
 			}
-			if i == 0 && !slices.Contains([]string{"select", "insert", "update", "delete", "replace", "with", "values"}, w) {
-				return true // a statement that is not DML, or a comment before one
-			}
+		}
+		if i == 0 && !slices.Contains([]string{"select", "insert", "update", "delete", "replace", "with", "values"}, w) {
+			return true // a statement that is not DML, or a comment before one
 		}
 	}
 	return false
@@ -169,15 +171,24 @@ func mutates(steps []fuzzStep) bool {
 // run runs one program on the target's backend.
 func (tg *fuzzTarget) run(t *testing.T, prog []byte, text string, n int64, s string) {
 	steps := fuzzProgram(prog, text)
+	if tg.pg != nil {
+		tg.preparePostgres(t)
+	}
+	dirty := false // a statement may have left session state or changed the schema
 	e := tg.shared
-	if mutates(steps) {
-		e = openFuzzEnv(t, tg.b)
+	if tg.pg == nil && mutates(steps) {
+		e = openFuzzEnv(t)
 	} else {
 		tg.reset(t)
 	}
 	resetFuzzData(t, e, tg.b)
 	dual := true // the write phase has been dual since the data was reset
 	var tx *sql.Tx
+	defer func() {
+		if tx != nil { // a failed check left it open: its locks would hold up the next input
+			_ = tx.Rollback()
+		}
+	}()
 	endTx := func(commit bool) {
 		var err error
 		if commit {
@@ -232,6 +243,8 @@ func (tg *fuzzTarget) run(t *testing.T, prog []byte, text string, n int64, s str
 		} else {
 			_, err = q.Exec(query, args...)
 		}
+		// A statement that failed changed nothing, unless it was several.
+		dirty = dirty || mutating(query) && (err == nil || strings.Contains(query, ";"))
 		if err == nil && dual && tx == nil {
 			e.checkInvariantIn(t)
 		}
@@ -244,6 +257,9 @@ func (tg *fuzzTarget) run(t *testing.T, prog []byte, text string, n int64, s str
 	}
 	if _, err := e.reg.Gather(); err != nil {
 		t.Fatalf("gathering the metrics: %v", err)
+	}
+	if tg.pg != nil {
+		tg.pg.dirty = dirty
 	}
 }
 
@@ -279,19 +295,19 @@ func (tg *fuzzTarget) setPhase(t *testing.T, e *fuzzEnv, a, b byte, dual *bool) 
 }
 
 // resetFuzzData empties the tables and writes a few rows on both sides
-// (new = up(old), which the first check of the invariant confirms).
+// (new = up(old), which the first check of the invariant confirms), in one
+// round trip.
 func resetFuzzData(t *testing.T, e *fuzzEnv, b backend) {
-	for _, q := range []string{
+	q := strings.Join([]string{
 		"DELETE FROM users", "DELETE FROM accounts", "DELETE FROM memberships", "DELETE FROM members", "DELETE FROM audit",
 		"INSERT INTO users (id, full_name, email, visits) VALUES (1, 'Ada Lovelace', 'ada@x', 3), (2, 'Alan Turing', NULL, 0), (3, 'Grace', 'g@x', 1)",
 		"INSERT INTO accounts (account_id, email_address, first_name, last_name, visits) VALUES (1, 'ada@x', 'Ada', 'Lovelace', 3), (2, NULL, 'Alan', 'Turing', 0), (3, 'g@x', 'Grace', '', 1)",
 		"INSERT INTO memberships (org_id, user_id, role) VALUES (1, 1, 'admin'), (1, 2, 'member')",
 		"INSERT INTO members (org, usr, role_name) VALUES (1, 1, 'ADMIN'), (1, 2, 'MEMBER')",
 		"INSERT INTO audit (id, msg) VALUES (1, 'Ada Lovelace'), (3, 'Audit Three'), (8, 'Audit Eight')",
-	} {
-		if _, err := e.raw.Exec(q); err != nil {
-			t.Fatalf("resetting the %s database: %s: %v", b.name, q, err)
-		}
+	}, ";\n")
+	if _, err := e.raw.Exec(q); err != nil {
+		t.Fatalf("resetting the %s database: %s: %v", b.name, q, err)
 	}
 }
 
@@ -489,6 +505,9 @@ var fuzzDriverSeeds = []string{
 	"PRAGMA foreign_keys = ON",
 	"BEGIN; UPDATE users SET visits = 2; COMMIT",
 	"CREATE TEMP TABLE users (id)",
+	"ALTER TABLE audit ADD COLUMN c text DEFAULT 'c'",
+	"CREATE UNIQUE INDEX users_name ON users (full_name)",
+	"SET search_path = public",
 }
 
 // fuzzDriverPrograms are programs over the grammar: transactions, phase

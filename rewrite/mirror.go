@@ -18,8 +18,9 @@ type Table struct {
 	upsertHead, upsertTail string
 	insertSelect, conflict string // the upsert around its source rows
 	deleteHead, deleteTail string
-	oldKeyList, newKeyList string // key columns for "<list> IN (...)"
-	upsert1, delete1       string // the statements for one key
+	oldKeyList, newKeyList string   // key columns for "<list> IN (...)"
+	keyTypes               []string // per key column, the type its bound values are cast to, or ""
+	upsert1, delete1       string   // the statements for one key
 	// full holds the statements for KeyBatch keys, every batch of a big
 	// write but its last: made at the first big write, since most
 	// programs never make one.
@@ -28,9 +29,15 @@ type Table struct {
 }
 
 // Compile builds the generated statements of one mapped pair.
-func (d *Dialect) Compile(t *mapping.Table) *Table {
+func (d *Dialect) Compile(t *mapping.Table) *Table { return d.CompileKeyTypes(t, nil) }
+
+// CompileKeyTypes is [Dialect.Compile] for a pair whose key values must
+// be cast to their columns' types where the statements bind them:
+// keyTypes holds one type per key column, "" for a column that needs no
+// cast (see [Schema.KeyTypes]).
+func (d *Dialect) CompileKeyTypes(t *mapping.Table, keyTypes []string) *Table {
 	q := d.Quote
-	ct := &Table{Map: t, d: d}
+	ct := &Table{Map: t, d: d, keyTypes: keyTypes}
 	var cols, exprs, sets []string
 	for _, c := range t.Columns {
 		cols = append(cols, q(c.Name))
@@ -166,7 +173,8 @@ func (t *Table) KeyBatch() int { return 900 / len(t.Map.Key) }
 // keyValues returns the IN list for n keys: "?1, ?2" for single-column keys,
 // "VALUES (?1, ?2), (?3, ?4)" for composite ones; in PostgreSQL a list of
 // rows, "($1, $2), ($3, $4)", whose parameters take the key columns' types
-// (a VALUES list would make them text).
+// (a VALUES list would make them text); a parameter is cast to its key
+// column's type where keyTypes names one.
 func (t *Table) keyValues(n int) string {
 	var b strings.Builder
 	w := len(t.Map.Key)
@@ -186,6 +194,9 @@ func (t *Table) keyValues(n int) string {
 				b.WriteString(", ")
 			}
 			b.WriteString(t.d.Placeholder(p))
+			if j < len(t.keyTypes) && t.keyTypes[j] != "" {
+				b.WriteString("::" + t.keyTypes[j])
+			}
 			p++
 		}
 		if w > 1 {

@@ -146,6 +146,13 @@ type Schema struct {
 	// found: writes to them and reads served from their new tables are
 	// refused until the schema matches again.
 	Broken map[string]string
+	// KeyTypes maps the mapped tables (old ones, and new ones for the
+	// write phase both) whose key values must be cast
+	// where the generated statements bind them to the casts' types, one
+	// per key column ("" for none): PostgreSQL types a parameter compared
+	// with a column of a composite type as an anonymous record, which it
+	// cannot read from a parameter.
+	KeyTypes map[string][]string
 }
 
 // flip returns the schema as the planner of the flipped mapping m.Flip()
@@ -258,7 +265,7 @@ func newPlanner(d *Dialect, m *mapping.Mapping, schema *Schema) *Planner {
 		p.schema = *schema
 	}
 	for _, t := range m.Tables {
-		ct := d.Compile(t)
+		ct := d.CompileKeyTypes(t, p.schema.KeyTypes[d.FoldName(t.Old)])
 		p.tables[d.FoldName(t.Old)] = &tracked{role: roleOld, table: ct}
 		p.tables[d.FoldName(t.New)] = &tracked{role: roleNew, table: ct}
 	}

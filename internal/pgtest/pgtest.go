@@ -74,15 +74,25 @@ func New(t testing.TB, statements ...string) (dsn, schema string) {
 }
 
 // withSearchPath returns dsn with search_path set to schema, and the
-// sessions named after it (application_name), as URL parameters or
-// keyword/value pairs.
+// sessions named after it (application_name).
 func withSearchPath(dsn, schema string) string {
+	return WithSettings(dsn, "search_path", schema, "application_name", schema)
+}
+
+// WithSettings returns dsn with the given settings (name, value pairs) as
+// URL parameters or keyword/value pairs; pgx sends those it does not know
+// itself to the server as session settings when it connects.
+func WithSettings(dsn string, nameValues ...string) string {
 	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		q := u.Query()
-		q.Set("search_path", schema)
-		q.Set("application_name", schema)
+		for i := 0; i+1 < len(nameValues); i += 2 {
+			q.Set(nameValues[i], nameValues[i+1])
+		}
 		u.RawQuery = q.Encode()
 		return u.String()
 	}
-	return dsn + " search_path=" + schema + " application_name=" + schema
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		dsn += " " + nameValues[i] + "=" + nameValues[i+1]
+	}
+	return dsn
 }

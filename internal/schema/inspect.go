@@ -98,7 +98,7 @@ func (in *inspector) run(m *mapping.Mapping) (*rewrite.Schema, []Problem, error)
 
 func emptySchema() *rewrite.Schema {
 	return &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{},
-		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}}
+		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}, KeyTypes: map[string][]string{}}
 }
 
 // side is one table of a mapping entry with the section that lists its
@@ -129,14 +129,14 @@ func (in *inspector) checkTable(t *mapping.Table, s *rewrite.Schema) error {
 			in.checkReverseOrder(t, oldT)
 		}
 		in.checkKey(oldT, old, t.Line)
-		in.uniques(s, t.Old, oldT, t.Key)
+		in.writeFacts(s, t.Old, oldT, t.Key)
 	}
 	if newT != nil {
 		in.checkColumns(t, newT, nu, t.Old)
 		in.checkKey(newT, nu, t.Line)
 		// The new table's too: in the write phase both its writes are
 		// planned as the old table's are in dual.
-		in.uniques(s, t.New, newT, t.NewKey)
+		in.writeFacts(s, t.New, newT, t.NewKey)
 	}
 	if err := in.checkExprs(nu, oldT); err != nil {
 		return err
@@ -144,9 +144,13 @@ func (in *inspector) checkTable(t *mapping.Table, s *rewrite.Schema) error {
 	return in.checkExprs(old, newT)
 }
 
-// uniques records what the planner needs to know of a written table's
-// unique constraints besides its key.
-func (in *inspector) uniques(s *rewrite.Schema, name string, tbl *table, key []string) {
+// writeFacts records what the planner needs to know of a table whose
+// writes it mirrors: its unique constraints besides its key, and the types
+// its key values are bound as.
+func (in *inspector) writeFacts(s *rewrite.Schema, name string, tbl *table, key []string) {
+	if types := tbl.keyTypes(key); types != nil {
+		s.KeyTypes[in.d.sql.FoldName(name)] = types
+	}
 	if tbl.otherUnique(key) {
 		s.OtherUnique[in.d.sql.FoldName(name)] = true
 		s.Replace[in.d.sql.FoldName(name)] = tbl.replaceTargets()

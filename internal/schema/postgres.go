@@ -135,14 +135,21 @@ WHERE n.nspname = current_schema() AND c.relname = $1`, name)
 		return r, nil
 	}
 	t := &table{name: str(rows[0][1]), fold: exact}
-	cols, err := queryAll(c.ctx, c.q, `SELECT a.attname, a.attnotnull, a.attgenerated <> '', pg_catalog.format_type(a.atttypid, a.atttypmod)
+	// The last column: whether the type, under any domains, is composite.
+	cols, err := queryAll(c.ctx, c.q, `SELECT a.attname, a.attnotnull, a.attgenerated <> '', pg_catalog.format_type(a.atttypid, a.atttypmod),
+	(WITH RECURSIVE b(typtype, base) AS (
+		SELECT t.typtype, t.typbasetype FROM pg_catalog.pg_type AS t WHERE t.oid = a.atttypid
+		UNION ALL
+		SELECT t.typtype, t.typbasetype FROM pg_catalog.pg_type AS t JOIN b ON t.oid = b.base WHERE b.typtype = 'd'
+	) SELECT coalesce(bool_or(b.typtype = 'c'), false) FROM b)
 FROM pg_catalog.pg_attribute AS a
 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, r.oid)
 	if err != nil {
 		return nil, fmt.Errorf("schema: reading the columns of %s: %w", name, err)
 	}
 	for _, col := range cols {
-		t.cols = append(t.cols, column{name: str(col[0]), notNull: num(col[1]) != 0, generated: num(col[2]) != 0, typ: str(col[3])})
+		t.cols = append(t.cols, column{name: str(col[0]), notNull: num(col[1]) != 0, generated: num(col[2]) != 0, typ: str(col[3]),
+			composite: num(col[4]) != 0})
 	}
 	ixs, err := queryAll(c.ctx, c.q, `SELECT ic.relname, i.indpred IS NOT NULL, i.indisvalid, i.indimmediate, coalesce(a.attname, '')
 FROM pg_catalog.pg_index AS i

@@ -33,6 +33,9 @@ type column struct {
 	dflt string
 	// typ is the column's type as format_type spells it (PostgreSQL).
 	typ string
+	// composite: the column's type is a composite type, or a domain over
+	// one (PostgreSQL), whose values a statement must bind with a cast.
+	composite bool
 }
 
 // index is one unique index (or constraint) of a table. An expression in it
@@ -149,4 +152,20 @@ func literal(dflt string) string {
 		return d
 	}
 	return ""
+}
+
+// keyTypes returns the types the key columns' values are bound as, one
+// per key column, "" for a column bound without a cast; nil when none
+// needs one.
+func (t *table) keyTypes(key []string) []string {
+	var types []string
+	for i, k := range key {
+		if c, ok := t.col(k); ok && c.composite {
+			if types == nil {
+				types = make([]string, len(key))
+			}
+			types[i] = c.typ
+		}
+	}
+	return types
 }
