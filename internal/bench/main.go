@@ -521,7 +521,7 @@ type bench struct {
 	ctx      context.Context
 	mapping  *mapping.Mapping
 	dbs      []*sql.DB
-	mirrored []string // files written through the wrapper, checked at the end
+	mirrored []string // files written through the wrapper in phase dual, checked at the end
 	version  string
 	reads    []readCheck // the read group's wrapper variants, checked at the end
 
