@@ -23,7 +23,14 @@
 // that mirrors each row (target: wrapper / trigger within 1.2x); after the
 // rounds accounts = up(users) must hold in the schemas that mirror.
 //
-// Not in the default set, run only when -groups names them: copy (SQLite)
+// Not in the default set, run only when -groups names them: the reverse
+// dual writes of the write phase both (reverse.go; groups reverse-insert,
+// reverse-update, and with -postgres pg-reverse-insert, pg-reverse-update),
+// the accounts statement through a wrapper with its own Switch in phase
+// both against the accounts statement alone, the same two writes by hand
+// (targets: 1.3x on SQLite, 1.0x on PostgreSQL) and a trigger on accounts
+// that writes users with the mapping's reverse expressions (target: 1.2x),
+// with users = down(accounts) checked after the rounds; copy (SQLite)
 // and pg-copy (PostgreSQL, with -postgres), the throughput of
 // backfill.Run and verify.Table on -copy-rows users rows (default
 // 1,000,000), each as a ratio to one bulk INSERT INTO accounts SELECT
@@ -170,7 +177,7 @@ func run() (err error) {
 	rounds := flag.Int("rounds", 7, "rounds; each runs every variant of every group n times")
 	chunk := flag.Int("chunk", 100, "within a round, a group's variants take turns every `ops` operations")
 	warmup := flag.Int("warmup", 2000, "warm-up operations per variant before the rounds")
-	only := flag.String("groups", "", "comma-separated groups to run (default: all but copy and pg-copy): "+strings.Join(allGroupNames(), ", "))
+	only := flag.String("groups", "", "comma-separated groups to run (default: all but "+strings.Join(optInGroupNames(), ", ")+"): "+strings.Join(allGroupNames(), ", "))
 	pgDSN := flag.String("postgres", os.Getenv(pgDSNEnv), "PostgreSQL `DSN` for the pg-* groups (default $"+pgDSNEnv+"; empty: the pg-* groups are skipped)")
 	pgN := flag.Int("pg-n", 1500, "operations per variant per round in the pg-* groups")
 	pgWarmup := flag.Int("pg-warmup", 500, "warm-up operations per variant in the pg-* groups")
@@ -217,7 +224,9 @@ func run() (err error) {
 	if err != nil {
 		return err
 	}
-	isPg := func(g string) bool { return slices.Contains(pgGroupNames, g) || g == "pg-copy" }
+	isPg := func(g string) bool {
+		return slices.Contains(pgGroupNames, g) || slices.Contains(pgReverseGroupNames, g) || g == "pg-copy"
+	}
 	pgWanted := len(want) == 0 || slices.ContainsFunc(want, isPg)
 	pgSkipped := false
 	switch {
@@ -312,7 +321,23 @@ func run() (err error) {
 func allGroupNames() []string {
 	names := []string{"unmapped-insert", "unmapped-update", "dual-insert", "dual-update", "read-point"}
 	names = append(names, pgGroupNames...)
-	return append(append(names, copyGroupNames...), "scale")
+	return append(names, optInGroupNames()...)
+}
+
+// optInGroupNames returns the groups that run only when -groups names
+// them.
+func optInGroupNames() []string {
+	names := slices.Concat(reverseGroupNames, pgReverseGroupNames, copyGroupNames)
+	return append(names, "scale")
+}
+
+// selected reports whether the group name runs: it is named in want, or
+// want is empty and it is in the default set.
+func selected(want []string, name string) bool {
+	if len(want) == 0 {
+		return !slices.Contains(optInGroupNames(), name)
+	}
+	return slices.Contains(want, name)
 }
 
 // runOps runs the operation groups: warm-up, rounds, checks and report.
@@ -369,11 +394,11 @@ func (b *bench) runOps(groups []group, rounds, chunk int, withMetrics, verbose b
 	if err := b.check(); err != nil {
 		return err
 	}
-	pgOps := map[string]int{}
+	ops := map[string]int{}
 	for _, g := range groups {
-		pgOps[g.name] = g.warmup + rounds*g.n
+		ops[g.name] = g.warmup + rounds*g.n
 	}
-	pgSummary, err := b.checkPg(pgOps)
+	summary, err := b.checkMirrors(ops)
 	if err != nil {
 		return err
 	}
@@ -387,7 +412,7 @@ func (b *bench) runOps(groups []group, rounds, chunk int, withMetrics, verbose b
 	for _, line := range readSummary {
 		fmt.Println(line)
 	}
-	for _, line := range pgSummary {
+	for _, line := range summary {
 		fmt.Println(line)
 	}
 	return nil
@@ -496,12 +521,13 @@ type bench struct {
 	ctx      context.Context
 	mapping  *mapping.Mapping
 	dbs      []*sql.DB
-	mirrored []string // files written through the wrapper, checked at the end
+	mirrored []string // files written through the wrapper in phase dual, checked at the end
 	version  string
 	reads    []readCheck // the read group's wrapper variants, checked at the end
 
 	pg        *pgState         // the PostgreSQL groups' server and schemas; nil without them
 	pgMapping *mapping.Mapping // corpus.PostgresMapping
+	checks    []mirrorCheck    // the reverse groups' and PostgreSQL groups' databases that mirror, checked at the end
 }
 
 // readCheck is what checkReads verifies of one wrapper variant of the read
@@ -520,16 +546,20 @@ func newBench(dir string, withMetrics bool) (*bench, error) {
 		return nil, err
 	}
 	b := &bench{dir: dir, ctx: context.Background(), mapping: m}
-	sw := dualwrite.NewSwitch()
-	if err := sw.SetWrite(mapping.WriteDual); err != nil {
-		return nil, err
-	}
-	opts := []dualwrite.Option{dualwrite.WithSwitch(sw)}
-	if withMetrics {
-		opts = append(opts, dualwrite.WithRegisterer(prometheus.NewRegistry()))
-	}
-	if err := dualwrite.Register(driverName, "sqlite3", m, opts...); err != nil {
-		return nil, err
+	// The write groups' wrapper, and the reverse groups' one: each its
+	// own driver with its own Switch.
+	for name, phase := range map[string]mapping.WritePhase{driverName: mapping.WriteDual, bothDriverName: mapping.WriteBoth} {
+		sw := dualwrite.NewSwitch()
+		if err := sw.SetWrite(phase); err != nil {
+			return nil, err
+		}
+		opts := []dualwrite.Option{dualwrite.WithSwitch(sw)}
+		if withMetrics {
+			opts = append(opts, dualwrite.WithRegisterer(prometheus.NewRegistry()))
+		}
+		if err := dualwrite.Register(name, "sqlite3", m, opts...); err != nil {
+			return nil, err
+		}
 	}
 	return b, nil
 }
@@ -587,8 +617,8 @@ func (b *bench) open(file, driverName string, seed func(*sql.Tx) error) (*sql.DB
 	if err := db.Ping(); err != nil {
 		return nil, fmt.Errorf("connecting to %s with %s: %w", file, driverName, err)
 	}
-	if driverName != "sqlite3" {
-		b.mirrored = append(b.mirrored, file)
+	if driverName != "sqlite3" && driverName != bothDriverName {
+		b.mirrored = append(b.mirrored, file) // the write phase both's files are in b.checks
 	}
 	return db, nil
 }
@@ -676,18 +706,23 @@ func seedID(i int) int64 { return int64(i%seedRows) + 1 }
 // seed rows, distinct across warm-up and rounds.
 func insertID(i int) int64 { return firstInsertedID + int64(i) }
 
-// groups opens the databases of the groups named in want (all when empty)
-// and returns the groups.
+// writeSpec is one SQLite write group: its variants, the wrapper first;
+// ops[0] is the statement the wrapper and the first raw variant run (and
+// raw-copy and trigger), ops[1] that of the next; the ratio of the wrapper
+// to baseline has the target, and to a trigger variant triggerTarget.
+type writeSpec struct {
+	name, baseline string
+	target         float64
+	variants       []string
+	ops            []func(db *sql.DB) func(i int) error
+}
+
+// groups opens the databases of the groups named in want (the default set
+// when empty) and returns the groups.
 func (b *bench) groups(want []string, n, warmup int) ([]group, error) {
 	ctx := b.ctx
-	type spec struct {
-		name, baseline string
-		target         float64
-		variants       []string // wrapper first
-		ops            []func(db *sql.DB) func(i int) error
-	}
 	both := [2]string{qUserUpdate, qAccountUpdate}
-	specs := []spec{
+	specs := []writeSpec{
 		{"unmapped-insert", "raw", 1.05, []string{"dualwrite", "raw", "raw-copy"}, []func(*sql.DB) func(int) error{
 			func(db *sql.DB) func(int) error {
 				return func(int) error { return exec(ctx, db, qAuditInsert, "hello") }
@@ -727,11 +762,13 @@ func (b *bench) groups(want []string, n, warmup int) ([]group, error) {
 			},
 		}},
 	}
+	specs = append(specs, reverseSpecs(ctx)...)
 	var out []group
 	for _, sp := range specs {
-		if len(want) > 0 && !slices.Contains(want, sp.name) {
+		if !selected(want, sp.name) {
 			continue
 		}
+		reverse := slices.Contains(reverseGroupNames, sp.name)
 		g := group{name: sp.name, n: n, warmup: warmup}
 		for vi, vname := range sp.variants {
 			switch {
@@ -740,24 +777,37 @@ func (b *bench) groups(want []string, n, warmup int) ([]group, error) {
 				g.ratios = append(g.ratios, ratio{num: 1, den: vi, label: "A/A"})
 			case vname == sp.baseline:
 				g.ratios = append(g.ratios, ratio{num: 0, den: vi, target: sp.target})
+			case vname == "trigger":
+				g.ratios = append(g.ratios, ratio{num: 0, den: vi, target: triggerTarget})
 			default:
 				g.ratios = append(g.ratios, ratio{num: 0, den: vi})
 			}
-			drv, mk := "sqlite3", sp.ops[0]
-			if vi == 0 {
-				drv = driverName // the wrapper runs the first raw variant's statement
-			} else {
+			drv, mk, seed := "sqlite3", sp.ops[0], seedWrites
+			switch {
+			case vi == 0 && reverse:
+				drv = bothDriverName // the wrapper runs the first raw variant's statement
+			case vi == 0:
+				drv = driverName
+			case vname == "trigger":
+				seed = seedReverseTrigger // and runs the first raw variant's statement
+			default:
 				mk = sp.ops[min(vi, len(sp.ops))-1] // raw-copy runs raw's statement
 			}
-			db, err := b.open(sp.name+"-"+vname, drv, seedWrites)
+			file := sp.name + "-" + vname
+			db, err := b.open(file, drv, seed)
 			if err != nil {
 				return nil, err
 			}
 			g.variants = append(g.variants, variant{vname, mk(db)})
+			if reverse && vi != 1 { // every variant but the statement alone mirrors
+				b.checks = append(b.checks, mirrorCheck{group: sp.name, variant: vname, where: file + ".db",
+					driver: "sqlite3", dsn: b.dsn(file), table: b.mapping.Table("users").Flip(), dir: "down", except: "EXCEPT",
+					insert: sp.name == "reverse-insert"})
+			}
 		}
 		out = append(out, g)
 	}
-	if len(want) == 0 || slices.Contains(want, "read-point") {
+	if selected(want, "read-point") {
 		g, err := b.readGroup()
 		if err != nil {
 			return nil, err
@@ -946,9 +996,16 @@ func (b *bench) check() error {
 }
 
 func printHeader(b *bench, groups []group, rounds, chunk int, withMetrics bool) {
-	isPg := func(g group) bool { return slices.Contains(pgGroupNames, g.name) }
+	isPg := func(g group) bool {
+		return slices.Contains(pgGroupNames, g.name) || slices.Contains(pgReverseGroupNames, g.name)
+	}
+	isReverse := func(g group) bool {
+		return slices.Contains(reverseGroupNames, g.name) || slices.Contains(pgReverseGroupNames, g.name)
+	}
 	sqlite := slices.ContainsFunc(groups, func(g group) bool { return !isPg(g) })
 	pg := slices.ContainsFunc(groups, isPg)
+	reverse := slices.ContainsFunc(groups, isReverse)
+	forward := slices.ContainsFunc(groups, func(g group) bool { return !isReverse(g) })
 	engines := map[[2]bool]string{{true, false}: "SQLite", {false, true}: "PostgreSQL", {true, true}: "SQLite and PostgreSQL"}[[2]bool{sqlite, pg}]
 	fmt.Printf("dualwrite overhead on %s: one run, variants interleaved in rounds\n", engines)
 	fmt.Printf("go %s %s/%s, GOMAXPROCS=%d, NumCPU=%d\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
@@ -962,7 +1019,11 @@ func printHeader(b *bench, groups []group, rounds, chunk int, withMetrics bool) 
 	}
 	fmt.Printf("each variant: its own *sql.DB, SetMaxOpenConns(1), db.Exec (reads: db.QueryRow(...).Scan) with arguments\n")
 	fmt.Printf("  (no prepared statements on the caller's side)\n")
-	fmt.Printf("dualwrite: write phase dual (Switch override), metrics %s\n", map[bool]string{true: "on (private registry)", false: "off (no Registerer)"}[withMetrics])
+	phases := "write phase dual (Switch override)"
+	if reverse {
+		phases += "; reverse-*, pg-reverse-*: write phase both (a wrapper with its own Switch)"
+	}
+	fmt.Printf("dualwrite: %s, metrics %s\n", phases, map[bool]string{true: "on (private registry)", false: "off (no Registerer)"}[withMetrics])
 	if len(b.reads) > 0 {
 		fmt.Printf("read-point: %d rows; the wrapper variants each have their own driver and Switch (write dual, read old/new/compare)\n", readRows)
 		fmt.Printf("  and their own metrics registry (metrics always on), checked after the rounds\n")
@@ -974,17 +1035,29 @@ func printHeader(b *bench, groups []group, rounds, chunk int, withMetrics bool) 
 	fmt.Println()
 	fmt.Println("variants:")
 	fmt.Println("  dualwrite     the statement through the wrapper")
-	if sqlite {
+	if slices.ContainsFunc(groups, func(g group) bool {
+		return slices.ContainsFunc(g.variants, func(v variant) bool { return v.name == "raw" })
+	}) {
 		fmt.Println("  raw           the same statement through the raw driver")
 		fmt.Println("  raw-copy      raw again, on its own file: raw / raw-copy is an A/A test, the noise floor")
 	}
-	fmt.Println("  raw-old-only  only the old-table statement through the raw driver (no mirror)")
-	fmt.Println("  raw-2stmt-tx  BEGIN; the users statement; the accounts statement (computed columns); COMMIT, raw driver")
-	if pg {
+	if forward {
+		fmt.Println("  raw-old-only  only the old-table statement through the raw driver (no mirror)")
+		fmt.Println("  raw-2stmt-tx  BEGIN; the users statement; the accounts statement (computed columns); COMMIT, raw driver")
+	}
+	if reverse {
+		fmt.Println("  raw-new-only  (reverse) only the new-table statement through the raw driver (no mirror)")
+		fmt.Println("  raw-2stmt-tx  (reverse) BEGIN; the accounts statement; the users statement (computed full_name); COMMIT, raw driver")
+	}
+	if pg && forward {
 		fmt.Println("  trigger       (pg-*) the users statement through pgx; an AFTER ... FOR EACH ROW plpgsql trigger on users")
 		fmt.Println("                upserts the accounts row with the mapping's expressions")
 		fmt.Println("  dualwrite-fenced (pg-*) dualwrite, with dualwrite's fence installed (dualwrite fence install):")
 		fmt.Println("                a deferred trigger on users and accounts that checks new = up(old) at COMMIT")
+	}
+	if reverse {
+		fmt.Println("  trigger       (reverse) the accounts statement through the raw driver; AFTER INSERT/UPDATE/DELETE triggers")
+		fmt.Println("                on accounts (PostgreSQL: FOR EACH ROW, plpgsql) upsert the users row with the reverse expressions")
 	}
 	if len(b.reads) > 0 {
 		fmt.Println("  dualwrite-old, dualwrite-new, dualwrite-compare")

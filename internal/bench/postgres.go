@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
@@ -57,20 +56,46 @@ $$`
 FOR EACH ROW EXECUTE FUNCTION users_mirror()`
 )
 
-// pgGroupNames are the PostgreSQL groups, run only with -postgres.
+// pgGroupNames are the PostgreSQL groups of the default set, run only with
+// -postgres; the reverse ones are pgReverseGroupNames.
 var pgGroupNames = []string{"pg-insert", "pg-update"}
 
-// pgVariants are the PostgreSQL groups' variants, the wrapper first; the
-// ratios are dualwrite to each of the others, with these targets (0: none).
-var pgVariants = []struct {
+// pgVariant is one variant of the PostgreSQL groups; the ratio is
+// dualwrite to it, with this target (0: none).
+type pgVariant struct {
 	name   string
 	target float64
-}{
+}
+
+// pgVariants are the forward PostgreSQL groups' variants, the wrapper
+// first.
+var pgVariants = []pgVariant{
 	{"dualwrite", 0},
 	{"raw-old-only", 0},
 	{"raw-2stmt-tx", 1.0},
-	{"trigger", 1.2},
+	{"trigger", triggerTarget},
 	{"dualwrite-fenced", 0},
+}
+
+// triggerTarget is the target of dualwrite / trigger, in every group that
+// has a trigger variant.
+const triggerTarget = 1.2
+
+// pgGroupSpec is one PostgreSQL group: the statement on the table the
+// application writes (alone: also what the wrapper and the trigger
+// variant run), the same write with its mirror hand-coded in one
+// transaction (tx), the trigger variant's function and trigger, the
+// wrapper's write phase, and the pair the mirror keeps (check, read from
+// the written side; dir "up" or "down").
+type pgGroupSpec struct {
+	name      string
+	variants  []pgVariant
+	alone, tx func(db *sql.DB) func(int) error
+	trigger   []string
+	phase     mapping.WritePhase
+	check     *mapping.Table
+	dir       string
+	insert    bool
 }
 
 // pgState is what the bench keeps of the PostgreSQL groups: the server, the
@@ -81,21 +106,21 @@ type pgState struct {
 	admin   *sql.DB // on dsn as given, for CREATE and DROP SCHEMA
 	run     string  // random part of this run's schema names
 	schemas []string
-	// triggerDSNs are the trigger variants' schemas, whose trigger is
-	// installed after every wrapper has connected.
-	triggerDSNs []string
-	checks      []pgCheck
-	version     string // SELECT version()
-	settings    string // the settings that decide a commit's cost
+	// triggers are the trigger variants' schemas and statements, run
+	// after every wrapper has connected.
+	triggers []pgTrigger
+	version  string // SELECT version()
+	settings string // the settings that decide a commit's cost
 	// noCheckpoint is set when CHECKPOINT failed (a role without the
 	// right): the pg-copy measurements then run without one.
 	noCheckpoint bool
 }
 
-// pgCheck is one schema whose accounts must equal up(users) after the
-// rounds.
-type pgCheck struct {
-	group, variant, schema, dsn string
+// pgTrigger is the trigger of a trigger variant: the statements that
+// create it, in the schema of dsn.
+type pgTrigger struct {
+	dsn   string
+	stmts []string
 }
 
 // withSearchPath returns dsn with search_path set to schema, as a URL
@@ -188,12 +213,12 @@ func execAll(db *sql.DB, schema string, stmts []string) error {
 // the triggers last keeps the program right with either check. See
 // docs/benchmarks.md.
 func (p *pgState) installTriggers() error {
-	for _, dsn := range p.triggerDSNs {
-		db, err := sql.Open("pgx", dsn)
+	for _, t := range p.triggers {
+		db, err := sql.Open("pgx", t.dsn)
 		if err != nil {
 			return err
 		}
-		err = execAll(db, dsn, []string{qPgTriggerFunc, qPgTrigger})
+		err = execAll(db, t.dsn, t.stmts)
 		_ = db.Close()
 		if err != nil {
 			return err
@@ -233,16 +258,18 @@ func (b *bench) pgGroups(want []string, withMetrics bool, n, warmup int) ([]grou
 	}
 	b.pgMapping = m
 	ctx := b.ctx
-	ops := map[string]map[string]func(db *sql.DB) func(int) error{
-		"pg-insert": {
-			"raw-old-only": func(db *sql.DB) func(int) error {
+	specs := []pgGroupSpec{
+		{
+			name: "pg-insert", variants: pgVariants, phase: mapping.WriteDual, check: usersTable(m), dir: "up", insert: true,
+			trigger: []string{qPgTriggerFunc, qPgTrigger},
+			alone: func(db *sql.DB) func(int) error {
 				return func(i int) error {
 					id := insertID(i)
 					fullName, email, _, _ := user(id)
 					return exec(ctx, db, qPgUserInsert, id, fullName, email)
 				}
 			},
-			"raw-2stmt-tx": func(db *sql.DB) func(int) error {
+			tx: func(db *sql.DB) func(int) error {
 				return func(i int) error {
 					id := insertID(i)
 					fullName, email, first, last := user(id)
@@ -251,11 +278,13 @@ func (b *bench) pgGroups(want []string, withMetrics bool, n, warmup int) ([]grou
 				}
 			},
 		},
-		"pg-update": {
-			"raw-old-only": func(db *sql.DB) func(int) error {
+		{
+			name: "pg-update", variants: pgVariants, phase: mapping.WriteDual, check: usersTable(m), dir: "up",
+			trigger: []string{qPgTriggerFunc, qPgTrigger},
+			alone: func(db *sql.DB) func(int) error {
 				return func(i int) error { return exec(ctx, db, qPgUserUpdate, seedID(i)) }
 			},
-			"raw-2stmt-tx": func(db *sql.DB) func(int) error {
+			tx: func(db *sql.DB) func(int) error {
 				return func(i int) error {
 					id := seedID(i)
 					return inTx(ctx, db, []string{qPgUserUpdate, qPgAccountUpdate}, []any{id}, []any{id})
@@ -263,19 +292,20 @@ func (b *bench) pgGroups(want []string, withMetrics bool, n, warmup int) ([]grou
 			},
 		},
 	}
+	specs = append(specs, pgReverseSpecs(ctx, m)...)
 	var out []group
-	for _, gname := range pgGroupNames {
-		if len(want) > 0 && !slices.Contains(want, gname) {
+	for _, sp := range specs {
+		if !selected(want, sp.name) {
 			continue
 		}
-		g := group{name: gname, n: n, warmup: warmup}
-		for vi, v := range pgVariants {
-			dsn, err := b.pg.schema(m, gname, v.name)
+		g := group{name: sp.name, n: n, warmup: warmup}
+		for vi, v := range sp.variants {
+			dsn, err := b.pg.schema(m, sp.name, v.name)
 			if err != nil {
 				return nil, err
 			}
 			if v.name == "trigger" {
-				b.pg.triggerDSNs = append(b.pg.triggerDSNs, dsn)
+				b.pg.triggers = append(b.pg.triggers, pgTrigger{dsn: dsn, stmts: sp.trigger})
 			}
 			if v.name == "dualwrite-fenced" {
 				if err := installFence(ctx, dsn, m); err != nil {
@@ -284,7 +314,7 @@ func (b *bench) pgGroups(want []string, withMetrics bool, n, warmup int) ([]grou
 			}
 			var db *sql.DB
 			if strings.HasPrefix(v.name, "dualwrite") {
-				if db, err = b.openPgWrapper(dsn, withMetrics); err != nil {
+				if db, err = b.openPgWrapper(dsn, sp.phase, withMetrics); err != nil {
 					return nil, err
 				}
 			} else if db, err = sql.Open("pgx", dsn); err != nil {
@@ -293,13 +323,13 @@ func (b *bench) pgGroups(want []string, withMetrics bool, n, warmup int) ([]grou
 			db.SetMaxOpenConns(1)
 			b.dbs = append(b.dbs, db)
 			if err := db.Ping(); err != nil {
-				return nil, fmt.Errorf("%s / %s: connecting: %w", gname, v.name, err)
+				return nil, fmt.Errorf("%s / %s: connecting: %w", sp.name, v.name, err)
 			}
-			// The wrapper and the trigger run the users statement alone,
-			// as raw-old-only does.
-			mk := ops[gname]["raw-old-only"]
-			if f, ok := ops[gname][v.name]; ok {
-				mk = f
+			// The wrapper and the trigger run the written table's
+			// statement alone, as raw-old-only (raw-new-only) does.
+			mk := sp.alone
+			if v.name == "raw-2stmt-tx" {
+				mk = sp.tx
 			}
 			g.variants = append(g.variants, variant{v.name, mk(db)})
 			switch {
@@ -309,8 +339,9 @@ func (b *bench) pgGroups(want []string, withMetrics bool, n, warmup int) ([]grou
 			case vi > 0:
 				g.ratios = append(g.ratios, ratio{num: 0, den: vi, target: v.target})
 			}
-			if v.name != "raw-old-only" {
-				b.pg.checks = append(b.pg.checks, pgCheck{group: gname, variant: v.name, schema: b.pg.schemas[len(b.pg.schemas)-1], dsn: dsn})
+			if vi != 1 { // every variant but the statement alone mirrors
+				b.checks = append(b.checks, mirrorCheck{group: sp.name, variant: v.name, where: "schema " + b.pg.schemas[len(b.pg.schemas)-1],
+					driver: "pgx", dsn: dsn, table: sp.check, dir: sp.dir, except: "EXCEPT ALL", insert: sp.insert})
 			}
 		}
 		out = append(out, g)
@@ -334,14 +365,14 @@ func installFence(ctx context.Context, dsn string, m *mapping.Mapping) error {
 
 // openPgWrapper opens dsn through dualwrite as postgres_test.go does: the
 // pgx stdlib connector wrapped by dualwrite.NewConnector, with a Switch in
-// write phase dual.
-func (b *bench) openPgWrapper(dsn string, withMetrics bool) (*sql.DB, error) {
+// the given write phase.
+func (b *bench) openPgWrapper(dsn string, phase mapping.WritePhase, withMetrics bool) (*sql.DB, error) {
 	base, err := (&stdlib.Driver{}).OpenConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
 	sw := dualwrite.NewSwitch()
-	if err := sw.SetWrite(mapping.WriteDual); err != nil {
+	if err := sw.SetWrite(phase); err != nil {
 		return nil, err
 	}
 	opts := []dualwrite.Option{dualwrite.WithSwitch(sw)}
@@ -353,60 +384,4 @@ func (b *bench) openPgWrapper(dsn string, withMetrics bool) (*sql.DB, error) {
 		return nil, err
 	}
 	return sql.OpenDB(c), nil
-}
-
-// checkPg verifies, through pgx, that accounts = up(users) (the mapping's
-// expressions; NULLs equal) in the schemas of the variants that mirror,
-// and that users holds what every operation of the variant wrote: ops
-// inserted rows above the seed (pg-insert) or ops increments of visits
-// (pg-update). ops[group] is the number of operations each variant of the
-// group ran, warm-up included.
-func (b *bench) checkPg(ops map[string]int) ([]string, error) {
-	if b.pg == nil {
-		return nil, nil
-	}
-	diff := pgDiff(b.pgMapping)
-	var out []string
-	for _, c := range b.pg.checks {
-		db, err := sql.Open("pgx", c.dsn)
-		if err != nil {
-			return nil, err
-		}
-		var missing, extra, users, visits int64
-		err = db.QueryRow(diff).Scan(&missing, &extra, &users, &visits)
-		_ = db.Close()
-		if err != nil {
-			return nil, fmt.Errorf("checking %s / %s (schema %s): %w", c.group, c.variant, c.schema, err)
-		}
-		if missing > 0 || extra > 0 {
-			return nil, fmt.Errorf("check FAILED: %s / %s (schema %s): accounts != up(users): %d rows of up(users) missing from accounts, %d accounts rows not in up(users), of %d users rows",
-				c.group, c.variant, c.schema, missing, extra, users)
-		}
-		n := int64(ops[c.group])
-		wantUsers, wantVisits := int64(seedRows), int64(0)
-		if c.group == "pg-insert" {
-			wantUsers += n
-		} else {
-			wantVisits = n
-		}
-		if users != wantUsers || visits != wantVisits {
-			return nil, fmt.Errorf("check FAILED: %s / %s (schema %s): users has %d rows and sum(visits) = %d after %d operations; want %d and %d",
-				c.group, c.variant, c.schema, users, visits, n, wantUsers, wantVisits)
-		}
-		out = append(out, fmt.Sprintf("check %s / %s: accounts = up(users), %d rows; users: %d rows, sum(visits) = %d, as its %d operations give",
-			c.group, c.variant, users, users, visits, n))
-	}
-	return out, nil
-}
-
-// pgDiff returns the query of the rows of up(users) (the mapping's
-// expressions) missing from accounts, the accounts rows not in up(users)
-// (both EXCEPT ALL, so NULLs are equal), the users rows and their
-// sum(visits).
-func pgDiff(m *mapping.Mapping) string {
-	cols, exprs := upColumns(m)
-	up := "SELECT " + exprs + " FROM users"
-	acc := "SELECT " + cols + " FROM accounts"
-	return "SELECT (SELECT count(*) FROM (" + up + " EXCEPT ALL " + acc + ") AS missing), (SELECT count(*) FROM (" +
-		acc + " EXCEPT ALL " + up + ") AS extra), (SELECT count(*) FROM users), (SELECT coalesce(sum(visits), 0) FROM users)"
 }
