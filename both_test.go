@@ -452,7 +452,7 @@ func TestReversePreparedAndTx(t *testing.T) {
 // trip, naming their keys; the write itself runs.
 func TestRoundTripWarning(t *testing.T) {
 	forBackends(t, func(t *testing.T, b backend) {
-		var logs syncBuffer
+		var logs dbtest.SyncBuffer
 		e := b.open(t, dualwrite.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 		mustExec(t, e.db, b.sql("INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace'), (2, 'Alan Turing '), (3, 'Grace Hopper')"))
 		mustExec(t, e.db, b.sql("UPDATE users SET visits = 1 WHERE id = 1"))
@@ -471,22 +471,4 @@ func TestRoundTripWarning(t *testing.T) {
 		}
 		e.checkInvariant() // key 2 last written on users, which does not round-trip: new = up(old) only
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes, for a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

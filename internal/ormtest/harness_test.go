@@ -1,7 +1,6 @@
 package ormtest
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -492,7 +491,7 @@ func (e *env) watch(read func(db *sql.DB) func(context.Context) error) (stop fun
 	if err := sw.SetRead(mapping.ReadCompare, mapping.WriteDual); err != nil {
 		e.t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs dbtest.SyncBuffer
 	do := read(e.connect(sw, reg, dualwrite.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
 	// The reads are stopped between two reads, not by cancelling one: a
 	// comparison cancelled half-way is counted as an error.
@@ -521,22 +520,4 @@ func (e *env) watch(read func(db *sql.DB) func(context.Context) error) (stop fun
 			e.t.Fatal("the reads beside the writes compared nothing")
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use, for a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
