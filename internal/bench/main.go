@@ -709,7 +709,7 @@ func insertID(i int) int64 { return firstInsertedID + int64(i) }
 // writeSpec is one SQLite write group: its variants, the wrapper first;
 // ops[0] is the statement the wrapper and the first raw variant run (and
 // raw-copy and trigger), ops[1] that of the next; the ratio of the wrapper
-// to baseline has the target, and to a trigger variant triggerTarget.
+// to baseline has the target; the ratio to a trigger variant has none.
 type writeSpec struct {
 	name, baseline string
 	target         float64
@@ -778,7 +778,12 @@ func (b *bench) groups(want []string, n, warmup int) ([]group, error) {
 			case vname == sp.baseline:
 				g.ratios = append(g.ratios, ratio{num: 0, den: vi, target: sp.target})
 			case vname == "trigger":
-				g.ratios = append(g.ratios, ratio{num: 0, den: vi, target: triggerTarget})
+				// No target: the forward direction on SQLite has its target
+				// against the hand-coded transaction only, and a SQLite
+				// trigger runs inside the statement's own program, where a
+				// dual write runs four statements (savepoint, statement,
+				// upsert, release). The ratio is shown for what it is.
+				g.ratios = append(g.ratios, ratio{num: 0, den: vi})
 			default:
 				g.ratios = append(g.ratios, ratio{num: 0, den: vi})
 			}
