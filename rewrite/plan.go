@@ -146,12 +146,12 @@ type Schema struct {
 	// found: writes to them and reads served from their new tables are
 	// refused until the schema matches again.
 	Broken map[string]string
-	// KeyTypes maps the mapped tables (old ones, and new ones for the
-	// write phase both) whose key values must be cast
-	// where the generated statements bind them to the casts' types, one
-	// per key column ("" for none): PostgreSQL types a parameter compared
-	// with a column of a composite type as an anonymous record, which it
-	// cannot read from a parameter.
+	// KeyTypes maps the mapped tables (the old ones, and the new ones for
+	// the write phase both) whose key values must be cast where the
+	// generated statements bind them, to the casts' types, one per key
+	// column ("" for none): PostgreSQL types a parameter compared with a
+	// column of a composite type as an anonymous record, which it cannot
+	// read from a parameter.
 	KeyTypes map[string][]string
 }
 
