@@ -577,10 +577,10 @@ func (b *bench) dsn(file string) string {
 	return "file:" + filepath.Join(b.dir, file+".db") + dsnParams
 }
 
-// open creates a SQLite file with the schema and the rows seed inserts
-// (through the raw driver, in one transaction) and opens it with
+// open creates a SQLite file with the tables of schema and the rows seed
+// inserts (through the raw driver, in one transaction) and opens it with
 // driverName, limited to one connection.
-func (b *bench) open(file, driverName string, seed func(*sql.Tx) error) (*sql.DB, error) {
+func (b *bench) open(file, driverName string, schema []string, seed func(*sql.Tx) error) (*sql.DB, error) {
 	dsn := b.dsn(file)
 	raw, err := sql.Open("sqlite3", dsn)
 	if err != nil {
@@ -592,7 +592,7 @@ func (b *bench) open(file, driverName string, seed func(*sql.Tx) error) (*sql.DB
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }() // after Commit it does nothing
-	for _, s := range corpus.BenchSchema {
+	for _, s := range schema {
 		if _, err := tx.Exec(s); err != nil {
 			return nil, fmt.Errorf("%s: %w", s, err)
 		}
@@ -799,7 +799,11 @@ func (b *bench) groups(want []string, n, warmup int) ([]group, error) {
 				mk = sp.ops[min(vi, len(sp.ops))-1] // raw-copy runs raw's statement
 			}
 			file := sp.name + "-" + vname
-			db, err := b.open(file, drv, seed)
+			schema := corpus.BenchSchema
+			if reverse {
+				schema = corpus.ReverseBenchSchema
+			}
+			db, err := b.open(file, drv, schema, seed)
 			if err != nil {
 				return nil, err
 			}
@@ -882,7 +886,7 @@ func (b *bench) readGroup() (group, error) {
 	}
 	g := group{name: name}
 	for _, v := range []string{"raw", "raw-copy"} {
-		db, err := b.open(name+"-"+v, "sqlite3", seedReads)
+		db, err := b.open(name+"-"+v, "sqlite3", corpus.BenchSchema, seedReads)
 		if err != nil {
 			return group{}, err
 		}
@@ -903,7 +907,7 @@ func (b *bench) readGroup() (group, error) {
 			return group{}, err
 		}
 		vname := "dualwrite-" + string(rp.phase)
-		db, err := b.open(name+"-"+vname, drv, seedReads)
+		db, err := b.open(name+"-"+vname, drv, corpus.BenchSchema, seedReads)
 		if err != nil {
 			return group{}, err
 		}

@@ -164,12 +164,12 @@ func (p *pgState) close() {
 	_ = p.admin.Close()
 }
 
-// schema creates a schema for one variant with the test tables and the
+// schema creates a schema for one variant with the tables of tables and the
 // seed rows in users and accounts = up(users), and returns a DSN whose
 // search_path is that schema. The trigger variant's trigger is installed
 // later, by installTriggers.
-func (p *pgState) schema(m *mapping.Mapping, group, variant string) (string, error) {
-	stmts := append([]string{}, corpus.PostgresBenchSchema...)
+func (p *pgState) schema(m *mapping.Mapping, tables []string, group, variant string) (string, error) {
+	stmts := append([]string{}, tables...)
 	stmts = append(stmts, qPgSeedUsers, upInsert(m), "ANALYZE")
 	return p.newSchema(group, variant, stmts)
 }
@@ -300,7 +300,11 @@ func (b *bench) pgGroups(want []string, withMetrics bool, n, warmup int) ([]grou
 		}
 		g := group{name: sp.name, n: n, warmup: warmup}
 		for vi, v := range sp.variants {
-			dsn, err := b.pg.schema(m, sp.name, v.name)
+			tables := corpus.PostgresBenchSchema
+			if sp.phase == mapping.WriteBoth {
+				tables = corpus.PostgresReverseBenchSchema
+			}
+			dsn, err := b.pg.schema(m, tables, sp.name, v.name)
 			if err != nil {
 				return nil, err
 			}

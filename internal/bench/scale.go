@@ -179,7 +179,7 @@ func (b *bench) scaleExec(w io.Writer, rounds int, inserts []string) error {
 	}
 	costs := make([][]scaleCost, len(variants))
 	for vi, v := range variants {
-		db, err := b.open(v.file, v.driver, none)
+		db, err := b.open(v.file, v.driver, corpus.BenchSchema, none)
 		if err != nil {
 			return err
 		}
