@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
@@ -14,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
@@ -470,5 +473,51 @@ func TestRoundTripWarning(t *testing.T) {
 			t.Fatalf("logged %q, want one warning naming users key 2", got)
 		}
 		e.checkInvariant() // key 2 last written on users, which does not round-trip: new = up(old) only
+	})
+}
+
+// TestNewReleaseShadowReads: the new release's queries of the new tables
+// run as written, and in the read phase compare are also compared with the
+// same query over up(old), the mirror image of the old release's
+// comparisons: a match, then, after a users row is changed behind the
+// wrapper's back, a mismatch counted for accounts, while the caller gets
+// the accounts rows. In the other read phases they are not compared.
+func TestNewReleaseShadowReads(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		reg := prometheus.NewRegistry()
+		e := b.openBoth(t, dualwrite.WithRegisterer(reg), dualwrite.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		mustExec(t, e.db, b.sql("INSERT INTO accounts (account_id, first_name, last_name, visits) VALUES (1, 'Ada', 'Lovelace', 3), (2, 'Alan', 'Turing', 5)"))
+		q := b.sql("SELECT account_id, first_name, last_name, visits FROM accounts WHERE visits > ? ORDER BY account_id")
+		want := [][]any{{int64(1), "Ada", "Lovelace", int64(3)}, {int64(2), "Alan", "Turing", int64(5)}}
+		compared := func(result string) float64 {
+			return counterValue(t, reg, "dualwrite_read_compare_total", map[string]string{"table": "accounts", "result": result})
+		}
+		read := func() {
+			t.Helper()
+			if got := rows(t, e.db, q, 0); !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s = %v, want %v", q, got, want)
+			}
+		}
+		if err := e.sw.SetRead(mapping.ReadCompare, mapping.WriteBoth); err != nil {
+			t.Fatal(err)
+		}
+		read()
+		if m, mm := compared("match"), compared("mismatch"); m != 1 || mm != 0 {
+			t.Fatalf("compare: %v matches, %v mismatches; want 1 and 0", m, mm)
+		}
+		mustExec(t, e.raw, "UPDATE users SET visits = 30 WHERE id = 1") // behind the wrapper's back
+		read()
+		if mm := compared("mismatch"); mm != 1 {
+			t.Fatalf("compare after users changed: %v mismatches, want 1", mm)
+		}
+		for _, phase := range []mapping.ReadPhase{mapping.ReadNew, mapping.ReadOld} {
+			if err := e.sw.SetRead(phase, mapping.WriteBoth); err != nil {
+				t.Fatal(err)
+			}
+			read()
+		}
+		if n := compared("match") + compared("mismatch"); n != 2 {
+			t.Fatalf("%v comparisons after the new and old read phases, want still 2", n)
+		}
 	})
 }

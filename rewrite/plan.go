@@ -87,7 +87,9 @@ type Plan struct {
 	// with the mapping's reverse expressions, or refused.
 	Back *Plan
 	// Reverse is set on the plans of Back: Table is then a flipped pair,
-	// from a new table to its old one.
+	// from a new table to its old one; and on the Read plan of a query of
+	// new tables only, whose Read.NewQuery then reads up(old) in their
+	// place, for the read phase compare.
 	Reverse bool
 
 	// Mirror plans:
@@ -475,7 +477,7 @@ func (p *Planner) readPlan(query string, toks []Token, st *Statement) *Plan {
 		return &Plan{Action: Read, Kind: KindSelect, Err: &UnsupportedError{Table: table, Construct: err.Error(),
 			Fix: "the query runs against the old tables while the read phase is old"}}
 	case rp == nil:
-		return passPlan
+		return p.backRead(query, toks, st)
 	}
 	for _, t := range rp.Tables {
 		if err := p.broken(t); err != nil {
@@ -483,6 +485,26 @@ func (p *Planner) readPlan(query string, toks []Token, st *Statement) *Plan {
 		}
 	}
 	return &Plan{Action: Read, Kind: KindSelect, Read: rp}
+}
+
+// backRead plans a query of new tables only, the new release's in the
+// write phase both: in the read phase compare it is compared with the same
+// query over up(old), as the old release's queries are with down(new). A
+// query that cannot be served so, or a locking one, runs as written.
+func (p *Planner) backRead(query string, toks []Token, st *Statement) *Plan {
+	if p.back == nil {
+		return passPlan
+	}
+	rp, err := p.back.read(query, toks, st)
+	if err != nil || rp == nil || rp.Lock != nil {
+		return passPlan
+	}
+	for _, t := range rp.Tables {
+		if p.back.broken(t) != nil {
+			return passPlan
+		}
+	}
+	return &Plan{Action: Read, Kind: KindSelect, Read: rp, Reverse: true}
 }
 
 // mentioned returns the first table of the given roles whose name the

@@ -156,7 +156,7 @@ var planCases = []planCase{
 	{"select", "plain", "SELECT * FROM users WHERE id = ?", rewrite.Read, "", false},
 	{"with select", "plain", "WITH u AS (SELECT * FROM users) SELECT count(*) FROM u", rewrite.Read, "", false},
 	{"values", "plain", "VALUES ('users')", rewrite.Pass, "", false},
-	{"select new table", "plain", "SELECT * FROM accounts", rewrite.Pass, "", false},
+	{"select new table", "plain", "SELECT * FROM accounts", rewrite.Read, "", false},
 	{"insert archive select users", "plain", "INSERT INTO archive SELECT * FROM users", rewrite.Pass, "", false},
 	{"update unmapped reading users", "plain", "UPDATE archive SET visits = (SELECT count(*) FROM users)", rewrite.Pass, "", false},
 	{"delete unmapped reading users", "plain", "DELETE FROM stats WHERE user_id NOT IN (SELECT id FROM users)", rewrite.Pass, "", false},
@@ -288,6 +288,9 @@ func writePlan(b *strings.Builder, plan *rewrite.Plan) {
 		}
 	}
 	if plan.Read != nil {
+		if plan.Reverse {
+			b.WriteString("reverse:   a query of new tables, compared with up(old) in the read phase compare\n")
+		}
 		fmt.Fprintf(b, "new query: %s\n", plan.Read.NewQuery)
 		fmt.Fprintf(b, "ordered:   %v limited: %v\n", plan.Read.Ordered, plan.Read.Limited)
 	}

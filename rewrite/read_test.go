@@ -61,7 +61,9 @@ func TestReadPlanDetails(t *testing.T) {
 	} {
 		plan, _ := p.Plan(tc.sql)
 		if tc.substitutions == 0 {
-			if plan.Read != nil {
+			// A query of new tables only is planned in reverse, for the
+			// new release's comparisons: no old table is substituted.
+			if plan.Read != nil && !plan.Reverse {
 				t.Errorf("%q: substituted %q", tc.sql, plan.Read.NewQuery)
 			}
 			continue
