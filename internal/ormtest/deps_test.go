@@ -13,8 +13,9 @@ import (
 var libraryPackages = []string{".", "./mapping", "./rewrite", "./txn", "./readpath", "./metrics", "./backfill", "./verify", "./cmd/dualwrite"}
 
 // testOnlyModules are modules the tests need and a program using the
-// library must not link.
-var testOnlyModules = []string{"gorm.io/", "github.com/uptrace/bun", "github.com/pganalyze/pg_query_go"}
+// library must not link. The MySQL driver is among them until the library
+// has a MySQL dialect: only internal/mytest imports it.
+var testOnlyModules = []string{"gorm.io/", "github.com/uptrace/bun", "github.com/pganalyze/pg_query_go", "github.com/go-sql-driver/mysql"}
 
 // goList returns the packages go list prints for args, run at the
 // module's root.
@@ -64,5 +65,8 @@ func TestLibraryLinksNoORM(t *testing.T) {
 	if found := testOnly(goList(t, "-deps", "-test", "./internal/ormtest")); !slices.ContainsFunc(found, func(p string) bool { return strings.HasPrefix(p, "gorm.io/gorm") }) ||
 		!slices.ContainsFunc(found, func(p string) bool { return strings.HasPrefix(p, "github.com/uptrace/bun") }) {
 		t.Fatalf("go list -deps -test of the ORM tests found %q, want gorm.io/gorm and github.com/uptrace/bun among them", found)
+	}
+	if found := testOnly(goList(t, "-deps", "./internal/mytest")); !slices.Contains(found, "github.com/go-sql-driver/mysql") {
+		t.Fatalf("go list -deps of internal/mytest found %q, want github.com/go-sql-driver/mysql among them", found)
 	}
 }
