@@ -107,7 +107,9 @@ func connectionID(t *testing.T, c *sql.Conn) int64 {
 
 // waitLockWait returns once the session id waits for a lock. It polls
 // information_schema, so the interleaving does not rest on timing; the
-// server's lock wait timeout bounds the wait.
+// server's lock wait timeout bounds the wait. InnoDB refreshes what
+// innodb_trx shows only when it was not read for 100 ms, so the polls are
+// further apart than that.
 func waitLockWait(t *testing.T, db *sql.DB, id int64, waiting <-chan error) {
 	t.Helper()
 	for {
@@ -121,7 +123,7 @@ func waitLockWait(t *testing.T, db *sql.DB, id int64, waiting <-chan error) {
 		select {
 		case err := <-waiting:
 			t.Fatalf("session %d was to wait for a lock; its statement ended: %v", id, err)
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(150 * time.Millisecond):
 		}
 	}
 }
