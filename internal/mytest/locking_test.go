@@ -228,4 +228,3 @@ func TestFactLockWaitTimeout(t *testing.T) {
 		t.Fatalf("@@innodb_rollback_on_timeout = %q", rollbackOnTimeout)
 	}
 }
-
