@@ -79,23 +79,10 @@ func drop(t testing.TB, base, name string) {
 		return
 	}
 	defer func() { _ = db.Close() }()
-	rows, err := db.Query("SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()", name)
+	ids, err := sessions(db, name)
 	if err != nil {
 		t.Errorf("listing the sessions of %s: %v", name, err)
-		return
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			t.Errorf("listing the sessions of %s: %v", name, err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		t.Errorf("listing the sessions of %s: %v", name, err)
-	}
-	_ = rows.Close()
 	for _, id := range ids {
 		// The session may have ended since it was listed (1094: unknown thread).
 		if _, err := db.Exec(fmt.Sprintf("KILL %d", id)); err != nil && ErrorNumber(err) != 1094 {
@@ -105,6 +92,24 @@ func drop(t testing.TB, base, name string) {
 	if _, err := db.Exec("DROP DATABASE " + name); err != nil {
 		t.Errorf("DROP DATABASE %s: %v", name, err)
 	}
+}
+
+// sessions returns the ids of the other sessions using database name.
+func sessions(db *sql.DB, name string) ([]int64, error) {
+	rows, err := db.Query("SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()", name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // WithParams returns dsn with the given parameters (name, value pairs)
