@@ -194,12 +194,15 @@ func TestFactLockWaitTimeout(t *testing.T) {
 	cb := conn(t, db)
 	rollbackOnTimeout := variable(t, cb, "innodb_rollback_on_timeout")
 	t.Logf("@@innodb_rollback_on_timeout = %s", rollbackOnTimeout)
-	mustExec(t, cb, "SET SESSION innodb_lock_wait_timeout = 0")
+	// A real timeout (1 s, the least), not NOWAIT's 0: the setting
+	// applies to what a timeout does.
+	mustExec(t, cb, "SET SESSION innodb_lock_wait_timeout = 1")
 	b := begin(t, cb, sql.LevelDefault)
 	mustExec(t, b, "UPDATE d SET n = n + 10 WHERE id = 1")
 	mustExec(t, b, "SAVEPOINT sp")
-	// Updates row 2, then waits for row 3, which a holds.
-	_, err := b.Exec("UPDATE d SET n = n + 100 WHERE id IN (2, 3)")
+	// Updates row 2 (ORDER BY makes it the first), then waits for row 3,
+	// which a holds.
+	_, err := b.Exec("UPDATE d SET n = n + 100 WHERE id IN (2, 3) ORDER BY id")
 	wantErrNo(t, "UPDATE of a locked row", err, erLockWaitTimeout)
 
 	switch rollbackOnTimeout {

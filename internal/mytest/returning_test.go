@@ -99,10 +99,11 @@ func TestFactUpsertAnyUniqueKey(t *testing.T) {
 		clientFoundRows bool
 		wantSame        int64 // RowsAffected of an update that changes nothing
 	}{{false, 0}, {true, 1}} {
-		db := open(t, dsn)
+		d := dsn
 		if c.clientFoundRows {
-			db = open(t, WithParams(dsn, "clientFoundRows", "true"))
+			d = WithParams(dsn, "clientFoundRows", "true")
 		}
+		db := open(t, d)
 		mustExec(t, db, "DELETE FROM t WHERE id <> 1")
 		mustExec(t, db, "UPDATE t SET name = 'x' WHERE id = 1")
 		if n := mustExec(t, db, upsert, 5, "a", "y"); n != 2 {
