@@ -79,6 +79,13 @@ func TestFactPreSelect(t *testing.T) {
 			if blocked := ErrorNumber(err) == erLockWaitTimeout; blocked != c.wantBlocked || err != nil && !blocked {
 				t.Fatalf("the other session's insert of a matching row: %v, want blocked %v", err, c.wantBlocked)
 			}
+			if c.level == sql.LevelRepeatableRead && !c.wantBlocked {
+				// A plain SELECT reads the snapshot, without the committed row;
+				if again := rowsOf(t, a, "SELECT id FROM acc WHERE grp = 1 ORDER BY id"); !slices.Equal(again, keys) {
+					t.Fatalf("the snapshot after the other session's insert: got %q, want %q", again, keys)
+				}
+			}
+			// the UPDATE reads the latest committed rows.
 			update := "UPDATE acc SET n = n + 1 WHERE grp = 1"
 			if c.restrict {
 				update = "UPDATE acc SET n = n + 1 WHERE (grp = 1) AND id IN (" + strings.Join(keys, ", ") + ")"
