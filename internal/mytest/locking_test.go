@@ -80,12 +80,12 @@ func TestFactPreSelect(t *testing.T) {
 				t.Fatalf("the other session's insert of a matching row: %v, want blocked %v", err, c.wantBlocked)
 			}
 			if c.level == sql.LevelRepeatableRead && !c.wantBlocked {
-				// A plain SELECT reads the snapshot, without the committed row;
+				// A plain SELECT reads the snapshot, without the committed row.
 				if again := rowsOf(t, a, "SELECT id FROM acc WHERE grp = 1 ORDER BY id"); !slices.Equal(again, keys) {
 					t.Fatalf("the snapshot after the other session's insert: got %q, want %q", again, keys)
 				}
 			}
-			// the UPDATE reads the latest committed rows.
+			// The UPDATE reads the latest committed rows, the inserted one too.
 			update := "UPDATE acc SET n = n + 1 WHERE grp = 1"
 			if c.restrict {
 				update = "UPDATE acc SET n = n + 1 WHERE (grp = 1) AND id IN (" + strings.Join(keys, ", ") + ")"
