@@ -521,3 +521,28 @@ func TestNewReleaseShadowReads(t *testing.T) {
 		}
 	})
 }
+
+// TestReverseReplaceWithoutSchemaCheck: without the schema check the
+// wrapper knows nothing of the tables' unique constraints, so REPLACE is
+// refused on every mapped table, the new ones too in the write phase both:
+// a REPLACE on accounts may delete a row by another unique key, which the
+// mirror back into users would not see. Nothing runs.
+func TestReverseReplaceWithoutSchemaCheck(t *testing.T) {
+	e := newEnv(t, dualwrite.WithoutSchemaCheck())
+	if err := e.sw.SetWrite(mapping.WriteBoth); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, e.db, "INSERT INTO accounts (account_id, email_address, first_name, last_name) VALUES (1, 'a@x', 'Ada', 'Lovelace'), (2, 'b@x', 'Alan', 'Turing')")
+	for _, q := range []string{
+		"REPLACE INTO accounts (account_id, email_address, first_name, last_name) VALUES (3, 'a@x', 'Grace', 'Hopper')",
+		"INSERT OR REPLACE INTO users (id, full_name, email) VALUES (4, 'Alan Turing', 'b@x')",
+	} {
+		if _, err := e.db.Exec(q); !errors.Is(err, dualwrite.ErrUnsupported) {
+			t.Fatalf("%s: %v, want ErrUnsupported", q, err)
+		}
+	}
+	if n := e.count("accounts"); n != 2 {
+		t.Fatalf("accounts has %d rows after refused statements, want 2", n)
+	}
+	e.checkDown()
+}

@@ -77,9 +77,9 @@ func (c *conn) route(plan *rewrite.Plan) (*rewrite.Plan, error) {
 	phase := c.c.writePhase()
 	if phase == mapping.WriteBoth {
 		c.c.checkRoundTrip()
-	}
-	if phase == mapping.WriteBoth && plan.Back != nil {
-		plan = plan.Back // a write to a new table, mirrored back
+		if plan.Back != nil {
+			plan = plan.Back // a write to a new table, mirrored back
+		}
 	}
 	if !phase.Mirrors() && !plan.Session {
 		if plan.Action == rewrite.Mirror {

@@ -164,11 +164,7 @@ func (c *Connector) check(ctx context.Context, inner driver.Conn, session []stri
 // committed (or, for a connection's own check, as its transaction sees it).
 func (c *Connector) inspect(ctx context.Context, inner driver.Conn) (*rewrite.Schema, []schema.Problem, error) {
 	if c.cfg.noCheck {
-		s := &rewrite.Schema{OtherUnique: map[string]bool{}}
-		for _, t := range c.drv.mapping.Tables {
-			s.OtherUnique[c.drv.dialect.FoldName(t.Old)] = true
-		}
-		return s, nil, nil
+		return rewrite.AssumedSchema(c.drv.dialect, c.drv.mapping), nil, nil
 	}
 	return schema.Inspect(ctx, innerConn{Conn: inner}, c.drv.dialect, c.drv.mapping)
 }

@@ -78,12 +78,12 @@ func WithPlanCacheSize(n int) Option {
 
 // WithoutSchemaCheck skips the check of the mapping against the live schema
 // at the first connection and after schema changes, and the check of each
-// new connection's session settings. It exists for drivers
-// that have no schema, such as go-sqlmock in tests. Without the check the
-// wrapper knows nothing about the live schema's unique constraints,
-// triggers and foreign keys, so it refuses REPLACE on every mapped table and
-// cannot refuse statements that fire triggers or cascades into mapped
-// tables.
+// new connection's session settings. It exists for drivers that have no
+// schema, such as go-sqlmock in tests. Without the check the wrapper knows
+// nothing about the live schema's unique constraints, triggers and foreign
+// keys, so it refuses REPLACE on every mapped table (the new ones too, in
+// the write phase both) and cannot refuse statements that fire triggers or
+// cascades into mapped tables.
 func WithoutSchemaCheck() Option {
 	return func(c *config) error {
 		c.noCheck = true

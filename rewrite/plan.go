@@ -157,6 +157,20 @@ type Schema struct {
 	KeyTypes map[string][]string
 }
 
+// AssumedSchema is what the planner assumes of a schema it cannot read
+// (a driver without one, a mapping explained without a database): any
+// mapped table, old or new, may have a unique constraint besides its key,
+// so REPLACE is refused on all of them, in either direction; no trigger or
+// foreign key is known.
+func AssumedSchema(d *Dialect, m *mapping.Mapping) *Schema {
+	s := &Schema{OtherUnique: map[string]bool{}}
+	for _, t := range m.Tables {
+		s.OtherUnique[d.FoldName(t.Old)] = true
+		s.OtherUnique[d.FoldName(t.New)] = true
+	}
+	return s
+}
+
 // flip returns the schema as the planner of the flipped mapping m.Flip()
 // sees it: the maps keyed by table name hold the new tables too, but
 // Broken is keyed by the old tables, and a flipped entry is broken where

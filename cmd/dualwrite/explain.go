@@ -125,15 +125,8 @@ func (a *app) explain(ctx context.Context, args []string) int {
 }
 
 // mappingOnly is what the planner assumes without the live schema, as the
-// driver does with WithoutSchemaCheck: REPLACE is refused on every mapped
-// table, and no trigger or foreign key is known.
-func mappingOnly(t *target) *rewrite.Schema {
-	s := &rewrite.Schema{OtherUnique: map[string]bool{}}
-	for _, mt := range t.m.Tables {
-		s.OtherUnique[t.d.FoldName(mt.Old)] = true
-	}
-	return s
-}
+// driver does with WithoutSchemaCheck (rewrite.AssumedSchema).
+func mappingOnly(t *target) *rewrite.Schema { return rewrite.AssumedSchema(t.d, t.m) }
 
 // explainPlan describes the plan of query.
 func explainPlan(p *rewrite.Planner, query string) *explanation {
