@@ -71,6 +71,14 @@ type Dialect struct {
 	// it, running the actions of the foreign keys that reference it
 	// (SQLite, with foreign keys on).
 	dropDeletes bool
+	// mysql: MySQL's and MariaDB's grammar (INSERT IGNORE, ON DUPLICATE
+	// KEY UPDATE, multi-table UPDATE and DELETE, qualified SET targets),
+	// backquoted identifiers and positional "?" parameters.
+	mysql bool
+	// inTxQuery, when set, asks the database whether a transaction is
+	// open: where SAVEPOINT outside one is no error (MySQL), the unit for
+	// inside a transaction cannot be tried first.
+	inTxQuery string
 }
 
 // Setting is one session setting a connection is checked for: its name
@@ -154,6 +162,29 @@ var Postgres = &Dialect{
 	hiddenColumns: []string{"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"},
 }
 
+// MySQL is the dialect of MariaDB 10.5 or later (and MySQL 8 where it
+// does not need RETURNING), through github.com/go-sql-driver/mysql, in
+// the session's default lexing mode: sql_mode without ANSI_QUOTES and
+// NO_BACKSLASH_ESCAPES (a connection with either is refused when it
+// connects, and SET of sql_mode is refused). Table names are compared
+// case-insensitively, which is exact with lower_case_table_names 1 or 2
+// and errs towards mirroring or refusing with 0. A dual write runs in
+// steps, in a savepoint of the caller's transaction or a transaction of
+// its own: autocommit makes each statement its own transaction.
+var MySQL = &Dialect{
+	Name:       "mysql",
+	lex:        func(src string) ([]Token, error) { return lexMySQL(src, MySQLMode{}) },
+	foldQuoted: true,
+	mysql:      true,
+	write: Unit{Begin: "SAVEPOINT dualwrite", End: "RELEASE SAVEPOINT dualwrite",
+		Undo: []string{"ROLLBACK TO SAVEPOINT dualwrite", "RELEASE SAVEPOINT dualwrite"}},
+	outsideWrite: Unit{Begin: "START TRANSACTION", End: "COMMIT", Undo: []string{"ROLLBACK"}},
+	snapshot: Unit{Begin: "SAVEPOINT dualwrite_read", End: "RELEASE SAVEPOINT dualwrite_read",
+		Undo: []string{"ROLLBACK TO SAVEPOINT dualwrite_read", "RELEASE SAVEPOINT dualwrite_read"}},
+	outsideSnapshot: Unit{Begin: "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", End: "COMMIT", Undo: []string{"ROLLBACK"}},
+	inTxQuery:       "SELECT @@in_transaction",
+}
+
 // ConnSettings returns the session settings that every connection must
 // share with the one the schema was checked on, and the SQL expressions
 // that read them; nil where a connection has none that matter.
@@ -166,6 +197,8 @@ func DialectByName(name string) *Dialect {
 		return SQLite
 	case Postgres.Name:
 		return Postgres
+	case MySQL.Name:
+		return MySQL
 	}
 	return nil
 }
@@ -290,6 +323,9 @@ func (d *Dialect) FoldName(name string) string {
 
 // Quote returns name as a quoted identifier.
 func (d *Dialect) Quote(name string) string {
+	if d.mysql {
+		return "`" + strings.ReplaceAll(name, "`", "``") + "`"
+	}
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
@@ -308,8 +344,11 @@ func (d *Dialect) AsStored(col string) string {
 
 // Placeholder returns the spelling of the n-th (1-based) parameter.
 func (d *Dialect) Placeholder(n int) string {
-	if d.dollarParams {
+	switch {
+	case d.dollarParams:
 		return "$" + strconv.Itoa(n)
+	case d.mysql:
+		return "?" // positional: arguments are passed in the order of the text
 	}
 	return "?" + strconv.Itoa(n)
 }
