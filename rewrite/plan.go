@@ -155,6 +155,11 @@ type Schema struct {
 	// column of a composite type as an anonymous record, which it cannot
 	// read from a parameter.
 	KeyTypes map[string][]string
+	// AutoIncrement maps the mapped tables (old and new, folded) that
+	// have an AUTO_INCREMENT column (MySQL) to that column, folded: an
+	// INSERT that leaves it to the server learns the generated keys from
+	// the insert id the server reports.
+	AutoIncrement map[string]string
 }
 
 // AssumedSchema is what the planner assumes of a schema it cannot read
