@@ -117,7 +117,8 @@ func (c *conn) planBy(ctx context.Context, query string) (*rewrite.Planner, *rew
 	}
 	plan, hit := p.Plan(query)
 	c.c.metrics.PlanCache(hit)
-	if plan.Kind == rewrite.KindTx {
+	// MySQL commits the open transaction before a schema change.
+	if plan.Kind == rewrite.KindTx || plan.ChangesSchema && p.Dialect().Name == rewrite.MySQL.Name {
 		c.txState = txn.TxUnknown
 	}
 	return p, plan, nil

@@ -124,6 +124,11 @@ func (c *Connector) readSession(ctx context.Context, inner driver.Conn) ([]strin
 	if err != nil {
 		return nil, fmt.Errorf("dualwrite: checking a new connection: %w", err)
 	}
+	if c.drv.dialect.Name == rewrite.MySQL.Name {
+		if err := checkMySQLSession(session); err != nil {
+			return nil, fmt.Errorf("%w%s: %w", ErrSchemaMismatch, c.source(), err)
+		}
+	}
 	return session, nil
 }
 
@@ -170,7 +175,11 @@ func (c *Connector) inspect(ctx context.Context, inner driver.Conn) (*rewrite.Sc
 }
 
 func (c *Connector) newPlanner(s *rewrite.Schema) *rewrite.Planner {
-	return rewrite.NewPlannerBounded(c.drv.dialect, c.drv.mapping, s, c.cfg.cacheSize, c.cfg.cacheBytes)
+	d := c.drv.dialect
+	if d.Name == rewrite.MySQL.Name {
+		d, s = c.mysqlPlanning(s)
+	}
+	return rewrite.NewPlannerBounded(d, c.drv.mapping, s, c.cfg.cacheSize, c.cfg.cacheBytes)
 }
 
 func (c *Connector) source() string {

@@ -146,13 +146,15 @@ func dialectFor(m *mapping.Mapping, baseName string, base driver.Driver) (*rewri
 			name = "sqlite"
 		case strings.Contains(pkg, "pgx"), strings.Contains(pkg, "lib/pq"), strings.Contains(pkg, "postgres"):
 			name = "postgres"
+		case strings.Contains(pkg, "mysql"), strings.Contains(pkg, "mariadb"):
+			name = "mysql"
 		default:
 			return nil, fmt.Errorf("dualwrite: cannot infer the SQL dialect of driver %s; set dialect: in the mapping file", pkg)
 		}
 	}
 	d := rewrite.DialectByName(name)
 	if d == nil {
-		return nil, fmt.Errorf("dualwrite: dialect %q is not supported yet; supported: sqlite, postgres", name)
+		return nil, fmt.Errorf("dualwrite: dialect %q is not supported yet; supported: sqlite, postgres, mysql", name)
 	}
 	return d, nil
 }

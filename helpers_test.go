@@ -8,12 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
+	"github.com/dualwrite/dualwrite/internal/mytest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -27,6 +29,10 @@ type backend struct {
 	mapping string
 	driver  driver.Driver
 	dsn     func(testing.TB) string // a fresh, empty database (or schema)
+	// dialect is the mapping's dialect, which steps for one dialect name
+	// (writeStep.only); opts are the backend's own options.
+	dialect string
+	opts    []dualwrite.Option
 }
 
 var (
@@ -34,7 +40,39 @@ var (
 		driver: &sqlite3.SQLiteDriver{}, dsn: sqliteDSN}
 	postgresBackend = backend{name: "postgres", schema: corpus.PostgresSchema, mapping: corpus.PostgresMapping,
 		driver: &stdlib.Driver{}, dsn: func(t testing.TB) string { return pgtest.Schema(t) }}
+	// MariaDB, with the RETURNING its versions from 10.5 have, and
+	// without it, as on MySQL.
+	mysqlBackend = backend{name: "mariadb", dialect: "mysql", schema: corpus.MySQLSchema, mapping: corpus.MySQLMapping,
+		driver: &mysql.MySQLDriver{}, dsn: func(t testing.TB) string { return mytest.Database(t) }}
+	mysqlNoReturningBackend = backend{name: "mariadb-noreturning", dialect: "mysql", schema: corpus.MySQLSchema, mapping: corpus.MySQLMapping,
+		driver: &mysql.MySQLDriver{}, dsn: func(t testing.TB) string { return mytest.Database(t) },
+		opts: []dualwrite.Option{dualwrite.WithoutReturning()}}
 )
+
+// forAllBackends is forBackends on MariaDB too, with and without RETURNING.
+func forAllBackends(t *testing.T, f func(t *testing.T, b backend)) {
+	for _, b := range []backend{sqliteBackend, postgresBackend, mysqlBackend, mysqlNoReturningBackend} {
+		t.Run(b.name, func(t *testing.T) { f(t, b) })
+	}
+}
+
+// runs reports whether a step for the dialects only names (a
+// comma-separated list; "" for all) runs on the backend.
+func (b backend) runs(only string) bool {
+	if only == "" {
+		return true
+	}
+	name := b.name
+	if b.dialect != "" {
+		name = b.dialect
+	}
+	for _, o := range strings.Split(only, ",") {
+		if o == name || o == b.name {
+			return true
+		}
+	}
+	return false
+}
 
 // forBackends runs a shared suite on SQLite and on PostgreSQL, each as a
 // subtest; the PostgreSQL one is skipped, naming the variable that enables
@@ -55,7 +93,7 @@ func (b backend) open(t testing.TB, opts ...dualwrite.Option) *env {
 // openWith is open over a given base connector to a fresh database.
 func (b backend) openWith(t testing.TB, base driver.Connector, opts ...dualwrite.Option) *env {
 	t.Helper()
-	e := newEnvWith(t, b.schema, b.mapping, base, opts...)
+	e := newEnvWith(t, b.schema, b.mapping, base, append(b.opts[:len(b.opts):len(b.opts)], opts...)...)
 	if err := e.sw.SetWrite(mapping.WriteDual); err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,7 @@ func (c *conn) lockTx(ctx context.Context, ic innerConn) (own bool, err error) {
 	if c.txState == txn.TxOpen {
 		return false, nil
 	}
-	u, outside, _, err := txn.Open(ctx, ic, c.txState, c.c.drv.dialect.LockUnit)
+	u, outside, _, err := txn.Open(ctx, ic, c.txState, c.c.drv.dialect.InTxQuery(), c.c.drv.dialect.LockUnit)
 	if err == nil && !outside {
 		_, err = ic.Exec(ctx, u.End, nil)
 	}

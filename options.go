@@ -20,6 +20,8 @@ type config struct {
 	cacheSize  int
 	cacheBytes int64
 	noCheck    bool
+	// noReturning: MySQL plans that do without RETURNING (WithoutReturning).
+	noReturning bool
 	sampleRate float64
 }
 
@@ -87,6 +89,18 @@ func WithPlanCacheSize(n int) Option {
 func WithoutSchemaCheck() Option {
 	return func(c *config) error {
 		c.noCheck = true
+		return nil
+	}
+}
+
+// WithoutReturning makes dual writes on MariaDB plan as on a server
+// without RETURNING (MySQL): an INSERT ... SELECT into a mapped table is
+// refused, and nothing else changes. Without it, the server's version
+// decides. It lets a team on MariaDB check that its writes also work on
+// MySQL.
+func WithoutReturning() Option {
+	return func(c *config) error {
+		c.noReturning = true
 		return nil
 	}
 }

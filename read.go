@@ -59,7 +59,7 @@ func (c *conn) compare(ctx context.Context, plan *rewrite.Plan, args []driver.Na
 	ic := c.run()
 	d := c.c.drv.dialect
 	table, rp := readTable(plan), plan.Read
-	u, _, _, err := txn.Open(ctx, ic, c.txState, d.SnapshotUnit)
+	u, _, _, err := txn.Open(ctx, ic, c.txState, d.InTxQuery(), d.SnapshotUnit)
 	if err != nil {
 		return nil, err
 	}

@@ -69,6 +69,18 @@ type Statement struct {
 	// WhereAt is where an UPDATE's or DELETE's WHERE clause starts, or
 	// would start: the offset just past the clause before it.
 	WhereAt int
+	// Ignore is set on MySQL's INSERT IGNORE, UPDATE IGNORE and DELETE IGNORE.
+	Ignore bool
+	// HasColumns is set when an INSERT names its columns (MySQL: a
+	// column list or SET).
+	HasColumns bool
+	// Rows are the values of a MySQL INSERT ... VALUES (one row per row,
+	// one span per value) or INSERT ... SET (one row); FromQuery is set
+	// on an INSERT ... SELECT (or TABLE, or WITH).
+	Rows      [][]Span
+	FromQuery bool
+	// OrderLimit is a MySQL UPDATE's or DELETE's ORDER BY and LIMIT clauses.
+	OrderLimit Span
 	// Returning is set when the statement has a RETURNING clause.
 	Returning bool
 	// End is the offset just past the statement's last significant token:
@@ -210,6 +222,15 @@ func (a *analyzer) statement(i int) {
 		a.st.Kind = KindSelect
 	case a.toks[i].Kind == LParen:
 		a.st.Kind = KindSelect
+	case (a.is(i, "INSERT") || a.is(i, "REPLACE")) && a.d.mysql:
+		a.st.Kind = KindInsert
+		a.mysqlInsert(i)
+	case a.is(i, "UPDATE") && a.d.mysql:
+		a.st.Kind = KindUpdate
+		a.mysqlUpdate(i + 1)
+	case a.is(i, "DELETE") && a.d.mysql:
+		a.st.Kind = KindDelete
+		a.mysqlDelete(i + 1)
 	case a.is(i, "INSERT"), a.is(i, "REPLACE"):
 		a.st.Kind = KindInsert
 		a.insert(i)

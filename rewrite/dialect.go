@@ -79,6 +79,9 @@ type Dialect struct {
 	// open: where SAVEPOINT outside one is no error (MySQL), the unit for
 	// inside a transaction cannot be tried first.
 	inTxQuery string
+	// returning: INSERT ... RETURNING and DELETE ... RETURNING exist
+	// (MariaDB 10.5); MySQL has neither.
+	returning bool
 }
 
 // Setting is one session setting a connection is checked for: its name
@@ -183,7 +186,35 @@ var MySQL = &Dialect{
 		Undo: []string{"ROLLBACK TO SAVEPOINT dualwrite_read", "RELEASE SAVEPOINT dualwrite_read"}},
 	outsideSnapshot: Unit{Begin: "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", End: "COMMIT", Undo: []string{"ROLLBACK"}},
 	inTxQuery:       "SELECT @@in_transaction",
+	returning:       true,
+	settings:        mysqlSettings,
+	connSettings: []Setting{
+		{"the current database", "COALESCE(DATABASE(), '')"},
+		{"sql_mode", "@@SESSION.sql_mode"},
+		{"character_set_client", "@@SESSION.character_set_client"},
+		{"autocommit", "IF(@@SESSION.autocommit, 1, 0)"},
+		{"auto_increment_increment", "CAST(@@SESSION.auto_increment_increment AS CHAR)"},
+		{"user", "CURRENT_USER()"},
+		{"the server version", "VERSION()"},
+	},
 }
+
+// MySQLWithoutReturning is [MySQL] for a server without RETURNING
+// (MySQL, or MariaDB before 10.5): an INSERT ... SELECT into a mapped
+// table is refused, since nothing else names the keys it wrote.
+var MySQLWithoutReturning = func() *Dialect {
+	d := *MySQL
+	d.returning = false
+	return &d
+}()
+
+// Returning reports whether the dialect's server has INSERT ... RETURNING.
+func (d *Dialect) Returning() bool { return d.returning || d.fused || d == SQLite }
+
+// InTxQuery returns a query whose one value is non-zero when a
+// transaction is open on the connection; "" where a failed savepoint
+// says so instead.
+func (d *Dialect) InTxQuery() string { return d.inTxQuery }
 
 // ConnSettings returns the session settings that every connection must
 // share with the one the schema was checked on, and the SQL expressions

@@ -39,10 +39,24 @@ func (d *Dialect) CompileKeyTypes(t *mapping.Table, keyTypes []string) *Table {
 	q := d.Quote
 	ct := &Table{Map: t, d: d, keyTypes: keyTypes}
 	var cols, exprs, sets []string
+	if d.mysql {
+		// ON DUPLICATE KEY UPDATE fires on any unique key of the new
+		// table: where it meets a row of another key, the key is set to
+		// NULL, which strict mode refuses, so the write fails rather
+		// than overwrite that row or skip this one.
+		for _, k := range t.NewKey {
+			nk := q(t.New) + "." + q(k)
+			sets = append(sets, nk+" = IF("+nk+" <=> VALUES("+q(k)+"), "+nk+", NULL)")
+		}
+	}
 	for _, c := range t.Columns {
 		cols = append(cols, q(c.Name))
 		exprs = append(exprs, c.Expr)
-		if !containsFold(t.NewKey, c.Name) {
+		switch {
+		case containsFold(t.NewKey, c.Name):
+		case d.mysql:
+			sets = append(sets, q(t.New)+"."+q(c.Name)+" = VALUES("+q(c.Name)+")")
+		default:
 			sets = append(sets, q(c.Name)+" = excluded."+q(c.Name))
 		}
 	}
@@ -65,8 +79,10 @@ func (d *Dialect) CompileKeyTypes(t *mapping.Table, keyTypes []string) *Table {
 		k := q(t.NewKey[0])
 		sets = append(sets, k+" = excluded."+k)
 	}
-	action := "DO UPDATE SET " + strings.Join(sets, ", ")
-	ct.conflict = " ON CONFLICT (" + strings.Join(newKey, ", ") + ") " + action
+	ct.conflict = " ON CONFLICT (" + strings.Join(newKey, ", ") + ") DO UPDATE SET " + strings.Join(sets, ", ")
+	if d.mysql {
+		ct.conflict = " ON DUPLICATE KEY UPDATE " + strings.Join(sets, ", ")
+	}
 	ct.upsertHead = ct.insertSelect + q(t.Old) + " WHERE " + ct.oldKeyList + " IN ("
 	ct.upsertTail = ")" + ct.conflict
 	ct.deleteHead = "DELETE FROM " + q(t.New) + " WHERE " + ct.newKeyList + " IN ("
@@ -178,7 +194,7 @@ func (t *Table) KeyBatch() int { return 900 / len(t.Map.Key) }
 func (t *Table) keyValues(n int) string {
 	var b strings.Builder
 	w := len(t.Map.Key)
-	if w > 1 && !t.d.dollarParams {
+	if w > 1 && !t.d.dollarParams && !t.d.mysql {
 		b.WriteString("VALUES ")
 	}
 	p := 1

@@ -107,6 +107,18 @@ type Plan struct {
 	PreSelect       string
 	PreSelectParams []int
 	Params          *Params
+	// Restrict, in MySQL, is the UPDATE or DELETE restricted to the
+	// keys PreSelect locked; it runs instead of the statement (plan_mysql.go).
+	Restrict *Restrict
+	// InsertKeys, in MySQL, are the keys of an INSERT ... VALUES or SET,
+	// row by row, which runs as written; InsertStep is the server's
+	// auto_increment_increment, by which generated ids follow the
+	// insert id. InsertIDQuery, for an INSERT ... SELECT with RETURNING
+	// into a table with an AUTO_INCREMENT column, reads the insert id the
+	// statement would have reported (0 when it inserted no row).
+	InsertKeys    [][]InsertKey
+	InsertStep    int64
+	InsertIDQuery string
 	// RowIDs, when set, is how many leading columns of PreSelect identify
 	// the rows it locked; their keys follow. Capture is then restricted to
 	// those rows and takes its arguments from BindRows.
@@ -160,6 +172,9 @@ type Schema struct {
 	// INSERT that leaves it to the server learns the generated keys from
 	// the insert id the server reports.
 	AutoIncrement map[string]string
+	// AutoIncrementStep is MySQL's auto_increment_increment on every
+	// connection: the distance between the ids one INSERT generates.
+	AutoIncrementStep int64
 }
 
 // AssumedSchema is what the planner assumes of a schema it cannot read
@@ -567,6 +582,9 @@ func (p *Planner) mirror(query string, st *Statement, t *Table) *Plan {
 	m := t.Map
 	if err := p.broken(t); err != nil {
 		return &Plan{Action: Refuse, Err: err}
+	}
+	if p.d.mysql {
+		return p.mysqlMirror(query, st, t)
 	}
 	if p.schema.ReplaceOnConflict[p.d.FoldName(m.Old)] && p.schema.OtherUnique[p.d.FoldName(m.Old)] {
 		return refuse(m.Old, "a write to a table with an ON CONFLICT REPLACE constraint besides its key",

@@ -58,6 +58,9 @@ var postgresSettings = func() map[string]sessionSetting {
 // connection's session as above, or nil. named is the mapped or guarded
 // table the statement names, or "".
 func (p *Planner) session(query string, toks []Token, named string) *Plan {
+	if p.d.mysql {
+		return p.mysqlSession(query, toks)
+	}
 	if plan := p.settingChange(query, toks, false, 0); plan != nil {
 		return plan
 	}

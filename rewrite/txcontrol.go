@@ -32,7 +32,8 @@ func startsTransactionControl(query string, toks []Token) bool {
 		return false
 	}
 	switch strings.ToUpper(toks[0].Text(query)) {
-	case "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE":
+	case "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE",
+		"XA", "LOCK", "UNLOCK": // MySQL: XA transactions; LOCK and UNLOCK TABLES commit the one open
 		return true
 	case "PREPARE": // PREPARE TRANSACTION; PREPARE name AS ... is harmless either way
 		return len(toks) > 1 && strings.EqualFold(toks[1].Text(query), "TRANSACTION")

@@ -95,8 +95,17 @@ const (
 // for inside a transaction first and falls back when the database says no
 // transaction is open. It returns the unit it opened, whether that is the
 // one for outside a transaction, and what its first statement returned.
-func Open(ctx context.Context, c Conn, state TxState, units func(outside bool) rewrite.Unit) (u rewrite.Unit, outside bool, r driver.Result, err error) {
+//
+// Where a savepoint outside a transaction is no error (MySQL), inTx, when
+// set, is the query that asks the database instead.
+func Open(ctx context.Context, c Conn, state TxState, inTx string, units func(outside bool) rewrite.Unit) (u rewrite.Unit, outside bool, r driver.Result, err error) {
 	outside = state == TxNone
+	if state == TxUnknown && inTx != "" {
+		if outside, err = noTransaction(ctx, c, inTx); err != nil {
+			return u, false, nil, err
+		}
+		state = TxNone // decided
+	}
 	u = units(outside)
 	r, err = c.Exec(ctx, u.Begin, nil)
 	if err != nil && state == TxUnknown && SQLState(err) == "25P01" { // no_active_sql_transaction
@@ -132,11 +141,25 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		return writeFused(ctx, c, plan, args, needResult)
 	}
 	table := plan.Table.Map.Old
-	u, outside, begun, err := Open(ctx, c, state, d.WriteUnit)
+	if plan.InsertKeys != nil {
+		if err := checkInsertKeys(plan, args); err != nil {
+			return nil, err
+		}
+	}
+	u, outside, begun, err := Open(ctx, c, state, d.InTxQuery(), d.WriteUnit)
 	if err != nil {
 		return nil, err // nothing reached the table; driver.ErrBadConn may stand
 	}
-	res, step, err := write(ctx, c, d, plan, args, needResult, begun)
+	var res *Result
+	var step Step
+	switch {
+	case plan.Restrict != nil:
+		res, step, err = writeRestricted(ctx, c, plan, args)
+	case plan.InsertKeys != nil:
+		res, step, err = writeInsert(ctx, c, plan, args)
+	default:
+		res, step, err = write(ctx, c, d, plan, args, needResult, begun)
+	}
 	if err == nil {
 		step = StepCommit
 		if _, err = c.Exec(ctx, u.End, nil); err == nil {
@@ -247,6 +270,15 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 	// before any other statement it is what opening the write reported.
 	res.RowsAffected = int64(len(data))
 	switch {
+	case plan.InsertIDQuery != "":
+		// MySQL: the statement would have reported the first generated id,
+		// and 0 when it inserted no row.
+		if needResult && len(data) > 0 {
+			if res.LastInsertID, err = insertID(ctx, c, plan.InsertIDQuery); err != nil {
+				return nil, StepResult, err
+			}
+		}
+	case d.Name == rewrite.MySQL.Name:
 	case d.ResultQuery() == "":
 		res.NoLastInsertID = true
 	case plan.Kind == rewrite.KindInsert && needResult:

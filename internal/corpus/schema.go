@@ -116,3 +116,49 @@ var PostgresBenchSchema = []string{
 	`CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name text, PRIMARY KEY (org, usr))`,
 	`CREATE TABLE audit (id int PRIMARY KEY, msg text)`,
 }
+
+// MySQLMapping is Mapping with MySQL expressions (CONCAT: || is OR
+// unless sql_mode has PIPES_AS_CONCAT).
+const MySQLMapping = `
+dialect: mysql
+tables:
+  - old: users
+    new: accounts
+    key: [id]
+    columns:
+      account_id: id
+      email_address: email
+      first_name: "SUBSTRING_INDEX(full_name, ' ', 1)"
+      last_name: "SUBSTRING(full_name, CHAR_LENGTH(SUBSTRING_INDEX(full_name, ' ', 1)) + 2)"
+      visits: visits
+    reverse:
+      id: account_id
+      full_name: "TRIM(CONCAT(first_name, ' ', last_name))"
+      email: email_address
+      visits: visits
+  - old: memberships
+    new: members
+    key: [org_id, user_id]
+    columns:
+      org: org_id
+      usr: user_id
+      role_name: UPPER(role)
+    reverse:
+      org_id: org
+      user_id: usr
+      role: LOWER(role_name)
+`
+
+// MySQLSchema is Schema in MySQL and MariaDB: users.id is AUTO_INCREMENT,
+// as an application's key usually is there.
+var MySQLSchema = append(MySQLBenchSchema[:len(MySQLBenchSchema):len(MySQLBenchSchema)],
+	`CREATE UNIQUE INDEX accounts_email_address ON accounts (email_address)`)
+
+// MySQLBenchSchema is BenchSchema in MySQL and MariaDB.
+var MySQLBenchSchema = []string{
+	`CREATE TABLE users (id BIGINT AUTO_INCREMENT PRIMARY KEY, full_name VARCHAR(200) NOT NULL DEFAULT 'Anon Ymous', email VARCHAR(200) UNIQUE, visits INT NOT NULL DEFAULT 0) ENGINE=InnoDB`,
+	`CREATE TABLE accounts (account_id BIGINT PRIMARY KEY, email_address VARCHAR(200), first_name VARCHAR(200), last_name VARCHAR(200), visits INT NOT NULL DEFAULT 0) ENGINE=InnoDB`,
+	`CREATE TABLE memberships (org_id INT NOT NULL, user_id INT NOT NULL, role VARCHAR(50), PRIMARY KEY (org_id, user_id)) ENGINE=InnoDB`,
+	`CREATE TABLE members (org INT NOT NULL, usr INT NOT NULL, role_name VARCHAR(50), PRIMARY KEY (org, usr)) ENGINE=InnoDB`,
+	`CREATE TABLE audit (id INT PRIMARY KEY, msg TEXT) ENGINE=InnoDB`,
+}

@@ -1,0 +1,247 @@
+package rewrite
+
+import "strings"
+
+// MySQL's and MariaDB's write statements, as far as the planner needs
+// them. Only single-table forms are read in full; a multi-table UPDATE or
+// DELETE is marked unsupported.
+//
+//	INSERT [LOW_PRIORITY | DELAYED | HIGH_PRIORITY] [IGNORE] [INTO] t [PARTITION (p, ...)]
+//	    [(cols)] {VALUES | VALUE} (...), ... [AS alias [(cols)]] | SET c = v, ... | SELECT ... | TABLE t
+//	    [ON DUPLICATE KEY UPDATE c = v, ...] [RETURNING ...]
+//	REPLACE [LOW_PRIORITY | DELAYED] [INTO] t ... (as INSERT, without ON DUPLICATE KEY UPDATE)
+//	UPDATE [LOW_PRIORITY] [IGNORE] t [[AS] alias] [index hints] SET c = v, ... [WHERE ...] [ORDER BY ...] [LIMIT ...]
+//	DELETE [LOW_PRIORITY] [QUICK] [IGNORE] FROM t [[AS] alias] [PARTITION (p, ...)]
+//	    [WHERE ...] [ORDER BY ...] [LIMIT ...] [RETURNING ...]
+
+// mysqlInsert reads an INSERT or REPLACE at i.
+func (a *analyzer) mysqlInsert(i int) {
+	a.st.Replace = a.is(i, "REPLACE")
+	for i++; a.isAny(i, "LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE"); i++ {
+		if a.is(i, "IGNORE") {
+			a.st.Ignore = true
+		}
+	}
+	if a.is(i, "INTO") {
+		i++
+	}
+	i = a.tableName(i)
+	i = a.partition(i)
+	if i < a.end && a.toks[i].Kind == LParen && !a.is(i+1, "SELECT") && !a.is(i+1, "WITH") && !a.is(i+1, "VALUES") && !a.is(i+1, "TABLE") {
+		j := a.skipParens(i)
+		for k := i + 1; k < j-1; k++ {
+			if a.toks[k].Kind != Comma {
+				a.st.Columns = append(a.st.Columns, a.d.Fold(a.text(k)))
+			}
+		}
+		a.st.HasColumns = true
+		i = j
+	}
+	start := i
+	switch {
+	case a.isAny(i, "VALUES", "VALUE"):
+		i = a.valueRows(i + 1)
+	case a.is(i, "SET"):
+		var cols []string
+		cols, i = a.mysqlAssignments(i+1, &a.st.Rows)
+		a.st.Columns, a.st.HasColumns = cols, true
+	case a.isAny(i, "SELECT", "WITH", "TABLE") || i < a.end && a.toks[i].Kind == LParen:
+		a.st.FromQuery = true
+		i = a.next(i, func(j int) bool {
+			return a.is(j, "ON") && a.is(j+1, "DUPLICATE") || a.is(j, "RETURNING")
+		})
+	default:
+		a.unsupported("VALUES, SET or SELECT expected at " + a.text(i))
+		return
+	}
+	a.st.Source = a.span(start, i)
+	if a.is(i, "AS") && !a.st.FromQuery {
+		// The row alias of the inserted rows (MySQL 8.0.19), and its columns.
+		i += 2
+		if i < a.end && a.toks[i].Kind == LParen {
+			i = a.skipParens(i)
+		}
+	}
+	if a.is(i, "ON") && a.is(i+1, "DUPLICATE") && a.is(i+2, "KEY") && a.is(i+3, "UPDATE") {
+		a.st.Upsert = true
+		a.st.UpsertSetColumns, i = a.mysqlAssignments(i+4, nil)
+	}
+	if a.is(i, "RETURNING") {
+		i = a.returning(i)
+	}
+	if i < a.end {
+		a.unsupported("unexpected " + a.text(i))
+	}
+}
+
+// partition skips a PARTITION (p, ...) clause at i.
+func (a *analyzer) partition(i int) int {
+	if a.is(i, "PARTITION") && i+1 < a.end && a.toks[i+1].Kind == LParen {
+		return a.skipParens(i + 1)
+	}
+	return i
+}
+
+// valueRows reads the rows of VALUES at i: "(v, ...), ..." or, in MySQL
+// 8, "ROW(v, ...), ...". Each row's values are recorded as spans.
+func (a *analyzer) valueRows(i int) int {
+	for {
+		if a.is(i, "ROW") {
+			i++
+		}
+		if i >= a.end || a.toks[i].Kind != LParen {
+			a.unsupported("( expected in VALUES at " + a.text(i))
+			return a.end
+		}
+		end := a.skipParens(i)
+		row := []Span{}
+		if end == i+2 {
+			a.st.Rows = append(a.st.Rows, row) // VALUES (): every column its default
+			i = end
+			if i >= a.end || a.toks[i].Kind != Comma {
+				return i
+			}
+			i++
+			continue
+		}
+		j, depth := i+1, 0
+		for k := i + 1; k < end; k++ {
+			switch a.toks[k].Kind {
+			case LParen:
+				depth++
+			case RParen:
+				depth--
+			}
+			if k == end-1 || depth == 0 && a.toks[k].Kind == Comma {
+				row = append(row, a.span(j, k))
+				j = k + 1
+			}
+		}
+		a.st.Rows = append(a.st.Rows, row)
+		i = end
+		if i >= a.end || a.toks[i].Kind != Comma {
+			return i
+		}
+		i++
+	}
+}
+
+// mysqlAssignments reads "c = v, t.c = v, ..." at i, where the targets may
+// be qualified by their table, and returns the folded columns and the
+// index after the list. When values is not nil, the values' spans are
+// appended to it as one row.
+func (a *analyzer) mysqlAssignments(i int, values *[][]Span) ([]string, int) {
+	var cols []string
+	var row []Span
+	for {
+		j := i
+		for j+2 < a.end && a.toks[j+1].Kind == Dot {
+			j += 2 // db.t.c, t.c
+		}
+		if j >= a.end || a.toks[j].Kind != Word && a.toks[j].Kind != QuotedIdent {
+			a.unsupported("column expected in SET at " + a.text(j))
+			return cols, a.end
+		}
+		cols = append(cols, a.d.Fold(a.text(j)))
+		if j+1 >= a.end || a.text(j+1) != "=" && a.text(j+1) != ":=" {
+			a.unsupported("= expected in SET at " + a.text(j+1))
+			return cols, a.end
+		}
+		k := a.next(j+2, func(k int) bool {
+			return a.toks[k].Kind == Comma || a.isAny(k, "WHERE", "ORDER", "LIMIT", "RETURNING", "AS") || a.is(k, "ON") && a.is(k+1, "DUPLICATE")
+		})
+		row = append(row, a.span(j+2, k))
+		if k >= a.end || a.toks[k].Kind != Comma {
+			if values != nil {
+				*values = append(*values, row)
+			}
+			return cols, k
+		}
+		i = k + 1
+	}
+}
+
+// mysqlUpdate reads an UPDATE at i, after the keyword.
+func (a *analyzer) mysqlUpdate(i int) {
+	for ; a.isAny(i, "LOW_PRIORITY", "IGNORE"); i++ {
+		a.st.Ignore = a.st.Ignore || a.is(i, "IGNORE")
+	}
+	i = a.tableName(i)
+	i = a.partition(i)
+	i = a.alias(i, "SET", "USE", "FORCE", "IGNORE", "PARTITION", "JOIN", "INNER", "LEFT", "RIGHT", "CROSS", "STRAIGHT_JOIN", "NATURAL")
+	i = a.indexHints(i)
+	if !a.is(i, "SET") {
+		a.unsupported("a multi-table UPDATE")
+		return
+	}
+	a.st.SetColumns, i = a.mysqlAssignments(i+1, nil)
+	a.mysqlTail(i)
+}
+
+// mysqlDelete reads a DELETE at i, after the keyword.
+func (a *analyzer) mysqlDelete(i int) {
+	for a.isAny(i, "LOW_PRIORITY", "QUICK", "IGNORE") {
+		a.st.Ignore = a.st.Ignore || a.is(i, "IGNORE")
+		i++
+	}
+	if !a.is(i, "FROM") {
+		a.unsupported("a multi-table DELETE")
+		return
+	}
+	i = a.tableName(i + 1)
+	if i < a.end && (a.toks[i].Kind == Comma || a.toks[i].Kind == Dot || a.is(i, "USING")) {
+		a.unsupported("a multi-table DELETE")
+		return
+	}
+	i = a.alias(i, "WHERE", "ORDER", "LIMIT", "RETURNING", "PARTITION", "USE", "FORCE", "IGNORE")
+	i = a.partition(i)
+	i = a.indexHints(i)
+	if i < a.end && (a.toks[i].Kind == Comma || a.is(i, "USING")) {
+		a.unsupported("a multi-table DELETE")
+		return
+	}
+	a.mysqlTail(i)
+}
+
+// indexHints skips {USE | FORCE | IGNORE} {INDEX | KEY} [FOR ...] (...) hints at i.
+func (a *analyzer) indexHints(i int) int {
+	for a.isAny(i, "USE", "FORCE", "IGNORE") && a.isAny(i+1, "INDEX", "KEY") {
+		i = a.next(i+2, func(k int) bool { return a.toks[k].Kind == LParen })
+		if i >= a.end {
+			return i
+		}
+		i = a.skipParens(i)
+		if i < a.end && a.toks[i].Kind == Comma && a.isAny(i+1, "USE", "FORCE", "IGNORE") {
+			i++
+		}
+	}
+	return i
+}
+
+// mysqlTail reads the WHERE, ORDER BY, LIMIT and RETURNING clauses of a
+// single-table UPDATE or DELETE.
+func (a *analyzer) mysqlTail(i int) {
+	if i > 0 {
+		a.st.WhereAt = int(a.toks[i-1].End)
+	}
+	if a.is(i, "WHERE") {
+		j := a.next(i+1, func(k int) bool { return a.isAny(k, "ORDER", "LIMIT", "RETURNING") })
+		a.st.Where = a.span(i+1, j)
+		i = j
+	}
+	if a.isAny(i, "ORDER", "LIMIT") {
+		j := a.next(i, func(k int) bool { return a.is(k, "RETURNING") })
+		a.st.OrderLimit = a.span(i, j)
+		i = j
+	}
+	if a.is(i, "RETURNING") {
+		if a.st.Kind == KindUpdate {
+			a.unsupported("RETURNING in UPDATE")
+			return
+		}
+		i = a.returning(i)
+	}
+	if i < a.end {
+		a.unsupported("unexpected " + strings.ToUpper(a.text(i)))
+	}
+}

@@ -1,0 +1,272 @@
+package rewrite
+
+import (
+	"database/sql/driver"
+	"strconv"
+	"strings"
+)
+
+// MySQL's dual writes. The caller's statement runs by Exec, as written or
+// restricted to the rows it locked, so that its result (LastInsertId and
+// RowsAffected, with or without clientFoundRows) is the server's own: a
+// statement with RETURNING ends in a result set, whose counts the driver
+// does not report. The keys it touched are learned without RETURNING:
+//
+//   - an INSERT ... VALUES or INSERT ... SET names them, as parameters
+//     or literals, or leaves a single AUTO_INCREMENT key to the server,
+//     whose generated ids are consecutive (by auto_increment_increment)
+//     from the insert id the server reports;
+//   - an UPDATE or DELETE first locks the rows it is about to change with
+//     SELECT ... FOR UPDATE under its own WHERE, ORDER BY and LIMIT, and
+//     then runs restricted to those rows' keys, so that a row committed in
+//     between (READ COMMITTED) cannot slip in;
+//   - an INSERT ... SELECT, which names no keys, returns them with
+//     RETURNING where the server has it (MariaDB 10.5); so does a
+//     statement with a RETURNING clause of the caller's.
+//
+// The mirror then sets the new rows of those keys to up(old), which is
+// exact for any superset of the touched keys.
+
+// InsertKey is where one key column's value of one inserted row comes
+// from: the caller's argument Arg (1-based), the literal Lit, or the
+// server (Generated: an AUTO_INCREMENT column left out, NULL or DEFAULT).
+type InsertKey struct {
+	Arg       int
+	Lit       driver.Value
+	Generated bool
+	// Auto is set on the AUTO_INCREMENT column: an argument of NULL or 0
+	// leaves its value to the server too.
+	Auto bool
+}
+
+// Restrict is an UPDATE or DELETE restricted to the keys of the rows its
+// pre-select locked: Head, the key condition for them, and Tail. Args of
+// the caller's arguments go before the condition's, the rest after it.
+type Restrict struct {
+	Head, Keys, Tail string
+	Args             int
+}
+
+// SQL returns the restricted statement for n keys, and its arguments:
+// the caller's, with the keys' values at the condition.
+func (r *Restrict) SQL(t *Table, args []driver.NamedValue, keys [][]driver.Value) (string, []driver.NamedValue) {
+	var cond string
+	if len(keys) == 0 {
+		cond = "FALSE"
+	} else {
+		cond = r.Keys + " IN (" + t.keyValues(len(keys)) + ")"
+	}
+	out := make([]driver.NamedValue, 0, len(args)+len(keys)*len(t.Map.Key))
+	add := func(v driver.Value) { out = append(out, driver.NamedValue{Ordinal: len(out) + 1, Value: v}) }
+	for _, a := range args[:min(r.Args, len(args))] {
+		add(a.Value)
+	}
+	for _, k := range keys {
+		for _, v := range k {
+			add(v)
+		}
+	}
+	for _, a := range args[min(r.Args, len(args)):] {
+		add(a.Value)
+	}
+	return r.Head + cond + r.Tail, out
+}
+
+// MaxRestrictKeys is the most rows a MySQL UPDATE or DELETE on a mapped
+// table may change: the restricted statement names each row's key as
+// parameters, and a statement takes at most 65,535.
+const MaxRestrictKeys = 60000
+
+// mysqlMirror plans a write to a mapped old table in MySQL.
+func (p *Planner) mysqlMirror(query string, st *Statement, t *Table) *Plan {
+	m := t.Map
+	old := p.d.FoldName(m.Old)
+	if st.With.End > st.With.Start {
+		return refuse(m.Old, "a write with a WITH clause", "write the statement without WITH (use a derived table)")
+	}
+	if st.Replace && p.schema.OtherUnique[old] {
+		return refuse(m.Old, "REPLACE on a table with a unique key besides its key",
+			"REPLACE also deletes the rows it meets through that key, which the mirror cannot learn; use INSERT ... ON DUPLICATE KEY UPDATE")
+	}
+	for _, c := range st.UpsertSetColumns {
+		if changesKey(m, c) {
+			return refuse(m.Old, "ON DUPLICATE KEY UPDATE that assigns key column "+c,
+				"change keys with UPDATE ... SET "+c+" = ... instead")
+		}
+	}
+	if st.Upsert && p.schema.OtherUnique[old] {
+		return refuse(m.Old, "ON DUPLICATE KEY UPDATE on a table with a unique key besides its key",
+			"such an upsert may update the row of another key, which the statement does not name; update by the key with UPDATE, or drop the other unique key while dual-writing")
+	}
+	switch st.Kind {
+	case KindInsert:
+		return p.mysqlInsert(query, st, t)
+	case KindUpdate:
+		if trigger := p.schema.RowTriggers[old]; trigger != "" {
+			return refuse(m.Old, "UPDATE on a table with "+trigger+", which may change the key of the row it updates", "drop the trigger while dual-writing")
+		}
+		for _, c := range st.SetColumns {
+			if changesKey(m, c) {
+				return refuse(m.Old, "an UPDATE that assigns key column "+c+" (MySQL)",
+					"dualwrite cannot learn the keys an UPDATE gives rows in MySQL; move the row with DELETE and INSERT in one transaction")
+			}
+		}
+	}
+	return p.lockedWrite(query, st, t)
+}
+
+// lockedWrite plans a single-table UPDATE or DELETE: a locking pre-select
+// of the keys under the statement's clauses, and the statement restricted
+// to them.
+func (p *Planner) lockedWrite(query string, st *Statement, t *Table) *Plan {
+	plan := &Plan{Action: Mirror, Kind: st.Kind, Table: t, KeyCols: len(t.Map.Key), CallerReturning: st.Returning}
+	plan.Params = p.d.params(query, st.Params)
+	keys := make([]string, len(t.Map.Key))
+	for i, k := range t.Map.Key {
+		keys[i] = st.Qualifier + "." + p.d.Quote(k)
+	}
+	pre := p.preSelect(query, st, keys, plan.Params, &plan.PreSelectParams)
+	if st.OrderLimit.End > st.OrderLimit.Start {
+		pre += " " + p.d.splice(query, st.OrderLimit, st, plan.Params, &plan.PreSelectParams)
+	}
+	plan.PreSelect = pre + " FOR UPDATE"
+	r := &Restrict{Keys: keyList(keys)}
+	at := st.WhereAt
+	if st.Where.End > st.Where.Start {
+		at = st.Where.End
+		r.Head = query[:st.Where.Start] + "(" + query[st.Where.Start:st.Where.End] + ") AND "
+	} else {
+		r.Head = query[:st.WhereAt] + " WHERE "
+	}
+	r.Tail = query[at:st.End]
+	for _, tok := range st.Params {
+		if int(tok.Start) < at {
+			r.Args++
+		}
+	}
+	plan.Restrict = r
+	return plan
+}
+
+// mysqlInsert plans an INSERT or REPLACE.
+func (p *Planner) mysqlInsert(query string, st *Statement, t *Table) *Plan {
+	m := t.Map
+	if st.Returning || st.FromQuery {
+		if !p.d.returning {
+			return refuse(m.Old, "an INSERT ... SELECT or INSERT ... RETURNING on a server without RETURNING",
+				"insert the rows with INSERT ... VALUES, naming their keys")
+		}
+		if st.FromQuery && st.Upsert {
+			return refuse(m.Old, "INSERT ... SELECT ... ON DUPLICATE KEY UPDATE",
+				"the rows it updated are not told apart from those it inserted; run the upsert as INSERT ... VALUES ... ON DUPLICATE KEY UPDATE")
+		}
+		ai := p.schema.AutoIncrement[p.d.FoldName(m.Old)]
+		if st.FromQuery && ai != "" && (!st.HasColumns || containsFold(st.Columns, ai)) {
+			return refuse(m.Old, "INSERT ... SELECT that writes the AUTO_INCREMENT column "+ai,
+				"leave "+ai+" out of the column list, so that the server generates it, or insert the rows with INSERT ... VALUES")
+		}
+		plan, _ := p.capturePlan(query, st, t)
+		if st.FromQuery && ai != "" {
+			plan.InsertIDQuery = "SELECT LAST_INSERT_ID()"
+		}
+		return plan
+	}
+	if !st.HasColumns {
+		return refuse(m.Old, "an INSERT without a column list", "name the columns: INSERT INTO "+m.Old+" (...) VALUES (...)")
+	}
+	ai := p.schema.AutoIncrement[p.d.FoldName(m.Old)]
+	pos := make([]int, len(m.Key))
+	for i, k := range m.Key {
+		pos[i] = -1
+		for j, c := range st.Columns {
+			if c == p.d.FoldName(k) {
+				pos[i] = j
+			}
+		}
+		if pos[i] < 0 && !strings.EqualFold(k, ai) {
+			return refuse(m.Old, "an INSERT that leaves key column "+k+" to its default", "give "+k+" a value in every row")
+		}
+	}
+	params := p.d.params(query, st.Params)
+	plan := &Plan{Action: Mirror, Kind: KindInsert, Table: t, KeyCols: len(m.Key), Params: params,
+		Capture: query[:st.End], InsertStep: max(p.schema.AutoIncrementStep, 1)}
+	for _, row := range st.Rows {
+		if len(row) != len(st.Columns) {
+			return refuse(m.Old, "an INSERT whose rows do not have one value per column", "")
+		}
+		keys := make([]InsertKey, len(m.Key))
+		for i, k := range m.Key {
+			if pos[i] < 0 {
+				keys[i].Generated = true
+				continue
+			}
+			v, ok := p.insertKey(query, st, params, row[pos[i]])
+			if !ok {
+				return refuse(m.Old, "an INSERT whose key column "+k+" is given by an expression",
+					"pass the key as a parameter or a literal, or leave an AUTO_INCREMENT key out")
+			}
+			if v.Generated && !strings.EqualFold(k, ai) {
+				return refuse(m.Old, "an INSERT that sets key column "+k+" to NULL or DEFAULT", "give "+k+" a value in every row")
+			}
+			v.Auto = strings.EqualFold(k, ai)
+			keys[i] = v
+		}
+		if len(m.Key) > 1 && slicesGenerated(keys) {
+			return refuse(m.Old, "an INSERT that leaves part of a composite key to the server", "give every key column a value")
+		}
+		plan.InsertKeys = append(plan.InsertKeys, keys)
+	}
+	return plan
+}
+
+func slicesGenerated(keys []InsertKey) bool {
+	for _, k := range keys {
+		if k.Generated {
+			return true
+		}
+	}
+	return false
+}
+
+// insertKey reads one inserted key value: a parameter, a number, a plain
+// string, NULL or DEFAULT.
+func (p *Planner) insertKey(query string, st *Statement, params *Params, sp Span) (InsertKey, bool) {
+	toks, err := p.d.Lex(query[sp.Start:sp.End])
+	if err != nil || len(toks) == 0 || len(toks) > 2 {
+		return InsertKey{}, false
+	}
+	text := query[sp.Start:sp.End]
+	neg := false
+	if len(toks) == 2 {
+		if toks[0].Text(text) != "-" || toks[1].Kind != Number {
+			return InsertKey{}, false
+		}
+		neg, toks = true, toks[1:]
+	}
+	tok := toks[0]
+	s := tok.Text(text)
+	switch tok.Kind {
+	case Param:
+		for i, pt := range st.Params {
+			if int(pt.Start) == sp.Start+int(tok.Start) {
+				return InsertKey{Arg: params.index[i]}, true
+			}
+		}
+	case Number:
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			if neg {
+				n = -n
+			}
+			return InsertKey{Lit: n}, true
+		}
+	case String:
+		if q := s[0]; (q == '\'' || q == '"') && !strings.ContainsRune(s, '\\') {
+			return InsertKey{Lit: strings.ReplaceAll(s[1:len(s)-1], string([]byte{q, q}), string(q))}, true
+		}
+	case Word:
+		if strings.EqualFold(s, "NULL") || strings.EqualFold(s, "DEFAULT") {
+			return InsertKey{Generated: true}, true
+		}
+	}
+	return InsertKey{}, false
+}

@@ -1,0 +1,166 @@
+package txn
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// noTransaction asks the database, with query, whether no transaction is
+// open on c.
+func noTransaction(ctx context.Context, c Conn, query string) (bool, error) {
+	rows, err := c.Query(ctx, query, nil)
+	if err != nil {
+		return false, err
+	}
+	_, _, data, err := readAll(rows, false)
+	if err != nil {
+		return false, err
+	}
+	if len(data) != 1 || len(data[0]) != 1 {
+		return false, fmt.Errorf("%s returned %d rows", query, len(data))
+	}
+	return fmt.Sprint(text(data[0][0])) == "0", nil
+}
+
+// text returns a driver's []byte value as a string.
+func text(v driver.Value) driver.Value {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return v
+}
+
+// writeRestricted runs a MySQL UPDATE or DELETE as its plan's Restrict: the
+// pre-select locks the rows and returns their keys, the statement runs
+// restricted to them, and the mirror sets their new rows.
+func writeRestricted(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.NamedValue) (*Result, Step, error) {
+	rows, err := c.Query(ctx, plan.PreSelect, plan.Params.Subset(args, plan.PreSelectParams))
+	if err != nil {
+		return nil, StepPreSelect, err
+	}
+	_, _, keys, err := readAll(rows, false)
+	if err != nil {
+		return nil, StepPreSelect, err
+	}
+	t := plan.Table
+	if len(keys) > rewrite.MaxRestrictKeys {
+		return nil, StepPreSelect, fmt.Errorf("the %s would change %d rows of %s, more than the %d one dual write can name; change them in smaller statements",
+			plan.Kind, len(keys), t.Map.Old, rewrite.MaxRestrictKeys)
+	}
+	query, qargs := plan.Restrict.SQL(t, plan.Params.Bind(args), keys)
+	res := &Result{}
+	if plan.CallerReturning {
+		rows, err := c.Query(ctx, query, qargs)
+		if err != nil {
+			return nil, StepStatement, err
+		}
+		cols, types, data, err := readAll(rows, true)
+		if err != nil {
+			return nil, StepStatement, err
+		}
+		res.callerRows(cols, types, data, 0)
+		res.RowsAffected = int64(len(data))
+	} else {
+		r, err := c.Exec(ctx, query, qargs)
+		if err != nil {
+			return nil, StepStatement, err
+		}
+		res.LastInsertID, _ = r.LastInsertId()
+		res.RowsAffected, _ = r.RowsAffected()
+	}
+	if plan.Kind == rewrite.KindDelete {
+		return res, StepDelete, forKeys(ctx, c, t, keys, t.DeleteSQL)
+	}
+	return res, StepUpsert, forKeys(ctx, c, t, keys, t.UpsertSQL)
+}
+
+// checkInsertKeys refuses, before anything runs, a MySQL INSERT that
+// gives some rows their AUTO_INCREMENT key and leaves it to the server for
+// others: the ids the server generates after an explicit one do not follow
+// the insert id it reports.
+func checkInsertKeys(plan *rewrite.Plan, args []driver.NamedValue) error {
+	explicit, generated := insertKeys(plan, plan.Params.Bind(args))
+	for _, k := range explicit {
+		if generated > 0 && !zero(k[0]) {
+			return &rewrite.UnsupportedError{Table: plan.Table.Map.Old,
+				Construct: "an INSERT that gives some rows their AUTO_INCREMENT key and leaves it to the server for others",
+				Fix:       "insert the two kinds of rows in separate statements"}
+		}
+	}
+	return nil
+}
+
+// insertKeys returns the keys an INSERT names, and how many of its rows
+// leave their key to the server. An AUTO_INCREMENT key of NULL or 0 is
+// generated (0 unless sql_mode has NO_AUTO_VALUE_ON_ZERO, so 0 is named
+// too: a key mirrored needlessly costs nothing).
+func insertKeys(plan *rewrite.Plan, args []driver.NamedValue) (keys [][]driver.Value, generated int) {
+	for _, row := range plan.InsertKeys {
+		key := make([]driver.Value, len(row))
+		gen := false
+		for i, k := range row {
+			switch {
+			case k.Generated:
+				gen = true
+			case k.Arg > 0 && k.Arg <= len(args):
+				key[i] = args[k.Arg-1].Value
+				gen = gen || k.Auto && (key[i] == nil || zero(key[i]))
+			default:
+				key[i] = k.Lit
+			}
+		}
+		if gen {
+			generated++
+		}
+		if !gen || key[0] != nil {
+			keys = append(keys, key)
+		}
+	}
+	return keys, generated
+}
+
+// zero reports whether v is zero as a key value.
+func zero(v driver.Value) bool { return fmt.Sprint(text(v)) == "0" }
+
+// writeInsert runs a MySQL INSERT ... VALUES or SET as written and mirrors
+// the keys it names and those the server generated for it: as many as it
+// left to the server, consecutive from the insert id.
+func writeInsert(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.NamedValue) (*Result, Step, error) {
+	keys, generated := insertKeys(plan, plan.Params.Bind(args))
+	r, err := c.Exec(ctx, plan.Capture, args)
+	if err != nil {
+		return nil, StepStatement, err
+	}
+	res := &Result{}
+	res.LastInsertID, _ = r.LastInsertId()
+	res.RowsAffected, _ = r.RowsAffected()
+	if first := res.LastInsertID; generated > 0 && first > 0 {
+		for i := range int64(generated) {
+			keys = append(keys, []driver.Value{first + i*plan.InsertStep})
+		}
+	}
+	return res, StepUpsert, forKeys(ctx, c, plan.Table, keys, plan.Table.UpsertSQL)
+}
+
+// insertID reads the one integer query returns.
+func insertID(ctx context.Context, c Conn, query string) (int64, error) {
+	rows, err := c.Query(ctx, query, nil)
+	if err != nil {
+		return 0, err
+	}
+	_, _, data, err := readAll(rows, false)
+	if err != nil {
+		return 0, err
+	}
+	if len(data) != 1 || len(data[0]) != 1 {
+		return 0, fmt.Errorf("%s returned %d rows", query, len(data))
+	}
+	var id int64
+	if _, err := fmt.Sscan(fmt.Sprint(text(data[0][0])), &id); err != nil {
+		return 0, fmt.Errorf("%s returned %v: %w", query, data[0][0], err)
+	}
+	return id, nil
+}
