@@ -22,7 +22,7 @@ type config struct {
 	noCheck    bool
 	// noReturning: MySQL plans that do without RETURNING (WithoutReturning).
 	noReturning bool
-	sampleRate float64
+	sampleRate  float64
 }
 
 func defaultConfig() config {
