@@ -206,8 +206,10 @@ func (a *analyzer) mysqlDelete(i int) {
 // indexHints skips {USE | FORCE | IGNORE} {INDEX | KEY} [FOR ...] (...) hints at i.
 func (a *analyzer) indexHints(i int) int {
 	for a.isAny(i, "USE", "FORCE", "IGNORE") && a.isAny(i+1, "INDEX", "KEY") {
-		i = a.next(i+2, func(k int) bool { return a.toks[k].Kind == LParen })
+		for i += 2; i < a.end && a.toks[i].Kind != LParen; i++ { // FOR JOIN, FOR ORDER BY, FOR GROUP BY
+		}
 		if i >= a.end {
+			a.unsupported("( expected in an index hint")
 			return i
 		}
 		i = a.skipParens(i)

@@ -100,6 +100,9 @@ func lockingClause(query string, toks []Token, i int, l *locking) (int, error) {
 
 // isLocking reports whether token i starts a locking clause.
 func isLocking(word func(int) string, i int) bool {
+	if word(i) == "LOCK" && word(i+1) == "IN" {
+		return true // MySQL's LOCK IN SHARE MODE
+	}
 	if word(i) != "FOR" {
 		return false
 	}

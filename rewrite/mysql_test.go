@@ -1,83 +1,160 @@
-package rewrite
+package rewrite_test
 
 import (
+	"database/sql/driver"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/rewrite"
 )
 
-func mysqlMapping(t *testing.T) *mapping.Mapping {
+// mysqlPlanner plans for corpus.MySQLMapping as the driver does on
+// corpus.MySQLSchema: users.id is AUTO_INCREMENT and users.email unique.
+func mysqlPlanner(t *testing.T, d *rewrite.Dialect) *rewrite.Planner {
 	t.Helper()
-	m, err := mapping.Parse([]byte(`
-dialect: mysql
-tables:
-  - old: users
-    new: accounts
-    key: [id]
-    columns:
-      id: id
-      email_address: email
-      display_name: name
-    reverse:
-      id: id
-      email: email_address
-      name: display_name
-`))
+	m, err := mapping.Parse([]byte(corpus.MySQLMapping))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	s := &rewrite.Schema{OtherUnique: map[string]bool{"users": true}, AutoIncrement: map[string]string{"users": "id"}, AutoIncrementStep: 1}
+	return rewrite.NewPlanner(d, m, s, 100)
+}
+
+// describe says what a MySQL plan does, in one line.
+func describe(plan *rewrite.Plan) string {
+	switch {
+	case plan.Err != nil:
+		return "refused: " + plan.Err.Error()
+	case plan.Action == rewrite.Pass:
+		return "pass"
+	case plan.Restrict != nil:
+		return "lock: " + plan.PreSelect + " | then: " + plan.Restrict.Head + "<" + plan.Restrict.Keys + " IN keys>" + plan.Restrict.Tail +
+			fmt.Sprintf(" | args before: %d, pre-select params: %v", plan.Restrict.Args, plan.PreSelectParams)
+	case plan.InsertKeys != nil:
+		var rows []string
+		for _, r := range plan.InsertKeys {
+			var ks []string
+			for _, k := range r {
+				switch {
+				case k.Generated:
+					ks = append(ks, "generated")
+				case k.Arg > 0:
+					ks = append(ks, fmt.Sprintf("arg %d", k.Arg))
+				default:
+					ks = append(ks, fmt.Sprintf("%#v", k.Lit))
+				}
+			}
+			rows = append(rows, "("+strings.Join(ks, ", ")+")")
+		}
+		return "insert, keys " + strings.Join(rows, " ")
+	case plan.Capture != "":
+		return "returning: " + plan.Capture + " | id: " + plan.InsertIDQuery
+	}
+	return fmt.Sprintf("action %d", plan.Action)
 }
 
 func TestMySQLPlans(t *testing.T) {
-	m := mysqlMapping(t)
-	p := NewPlanner(MySQL, m, &Schema{AutoIncrement: map[string]string{"users": "id"}, AutoIncrementStep: 1}, 100)
-	for _, q := range []string{
-		"INSERT INTO users (id, email, name) VALUES (?, ?, ?)",
-		"INSERT INTO users (email, name) VALUES (?, ?), ('a', 'b')",
-		"INSERT IGNORE INTO users SET id = 5, email = 'x', name = 'y'",
-		"INSERT INTO users (id, email, name) VALUES (1, 'a', 'b') AS n ON DUPLICATE KEY UPDATE email = n.email",
-		"INSERT INTO users (id, email, name) VALUES (1, 'a', 'b') ON DUPLICATE KEY UPDATE users.email = VALUES(email)",
-		"INSERT INTO users (id, email, name) SELECT id + 100, email, name FROM users WHERE id < ?",
-		"INSERT INTO users (email, name) SELECT email, name FROM users WHERE id < ?",
-		"UPDATE users SET name = ? WHERE id = ? ORDER BY id LIMIT ?",
-		"UPDATE LOW_PRIORITY IGNORE users AS u SET u.name = CONCAT(u.name, ?)",
-		"DELETE FROM users WHERE email LIKE ? ORDER BY id DESC LIMIT 2 RETURNING id",
-		"DELETE t1 FROM users t1 JOIN x ON x.id = t1.id",
-		"UPDATE users, x SET users.name = x.name WHERE users.id = x.id",
-		"UPDATE users SET id = id + 1",
-		"INSERT INTO users VALUES (1, 'a', 'b')",
-		"INSERT INTO users (id, email, name) VALUES (1 + 1, 'a', 'b')",
-		"REPLACE INTO users (id, email, name) VALUES (?, ?, ?)",
-	} {
-		plan, _ := p.Plan(q)
-		var b strings.Builder
-		switch {
-		case plan.Err != nil:
-			b.WriteString("refused: " + plan.Err.Error())
-		case plan.Restrict != nil:
-			b.WriteString("pre-select: " + plan.PreSelect + "\n    restricted: " + plan.Restrict.Head + "<" + plan.Restrict.Keys + " IN ...>" + plan.Restrict.Tail)
-		case plan.InsertKeys != nil:
-			b.WriteString("insert keys: ")
-			for _, r := range plan.InsertKeys {
-				for _, k := range r {
-					switch {
-					case k.Generated:
-						b.WriteString("generated ")
-					case k.Arg > 0:
-						b.WriteString("arg" + string(rune('0'+k.Arg)) + " ")
-					default:
-						b.WriteString("lit ")
-					}
-				}
-			}
-		default:
-			b.WriteString("capture: " + plan.Capture + " / " + plan.InsertIDQuery)
-		}
-		t.Logf("%s\n    %s", q, b.String())
+	cases := []struct{ query, want string }{
+		{"INSERT INTO users (id, full_name, email) VALUES (?, ?, ?)", "insert, keys (arg 1)"},
+		{"INSERT INTO users (full_name, id) VALUES (?, ?), ('x', -7)", "insert, keys (arg 2) (-7)"},
+		{"INSERT INTO users (full_name) VALUES (?), ('b')", "insert, keys (generated) (generated)"},
+		{"INSERT INTO users (id, full_name) VALUES (NULL, 'a'), (DEFAULT, 'b')", "insert, keys (generated) (generated)"},
+		{"INSERT INTO users () VALUES ()", "insert, keys (generated)"},
+		{"insert low_priority ignore users set id = 5, full_name = 'x'", "insert, keys (5)"},
+		{"INSERT INTO memberships (role, user_id, org_id) VALUE ('a', ?, ?)", "insert, keys (arg 2, arg 1)"},
+		{"INSERT INTO memberships (org_id, user_id, role) VALUES ('1', \"2\", 'x') ON DUPLICATE KEY UPDATE role = VALUES(role)", `insert, keys ("1", "2")`},
+		{"REPLACE INTO memberships (org_id, user_id, role) VALUES (1, 2, 'x')", "insert, keys (1, 2)"},
+		{"INSERT INTO users (full_name) SELECT msg FROM audit WHERE id < ?", "returning: INSERT INTO users (full_name) SELECT msg FROM audit WHERE id < ? RETURNING `id` | id: SELECT LAST_INSERT_ID()"},
+		{"INSERT INTO users (full_name) VALUES ('x') RETURNING full_name", "returning: INSERT INTO users (full_name) VALUES ('x') RETURNING full_name, `id` | id: "},
+		{"UPDATE users SET full_name = ? WHERE id > ? ORDER BY id DESC LIMIT ?",
+			"lock: SELECT users.`id` FROM users WHERE id > ? ORDER BY id DESC LIMIT ? FOR UPDATE | then: UPDATE users SET full_name = ? WHERE (id > ?) AND <users.`id` IN keys> ORDER BY id DESC LIMIT ? | args before: 2, pre-select params: [2 3]"},
+		{"UPDATE IGNORE memberships AS m USE INDEX (PRIMARY) SET m.role = ?",
+			"lock: SELECT m.`org_id`, m.`user_id` FROM memberships AS m FOR UPDATE | then: UPDATE IGNORE memberships AS m USE INDEX (PRIMARY) SET m.role = ? WHERE <(m.`org_id`, m.`user_id`) IN keys> | args before: 1, pre-select params: []"},
+		{"DELETE QUICK FROM users WHERE email LIKE ? LIMIT 3 RETURNING id",
+			"lock: SELECT users.`id` FROM users WHERE email LIKE ? LIMIT 3 FOR UPDATE | then: DELETE QUICK FROM users WHERE (email LIKE ?) AND <users.`id` IN keys> LIMIT 3 RETURNING id | args before: 1, pre-select params: [1]"},
+		{"INSERT INTO users VALUES (1, 'a', 'b', 0)", "refused: dualwrite: refused statement on users: an INSERT without a column list"},
+		{"INSERT INTO users (id, full_name) VALUES (1 + 1, 'a')", "refused: dualwrite: refused statement on users: an INSERT whose key column id is given by an expression"},
+		{"INSERT INTO memberships (org_id, role) VALUES (1, 'a')", "refused: dualwrite: refused statement on memberships: an INSERT that leaves key column user_id to its default"},
+		{"INSERT INTO users (id, full_name) SELECT id, msg FROM audit", "refused: dualwrite: refused statement on users: INSERT ... SELECT that writes the AUTO_INCREMENT column id"},
+		{"INSERT INTO memberships (org_id, user_id) SELECT 1, id FROM audit ON DUPLICATE KEY UPDATE role = 'x'", "refused: dualwrite: refused statement on memberships: INSERT ... SELECT ... ON DUPLICATE KEY UPDATE"},
+		{"INSERT INTO users (id) VALUES (1) ON DUPLICATE KEY UPDATE visits = visits + 1", "refused: dualwrite: refused statement on users: ON DUPLICATE KEY UPDATE on a table with a unique key besides its key"},
+		{"INSERT INTO memberships (org_id, user_id) VALUES (1, 1) ON DUPLICATE KEY UPDATE memberships.user_id = 2", "refused: dualwrite: refused statement on memberships: ON DUPLICATE KEY UPDATE that assigns key column user_id"},
+		{"REPLACE INTO users (id, full_name) VALUES (1, 'a')", "refused: dualwrite: refused statement on users: REPLACE on a table with a unique key besides its key"},
+		{"UPDATE users SET id = id + 1", "refused: dualwrite: refused statement on users: an UPDATE that assigns key column id (MySQL)"},
+		{"UPDATE users u JOIN audit a ON a.id = u.id SET u.full_name = a.msg", "refused: dualwrite: refused statement on users: a multi-table UPDATE"},
+		{"UPDATE audit, users SET users.visits = 1", "refused: dualwrite: refused statement on audit: a multi-table UPDATE"},
+		{"DELETE u FROM users u JOIN audit a ON a.id = u.id", "refused: dualwrite: refused statement on users: a multi-table DELETE"},
+		{"DELETE FROM users USING users JOIN audit", "refused: dualwrite: refused statement on users: a multi-table DELETE"},
+		{"UPDATE users SET visits = 1 RETURNING id", "refused: dualwrite: refused statement on users: RETURNING in UPDATE"},
+		{"SET sql_mode = 'ANSI_QUOTES'", "refused: dualwrite: refused statement: SET sql_mode"},
+		{"SET @a = 1, @@session.sql_mode = ''", "refused: dualwrite: refused statement: SET @a = 1, @@session.sql_mode"},
+		{"SET STATEMENT max_statement_time = 1 FOR SELECT 1", "refused: dualwrite: refused statement: SET STATEMENT"},
+		{"SET NAMES sjis", "refused: dualwrite: refused statement: SET NAMES"},
+		{"SET autocommit = 0", "refused: dualwrite: refused statement: SET autocommit"},
+		{"USE other", "refused: dualwrite: refused statement: USE"},
+		{"PREPARE s FROM @q", "refused: dualwrite: refused statement: an SQL-level PREPARE or EXECUTE IMMEDIATE of text that is not a string literal"},
+		{"EXECUTE IMMEDIATE 'DELETE FROM audit'", "refused: dualwrite: refused statement: an SQL-level PREPARE or EXECUTE IMMEDIATE of anything but a plain read"},
+		{"PREPARE s FROM 'SELECT * FROM users'", "refused: dualwrite: refused statement on users: an SQL-level PREPARE"},
+		{"PREPARE s FROM 'SELECT * FROM audit WHERE id = ?'", "pass"},
+		{"SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "pass"},
+		{"INSERT INTO audit (id, msg) VALUES (1, 'users')", "pass"},
+		{"SELECT /*! SLEEP(1) */ 1 FROM users", "refused: dualwrite: refused statement on users: SQL text that cannot be tokenized"},
 	}
-	tb := p.Table("users")
-	t.Log(tb.UpsertSQL(2))
-	t.Log(tb.DeleteSQL(2))
+	p := mysqlPlanner(t, rewrite.MySQL)
+	for _, c := range cases {
+		plan, _ := p.Plan(c.query)
+		if got := describe(plan); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s:\n got  %s\n want %s", c.query, got, c.want)
+		}
+	}
+	// Without RETURNING, what needs it is refused, and the rest is alike.
+	p = mysqlPlanner(t, rewrite.MySQLWithoutReturning)
+	for _, c := range cases {
+		plan, _ := p.Plan(c.query)
+		got := describe(plan)
+		if strings.HasPrefix(c.want, "returning: ") || strings.HasPrefix(c.query, "INSERT") && strings.Contains(c.query, " SELECT ") {
+			if !strings.Contains(got, "an INSERT ... SELECT or INSERT ... RETURNING on a server without RETURNING") {
+				t.Errorf("without RETURNING, %s: got %s, want a refusal", c.query, got)
+			}
+		} else if !strings.HasPrefix(got, c.want) {
+			t.Errorf("without RETURNING, %s:\n got  %s\n want %s", c.query, got, c.want)
+		}
+	}
+}
+
+// TestMySQLRestrict: the restricted statement takes the caller's
+// arguments before its key condition, the keys, then the rest, in the
+// order of its "?" placeholders; with no key, it changes no row.
+func TestMySQLRestrict(t *testing.T) {
+	p := mysqlPlanner(t, rewrite.MySQL)
+	plan, _ := p.Plan("UPDATE memberships SET role = ? WHERE org_id = ? ORDER BY user_id LIMIT ?")
+	args := []driver.NamedValue{{Ordinal: 1, Value: "r"}, {Ordinal: 2, Value: int64(7)}, {Ordinal: 3, Value: int64(10)}}
+	keys := [][]driver.Value{{int64(7), int64(1)}, {int64(7), int64(2)}}
+	q, got := plan.Restrict.SQL(plan.Table, args, keys)
+	if want := "UPDATE memberships SET role = ? WHERE (org_id = ?) AND (memberships.`org_id`, memberships.`user_id`) IN ((?, ?), (?, ?)) ORDER BY user_id LIMIT ?"; q != want {
+		t.Fatalf("restricted:\n got  %s\n want %s", q, want)
+	}
+	var vals []driver.Value
+	for i, a := range got {
+		if a.Ordinal != i+1 {
+			t.Fatalf("argument %d has ordinal %d", i, a.Ordinal)
+		}
+		vals = append(vals, a.Value)
+	}
+	if want := []driver.Value{"r", int64(7), int64(7), int64(1), int64(7), int64(2), int64(10)}; !reflect.DeepEqual(vals, want) {
+		t.Fatalf("arguments %v, want %v", vals, want)
+	}
+	if q, _ := plan.Restrict.SQL(plan.Table, args, nil); !strings.Contains(q, "(org_id = ?) AND FALSE ORDER BY") {
+		t.Fatalf("with no key: %s", q)
+	}
+	if got := p.Table("users").UpsertSQL(1); got != "INSERT INTO `accounts` (`account_id`, `email_address`, `first_name`, `last_name`, `visits`) SELECT id, email, "+
+		"SUBSTRING_INDEX(full_name, ' ', 1), SUBSTRING(full_name, CHAR_LENGTH(SUBSTRING_INDEX(full_name, ' ', 1)) + 2), visits FROM `users` WHERE `id` IN (?) "+
+		"ON DUPLICATE KEY UPDATE `accounts`.`account_id` = IF(`accounts`.`account_id` <=> VALUES(`account_id`), `accounts`.`account_id`, NULL), "+
+		"`accounts`.`email_address` = VALUES(`email_address`), `accounts`.`first_name` = VALUES(`first_name`), `accounts`.`last_name` = VALUES(`last_name`), `accounts`.`visits` = VALUES(`visits`)" {
+		t.Fatalf("upsert: %s", got)
+	}
 }

@@ -128,7 +128,7 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 			// table alone, it would lock the wrong rows.
 			switch {
 			case !p.d.lockingReads:
-				return nil, fmt.Errorf("a locking read (FOR %s)", word(i+1))
+				return nil, fmt.Errorf("a locking read (%s %s)", word(i), word(i+1))
 			case len(stack) > 1:
 				return nil, fmt.Errorf("a locking read (FOR %s) in a subquery; lock the mapped table's rows in a query of their own", word(i+1))
 			}
