@@ -3,7 +3,9 @@ package txn
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/dualwrite/dualwrite/rewrite"
 )
@@ -163,4 +165,51 @@ func insertID(ctx context.Context, c Conn, query string) (int64, error) {
 		return 0, fmt.Errorf("%s returned %v: %w", query, data[0][0], err)
 	}
 	return id, nil
+}
+
+// MySQL's error numbers that say a transaction ended under a statement.
+const (
+	mysqlDeadlock    = 1213 // ER_LOCK_DEADLOCK: the whole transaction was rolled back
+	mysqlLockWait    = 1205 // ER_LOCK_WAIT_TIMEOUT: the statement, or with innodb_rollback_on_timeout the transaction
+	mysqlNoSavepoint = 1305 // ER_SP_DOES_NOT_EXIST: the savepoint went with its transaction
+)
+
+// RolledBack reports whether err is a MySQL deadlock, after which the
+// server has rolled back the whole transaction: nothing of a dual write is
+// left to undo, and the connection no longer knows whether a transaction
+// is open (the caller's is gone). A lock wait timeout may have rolled it
+// back too: TxGone says so for both.
+func RolledBack(err error) bool { return mysqlError(err) == mysqlDeadlock }
+
+// TxGone reports whether, after err, the transaction a statement ran in
+// may have ended without the caller's word.
+func TxGone(err error) bool {
+	n := mysqlError(err)
+	return n == mysqlDeadlock || n == mysqlLockWait || n == mysqlNoSavepoint
+}
+
+// mysqlError returns the error number of a github.com/go-sql-driver/mysql
+// error in err's chain (a *MySQLError, read by its fields: the wrapper
+// does not link the driver), or 0.
+func mysqlError(err error) uint16 {
+	for err != nil {
+		v := reflect.ValueOf(err)
+		if v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct && v.Elem().Type().Name() == "MySQLError" {
+			if f := v.Elem().FieldByName("Number"); f.IsValid() && f.Kind() == reflect.Uint16 {
+				return uint16(f.Uint())
+			}
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if n := mysqlError(e); n != 0 {
+					return n
+				}
+			}
+			return 0
+		default:
+			err = errors.Unwrap(err)
+		}
+	}
+	return 0
 }
