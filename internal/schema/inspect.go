@@ -55,6 +55,10 @@ type dialect struct {
 	// aggregate, window or set-returning expression in WHERE; when set,
 	// each expression is also checked that way.
 	aggregateStates []string
+	// aggregateError, where the driver's errors carry no SQLSTATE method
+	// (go-sql-driver/mysql), tells the same rejections by the error
+	// itself; when set, each expression is also checked that way.
+	aggregateError func(error) bool
 }
 
 // catalog reads one dialect's catalog.
@@ -98,7 +102,8 @@ func (in *inspector) run(m *mapping.Mapping) (*rewrite.Schema, []Problem, error)
 
 func emptySchema() *rewrite.Schema {
 	return &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{},
-		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}, KeyTypes: map[string][]string{}}
+		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}, KeyTypes: map[string][]string{},
+		AutoIncrement: map[string]string{}}
 }
 
 // side is one table of a mapping entry with the section that lists its
@@ -145,8 +150,8 @@ func (in *inspector) checkTable(t *mapping.Table, s *rewrite.Schema) error {
 }
 
 // writeFacts records what the planner needs to know of a table whose
-// writes it mirrors: its unique constraints besides its key, and the types
-// its key values are bound as.
+// writes it mirrors: its unique constraints besides its key, the types
+// its key values are bound as, and its auto-increment column.
 func (in *inspector) writeFacts(s *rewrite.Schema, name string, tbl *table, key []string) {
 	if types := tbl.keyTypes(key); types != nil {
 		s.KeyTypes[in.d.sql.FoldName(name)] = types
@@ -157,6 +162,9 @@ func (in *inspector) writeFacts(s *rewrite.Schema, name string, tbl *table, key 
 	}
 	if tbl.replaceOnConflict {
 		s.ReplaceOnConflict[in.d.sql.FoldName(name)] = true
+	}
+	if tbl.autoIncrement != "" {
+		s.AutoIncrement[in.d.sql.FoldName(name)] = in.d.sql.FoldName(tbl.autoIncrement)
 	}
 }
 
