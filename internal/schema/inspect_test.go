@@ -298,7 +298,7 @@ tables:
 	tests := []struct {
 		name, only, ddl string // only: the backends a case runs on, "" for every one
 		otherUnique     bool
-		wants       []want
+		wants           []want
 	}{
 		{
 			name: "unique index in another column order",
