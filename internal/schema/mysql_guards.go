@@ -30,22 +30,29 @@ type myRoutine struct {
 // the routines it may call, transitively. A routine is taken to be called
 // when its name appears as a word in the text already taken (a name that
 // only looks like a call takes in more than is called: the checks err on
-// the side of refusing). unread names the code taken whose text the
-// connection's user may not read (information_schema shows NULL, for
-// routines the user did not define): the body is then taken to name every
-// table.
+// the side of refusing). Where the connection's user may not read a text
+// (information_schema shows NULL for routines the user did not define,
+// without the privilege to see them), the body is taken to name every
+// table: hidden says so for its own text, unread names the routines
+// taken whose text is hidden.
 type myBody struct {
 	src    string
+	hidden bool
 	unread []string
 }
 
 // names reports whether the body names table as a whole word, or may.
-func (b *myBody) names(table string) bool { return len(b.unread) > 0 || mentionsWord(b.src, table) }
+func (b *myBody) names(table string) bool {
+	return b.hidden || len(b.unread) > 0 || mentionsWord(b.src, table)
+}
 
 // why says how the body names a table, after "its statement" or "its
 // body".
 func (b *myBody) why() string {
-	if len(b.unread) > 0 {
+	switch {
+	case b.hidden:
+		return "is hidden from this user, who may not read it"
+	case len(b.unread) > 0:
 		return "runs " + strings.Join(b.unread, ", ") + ", whose text this user may not read"
 	}
 	return "names it"
@@ -59,7 +66,7 @@ var writeWords = []string{"INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD", "TRUN
 
 // writes reports whether the body may write to some table.
 func (b *myBody) writes() bool {
-	if len(b.unread) > 0 {
+	if b.hidden || len(b.unread) > 0 {
 		return true
 	}
 	for _, w := range writeWords {
@@ -222,19 +229,16 @@ WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY ROUTINE_NAME, ROUTINE_TYPE`)
 	rs := make([]myRoutine, len(rows))
 	for i, r := range rows {
 		rs[i] = myRoutine{kind: strings.ToLower(str(r[0])), name: str(r[1])}
-		rs[i].body = withCallees(rows, rs[i].kind+" "+rs[i].name, r[2])
+		rs[i].body = withCallees(rows, r[2])
 	}
 	return rs, rows, nil
 }
 
-// withCallees returns the body of the code what whose text is src (nil
-// where the user may not read it), with the bodies of the routines it may
-// call. routines are the rows of routines.
-func withCallees(routines [][]driver.Value, what string, src driver.Value) *myBody {
-	b := &myBody{src: str(src)}
-	if src == nil {
-		b.unread = append(b.unread, what)
-	}
+// withCallees returns the body of the code whose text is src (nil where
+// the user may not read it), with the bodies of the routines it may call.
+// routines are the rows of routines.
+func withCallees(routines [][]driver.Value, src driver.Value) *myBody {
+	b := &myBody{src: str(src), hidden: src == nil}
 	taken := map[int]bool{}
 	for grew := true; grew; {
 		grew = false
@@ -263,7 +267,7 @@ FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() ORDER BY
 	trigs := make([]myTrigger, len(rows))
 	for i, r := range rows {
 		trigs[i] = myTrigger{name: str(r[0]), table: str(r[1]), event: myTriggerEvents(str(r[2])), before: strings.EqualFold(str(r[3]), "BEFORE"),
-			body: withCallees(routines, "trigger "+str(r[0]), r[4])}
+			body: withCallees(routines, r[4])}
 	}
 	return trigs, nil
 }
@@ -277,7 +281,7 @@ WHERE EVENT_SCHEMA = DATABASE() AND STATUS = 'ENABLED' ORDER BY EVENT_NAME`)
 	}
 	evs := make([]myRoutine, len(rows))
 	for i, r := range rows {
-		evs[i] = myRoutine{kind: "event", name: str(r[0]), body: withCallees(routines, "event "+str(r[0]), r[1])}
+		evs[i] = myRoutine{kind: "event", name: str(r[0]), body: withCallees(routines, r[1])}
 	}
 	return evs, nil
 }
