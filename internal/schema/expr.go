@@ -14,9 +14,10 @@ import (
 // computes one value from one row of table src, on its own: it runs
 // SELECT (<expr>) FROM src WHERE <false>, which reads no row but returns one
 // when the expression aggregates rows; where the dialect has
-// aggregateStates or aggregateError, it also runs SELECT 1 FROM src WHERE <false> AND
-// (<expr>) IS NULL, which the server rejects when the expression
-// aggregates rows or holds a window or set-returning function. defined is
+// aggregateStates or aggregateError, it also runs
+// SELECT 1 FROM src WHERE <false> AND (<expr>) IS NULL, which the server
+// rejects when the expression aggregates rows or holds a window or
+// set-returning function. defined is
 // the table whose column c defines. Before running anything it makes sure,
 // with the expression inline as the generated statements have it,
 // with the dialect's lexer, that the text is one balanced expression

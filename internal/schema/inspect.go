@@ -14,7 +14,7 @@ import (
 type Problem struct {
 	// Table is the table at fault, as the database spells it (as the
 	// mapping does when the table does not exist); "" for problems of the
-	// database as a whole (the SQLite version).
+	// database as a whole (the server's version, a setting).
 	Table string
 	// Column is the column at fault, or "" for a problem of the table.
 	Column string
