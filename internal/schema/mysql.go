@@ -171,6 +171,11 @@ WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME`)
 	}
 	for _, r := range rows {
 		rel := &myRel{name: str(r[0]), typ: str(r[1]), engine: str(r[2])}
+		if rel.typ == "TEMPORARY" {
+			// MariaDB 11.2 lists the session's temporary tables, which
+			// no other connection sees.
+			continue
+		}
 		if rel.typ == "BASE TABLE" || rel.typ == "SYSTEM VERSIONED" {
 			rel.t = &table{name: rel.name, fold: strings.ToLower}
 		}

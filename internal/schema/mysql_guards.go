@@ -193,13 +193,14 @@ func (c *myCatalog) serverCode(in *inspector, g *guardSet, r myRoutine) {
 }
 
 // foreignKeys returns the foreign keys of the tables of the current
-// database whose parent is in it too, with their actions.
+// database, with their actions. A parent in another database is named
+// without its database, as a statement's table is looked up in the guards.
 func (c *myCatalog) foreignKeys() ([]foreignKey, error) {
 	rows, err := queryAll(c.ctx, c.q, `SELECT rc.CONSTRAINT_NAME, rc.TABLE_NAME, rc.REFERENCED_TABLE_NAME, rc.UPDATE_RULE, rc.DELETE_RULE, k.COLUMN_NAME
 FROM information_schema.REFERENTIAL_CONSTRAINTS AS rc
 JOIN information_schema.KEY_COLUMN_USAGE AS k
 	ON k.CONSTRAINT_SCHEMA = rc.CONSTRAINT_SCHEMA AND k.TABLE_NAME = rc.TABLE_NAME AND k.CONSTRAINT_NAME = rc.CONSTRAINT_NAME
-WHERE rc.CONSTRAINT_SCHEMA = DATABASE() AND rc.UNIQUE_CONSTRAINT_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL
+WHERE rc.CONSTRAINT_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL
 ORDER BY rc.TABLE_NAME, rc.CONSTRAINT_NAME, k.ORDINAL_POSITION`)
 	if err != nil {
 		return nil, fmt.Errorf("schema: reading foreign keys: %w", err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dualwrite/dualwrite/internal/mytest"
 	"github.com/dualwrite/dualwrite/rewrite"
 )
 
@@ -200,5 +201,17 @@ func TestMySQLTriggerEvents(t *testing.T) {
 		if got := myTriggerEvents(tt.event); got != tt.want {
 			t.Errorf("myTriggerEvents(%q) = %v, want %v", tt.event, got, tt.want)
 		}
+	}
+}
+
+func TestMySQLForeignKeyToAnotherDatabase(t *testing.T) {
+	_, other := mytest.New(t, "CREATE TABLE orgs (id int PRIMARY KEY)")
+	db := myOpen(t, "CREATE TABLE accounts (account_id int PRIMARY KEY, org int);\n"+
+		"CREATE TABLE users (id int PRIMARY KEY, org_id int, CONSTRAINT users_org FOREIGN KEY (org_id) REFERENCES "+other+".orgs (id) ON DELETE SET NULL);")
+	s, problems := db.inspect(t, orgMapping)
+	checkProblems(t, problems)
+	want := map[string]rewrite.Guard{"orgs": {Delete: true, Reason: "foreign key users_org users(org_id) -> orgs ON DELETE SET NULL changes users without the mirror"}}
+	if !reflect.DeepEqual(s.Guards, want) {
+		t.Errorf("Guards = %#v\nwant %#v", s.Guards, want)
 	}
 }
