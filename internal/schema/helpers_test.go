@@ -152,6 +152,15 @@ var backends = []backend{
 			"REFERENTIAL_CONSTRAINTS", "information_schema.ROUTINES", "information_schema.TRIGGERS", "information_schema.EVENTS", "information_schema.VIEWS"}},
 }
 
+// upsert is how the problem of a new key that is not unique names the
+// mirror's upsert on the key columns cols.
+func (b backend) upsert(cols string) string {
+	if b.name == "mysql" {
+		return "the mirror's INSERT ... ON DUPLICATE KEY UPDATE needs it"
+	}
+	return "the mirror's INSERT ... ON CONFLICT (" + cols + ") needs it"
+}
+
 // runs reports whether a test case for only (backend names separated by
 // commas, "" for every backend) runs on b.
 func (b backend) runs(only string) bool {

@@ -48,6 +48,9 @@ type dialect struct {
 	columnHint string
 	// keyIndex says what a unique index must be to serve as a key.
 	keyIndex string
+	// upsert names the mirror's upsert where it is not
+	// INSERT ... ON CONFLICT (<new key>).
+	upsert string
 	// qualifier is put before the table name in expression checks
 	// (`"schema".`), and falseLit is the WHERE clause that reads no row.
 	qualifier, falseLit string
@@ -285,6 +288,10 @@ func (in *inspector) checkKey(tbl *table, sd side, line int) {
 			cols, in.d.keyIndex, fix, line)
 		return
 	}
-	in.problem(tbl.name, "", "new key (%s) is not unique in the new table: the mirror's INSERT ... ON CONFLICT (%s) needs it to be the PRIMARY KEY or the columns of a UNIQUE index that is %s; %s",
-		cols, cols, in.d.keyIndex, fix)
+	upsert := "INSERT ... ON CONFLICT (" + cols + ")"
+	if in.d.upsert != "" {
+		upsert = in.d.upsert
+	}
+	in.problem(tbl.name, "", "new key (%s) is not unique in the new table: the mirror's %s needs it to be the PRIMARY KEY or the columns of a UNIQUE index that is %s; %s",
+		cols, upsert, in.d.keyIndex, fix)
 }

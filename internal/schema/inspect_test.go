@@ -231,7 +231,7 @@ func TestInspectKeys(t *testing.T) {
 			{
 				name: "new key not unique",
 				ddl:  users + "CREATE TABLE accounts (account_id INTEGER NOT NULL, email_address TEXT, first_name TEXT, last_name TEXT, visits INT);",
-				wants: []want{{"accounts", "", []string{"new key (account_id) is not unique in the new table", "ON CONFLICT (account_id)",
+				wants: []want{{"accounts", "", []string{"new key (account_id) is not unique in the new table", b.upsert("account_id"),
 					"CREATE UNIQUE INDEX ... ON " + b.d.Quote("accounts") + " (" + b.d.Quote("account_id") + ")"}}},
 			},
 			{
@@ -295,40 +295,40 @@ tables:
       user_id: usr
       role: lower(role_name)
 `
-	tests := []struct {
-		name, only, ddl string // only: the backends a case runs on, "" for every one
-		otherUnique     bool
-		wants           []want
-	}{
-		{
-			name: "unique index in another column order",
-			ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text);
+	forEachBackend(t, func(t *testing.T, b backend) {
+		tests := []struct {
+			name, only, ddl string // only: the backends a case runs on, "" for every one
+			otherUnique     bool
+			wants           []want
+		}{
+			{
+				name: "unique index in another column order",
+				ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text);
 CREATE UNIQUE INDEX memberships_key ON memberships (user_id, org_id);
 CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name text, PRIMARY KEY (org, usr));`,
-		},
-		{
-			name: "primary key and another partial unique index",
-			only: "sqlite,postgres",
-			ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text, PRIMARY KEY (org_id, user_id));
+			},
+			{
+				name: "primary key and another partial unique index",
+				only: "sqlite,postgres",
+				ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text, PRIMARY KEY (org_id, user_id));
 CREATE UNIQUE INDEX memberships_role ON memberships (org_id, role) WHERE role = 'owner';
 CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name text, UNIQUE (usr, org));`,
-			otherUnique: true,
-		},
-		{
-			name: "unique on a subset only",
-			ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL UNIQUE, role text);
+				otherUnique: true,
+			},
+			{
+				name: "unique on a subset only",
+				ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL UNIQUE, role text);
 CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name text, PRIMARY KEY (org, usr));`,
-			otherUnique: true,
-			wants:       []want{{"memberships", "", []string{"key (org_id, user_id) is not unique"}}},
-		},
-		{
-			name: "new key on a superset only",
-			ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text, PRIMARY KEY (org_id, user_id));
+				otherUnique: true,
+				wants:       []want{{"memberships", "", []string{"key (org_id, user_id) is not unique"}}},
+			},
+			{
+				name: "new key on a superset only",
+				ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text, PRIMARY KEY (org_id, user_id));
 CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name varchar(20) NOT NULL, PRIMARY KEY (org, usr, role_name));`,
-			wants: []want{{"members", "", []string{"new key (org, usr) is not unique", "ON CONFLICT (org, usr)"}}},
-		},
-	}
-	forEachBackend(t, func(t *testing.T, b backend) {
+				wants: []want{{"members", "", []string{"new key (org, usr) is not unique", b.upsert("org, usr")}}},
+			},
+		}
 		for _, tt := range tests {
 			if !b.runs(tt.only) {
 				continue

@@ -77,6 +77,7 @@ func mysqlDialect(db string, lctn int64) *dialect {
 		fold:           exact,
 		tableHint:      " in database " + db + " (table names are case-sensitive: lower_case_table_names is 0)",
 		keyIndex:       "not on an expression or a column prefix",
+		upsert:         "INSERT ... ON DUPLICATE KEY UPDATE",
 		qualifier:      rewrite.MySQL.Quote(db) + ".",
 		falseLit:       "FALSE",
 		aggregateError: mysqlAggregateError,
