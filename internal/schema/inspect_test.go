@@ -258,7 +258,7 @@ func TestInspectKeys(t *testing.T) {
 				name:  "old key on a column prefix",
 				only:  "mysql",
 				ddl:   "CREATE TABLE users (id varchar(20) NOT NULL, full_name TEXT, email TEXT, visits INT, UNIQUE KEY users_id (id(4)));\n" + accounts,
-				wants: []want{{"users", "", []string{"key (id) is not unique", "the unique index users_id on these columns is on the first 4 characters of id: index the whole column"}}},
+				wants: []want{{"users", "", []string{"key (id) is not unique", "the unique index users_id on these columns is on a prefix of id (its first 4 characters, or bytes): index the whole column"}}},
 			},
 			{
 				name: "new key by unique constraint",

@@ -15,8 +15,9 @@ import (
 // connection of github.com/go-sql-driver/mysql, or any driver that returns
 // text as string or []byte and integers as int64 or uint64) and returns
 // what the planner needs. The contract is [InspectSQLite]'s: problems
-// lists every mismatch in mapping order, then those of the database as a
-// whole; err is only for failures to run the inspection queries (or a
+// lists the server's (its version, its sql_mode), then every mismatch in
+// mapping order, then the storage engines, triggers, routines and events
+// at fault; err is only for failures to run the inspection queries (or a
 // cancelled ctx), and s is nil then. Its queries take no arguments: the
 // driver runs queries with arguments only through prepared statements,
 // which a driver-level connection does not make.
@@ -157,8 +158,6 @@ type myCatalog struct {
 	q    Querier
 	d    *dialect
 	rels map[string]*myRel // by folded name
-	// order are the relations' names, sorted.
-	order []string
 }
 
 // loadMySQLCatalog reads the tables, views, columns and unique indexes of
@@ -181,7 +180,6 @@ WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME`)
 			rel.t = &table{name: rel.name, fold: strings.ToLower}
 		}
 		c.rels[d.fold(rel.name)] = rel
-		c.order = append(c.order, rel.name)
 	}
 	cols, err := queryAll(ctx, q, `SELECT TABLE_NAME, COLUMN_NAME, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, COLUMN_TYPE, COLLATION_NAME
 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION`)
@@ -227,7 +225,7 @@ WHERE TABLE_SCHEMA = DATABASE() AND NON_UNIQUE = 0 ORDER BY TABLE_NAME, INDEX_NA
 			// Unique by a prefix, the index would make the mirror's
 			// INSERT ... ON DUPLICATE KEY UPDATE update the row of another
 			// key that shares the prefix.
-			ix.unusable = fmt.Sprintf("is on the first %d characters of %s: index the whole column", num(r[3]), col)
+			ix.unusable = fmt.Sprintf("is on a prefix of %s (its first %d characters, or bytes): index the whole column", col, num(r[3]))
 		}
 	}
 	return c, nil
