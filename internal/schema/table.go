@@ -17,6 +17,9 @@ type table struct {
 	// replaceOnConflict: a constraint of the table resolves conflicts by
 	// deleting rows (SQLite's ON CONFLICT REPLACE).
 	replaceOnConflict bool
+	// autoIncrement is the table's AUTO_INCREMENT column (MySQL), "" when
+	// it has none.
+	autoIncrement string
 	// fold returns a name's comparison form, as the database compares
 	// identifiers.
 	fold func(string) string
