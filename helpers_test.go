@@ -194,11 +194,7 @@ func (e *env) checkInvariant() {
 // iteration, for an env opened before the fuzzing began.
 func (e *env) checkInvariantIn(t testing.TB) {
 	t.Helper()
-	d := rewrite.SQLite
-	if e.m.Dialect == rewrite.Postgres.Name {
-		d = rewrite.Postgres
-	}
-	dbtest.Invariant(t, e.raw, d, e.m)
+	dbtest.Invariant(t, e.raw, rewrite.DialectByName(e.m.Dialect), e.m)
 }
 
 // count returns the number of rows in a table, read through the base driver.

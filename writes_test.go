@@ -101,11 +101,14 @@ func TestWriteForms(t *testing.T) {
 		{query: "INSERT INTO users (full_name, email) VALUES ('Ken Thompson', 'ken@x') RETURNING id, full_name, visits", query2: true, only: "sqlite,mariadb"},
 		{query: "INSERT INTO users (full_name, email) VALUES ('Ken Thompson', 'ken@x') RETURNING id, full_name, visits", query2: true, refused: true, only: "mariadb-noreturning"},
 		{query: "INSERT INTO users (id, full_name, email) VALUES (6, 'Ken Thompson', 'ken@x') RETURNING id, full_name, visits", query2: true, only: "postgres"},
-		{query: "UPDATE users SET visits = visits + 1 WHERE id IN (1, 2) RETURNING *", query2: true},
+		{query: "UPDATE users SET visits = visits + 1 WHERE id IN (1, 2) RETURNING *", query2: true, only: "sqlite,postgres"},
+		{query: "UPDATE users SET visits = visits + 1 WHERE id IN (1, 2) RETURNING *", query2: true, refused: true, only: "mysql"}, // no UPDATE ... RETURNING
 		{query: "DELETE FROM users WHERE id = 101 RETURNING email", query2: true},
-		{query: "UPDATE users SET visits = 0 WHERE id = 102 RETURNING visits"},
-		{query: "WITH x(i, n) AS (SELECT 7, 'With Clause') INSERT INTO users (id, full_name) SELECT i, n FROM x"},
-		{query: "WITH gone AS (SELECT id FROM audit WHERE id = 50) DELETE FROM users WHERE id IN (SELECT id FROM gone)"},
+		{query: "UPDATE users SET visits = 0 WHERE id = 102 RETURNING visits", only: "sqlite,postgres"},
+		{query: "WITH x(i, n) AS (SELECT 7, 'With Clause') INSERT INTO users (id, full_name) SELECT i, n FROM x", only: "sqlite,postgres"},
+		{query: "WITH x(i, n) AS (SELECT 7, 'With Clause') INSERT INTO users (id, full_name) SELECT i, n FROM x", refused: true, only: "mysql"},
+		{query: "WITH gone AS (SELECT id FROM audit WHERE id = 50) DELETE FROM users WHERE id IN (SELECT id FROM gone)", only: "sqlite,postgres"},
+		{query: "WITH gone AS (SELECT id FROM audit WHERE id = 50) DELETE FROM users WHERE id IN (SELECT id FROM gone)", refused: true, only: "mysql"},
 		{query: "UPDATE users SET id = id + 1000 WHERE id = ?", args: []any{7}, only: "sqlite,postgres"},
 		{query: "UPDATE users SET id = CASE id WHEN 1 THEN 2 ELSE 1 END, visits = 9 WHERE id IN (1, 2)", only: "sqlite,postgres"}, // PostgreSQL checks keys row by row: an error on both
 		{query: "UPDATE users SET id = CASE id WHEN 1 THEN 3 ELSE 1 END WHERE id IN (1, 3)", only: "postgres"},
