@@ -78,7 +78,7 @@ func (b backend) runs(only string) bool {
 // subtest; the PostgreSQL one is skipped, naming the variable that enables
 // it, when no server is configured.
 func forBackends(t *testing.T, f func(t *testing.T, b backend)) {
-	for _, b := range []backend{sqliteBackend, postgresBackend} {
+	for _, b := range []backend{sqliteBackend, postgresBackend, mysqlBackend, mysqlNoReturningBackend} {
 		t.Run(b.name, func(t *testing.T) { f(t, b) })
 	}
 }

@@ -75,7 +75,8 @@ func (c *conn) ran(plan *rewrite.Plan, err error) {
 	c.tempTables = c.tempTables || plan.TempTable
 	switch {
 	case plan.ChangesSchema:
-		if c.txState != txn.TxNone {
+		// MySQL commits before a schema change: none is left in a transaction.
+		if c.txState != txn.TxNone && c.c.drv.dialect.Name != rewrite.MySQL.Name {
 			c.ddlInTx, c.own = true, nil
 		}
 		c.c.gen.Add(1)

@@ -48,6 +48,13 @@ func writeRestricted(ctx context.Context, c Conn, plan *rewrite.Plan, args []dri
 		return nil, StepPreSelect, err
 	}
 	t := plan.Table
+	var newKeys [][]driver.Value
+	if plan.NewKeyCols > 0 {
+		newKeys = make([][]driver.Value, len(keys))
+		for i, r := range keys {
+			keys[i], newKeys[i] = r[:len(r)-plan.NewKeyCols], r[len(r)-plan.NewKeyCols:]
+		}
+	}
 	if len(keys) > rewrite.MaxRestrictKeys {
 		return nil, StepPreSelect, fmt.Errorf("the %s would change %d rows of %s, more than the %d one dual write can name; change them in smaller statements",
 			plan.Kind, len(keys), t.Map.Old, rewrite.MaxRestrictKeys)
@@ -73,10 +80,53 @@ func writeRestricted(ctx context.Context, c Conn, plan *rewrite.Plan, args []dri
 		res.LastInsertID, _ = r.LastInsertId()
 		res.RowsAffected, _ = r.RowsAffected()
 	}
-	if plan.Kind == rewrite.KindDelete {
+	switch {
+	case plan.Kind == rewrite.KindDelete:
 		return res, StepDelete, forKeys(ctx, c, t, keys, t.DeleteSQL)
+	case plan.NewKeyCols > 0:
+		if err := checkNewKeys(ctx, c, plan, newKeys); err != nil {
+			return nil, StepUpsert, err
+		}
+		step, err := mirrorKeyChange(ctx, c, t, keys, newKeys)
+		return res, step, err
 	}
 	return res, StepUpsert, forKeys(ctx, c, t, keys, t.UpsertSQL)
+}
+
+// checkNewKeys checks that the new keys a MySQL UPDATE's pre-select
+// computed name as many old rows as there are keys: a key the column
+// stores otherwise than the expression computed it (a rounded number, a
+// truncated string) names none, and mirroring it would miss the row.
+func checkNewKeys(ctx context.Context, c Conn, plan *rewrite.Plan, keys [][]driver.Value) error {
+	seen := map[string]bool{}
+	var distinct [][]driver.Value
+	for _, k := range keys {
+		if id := fmt.Sprintf("%#v", k); !seen[id] {
+			seen[id] = true
+			distinct = append(distinct, k)
+		}
+	}
+	batch := plan.Table.KeyBatch()
+	for len(distinct) > 0 {
+		n := min(len(distinct), batch)
+		var args []driver.NamedValue
+		for _, k := range distinct[:n] {
+			for _, v := range k {
+				args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
+			}
+		}
+		query := plan.NewKeysSQL(n)
+		got, err := insertID(ctx, c, query, args)
+		if err != nil {
+			return err
+		}
+		if got != int64(n) {
+			return fmt.Errorf("the new keys of %s computed from the UPDATE's SET name %d rows after it, not %d: a key column stores a value otherwise than its SET expression computes it (a rounded number, a padded or converted string); compute the new key in the column's type, or move the row with DELETE and INSERT",
+				plan.Table.Map.Old, got, n)
+		}
+		distinct = distinct[n:]
+	}
+	return nil
 }
 
 // checkInsertKeys refuses, before anything runs, a MySQL INSERT that
@@ -148,8 +198,8 @@ func writeInsert(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.
 }
 
 // insertID reads the one integer query returns.
-func insertID(ctx context.Context, c Conn, query string) (int64, error) {
-	rows, err := c.Query(ctx, query, nil)
+func insertID(ctx context.Context, c Conn, query string, args []driver.NamedValue) (int64, error) {
+	rows, err := c.Query(ctx, query, args)
 	if err != nil {
 		return 0, err
 	}

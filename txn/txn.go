@@ -274,7 +274,7 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		// MySQL: the statement would have reported the first generated id,
 		// and 0 when it inserted no row.
 		if needResult && len(data) > 0 {
-			if res.LastInsertID, err = insertID(ctx, c, plan.InsertIDQuery); err != nil {
+			if res.LastInsertID, err = insertID(ctx, c, plan.InsertIDQuery, nil); err != nil {
 				return nil, StepResult, err
 			}
 		}

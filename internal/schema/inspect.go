@@ -106,6 +106,7 @@ func (in *inspector) run(m *mapping.Mapping) (*rewrite.Schema, []Problem, error)
 func emptySchema() *rewrite.Schema {
 	return &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{},
 		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}, KeyTypes: map[string][]string{},
+		Columns: map[string][]string{},
 		AutoIncrement: map[string]string{}}
 }
 
@@ -169,6 +170,13 @@ func (in *inspector) writeFacts(s *rewrite.Schema, name string, tbl *table, key 
 	if tbl.autoIncrement != "" {
 		s.AutoIncrement[in.d.sql.FoldName(name)] = in.d.sql.FoldName(tbl.autoIncrement)
 	}
+	var cols []string
+	for _, c := range tbl.cols {
+		if !c.invisible {
+			cols = append(cols, in.d.sql.FoldName(c.name))
+		}
+	}
+	s.Columns[in.d.sql.FoldName(name)] = cols
 }
 
 // checkExprs checks the expressions of a side's section, which compute its

@@ -195,7 +195,8 @@ FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_N
 		extra := strings.ToUpper(str(r[4]))
 		col := column{name: str(r[1]), notNull: str(r[2]) == "NO", typ: str(r[5]),
 			generated: strings.Contains(extra, "VIRTUAL GENERATED") || strings.Contains(extra, "STORED GENERATED") || strings.Contains(extra, "PERSISTENT GENERATED"),
-			dflt:      mysqlDefault(r[3], extra, mariaDB)}
+			dflt:      mysqlDefault(r[3], extra, mariaDB),
+			invisible: strings.Contains(extra, "INVISIBLE")}
 		if strings.Contains(extra, "AUTO_INCREMENT") {
 			rel.t.autoIncrement = col.name
 		}

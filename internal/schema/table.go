@@ -32,6 +32,9 @@ type column struct {
 	// constraint or by the nature of its key.
 	notNull   bool
 	generated bool
+	// invisible: a statement that names no columns leaves it out (MySQL's
+	// INVISIBLE columns).
+	invisible bool
 	// dflt is the column's DEFAULT as written, "" when it has none (SQLite).
 	dflt string
 	// typ is the column's type as format_type spells it (PostgreSQL).
