@@ -141,7 +141,7 @@ func TestWriteForms(t *testing.T) {
 		{query: "UPDATE OR REPLACE memberships SET org_id = 1, user_id = 21 WHERE org_id = 2", only: "sqlite"},
 		{query: "DELETE FROM memberships WHERE role = 'guest' RETURNING org_id, user_id", query2: true},
 		{query: "INSERT INTO users (id, full_name, email) VALUES (400, 'Dup Email', 'ada@x')"},           // unique violation: an error on both
-		{query: "UPDATE users SET id = 2 WHERE id = 1"},                         // key collision: an error on both
+		{query: "UPDATE users SET id = 2 WHERE id = 1"},                                                  // key collision: an error on both
 		{query: "INSERT INTO users (id, full_name) VALUES (?, ?)", args: []any{900}},                     // too few arguments: an error on both
 		{query: "REPLACE INTO users (id, full_name, email) VALUES (5, 'R R', 'alan@x')", only: "sqlite"}, // deletes the row of alan@x
 		{query: "INSERT OR REPLACE INTO memberships (rowid, org_id, user_id, role) VALUES (1, 7, 7, 'x')", refused: true, only: "sqlite"},
