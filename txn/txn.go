@@ -173,7 +173,9 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 			return nil, &Error{Table: table, Step: step, Err: errors.Join(safe(err), fmt.Errorf("undo: %w", safe(rbErr))), Unclean: true}
 		}
 	}
-	if step == StepStatement && !errors.Is(err, driver.ErrBadConn) {
+	if step == StepStatement && !errors.Is(err, driver.ErrBadConn) || RolledBack(err) {
+		// A MySQL deadlock at any step rolled the whole transaction back,
+		// as it would have without the mirror: the caller retries it.
 		return nil, err
 	}
 	return nil, &Error{Table: table, Step: step, Err: safe(err)}

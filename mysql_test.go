@@ -1,0 +1,225 @@
+package dualwrite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/dualwrite/dualwrite/internal/dbtest"
+	"github.com/dualwrite/dualwrite/internal/mytest"
+)
+
+// mysqlEnv opens the shared suites' MariaDB database with extra DSN
+// parameters (session variables the driver sets on each connection).
+func mysqlEnv(t *testing.T, b backend, params ...string) *env {
+	t.Helper()
+	dsn := mytest.WithParams(b.dsn(t), params...)
+	return b.openWith(t, dbtest.Connector{DSN: dsn, Base: b.driver})
+}
+
+// TestMySQLDeadlock: two transactions through the wrapper lock users rows
+// in opposite orders. The server rolls one back with a deadlock (1213),
+// at its statement or at its mirror: that caller gets the server's error
+// itself, nothing of its transaction is left, the other commits, new =
+// up(old) holds, and the victim's connection runs the next transaction.
+func TestMySQLDeadlock(t *testing.T) {
+	for _, b := range []backend{mysqlBackend, mysqlNoReturningBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			e := b.open(t)
+			ctx := context.Background()
+			mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
+			c1, c2 := pinnedConn(t, e.db), pinnedConn(t, e.db)
+			tx1, err := c1.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx2, err := c2.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, tx1, "UPDATE users SET visits = visits + 1 WHERE id = 1")
+			mustExec(t, tx2, "UPDATE users SET visits = visits + 10 WHERE id = 2")
+			mustExec(t, tx2, "INSERT INTO users (id, full_name) VALUES (3, 'Only Tx Two')")
+			errs := make(chan error, 2)
+			go func() {
+				_, err := tx1.Exec("UPDATE users SET visits = visits + 1 WHERE id = 2")
+				errs <- err
+			}()
+			time.Sleep(200 * time.Millisecond) // tx1 waits for tx2's lock on 2
+			_, err2 := tx2.Exec("UPDATE users SET visits = visits + 10 WHERE id = 1")
+			err1 := <-errs
+			var victim *sql.Tx
+			var verr error
+			switch {
+			case err1 != nil && err2 == nil:
+				victim, verr = tx1, err1
+				if err := tx2.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			case err2 != nil && err1 == nil:
+				victim, verr = tx2, err2
+				if err := tx1.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				t.Fatalf("want one deadlock victim; got %v and %v", err1, err2)
+			}
+			var me *mysql.MySQLError
+			if !errors.As(verr, &me) || me.Number != 1213 {
+				t.Fatalf("the victim got %v (%T), want the server's deadlock error 1213", verr, verr)
+			}
+			if errors.As(verr, &me); me != verr {
+				t.Fatalf("the victim got %T wrapping the deadlock, want the server's error itself", verr)
+			}
+			_ = victim.Rollback()
+			e.checkInvariant()
+			var n int
+			if err := e.raw.QueryRow("SELECT COUNT(*) FROM users WHERE id = 3").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{true: 0, false: 1}[victim == tx2]; n != want {
+				t.Fatalf("users has %d rows of id 3 (written by tx2 only), want %d", n, want)
+			}
+			// The victim's connection is whole: a new transaction dual-writes.
+			vc := map[bool]*sql.Conn{true: c1, false: c2}[victim == tx1]
+			tx, err := vc.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (4, 'After The Deadlock')")
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.count("accounts"); got < 3 {
+				t.Fatalf("accounts has %d rows, want the new row mirrored", got)
+			}
+			e.checkInvariant()
+		})
+	}
+}
+
+// TestMySQLLockWaitTimeout: a dual write that waits longer than
+// innodb_lock_wait_timeout fails with the server's 1205, which rolls back
+// the statement only: the caller's transaction keeps its earlier writes,
+// mirrored, and commits them.
+func TestMySQLLockWaitTimeout(t *testing.T) {
+	for _, b := range []backend{mysqlBackend, mysqlNoReturningBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			e := mysqlEnv(t, b, "innodb_lock_wait_timeout", "1")
+			ctx := context.Background()
+			mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
+			holder, err := pinnedConn(t, e.db).BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, holder, "UPDATE users SET visits = 1 WHERE id = 1")
+			tx, err := pinnedConn(t, e.db).BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (3, 'Before The Wait')")
+			_, err = tx.Exec("UPDATE users SET visits = 2 WHERE id IN (1, 2)")
+			var me *mysql.MySQLError
+			if !errors.As(err, &me) || me.Number != 1205 {
+				t.Fatalf("got %v, want the server's lock wait timeout 1205", err)
+			}
+			mustExec(t, tx, "UPDATE users SET visits = 3 WHERE id = 2")
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := holder.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			got := dbtest.Rows(t, e.raw, "SELECT id, visits FROM users ORDER BY id")
+			if want := [][]any{{int64(1), int64(1)}, {int64(2), int64(3)}, {int64(3), int64(0)}}; !equalRows(got, want) {
+				t.Fatalf("users = %v, want %v", got, want)
+			}
+			e.checkInvariant()
+		})
+	}
+}
+
+// pinnedConn returns a connection of db of its own, closed when the test ends.
+func pinnedConn(t *testing.T, db *sql.DB) *sql.Conn {
+	t.Helper()
+	c, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// equalRows compares rows of integers whatever their Go integer types.
+func equalRows(got, want [][]any) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if len(got[i]) != len(want[i]) {
+			return false
+		}
+		for j := range got[i] {
+			if fmtInt(got[i][j]) != fmtInt(want[i][j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func fmtInt(v any) string {
+	switch v := v.(type) {
+	case []byte:
+		return string(v)
+	case string:
+		return v
+	}
+	return fmt.Sprint(v)
+}
+
+// TestMySQLKeyChange: a key-changing UPDATE's new keys are computed by its
+// pre-select; where the column stores another value than the expression
+// computes (a rounded number), the check after the UPDATE fails the write
+// and nothing is written, rather than mirror the wrong key.
+func TestMySQLKeyChange(t *testing.T) {
+	for _, b := range []backend{mysqlBackend, mysqlNoReturningBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			e := b.open(t)
+			mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x'), (3, 'Grace Hopper', 'grace@x')")
+			mustExec(t, e.db, "INSERT INTO memberships (org_id, user_id, role) VALUES (1, 1, 'a'), (1, 2, 'b'), (2, 1, 'c')")
+			for _, q := range []string{
+				"UPDATE users SET id = id + 10 WHERE id < 3 ORDER BY id DESC",
+				"UPDATE users SET full_name = CONCAT(full_name, '!'), id = ? * 100 + id WHERE email = ?",
+				"UPDATE memberships SET user_id = IF(org_id = 1, user_id + 1, user_id) ORDER BY user_id DESC",
+				"UPDATE memberships SET role = 'x', org_id = org_id * 10 WHERE role <> 'x' LIMIT 2",
+			} {
+				var args []any
+				if strings.Contains(q, "?") {
+					args = []any{7, "grace@x"}
+				}
+				mustExec(t, e.db, q, args...)
+				e.checkInvariant()
+			}
+			if n := e.count("accounts"); n != 3 {
+				t.Fatalf("accounts has %d rows, want 3", n)
+			}
+			before := dbtest.Rows(t, e.raw, "SELECT id FROM users ORDER BY id")
+			_, err := e.db.Exec("UPDATE users SET id = id + 0.5 WHERE id = 703")
+			if err == nil || !strings.Contains(err.Error(), "name 0 rows after it, not 1") {
+				t.Fatalf("a rounded new key: got %v, want the key check's error", err)
+			}
+			if after := dbtest.Rows(t, e.raw, "SELECT id FROM users ORDER BY id"); !reflect.DeepEqual(after, before) {
+				t.Fatalf("users ids %v after the failed write, want %v", after, before)
+			}
+			e.checkInvariant()
+		})
+	}
+}
