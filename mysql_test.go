@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/internal/mytest"
 	"github.com/dualwrite/dualwrite/mapping"
@@ -274,5 +275,54 @@ func TestMySQLNewPhaseUsesIndexes(t *testing.T) {
 		if !used || len(out) != 1 {
 			t.Fatalf("%s in the new phase does not read accounts by %s alone:\n%s", c.query, c.index, strings.Join(lines, "\n"))
 		}
+	}
+}
+
+// TestMySQLMirrorConflict: the mirror's ON DUPLICATE KEY UPDATE fires on
+// any unique key of the new table. Where it meets the new row of another
+// key (a stale row of accounts with the same email_address), the write
+// fails with ErrMirrorConflict, nothing is written, and that other row is
+// left as it was, rather than overwritten or the write silently skipped.
+func TestMySQLMirrorConflict(t *testing.T) {
+	for _, b := range []backend{mysqlBackend, mysqlNoReturningBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			e := b.open(t)
+			mustExec(t, e.raw, "INSERT INTO accounts (account_id, email_address, first_name, last_name) VALUES (99, 'ada@x', 'Stale', 'Row')")
+			stale := dbtest.Rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id")
+			for _, q := range []string{
+				"INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x')",
+				"INSERT INTO users (full_name, email) VALUES ('Ada Lovelace', 'ada@x')",
+			} {
+				_, err := e.db.Exec(q)
+				if !errors.Is(err, dualwrite.ErrMirrorConflict) {
+					t.Fatalf("%s: got %v, want ErrMirrorConflict", q, err)
+				}
+				if n := e.count("users"); n != 0 {
+					t.Fatalf("%s: users has %d rows after the failed write", q, n)
+				}
+				if got := dbtest.Rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id"); !reflect.DeepEqual(got, stale) {
+					t.Fatalf("%s: accounts = %v, want the stale row untouched: %v", q, got, stale)
+				}
+			}
+			// In a transaction, the failed write leaves the caller's
+			// earlier writes, and the transaction goes on.
+			tx, err := e.db.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, tx, "INSERT INTO users (id, full_name, email) VALUES (2, 'Alan Turing', 'alan@x')")
+			if _, err := tx.Exec("UPDATE users SET email = 'ada@x' WHERE id = 2"); !errors.Is(err, dualwrite.ErrMirrorConflict) {
+				t.Fatalf("UPDATE onto the stale row's email: got %v, want ErrMirrorConflict", err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			got := dbtest.Rows(t, e.raw, "SELECT id, email FROM users")
+			if len(got) != 1 || fmtInt(got[0][1]) != "alan@x" {
+				t.Fatalf("users = %v, want the row of id 2 with its first email", got)
+			}
+			mustExec(t, e.raw, "DELETE FROM accounts WHERE account_id = 99")
+			e.checkInvariant()
+		})
 	}
 }

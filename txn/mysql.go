@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/dualwrite/dualwrite/rewrite"
 )
@@ -217,8 +218,35 @@ func insertID(ctx context.Context, c Conn, query string, args []driver.NamedValu
 	return id, nil
 }
 
+// ErrMirrorConflict is wrapped by the error of a MySQL dual write whose
+// mirror met, through a unique key of the new table besides its key, the
+// new row of another key: the server's duplicate-key error, or the
+// mirror's guard where ON DUPLICATE KEY UPDATE would have updated that row
+// (the key set to NULL, which strict mode refuses). Nothing was written.
+var ErrMirrorConflict = errors.New("the mirror met the new row of another key through a unique key of the new table")
+
+// mirrorConflict wraps a MySQL mirror's error in ErrMirrorConflict when it
+// is the guard's (the new key column set to NULL), or a duplicate key.
+func mirrorConflict(t *rewrite.Table, err error) error {
+	switch mysqlError(err) {
+	case mysqlDuplicate:
+		return fmt.Errorf("%w (%s): %w", ErrMirrorConflict, t.Map.New, err)
+	case mysqlNotNull:
+	default:
+		return err
+	}
+	for _, k := range t.Map.NewKey {
+		if strings.Contains(err.Error(), "'"+k+"' cannot be null") {
+			return fmt.Errorf("%w (%s): %w", ErrMirrorConflict, t.Map.New, err)
+		}
+	}
+	return err
+}
+
 // MySQL's error numbers that say a transaction ended under a statement.
 const (
+	mysqlNotNull     = 1048 // ER_BAD_NULL_ERROR
+	mysqlDuplicate   = 1062 // ER_DUP_ENTRY
 	mysqlDeadlock    = 1213 // ER_LOCK_DEADLOCK: the whole transaction was rolled back
 	mysqlLockWait    = 1205 // ER_LOCK_WAIT_TIMEOUT: the statement, or with innodb_rollback_on_timeout the transaction
 	mysqlNoSavepoint = 1305 // ER_SP_DOES_NOT_EXIST: the savepoint went with its transaction

@@ -178,6 +178,9 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		// as it would have without the mirror: the caller retries it.
 		return nil, err
 	}
+	if step == StepUpsert && d.Name == rewrite.MySQL.Name {
+		err = mirrorConflict(plan.Table, err)
+	}
 	return nil, &Error{Table: table, Step: step, Err: safe(err)}
 }
 
