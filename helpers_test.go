@@ -49,6 +49,19 @@ var (
 		opts: []dualwrite.Option{dualwrite.WithoutReturning()}}
 )
 
+// mysqlClientSideBackend is the RETURNING-free MariaDB backend with the
+// driver's interpolateParams (arguments spliced into the text on the
+// client, no server-side prepare) and clientFoundRows (RowsAffected
+// counts matched rows, not changed ones) on.
+var mysqlClientSideBackend = func() backend {
+	b := mysqlNoReturningBackend
+	b.name = "mariadb-interpolate"
+	b.dsn = func(t testing.TB) string {
+		return mytest.WithParams(mytest.Database(t), "interpolateParams", "true", "clientFoundRows", "true")
+	}
+	return b
+}()
+
 // forAllBackends is forBackends on MariaDB too, with and without RETURNING.
 func forAllBackends(t *testing.T, f func(t *testing.T, b backend)) {
 	for _, b := range []backend{sqliteBackend, postgresBackend, mysqlBackend, mysqlNoReturningBackend} {
