@@ -38,7 +38,7 @@ func TestMySQLDeadlock(t *testing.T) {
 			e := b.open(t)
 			ctx := context.Background()
 			mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
-			c1, c2 := pinnedConn(t, e.db), pinnedConn(t, e.db)
+			c1, c2 := e.pinned(t), e.pinned(t)
 			tx1, err := c1.BeginTx(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -118,12 +118,12 @@ func TestMySQLLockWaitTimeout(t *testing.T) {
 			e := mysqlEnv(t, b, "innodb_lock_wait_timeout", "1")
 			ctx := context.Background()
 			mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
-			holder, err := pinnedConn(t, e.db).BeginTx(ctx, nil)
+			holder, err := e.pinned(t).BeginTx(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			mustExec(t, holder, "UPDATE users SET visits = 1 WHERE id = 1")
-			tx, err := pinnedConn(t, e.db).BeginTx(ctx, nil)
+			tx, err := e.pinned(t).BeginTx(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,17 +147,6 @@ func TestMySQLLockWaitTimeout(t *testing.T) {
 			e.checkInvariant()
 		})
 	}
-}
-
-// pinnedConn returns a connection of db of its own, closed when the test ends.
-func pinnedConn(t *testing.T, db *sql.DB) *sql.Conn {
-	t.Helper()
-	c, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
 }
 
 // equalRows compares rows of integers whatever their Go integer types.
