@@ -334,3 +334,28 @@ func TestMySQLInsertTrigger(t *testing.T) {
 	mustExec(t, e.db, "UPDATE users SET visits = 5 WHERE id = 1001")
 	e.checkInvariant()
 }
+
+// TestMySQLSessionChecks: a connection whose session the wrapper cannot
+// read statements in, or whose settings would change what its own
+// statements do, fails to connect, naming the setting.
+func TestMySQLSessionChecks(t *testing.T) {
+	for _, c := range []struct{ name, value, want string }{
+		{"sql_mode", "'ANSI_QUOTES,STRICT_TRANS_TABLES'", "ANSI_QUOTES"},
+		{"sql_mode", "'ANSI'", "ANSI_QUOTES"},
+		{"sql_mode", "'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES'", "NO_BACKSLASH_ESCAPES"},
+		{"sql_mode", "''", "STRICT_TRANS_TABLES"},
+		{"autocommit", "0", "autocommit"},
+		{"sql_select_limit", "10", "sql_select_limit"},
+		{"sql_safe_updates", "1", "sql_safe_updates"},
+		{"charset", "gbk", "character_set_client"},
+	} {
+		t.Run(c.name+"="+c.value, func(t *testing.T) {
+			b := mysqlBackend
+			e := b.openWith(t, dbtest.Connector{DSN: mytest.WithParams(b.dsn(t), c.name, c.value), Base: b.driver})
+			_, err := e.db.Exec("INSERT INTO audit (id, msg) VALUES (1, 'x')")
+			if !errors.Is(err, dualwrite.ErrSchemaMismatch) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want ErrSchemaMismatch naming %s", err, c.want)
+			}
+		})
+	}
+}
