@@ -84,6 +84,10 @@ type Statement struct {
 	FromQuery bool
 	// OrderLimit is a MySQL UPDATE's or DELETE's ORDER BY and LIMIT clauses.
 	OrderLimit Span
+	// Joined is set on a MySQL multi-table UPDATE or DELETE that writes
+	// one table, Target (named by Qualifier): From holds its table
+	// references, the target's among them.
+	Joined bool
 	// Returning is set when the statement has a RETURNING clause.
 	Returning bool
 	// End is the offset just past the statement's last significant token:
@@ -296,8 +300,18 @@ func (a *analyzer) text(i int) string {
 	return a.toks[i].Text(a.src)
 }
 
-// tableName reads [schema.]name at i.
+// tableName reads [schema.]name at i, the statement's target.
 func (a *analyzer) tableName(i int) int {
+	n, i := a.nameAt(i)
+	if n.Text != "" {
+		a.st.Target = n
+		a.st.Qualifier = a.src[n.Start:n.End]
+	}
+	return i
+}
+
+// nameAt reads [schema.]name at i.
+func (a *analyzer) nameAt(i int) (Name, int) {
 	isName := func(j int) bool {
 		if j >= a.end {
 			return false
@@ -310,25 +324,23 @@ func (a *analyzer) tableName(i int) int {
 	}
 	if !isName(i) {
 		a.unsupported("table name expected at " + a.text(i))
-		return a.end
+		return Name{}, a.end
 	}
 	n := Name{Table: a.d.Fold(a.text(i)), Start: int(a.toks[i].Start), End: int(a.toks[i].End), Text: a.text(i)}
 	i++
 	if i < a.end && a.toks[i].Kind == Dot {
 		if !isName(i + 1) {
 			a.unsupported("table name expected at " + a.text(i+1))
-			return a.end
+			return Name{}, a.end
 		}
 		n.Schema, n.Table, n.End, n.Text = n.Table, a.d.Fold(a.text(i+1)), int(a.toks[i+1].End), a.text(i+1)
 		i += 2
 		if i < a.end && a.toks[i].Kind == Dot {
 			a.unsupported("a three-part table name")
-			return a.end
+			return Name{}, a.end
 		}
 	}
-	a.st.Target = n
-	a.st.Qualifier = a.src[n.Start:n.End]
-	return i
+	return n, i
 }
 
 // alias reads [AS] alias at i, where words in notAlias end the name.

@@ -43,7 +43,7 @@ func (a *analyzer) mysqlInsert(i int) {
 		i = a.valueRows(i + 1)
 	case a.is(i, "SET"):
 		var cols []string
-		cols, i = a.mysqlAssignments(i+1, &a.st.Rows)
+		cols, i = a.mysqlAssignments(i+1, &a.st.Rows, nil)
 		a.st.Columns, a.st.HasColumns = cols, true
 	case a.isAny(i, "SELECT", "WITH", "TABLE") || i < a.end && a.toks[i].Kind == LParen:
 		a.st.FromQuery = true
@@ -64,7 +64,7 @@ func (a *analyzer) mysqlInsert(i int) {
 	}
 	if a.is(i, "ON") && a.is(i+1, "DUPLICATE") && a.is(i+2, "KEY") && a.is(i+3, "UPDATE") {
 		a.st.Upsert = true
-		a.st.UpsertSetColumns, i = a.mysqlAssignments(i+4, nil)
+		a.st.UpsertSetColumns, i = a.mysqlAssignments(i+4, nil, nil)
 	}
 	if a.is(i, "RETURNING") {
 		i = a.returning(i)
@@ -129,14 +129,22 @@ func (a *analyzer) valueRows(i int) int {
 // mysqlAssignments reads "c = v, t.c = v, ..." at i, where the targets may
 // be qualified by their table, and returns the folded columns and the
 // index after the list. When values is not nil, the values' spans are
-// appended to it as one row.
-func (a *analyzer) mysqlAssignments(i int, values *[][]Span) ([]string, int) {
+// appended to it as one row; when quals is not nil, each target's
+// qualifier as written ("" for none).
+func (a *analyzer) mysqlAssignments(i int, values *[][]Span, quals *[]string) ([]string, int) {
 	var cols []string
 	var row []Span
 	for {
 		j := i
 		for j+2 < a.end && a.toks[j+1].Kind == Dot {
 			j += 2 // db.t.c, t.c
+		}
+		if quals != nil {
+			q := ""
+			if j > i {
+				q = a.src[a.toks[i].Start:a.toks[j-2].End]
+			}
+			*quals = append(*quals, q)
 		}
 		if j >= a.end || a.toks[j].Kind != Word && a.toks[j].Kind != QuotedIdent {
 			a.unsupported("column expected in SET at " + a.text(j))
@@ -166,20 +174,133 @@ func (a *analyzer) mysqlUpdate(i int) {
 	for ; a.isAny(i, "LOW_PRIORITY", "IGNORE"); i++ {
 		a.st.Ignore = a.st.Ignore || a.is(i, "IGNORE")
 	}
+	start := i
 	i = a.tableName(i)
 	i = a.partition(i)
 	i = a.alias(i, "SET", "USE", "FORCE", "IGNORE", "PARTITION", "JOIN", "INNER", "LEFT", "RIGHT", "CROSS", "STRAIGHT_JOIN", "NATURAL")
 	i = a.indexHints(i)
-	if !a.is(i, "SET") {
-		a.unsupported("a multi-table UPDATE")
+	joined := !a.is(i, "SET")
+	if joined {
+		var refs []tableRef
+		if refs, i = a.tableRefs(start, func(k int) bool { return a.is(k, "SET") }); !a.is(i, "SET") {
+			a.unsupported("SET expected at " + a.text(i))
+			return
+		}
+		a.st.From = a.span(start, i)
+		var quals []string
+		a.st.SetColumns, i = a.mysqlAssignments(i+1, nil, &quals)
+		if !a.written(refs, quals, "a multi-table UPDATE") {
+			return
+		}
+		a.mysqlTail(i)
 		return
 	}
 	var values [][]Span
-	a.st.SetColumns, i = a.mysqlAssignments(i+1, &values)
+	a.st.SetColumns, i = a.mysqlAssignments(i+1, &values, nil)
 	if len(values) == 1 {
 		a.st.SetValues = values[0]
 	}
 	a.mysqlTail(i)
+}
+
+// tableRef is one table of a multi-table statement's table references:
+// the table (none for a derived table) and the name its clauses call it by.
+type tableRef struct {
+	name Name
+	qual string
+}
+
+// tableRefs reads the table references of a multi-table UPDATE or DELETE
+// at i, up to the token stop reports, and returns them and where they end.
+func (a *analyzer) tableRefs(i int, stop func(int) bool) ([]tableRef, int) {
+	var refs []tableRef
+	joins := []string{"JOIN", "STRAIGHT_JOIN", "INNER", "CROSS", "LEFT", "RIGHT", "NATURAL"}
+	notAlias := append([]string{"ON", "USING", "SET", "WHERE", "USE", "FORCE", "IGNORE", "PARTITION"}, joins...)
+	expect := true
+	for i < a.end && !stop(i) {
+		switch {
+		case a.toks[i].Kind == Comma, a.isAny(i, "JOIN", "STRAIGHT_JOIN"):
+			expect = true
+			i++
+		case a.isAny(i, "INNER", "CROSS", "LEFT", "RIGHT", "NATURAL", "OUTER"):
+			i++
+		case a.is(i, "ON"):
+			i = a.next(i+1, func(k int) bool { return stop(k) || a.toks[k].Kind == Comma || a.isAny(k, joins...) })
+		case a.is(i, "USING") && i+1 < a.end && a.toks[i+1].Kind == LParen:
+			i = a.skipParens(i + 1)
+		case expect && a.toks[i].Kind == LParen:
+			end := a.skipParens(i)
+			if a.isAny(i+1, "SELECT", "WITH", "VALUES", "TABLE") {
+				i = end
+				if a.is(i, "AS") {
+					i++
+				}
+				if i < a.end && !a.isAny(i, notAlias...) && (a.toks[i].Kind == Word || a.toks[i].Kind == QuotedIdent) {
+					refs = append(refs, tableRef{qual: a.text(i)})
+					i++
+				}
+			} else {
+				inner, _ := a.tableRefs(i+1, func(k int) bool { return k == end-1 })
+				refs = append(refs, inner...)
+				i = end
+			}
+			expect = false
+		case expect:
+			n, j := a.nameAt(i)
+			if n.Text == "" {
+				return refs, a.end
+			}
+			ref := tableRef{name: n, qual: a.src[n.Start:n.End]}
+			j = a.partition(j)
+			if a.is(j, "AS") {
+				j++
+			}
+			if j < a.end && !stop(j) && !a.isAny(j, notAlias...) && (a.toks[j].Kind == Word || a.toks[j].Kind == QuotedIdent) {
+				ref.qual = a.text(j)
+				j++
+			}
+			refs = append(refs, ref)
+			i, expect = a.indexHints(j), false
+		default:
+			a.unsupported("unexpected " + a.text(i) + " in the tables of a multi-table statement")
+			return refs, a.end
+		}
+	}
+	return refs, i
+}
+
+// written makes the one table of refs that quals name the statement's
+// target; what a statement is names it where quals name no table, an
+// unqualified column, or several tables.
+func (a *analyzer) written(refs []tableRef, quals []string, what string) bool {
+	var target *tableRef
+	for _, q := range quals {
+		if q == "" {
+			a.unsupported("an unqualified column in the SET of " + what)
+			return false
+		}
+		var ref *tableRef
+		for k := range refs {
+			if a.d.Fold(refs[k].qual) == a.d.Fold(q) || refs[k].name.Text != "" && a.d.Fold(a.src[refs[k].name.Start:refs[k].name.End]) == a.d.Fold(q) {
+				ref = &refs[k]
+			}
+		}
+		switch {
+		case ref == nil || ref.name.Text == "":
+			a.unsupported(what + " that writes " + q + ", which is no table of its table references")
+			return false
+		case target != nil && target != ref:
+			a.unsupported(what + " that writes several tables")
+			return false
+		}
+		target = ref
+	}
+	if target == nil {
+		a.unsupported(what + " that writes no table")
+		return false
+	}
+	a.st.Target, a.st.Qualifier, a.st.Joined = target.name, target.qual, true
+	return true
 }
 
 // mysqlDelete reads a DELETE at i, after the keyword.
@@ -189,22 +310,60 @@ func (a *analyzer) mysqlDelete(i int) {
 		i++
 	}
 	if !a.is(i, "FROM") {
-		a.unsupported("a multi-table DELETE")
+		// DELETE t1[.*], ... FROM table_references
+		targets, j := a.deleteTargets(i, "FROM")
+		a.multiDelete(targets, j)
+		return
+	}
+	if j := a.next(i+1, func(k int) bool { return a.isAny(k, "USING", "WHERE") }); a.is(j, "USING") {
+		// DELETE FROM t1[.*], ... USING table_references
+		targets, j := a.deleteTargets(i+1, "USING")
+		a.multiDelete(targets, j)
 		return
 	}
 	i = a.tableName(i + 1)
-	if i < a.end && (a.toks[i].Kind == Comma || a.toks[i].Kind == Dot || a.is(i, "USING")) {
-		a.unsupported("a multi-table DELETE")
-		return
-	}
 	i = a.alias(i, "WHERE", "ORDER", "LIMIT", "RETURNING", "PARTITION", "USE", "FORCE", "IGNORE")
 	i = a.partition(i)
 	i = a.indexHints(i)
-	if i < a.end && (a.toks[i].Kind == Comma || a.is(i, "USING")) {
-		a.unsupported("a multi-table DELETE")
+	a.mysqlTail(i)
+}
+
+// deleteTargets reads the tables a multi-table DELETE deletes from, at i,
+// up to the keyword end, and returns them as written (without .*) and the
+// index of end.
+func (a *analyzer) deleteTargets(i int, end string) ([]string, int) {
+	var targets []string
+	for i < a.end && !a.is(i, end) {
+		start := i
+		for i < a.end && a.toks[i].Kind != Comma && !a.is(i, end) {
+			i++
+		}
+		if i == start {
+			break
+		}
+		t := a.src[a.toks[start].Start:a.toks[i-1].End]
+		targets = append(targets, strings.TrimSuffix(strings.TrimSuffix(t, "*"), "."))
+		if i < a.end && a.toks[i].Kind == Comma {
+			i++
+		}
+	}
+	return targets, i
+}
+
+// multiDelete reads the table references of a multi-table DELETE at the
+// keyword at i and its WHERE clause.
+func (a *analyzer) multiDelete(targets []string, i int) {
+	if i >= a.end {
+		a.unsupported("FROM or USING expected in a multi-table DELETE")
 		return
 	}
-	a.mysqlTail(i)
+	start := i + 1
+	refs, j := a.tableRefs(start, func(k int) bool { return a.isAny(k, "WHERE", "ORDER", "LIMIT", "RETURNING") })
+	a.st.From = a.span(start, j)
+	if !a.written(refs, targets, "a multi-table DELETE") {
+		return
+	}
+	a.mysqlTail(j)
 }
 
 // indexHints skips {USE | FORCE | IGNORE} {INDEX | KEY} [FOR ...] (...) hints at i.

@@ -108,6 +108,10 @@ func (p *Planner) mysqlMirror(query string, st *Statement, t *Table) *Plan {
 		}
 		plan := p.lockedWrite(query, st, t)
 		for _, c := range st.SetColumns {
+			if changesKey(m, c) && st.Joined {
+				return refuse(m.Old, "a multi-table UPDATE that assigns key column "+c,
+					"MySQL assigns a multi-table UPDATE's columns in no set order, so its new keys cannot be computed; change keys with a single-table UPDATE")
+			}
 			if changesKey(m, c) {
 				return p.mysqlKeyChange(plan, query, st)
 			}
@@ -225,7 +229,15 @@ func (p *Planner) lockedWrite(query string, st *Statement, t *Table) *Plan {
 	for i, k := range t.Map.Key {
 		keys[i] = st.Qualifier + "." + p.d.Quote(k)
 	}
-	pre := p.preSelect(query, st, keys, plan.Params, &plan.PreSelectParams)
+	var pre string
+	if st.Joined {
+		pre = "SELECT " + strings.Join(keys, ", ") + " FROM " + p.d.splice(query, st.From, st, plan.Params, &plan.PreSelectParams)
+		if st.Where.End > st.Where.Start {
+			pre += " WHERE " + p.d.splice(query, st.Where, st, plan.Params, &plan.PreSelectParams)
+		}
+	} else {
+		pre = p.preSelect(query, st, keys, plan.Params, &plan.PreSelectParams)
+	}
 	if st.OrderLimit.End > st.OrderLimit.Start {
 		pre += " " + p.d.splice(query, st.OrderLimit, st, plan.Params, &plan.PreSelectParams)
 	}
