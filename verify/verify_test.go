@@ -19,6 +19,7 @@ import (
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
+	"github.com/dualwrite/dualwrite/internal/mytest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -31,9 +32,11 @@ type fixture struct {
 	sqliteMapping  string
 	postgresSchema []string
 	postgresMap    string
+	mysqlSchema    []string
+	mysqlMapping   string
 }
 
-var corpusFixture = fixture{corpus.Schema, corpus.Mapping, corpus.PostgresSchema, corpus.PostgresMapping}
+var corpusFixture = fixture{corpus.Schema, corpus.Mapping, corpus.PostgresSchema, corpus.PostgresMapping, corpus.MySQLSchema, corpus.MySQLMapping}
 
 // backend is one database with a fixture's tables, opened with the base
 // driver.
@@ -44,8 +47,9 @@ type backend struct {
 	m           *mapping.Mapping
 }
 
-// forEach runs test against SQLite and against PostgreSQL (skipped unless
-// pgtest.DSNEnv is set), each with the fixture's tables, empty.
+// forEach runs test against SQLite, against PostgreSQL (skipped unless
+// pgtest.DSNEnv is set) and against MariaDB (skipped unless mytest.DSNEnv
+// is set), each with the fixture's tables, empty.
 func forEach(t *testing.T, f fixture, test func(t *testing.T, b *backend)) {
 	t.Run("sqlite", func(t *testing.T) {
 		test(t, open(t, "sqlite3", sqliteDSN(t), rewrite.SQLite, f.sqliteSchema, f.sqliteMapping))
@@ -53,6 +57,10 @@ func forEach(t *testing.T, f fixture, test func(t *testing.T, b *backend)) {
 	t.Run("postgres", func(t *testing.T) {
 		dsn := pgtest.Schema(t)
 		test(t, open(t, "pgx", dsn, rewrite.Postgres, f.postgresSchema, f.postgresMap))
+	})
+	t.Run("mysql", func(t *testing.T) {
+		dsn := mytest.Database(t)
+		test(t, open(t, "mysql", dsn, rewrite.MySQL, f.mysqlSchema, f.mysqlMapping))
 	})
 }
 
@@ -319,6 +327,11 @@ var typesFixture = fixture{
 		`CREATE TABLE t_new (id bigint PRIMARY KEY, a bigint, b int, c int, d varchar(40), e text, f text)`,
 	},
 	postgresMap: typesMapping("postgres"),
+	mysqlSchema: []string{
+		`CREATE TABLE t_old (id INT PRIMARY KEY, a INT, b DECIMAL(10,0), c DOUBLE, d TEXT, e TEXT, f TEXT)`,
+		`CREATE TABLE t_new (id BIGINT PRIMARY KEY, a BIGINT, b INT, c INT, d VARCHAR(40), e TEXT, f TEXT)`,
+	},
+	mysqlMapping: typesMapping("mysql"),
 }
 
 func typesMapping(dialect string) string {
@@ -342,7 +355,7 @@ func TestEqualAcrossTypes(t *testing.T) {
 		lossy := "007" // SQLite's INTEGER affinity stores 7
 		var lost any = "007"
 		var kept any = int64(7)
-		if b.d == rewrite.Postgres {
+		if b.d != rewrite.SQLite {
 			lossy = "2.75" // an assignment to int rounds to 3
 			lost, kept = 2.75, int64(3)
 		}
@@ -517,8 +530,11 @@ func TestFailureLeavesNoTransaction(t *testing.T) {
 		b.fillCorpus(t)
 		b.db.SetMaxOpenConns(1)
 		failing := `visits + abs(CASE WHEN id = 50 THEN -9223372036854775807 - 1 ELSE 0 END)` // integer overflow
-		if b.d == rewrite.Postgres {
+		switch b.d {
+		case rewrite.Postgres:
 			failing = `visits / (id - 50)` // division by zero
+		case rewrite.MySQL:
+			failing = `visits + CASE WHEN id = 50 THEN 9223372036854775807 ELSE 0 END` // BIGINT out of range
 		}
 		bad := *b.m.Tables[0]
 		bad.Columns = slices.Clone(bad.Columns)
