@@ -1067,7 +1067,7 @@ tables:
 // and back unchanged; other types are refused.
 func TestKeyEncoding(t *testing.T) {
 	when := time.Date(2024, 2, 29, 13, 14, 15, 123456789, time.FixedZone("", 3600))
-	key := []any{int64(-42), 1.5, "a \"b\" é", []byte{0, 1, 255}, []byte{}, true, false, when}
+	key := []any{int64(-42), 1.5, "a \"b\" é", []byte{0, 1, 255}, []byte{}, true, false, when, uint64(1<<64 - 1)} // the last: a MySQL BIGINT UNSIGNED
 	enc, err := encodeKey(key)
 	if err != nil {
 		t.Fatal(err)

@@ -238,8 +238,8 @@ func (r *runner) lockedBatch(ctx context.Context, plain bool) (batchResult, erro
 // end returns the key of the BatchSize-th old row after start, or from the
 // first row when start is nil: the end of the batch's key range; nil when
 // there are fewer rows, and the range has no end. On MySQL each value is
-// in the Go type that compares as the key column does when it goes back
-// as a parameter ([mysqlrun.KeyValue]).
+// in a Go type a checkpoint keeps: text as a string, not the driver's
+// []byte ([mysqlrun.KeyValue]).
 func (r *runner) end(ctx context.Context, q querier, start []any) (key []any, err error) {
 	query := r.s.end(start != nil, r.opts.BatchSize)
 	rows, err := q.QueryContext(ctx, query, r.s.args(query, start...)...)

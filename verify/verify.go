@@ -316,8 +316,9 @@ func (v *verifier) bound(ctx context.Context, conn *sql.Conn, s tableSQL, last [
 
 // readBound reads a range's upper bound, a key of n columns, with query
 // in dialect d; it returns nil when the query finds no row. In MySQL each
-// value is in the Go type that compares as the key column does when it
-// goes back as a parameter ([mysqlrun.KeyValue]).
+// value is in the Go type of the other drivers' values, text as a string
+// rather than the driver's []byte ([mysqlrun.KeyValue]), as samples and
+// messages show it.
 func readBound(ctx context.Context, conn *sql.Conn, d *rewrite.Dialect, n int, query string, args []any) (bound []any, err error) {
 	if args, err = mysqlrun.Args(d, query, args); err != nil {
 		return nil, err

@@ -624,3 +624,33 @@ func TestErrors(t *testing.T) {
 		t.Errorf("nil table: got %v", err)
 	}
 }
+
+// TestMySQLTextKeys: on MySQL a text key in a case-insensitive collation
+// is walked in the collation's order, where 'a' comes before 'B' (and in
+// the bytes' order after it), also with interpolateParams, where the
+// driver spells a []byte parameter as a binary string: every key is
+// compared once, and a sample's key is text.
+func TestMySQLTextKeys(t *testing.T) {
+	dsn := mytest.WithParams(mytest.Database(t), "interpolateParams", "true")
+	b := open(t, "mysql", dsn, rewrite.MySQL, []string{
+		`CREATE TABLE tags (name VARCHAR(20) COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY, note TEXT) CHARACTER SET utf8mb4`,
+		`CREATE TABLE labels (label VARCHAR(20) COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY, note TEXT) CHARACTER SET utf8mb4`,
+	}, "dialect: mysql\ntables:\n  - old: tags\n    new: labels\n    key: [name]\n    columns: {label: name, note: note}\n    reverse: {name: label, note: note}\n")
+	names := []string{"a", "B", "c", "D", "e", "F", "g", "é z", "Z"}
+	for _, n := range names {
+		exec(t, b.db, "INSERT INTO tags (name, note) VALUES (?, ?)", n, "note "+n)
+	}
+	b.copyUp(t)
+	exec(t, b.db, "UPDATE labels SET note = 'changed' WHERE label = 'D'")
+	rep := b.run(t, verify.Options{BatchSize: 2})
+	if got, want := countsOf(rep.Tables[0]), (counts{processed: int64(len(names)), matching: int64(len(names) - 1), mismatched: 1}); got != want {
+		t.Fatalf("%+v, want %+v", got, want)
+	}
+	if k := rep.Tables[0].Samples.Mismatched[0].Key["name"]; k != "D" {
+		t.Fatalf("mismatched key %#v, want \"D\"", k)
+	}
+	rt, err := verify.RoundTrip(context.Background(), b.db, b.d, b.m, verify.Options{BatchSize: 2})
+	if err != nil || !rt.OK || rt.Tables[0].RowsProcessed != int64(len(names)) {
+		t.Fatalf("round trip: %+v, %v", rt.Tables[0], err)
+	}
+}

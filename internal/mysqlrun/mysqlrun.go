@@ -2,8 +2,8 @@
 // their generated statements on MySQL and MariaDB through
 // github.com/go-sql-driver/mysql, without linking that driver: numbered
 // parameters spelled for a dialect whose parameters are positional, the
-// server's error number of an error, and key values in the Go types that
-// compare as the key columns do when they go back as parameters.
+// server's error number of an error, and key values in the Go types of
+// the other drivers.
 package mysqlrun
 
 import (
@@ -99,15 +99,15 @@ const (
 	Deadlock        = 1213 // ER_LOCK_DEADLOCK
 )
 
-// KeyValue returns a value that github.com/go-sql-driver/mysql read from
-// a column of the given database type (sql.ColumnType.DatabaseTypeName)
-// in the Go type that, passed back as a parameter, compares with the
-// column as the column's own values do: the text of a character column
-// as a string, which compares in the column's collation (a []byte is a
-// binary string, which compares byte by byte, and would cut ranges of
-// keys in another order than the column's), the bytes of a binary column
-// as []byte, an unsigned integer that fits in an int64 as one, a FLOAT as
-// the float64 of the same value. Other values are returned as they are.
+// KeyValue returns a key value that github.com/go-sql-driver/mysql read
+// from a column of the given database type
+// (sql.ColumnType.DatabaseTypeName) in one of the Go types a backfill
+// checkpoint keeps and a report prints as the column's values are: the
+// text of a character column as a string (the driver returns it as
+// []byte), the bytes of a binary column as []byte, an unsigned integer
+// that fits in an int64 as one, a FLOAT (float32) as the float64 of the
+// same value. Each goes back as a parameter that compares with the column
+// as the value read did. Other values are returned as they are.
 func KeyValue(v any, databaseType string) any {
 	switch x := v.(type) {
 	case []byte:
