@@ -541,7 +541,22 @@ func TestBackfillMappingChanged(t *testing.T) {
 // into its old table as down(new), and deletes the old rows without a new
 // row; a bad direction is a usage error.
 func TestBackfillReverse(t *testing.T) {
-	b := newSQLite(t, corpus.Schema...)
+	for _, engine := range []struct {
+		name string
+		open func(*testing.T) *backend
+	}{
+		{"sqlite", func(t *testing.T) *backend { return newSQLite(t, corpus.Schema...) }},
+		{"postgres", newPostgres},
+		{"mysql", newMySQL},
+	} {
+		t.Run(engine.name, func(t *testing.T) { testBackfillReverse(t, engine.open(t)) })
+	}
+}
+
+// testBackfillReverse: backfill --direction reverse copies each new table
+// into its old table as down(new), and deletes the old rows without a new
+// row.
+func testBackfillReverse(t *testing.T, b *backend) {
 	b.exec(t, "INSERT INTO accounts (account_id, email_address, first_name, last_name, visits) VALUES (1, 'ada@x', 'Ada', 'Lovelace', 3), (2, NULL, 'Alan', 'Turing', 1)",
 		"INSERT INTO users (id, full_name) VALUES (2, 'Stale Name'), (9, 'No New Row')",
 		"INSERT INTO members (org, usr, role_name) VALUES (1, 1, 'ADMIN')")
