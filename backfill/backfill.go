@@ -100,6 +100,11 @@ func newRunner(db *sql.DB, d *rewrite.Dialect, t *rewrite.Table, opts Options) *
 
 func (r *runner) run(ctx context.Context) (Progress, error) {
 	p := Progress{Table: r.t.Map.Old}
+	if r.s.rowLocks() && !r.s.oneStatement() {
+		if err := r.checkStrict(ctx); err != nil {
+			return p, err
+		}
+	}
 	if err := r.cp.create(ctx, r.db, r.now().UTC()); err != nil {
 		return p, r.cp.wrap(err)
 	}

@@ -41,6 +41,7 @@ type testDB struct {
 	m            *mapping.Mapping
 	raw, wrapped *sql.DB
 	tables       []*rewrite.Table // the mapping's, compiled, in file order
+	dsn          string           // raw's (MySQL)
 }
 
 // forEachDialect runs f as a subtest on SQLite, on PostgreSQL and on
@@ -83,6 +84,7 @@ func open(t *testing.T, dialect string, schema []string, yaml string) *testDB {
 		}
 	case rewrite.MySQL.Name:
 		dsn := mytest.Database(t, schema...)
+		db.dsn = dsn
 		if db.raw, err = sql.Open("mysql", dsn); err != nil {
 			t.Fatal(err)
 		}
@@ -806,6 +808,40 @@ func TestBackfillMySQLOrphanKeyInsertedMeanwhile(t *testing.T) {
 		t.Fatalf("account 4: %v, want up(user 4)", got)
 	}
 	db.checkTable(db.tables[0])
+}
+
+// TestBackfillMySQLOtherUniqueKey: on MySQL an old row whose up(old) takes
+// the value of another unique key of the new table from a row of another
+// key fails its batch (the upsert sets that row's key to NULL, which
+// strict mode refuses) rather than overwriting that row; a run whose
+// connections are not in strict mode is refused before it copies
+// anything.
+func TestBackfillMySQLOtherUniqueKey(t *testing.T) {
+	db := openCorpus(t, rewrite.MySQL.Name)
+	db.seed(10, 0, 0) // user 3 has the email u1@x
+	db.exec("INSERT INTO accounts (account_id, email_address, first_name, visits) VALUES (1000, 'u1@x', 'Other', 7)")
+	ctx := context.Background()
+	p, err := Run(ctx, db.raw, db.d, db.tables[0], Options{BatchSize: 4})
+	if err == nil || !strings.Contains(err.Error(), "users -> accounts") || !strings.Contains(err.Error(), "another unique key") || p.Done || p.Rows != 0 {
+		t.Fatalf("run: %+v, %v; want the first batch to fail", p, err)
+	}
+	if got := db.rows("SELECT account_id, email_address, first_name, visits FROM accounts"); !reflect.DeepEqual(got, [][]any{{int64(1000), "u1@x", "Other", int64(7)}}) {
+		t.Fatalf("accounts after the failed batch: %v", got)
+	}
+
+	lax, err := sql.Open("mysql", mytest.WithParams(db.dsn, "sql_mode", "'NO_ENGINE_SUBSTITUTION'"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lax.Close()
+	db.exec("DELETE FROM accounts")
+	p, err = Run(ctx, lax, db.d, db.tables[0], Options{})
+	if err == nil || !strings.Contains(err.Error(), "STRICT_TRANS_TABLES") || p.Rows != 0 {
+		t.Fatalf("run without strict mode: %+v, %v", p, err)
+	}
+	if n := db.count("SELECT count(*) FROM accounts"); n != 0 {
+		t.Fatalf("%d accounts copied without strict mode", n)
+	}
 }
 
 // TestBackfillOrphanKeyInsertedMeanwhile: on PostgreSQL, a new row without

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/dualwrite/dualwrite/internal/mysqlrun"
@@ -100,6 +103,10 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 	q := r.s.copyRange(r.t, lower, upper)
 	n, err := rowsAffected(tx.ExecContext(ctx, q, r.s.args(q, bounds...)...))
 	if err != nil {
+		if r.s.rowLocks() && mysqlrun.ErrorNumber(err) == mysqlrun.BadNull {
+			// The upsert's guard (rewrite.Table.UpsertFrom) or a NULL up value.
+			err = fmt.Errorf("%w: the copy of a row either met a row of %s with another key that holds the same value of another unique key (the copy refuses to overwrite it), or computed NULL for a NOT NULL column; find the rows with dualwrite verify and fix them", err, r.t.Map.New)
+		}
 		return res, err
 	}
 	if r.s.rowLocks() {
@@ -126,6 +133,23 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 		return res, err
 	}
 	return batchResult{cp: cp, copied: n, deleted: deleted, ran: true}, nil
+}
+
+// checkStrict refuses a MySQL run whose connections' sql_mode is not
+// strict: where the copy's upsert meets the row of another unique key of
+// the new table, it sets that row's key to NULL, which only strict mode
+// makes an error; without it the server would store 0 there and warn.
+func (r *runner) checkStrict(ctx context.Context) error {
+	var mode string
+	if err := r.db.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("backfill %s: reading the connection's sql_mode: %w", r.t.Map.Old, err)
+	}
+	modes := strings.Split(strings.ToUpper(mode), ",")
+	if !slices.Contains(modes, "STRICT_TRANS_TABLES") && !slices.Contains(modes, "STRICT_ALL_TABLES") {
+		return fmt.Errorf("backfill %s: the connection's sql_mode (%q) has neither STRICT_TRANS_TABLES nor STRICT_ALL_TABLES, and the copy relies on strict mode to fail rather than overwrite the row of another unique key of %s: add STRICT_TRANS_TABLES to the sql_mode of the DSN (sql_mode='...') or of the server",
+			r.t.Map.Old, mode, r.t.Map.New)
+	}
+	return nil
 }
 
 // restoreTimeout bounds setting a MySQL batch's connection back as it

@@ -95,6 +95,7 @@ func ErrorNumber(err error) uint16 {
 
 // Error numbers of MySQL and MariaDB.
 const (
+	BadNull         = 1048 // ER_BAD_NULL_ERROR
 	LockWaitTimeout = 1205 // ER_LOCK_WAIT_TIMEOUT
 	Deadlock        = 1213 // ER_LOCK_DEADLOCK
 )
