@@ -107,8 +107,11 @@ func raceLost(err error) bool {
 	if errors.As(err, &se) {
 		return se.Code == sqlite3.ErrConstraint
 	}
+	if errors.Is(err, dualwrite.ErrMirrorConflict) {
+		return true
+	}
 	switch sqlState(err) {
-	case "40P01", "23505", "40001":
+	case "40P01", "23505", "40001", "1062/23000", "1213/40001": // MySQL: duplicate key, deadlock
 		return true
 	}
 	return false

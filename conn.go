@@ -128,6 +128,9 @@ func (c *conn) planBy(ctx context.Context, query string) (*rewrite.Planner, *rew
 func (c *conn) write(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, needResult bool) (*txn.Result, error) {
 	start := time.Now()
 	res, err := txn.Write(ctx, c.run(), c.c.drv.dialect, plan, args, needResult, c.txState)
+	if err != nil && txn.TxGone(err) {
+		c.txState = txn.TxUnknown // MySQL: a deadlock rolled back the caller's transaction
+	}
 	outcome := metrics.Mirrored
 	var te *txn.Error
 	switch {
@@ -166,7 +169,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 			return nil, driver.ErrSkip // database/sql prepares it: the statement's execution records it
 		}
 		res, err := e.ExecContext(ctx, query, args)
-		c.ran(planned)
+		c.ran(planned, err)
 		return res, err
 	}
 	res, err := c.write(ctx, plan, args, true)
@@ -194,7 +197,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if plan == nil {
 		rows, err := c.queryInner(ctx, query, args)
 		if !errors.Is(err, driver.ErrSkip) {
-			c.ran(planned)
+			c.ran(planned, err)
 		}
 		return rows, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/dualwrite/dualwrite/rewrite"
+	"github.com/dualwrite/dualwrite/txn"
 )
 
 // ErrUnsupported is wrapped by the error of every statement on a mapped
@@ -28,3 +29,10 @@ var ErrBrokenConn = errors.New("dualwrite: a dual write in this transaction coul
 // invalid value is logged and counted instead, and the last valid phase
 // stays in force.
 var ErrInvalidPhase = errors.New("dualwrite: invalid phase in the environment")
+
+// ErrMirrorConflict is wrapped by the error of a MySQL dual write whose
+// mirror met, through a unique key of the new table other than its key,
+// the new row of another key (where ON DUPLICATE KEY UPDATE would have
+// updated that row instead): the mirror's duplicate-key error. Nothing was
+// written; like a duplicate key, it may be a race lost to another writer.
+var ErrMirrorConflict = txn.ErrMirrorConflict

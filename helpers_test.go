@@ -49,6 +49,19 @@ var (
 		opts: []dualwrite.Option{dualwrite.WithoutReturning()}}
 )
 
+// mysqlClientSideBackend is the RETURNING-free MariaDB backend with the
+// driver's interpolateParams (arguments spliced into the text on the
+// client, no server-side prepare) and clientFoundRows (RowsAffected
+// counts matched rows, not changed ones) on.
+var mysqlClientSideBackend = func() backend {
+	b := mysqlNoReturningBackend
+	b.name = "mariadb-interpolate"
+	b.dsn = func(t testing.TB) string {
+		return mytest.WithParams(mytest.Database(t), "interpolateParams", "true", "clientFoundRows", "true")
+	}
+	return b
+}()
+
 // forAllBackends is forBackends on MariaDB too, with and without RETURNING.
 func forAllBackends(t *testing.T, f func(t *testing.T, b backend)) {
 	for _, b := range []backend{sqliteBackend, postgresBackend, mysqlBackend, mysqlNoReturningBackend} {
@@ -78,7 +91,7 @@ func (b backend) runs(only string) bool {
 // subtest; the PostgreSQL one is skipped, naming the variable that enables
 // it, when no server is configured.
 func forBackends(t *testing.T, f func(t *testing.T, b backend)) {
-	for _, b := range []backend{sqliteBackend, postgresBackend} {
+	for _, b := range []backend{sqliteBackend, postgresBackend, mysqlBackend, mysqlNoReturningBackend} {
 		t.Run(b.name, func(t *testing.T) { f(t, b) })
 	}
 }
@@ -194,11 +207,7 @@ func (e *env) checkInvariant() {
 // iteration, for an env opened before the fuzzing began.
 func (e *env) checkInvariantIn(t testing.TB) {
 	t.Helper()
-	d := rewrite.SQLite
-	if e.m.Dialect == rewrite.Postgres.Name {
-		d = rewrite.Postgres
-	}
-	dbtest.Invariant(t, e.raw, d, e.m)
+	dbtest.Invariant(t, e.raw, rewrite.DialectByName(e.m.Dialect), e.m)
 }
 
 // count returns the number of rows in a table, read through the base driver.

@@ -22,7 +22,12 @@ const sampleRows = 5
 // written (old), from the new tables (new), or both under one snapshot with
 // the old rows returned and the results compared (compare). asWritten runs
 // the caller's query on the old tables.
-func (c *conn) query(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, asWritten func() (driver.Rows, error)) (driver.Rows, error) {
+func (c *conn) query(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, asWritten func() (driver.Rows, error)) (_ driver.Rows, err error) {
+	defer func() {
+		if err != nil && txn.TxGone(err) {
+			c.txState = txn.TxUnknown // MySQL: a deadlock rolled back the caller's transaction
+		}
+	}()
 	phase := c.c.readPhase()
 	table := readTable(plan)
 	if phase == mapping.ReadOld || plan.Reverse && phase != mapping.ReadCompare {

@@ -66,12 +66,17 @@ func (c *conn) shared(ctx context.Context, gen uint64) (*rewrite.Planner, error)
 // ran records what a statement that ran as written did to the schema: a
 // schema change bumps the generation; the end of a transaction that
 // changed the schema bumps it again, for the other connections. It also
-// records that the connection may hold a temporary table.
-func (c *conn) ran(plan *rewrite.Plan) {
+// records that the connection may hold a temporary table, and, after a
+// MySQL deadlock (err), that the caller's transaction may be gone.
+func (c *conn) ran(plan *rewrite.Plan, err error) {
+	if err != nil && txn.TxGone(err) {
+		c.txState = txn.TxUnknown
+	}
 	c.tempTables = c.tempTables || plan.TempTable
 	switch {
 	case plan.ChangesSchema:
-		if c.txState != txn.TxNone {
+		// MySQL commits before a schema change: none is left in a transaction.
+		if c.txState != txn.TxNone && c.c.drv.dialect.Name != rewrite.MySQL.Name {
 			c.ddlInTx, c.own = true, nil
 		}
 		c.c.gen.Add(1)

@@ -55,7 +55,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	}
 	if plan == nil {
 		res, err := stmtExec(ctx, s.inner, args)
-		s.conn.ran(planned)
+		s.conn.ran(planned, err)
 		return res, err
 	}
 	res, err := s.conn.write(ctx, plan, args, true)
@@ -82,7 +82,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	}
 	if plan == nil {
 		rows, err := stmtQuery(ctx, s.inner, args)
-		s.conn.ran(planned)
+		s.conn.ran(planned, err)
 		return rows, err
 	}
 	res, err := s.conn.write(ctx, plan, args, false)

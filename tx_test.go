@@ -132,7 +132,7 @@ func TestPreparedStatementsAcrossConnections(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range 25 {
-					id := g*100 + i
+					id := g*100 + i + 1 // not 0: MySQL generates an AUTO_INCREMENT key for 0
 					if _, err := ins.Exec(id, "Person Number", i); err != nil {
 						errs <- err
 						return

@@ -24,7 +24,7 @@ func randomWrite(r *rand.Rand, b backend) (string, []any) {
 		}
 		return fmt.Sprintf("m%d@x", r.IntN(30))
 	}
-	pg := b.name == "postgres"
+	pg, my := b.name == "postgres", b.dialect == "mysql"
 	q, args := "", []any(nil)
 	switch r.IntN(14) {
 	case 0, 1:
@@ -37,9 +37,15 @@ func randomWrite(r *rand.Rand, b backend) (string, []any) {
 		}
 	case 3:
 		q, args = "INSERT INTO users AS u (id, full_name, email) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET visits = u.visits + 1, email = excluded.email", []any{id(), name(), email()}
+		if my { // users.email is unique too: an upsert of memberships
+			q, args = "INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE role = CONCAT(memberships.role, '+', VALUES(role))", []any{r.IntN(4), r.IntN(6), "up"}
+		}
 	case 4:
 		q, args = "INSERT INTO users (id, full_name) VALUES (?, ?) ON CONFLICT DO NOTHING", []any{id(), name()}
-		if !pg && r.IntN(2) == 0 {
+		switch {
+		case my:
+			q = "INSERT IGNORE INTO users (id, full_name) VALUES (?, ?)"
+		case !pg && r.IntN(2) == 0:
 			q = "INSERT OR IGNORE INTO users (id, full_name) VALUES (?, ?)"
 		}
 	case 5:
@@ -50,10 +56,16 @@ func randomWrite(r *rand.Rand, b backend) (string, []any) {
 		q, args = "DELETE FROM users WHERE id = ? OR email = ?", []any{id(), email()}
 	case 8:
 		q, args = "UPDATE users SET email = NULL WHERE visits > ? RETURNING id", []any{r.IntN(10)}
+		if my {
+			q = "UPDATE users SET email = NULL WHERE visits > ? ORDER BY id DESC LIMIT 3"
+		}
 	case 9:
 		q, args = "INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, ?)", []any{r.IntN(4), r.IntN(6), []string{"admin", "member", "guest"}[r.IntN(3)]}
 	case 10:
 		q, args = "INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, 'replaced') ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role", []any{r.IntN(4), r.IntN(6)}
+		if my {
+			q = "INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, 'replaced') ON DUPLICATE KEY UPDATE role = VALUES(role)"
+		}
 		if !pg && r.IntN(2) == 0 {
 			q = "REPLACE INTO memberships (org_id, user_id, role) VALUES (?, ?, 'replaced')"
 		}

@@ -56,6 +56,9 @@ type Statement struct {
 	Upsert  bool
 	// SetColumns are the columns an UPDATE's SET assigns, folded.
 	SetColumns []string
+	// SetValues are the values a MySQL UPDATE's SET assigns, one span per
+	// column of SetColumns.
+	SetValues []Span
 	// UpsertSetColumns are the columns an ON CONFLICT DO UPDATE SET assigns, folded.
 	UpsertSetColumns []string
 	// With is the WITH clause before the statement, keyword included.

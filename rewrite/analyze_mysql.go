@@ -174,7 +174,11 @@ func (a *analyzer) mysqlUpdate(i int) {
 		a.unsupported("a multi-table UPDATE")
 		return
 	}
-	a.st.SetColumns, i = a.mysqlAssignments(i+1, nil)
+	var values [][]Span
+	a.st.SetColumns, i = a.mysqlAssignments(i+1, &values)
+	if len(values) == 1 {
+		a.st.SetValues = values[0]
+	}
 	a.mysqlTail(i)
 }
 

@@ -20,7 +20,8 @@ func mysqlPlanner(t *testing.T, d *rewrite.Dialect) *rewrite.Planner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &rewrite.Schema{OtherUnique: map[string]bool{"users": true}, AutoIncrement: map[string]string{"users": "id"}, AutoIncrementStep: 1}
+	s := &rewrite.Schema{OtherUnique: map[string]bool{"users": true}, AutoIncrement: map[string]string{"users": "id"}, AutoIncrementStep: 1,
+		Columns: map[string][]string{"users": {"id", "full_name", "email", "visits"}}}
 	return rewrite.NewPlanner(d, m, s, 100)
 }
 
@@ -76,7 +77,9 @@ func TestMySQLPlans(t *testing.T) {
 			"lock: SELECT m.`org_id`, m.`user_id` FROM memberships AS m FOR UPDATE | then: UPDATE IGNORE memberships AS m USE INDEX (PRIMARY) SET m.role = ? WHERE <(m.`org_id`, m.`user_id`) IN keys> | args before: 1, pre-select params: []"},
 		{"DELETE QUICK FROM users WHERE email LIKE ? LIMIT 3 RETURNING id",
 			"lock: SELECT users.`id` FROM users WHERE email LIKE ? LIMIT 3 FOR UPDATE | then: DELETE QUICK FROM users WHERE (email LIKE ?) AND <users.`id` IN keys> LIMIT 3 RETURNING id | args before: 1, pre-select params: [1]"},
-		{"INSERT INTO users VALUES (1, 'a', 'b', 0)", "refused: dualwrite: refused statement on users: an INSERT without a column list"},
+		{"INSERT INTO users VALUES (1, 'a', 'b', 0)", "insert, keys (1)"},
+		{"INSERT INTO users VALUES (1, 'a', 'b')", "refused: dualwrite: refused statement on users: an INSERT whose rows do not have one value per column"},
+		{"INSERT INTO memberships VALUES (1, 2, 'x')", "refused: dualwrite: refused statement on memberships: an INSERT without a column list, on a table whose columns are not known"},
 		{"INSERT INTO users (id, full_name) VALUES (1 + 1, 'a')", "refused: dualwrite: refused statement on users: an INSERT whose key column id is given by an expression"},
 		{"INSERT INTO memberships (org_id, role) VALUES (1, 'a')", "refused: dualwrite: refused statement on memberships: an INSERT that leaves key column user_id to its default"},
 		{"INSERT INTO users (id, full_name) SELECT id, msg FROM audit", "refused: dualwrite: refused statement on users: INSERT ... SELECT that writes the AUTO_INCREMENT column id"},
@@ -84,7 +87,16 @@ func TestMySQLPlans(t *testing.T) {
 		{"INSERT INTO users (id) VALUES (1) ON DUPLICATE KEY UPDATE visits = visits + 1", "refused: dualwrite: refused statement on users: ON DUPLICATE KEY UPDATE on a table with a unique key besides its key"},
 		{"INSERT INTO memberships (org_id, user_id) VALUES (1, 1) ON DUPLICATE KEY UPDATE memberships.user_id = 2", "refused: dualwrite: refused statement on memberships: ON DUPLICATE KEY UPDATE that assigns key column user_id"},
 		{"REPLACE INTO users (id, full_name) VALUES (1, 'a')", "refused: dualwrite: refused statement on users: REPLACE on a table with a unique key besides its key"},
-		{"UPDATE users SET id = id + 1", "refused: dualwrite: refused statement on users: an UPDATE that assigns key column id (MySQL)"},
+		{"UPDATE users SET id = id + ? WHERE id > ? LIMIT ?",
+			"lock: SELECT users.`id`, (id + ?) FROM users WHERE id > ? LIMIT ? FOR UPDATE | then: UPDATE users SET id = id + ? WHERE (id > ?) AND <users.`id` IN keys> LIMIT ? | args before: 2, pre-select params: [1 2 3]"},
+		{"UPDATE memberships m SET m.role = 'x', m.user_id = IF(m.org_id = 1, ?, m.user_id + 10)",
+			"lock: SELECT m.`org_id`, m.`user_id`, m.`org_id`, (IF(m.org_id = 1, ?, m.user_id + 10)) FROM memberships AS m FOR UPDATE"},
+		{"UPDATE users SET id = FLOOR(RAND() * 100)", "refused: dualwrite: refused statement on users: an UPDATE that sets key column id to an expression calling RAND"},
+		{"UPDATE users SET visits = 1, id = visits", "refused: dualwrite: refused statement on users: an UPDATE that sets key column id to an expression reading visits, which the SET assigns before it"},
+		{"UPDATE users SET id = @next", "refused: dualwrite: refused statement on users: an UPDATE that sets key column id to an expression with a variable (@next)"},
+		{"UPDATE users SET id = (SELECT MAX(id) + 1 FROM audit)", "refused: dualwrite: refused statement on users: an UPDATE that sets key column id to an expression reading SELECT"},
+		{"UPDATE users SET id = UNIX_TIMESTAMP()", "refused: dualwrite: refused statement on users: an UPDATE that sets key column id to an expression calling UNIX_TIMESTAMP"},
+		{"UPDATE users SET id = CURRENT_TIMESTAMP + 0", "refused: dualwrite: refused statement on users: an UPDATE that sets key column id to an expression reading CURRENT_TIMESTAMP"},
 		{"UPDATE users u JOIN audit a ON a.id = u.id SET u.full_name = a.msg", "refused: dualwrite: refused statement on users: a multi-table UPDATE"},
 		{"UPDATE audit, users SET users.visits = 1", "refused: dualwrite: refused statement on audit: a multi-table UPDATE"},
 		{"DELETE u FROM users u JOIN audit a ON a.id = u.id", "refused: dualwrite: refused statement on users: a multi-table DELETE"},

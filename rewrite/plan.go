@@ -116,7 +116,13 @@ type Plan struct {
 	// insert id. InsertIDQuery, for an INSERT ... SELECT with RETURNING
 	// into a table with an AUTO_INCREMENT column, reads the insert id the
 	// statement would have reported (0 when it inserted no row).
-	InsertKeys    [][]InsertKey
+	InsertKeys [][]InsertKey
+	// NewKeyCols, on a MySQL UPDATE that assigns key columns, is how many
+	// columns of PreSelect's rows, after the old keys, hold the new keys;
+	// NewKeysQuery is the head of the count of the old rows with the new
+	// keys, which must be all of them ([Plan.NewKeysSQL]).
+	NewKeyCols    int
+	NewKeysQuery  string
 	InsertStep    int64
 	InsertIDQuery string
 	// RowIDs, when set, is how many leading columns of PreSelect identify
@@ -172,6 +178,10 @@ type Schema struct {
 	// INSERT that leaves it to the server learns the generated keys from
 	// the insert id the server reports.
 	AutoIncrement map[string]string
+	// Columns maps the mapped tables (old and new, folded) to the columns,
+	// folded and in order, that an INSERT without a column list gives
+	// values to.
+	Columns map[string][]string
 	// AutoIncrementStep is MySQL's auto_increment_increment on every
 	// connection: the distance between the ids one INSERT generates.
 	AutoIncrementStep int64

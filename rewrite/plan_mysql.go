@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"database/sql/driver"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -105,14 +106,113 @@ func (p *Planner) mysqlMirror(query string, st *Statement, t *Table) *Plan {
 		if trigger := p.schema.RowTriggers[old]; trigger != "" {
 			return refuse(m.Old, "UPDATE on a table with "+trigger+", which may change the key of the row it updates", "drop the trigger while dual-writing")
 		}
+		plan := p.lockedWrite(query, st, t)
 		for _, c := range st.SetColumns {
 			if changesKey(m, c) {
-				return refuse(m.Old, "an UPDATE that assigns key column "+c+" (MySQL)",
-					"dualwrite cannot learn the keys an UPDATE gives rows in MySQL; move the row with DELETE and INSERT in one transaction")
+				return p.mysqlKeyChange(plan, query, st)
 			}
 		}
+		return plan
 	}
 	return p.lockedWrite(query, st, t)
+}
+
+// mysqlKeyChange plans an UPDATE that assigns key columns: its pre-select
+// also computes each locked row's new key, by the SET expressions of the
+// key columns, which must be pure functions of the row's values before
+// the UPDATE and of the caller's arguments (keyExpr). After the UPDATE the
+// new keys are checked to name rows (NewKeysQuery): a value the column
+// stores otherwise than the expression computes (a rounded number) fails
+// the write rather than mirror the wrong key.
+func (p *Planner) mysqlKeyChange(plan *Plan, query string, st *Statement) *Plan {
+	m := plan.Table.Map
+	if len(st.SetValues) != len(st.SetColumns) {
+		return refuse(m.Old, "an UPDATE whose SET could not be read", "")
+	}
+	var used []int
+	var exprs []string
+	for _, k := range m.Key {
+		fk := p.d.FoldName(k)
+		expr := st.Qualifier + "." + p.d.Quote(k)
+		for j, c := range st.SetColumns {
+			if c != fk {
+				continue
+			}
+			if why := p.keyExpr(query, st.SetValues[j], st.SetColumns[:j]); why != "" {
+				return refuse(m.Old, "an UPDATE that sets key column "+k+" to "+why,
+					"compute the new key from the row's columns, parameters, literals, operators and deterministic functions, in a SET that assigns the key before the columns it reads, or move the row with DELETE and INSERT in one transaction")
+			}
+			expr = "(" + p.d.splice(query, st.SetValues[j], st, plan.Params, &used) + ")"
+		}
+		exprs = append(exprs, expr)
+	}
+	// The new keys go first in the text, so their parameters come first.
+	pre := plan.PreSelect
+	from := strings.Index(pre, " FROM ")
+	plan.PreSelect = pre[:from] + ", " + strings.Join(exprs, ", ") + pre[from:]
+	plan.PreSelectParams = append(used, plan.PreSelectParams...)
+	plan.NewKeyCols = len(m.Key)
+	plan.NewKeysQuery = "SELECT COUNT(*) FROM " + p.d.Quote(m.Old) + " WHERE " + plan.Table.oldKeyList + " IN ("
+	return plan
+}
+
+// mysqlPure are the functions whose value depends on their arguments
+// alone.
+var mysqlPure = map[string]bool{
+	"ABS": true, "CEIL": true, "CEILING": true, "FLOOR": true, "ROUND": true, "TRUNCATE": true, "MOD": true, "SIGN": true,
+	"GREATEST": true, "LEAST": true, "COALESCE": true, "IFNULL": true, "NULLIF": true, "IF": true,
+	"CONCAT": true, "CONCAT_WS": true, "LOWER": true, "UPPER": true, "LCASE": true, "UCASE": true,
+	"SUBSTRING": true, "SUBSTR": true, "LEFT": true, "RIGHT": true, "TRIM": true, "LTRIM": true, "RTRIM": true,
+	"REPLACE": true, "LPAD": true, "RPAD": true, "REVERSE": true, "CHAR_LENGTH": true, "LENGTH": true,
+	"CAST": true, "CONVERT": true, "HEX": true, "UNHEX": true, "MD5": true, "SHA1": true, "SHA2": true, "CRC32": true,
+}
+
+// mysqlImpure are words that read something besides the row and the
+// arguments, without parentheses.
+var mysqlImpure = map[string]bool{
+	"CURRENT_TIMESTAMP": true, "CURRENT_DATE": true, "CURRENT_TIME": true, "LOCALTIME": true, "LOCALTIMESTAMP": true,
+	"UTC_TIMESTAMP": true, "UTC_DATE": true, "UTC_TIME": true, "CURRENT_USER": true, "SELECT": true, "DEFAULT": true, "VALUES": true,
+}
+
+// keyExpr returns "" when the SET expression at sp is a pure function of
+// the row's values before the UPDATE and of the caller's arguments, and
+// otherwise what it is instead. assigned are the columns the SET assigns
+// before it: MySQL evaluates a SET left to right, and an expression that
+// reads one of them reads its new value.
+func (p *Planner) keyExpr(query string, sp Span, assigned []string) string {
+	text := query[sp.Start:sp.End]
+	toks, err := p.d.Lex(text)
+	if err != nil || len(toks) == 0 {
+		return "an expression that cannot be read"
+	}
+	for i, t := range toks {
+		w := t.Text(text)
+		switch t.Kind {
+		case Word, QuotedIdent:
+			if strings.HasPrefix(w, "@") {
+				return "an expression with a variable (" + w + ")"
+			}
+			up := strings.ToUpper(w)
+			if t.Kind == Word && i+1 < len(toks) && toks[i+1].Kind == LParen {
+				if !mysqlPure[up] {
+					return "an expression calling " + up + ", which may not give the same value twice"
+				}
+				continue
+			}
+			if t.Kind == Word && mysqlImpure[up] {
+				return "an expression reading " + up
+			}
+			if i+1 < len(toks) && toks[i+1].Kind == Dot {
+				continue // a qualifier: the column follows
+			}
+			if slices.Contains(assigned, p.d.Fold(w)) {
+				return "an expression reading " + w + ", which the SET assigns before it"
+			}
+		case Semicolon:
+			return "an expression that cannot be read"
+		}
+	}
+	return ""
 }
 
 // lockedWrite plans a single-table UPDATE or DELETE: a locking pre-select
@@ -172,7 +272,11 @@ func (p *Planner) mysqlInsert(query string, st *Statement, t *Table) *Plan {
 		return plan
 	}
 	if !st.HasColumns {
-		return refuse(m.Old, "an INSERT without a column list", "name the columns: INSERT INTO "+m.Old+" (...) VALUES (...)")
+		cols, ok := p.schema.Columns[p.d.FoldName(m.Old)]
+		if !ok {
+			return refuse(m.Old, "an INSERT without a column list, on a table whose columns are not known", "name the columns: INSERT INTO "+m.Old+" (...) VALUES (...)")
+		}
+		st.Columns = cols
 	}
 	ai := p.schema.AutoIncrement[p.d.FoldName(m.Old)]
 	pos := make([]int, len(m.Key))
@@ -269,4 +373,10 @@ func (p *Planner) insertKey(query string, st *Statement, params *Params, sp Span
 		}
 	}
 	return InsertKey{}, false
+}
+
+// NewKeysSQL returns the count of old rows with n keys, for a MySQL
+// key-changing UPDATE's check of the new keys it computed.
+func (p *Plan) NewKeysSQL(n int) string {
+	return p.NewKeysQuery + p.Table.keyValues(n) + ")"
 }

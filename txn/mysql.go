@@ -3,7 +3,10 @@ package txn
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 
 	"github.com/dualwrite/dualwrite/rewrite"
 )
@@ -46,6 +49,13 @@ func writeRestricted(ctx context.Context, c Conn, plan *rewrite.Plan, args []dri
 		return nil, StepPreSelect, err
 	}
 	t := plan.Table
+	var newKeys [][]driver.Value
+	if plan.NewKeyCols > 0 {
+		newKeys = make([][]driver.Value, len(keys))
+		for i, r := range keys {
+			keys[i], newKeys[i] = r[:len(r)-plan.NewKeyCols], r[len(r)-plan.NewKeyCols:]
+		}
+	}
 	if len(keys) > rewrite.MaxRestrictKeys {
 		return nil, StepPreSelect, fmt.Errorf("the %s would change %d rows of %s, more than the %d one dual write can name; change them in smaller statements",
 			plan.Kind, len(keys), t.Map.Old, rewrite.MaxRestrictKeys)
@@ -71,10 +81,53 @@ func writeRestricted(ctx context.Context, c Conn, plan *rewrite.Plan, args []dri
 		res.LastInsertID, _ = r.LastInsertId()
 		res.RowsAffected, _ = r.RowsAffected()
 	}
-	if plan.Kind == rewrite.KindDelete {
+	switch {
+	case plan.Kind == rewrite.KindDelete:
 		return res, StepDelete, forKeys(ctx, c, t, keys, t.DeleteSQL)
+	case plan.NewKeyCols > 0:
+		if err := checkNewKeys(ctx, c, plan, newKeys); err != nil {
+			return nil, StepUpsert, err
+		}
+		step, err := mirrorKeyChange(ctx, c, t, keys, newKeys)
+		return res, step, err
 	}
 	return res, StepUpsert, forKeys(ctx, c, t, keys, t.UpsertSQL)
+}
+
+// checkNewKeys checks that the new keys a MySQL UPDATE's pre-select
+// computed name as many old rows as there are keys: a key the column
+// stores otherwise than the expression computed it (a rounded number, a
+// truncated string) names none, and mirroring it would miss the row.
+func checkNewKeys(ctx context.Context, c Conn, plan *rewrite.Plan, keys [][]driver.Value) error {
+	seen := map[string]bool{}
+	var distinct [][]driver.Value
+	for _, k := range keys {
+		if id := fmt.Sprintf("%#v", k); !seen[id] {
+			seen[id] = true
+			distinct = append(distinct, k)
+		}
+	}
+	batch := plan.Table.KeyBatch()
+	for len(distinct) > 0 {
+		n := min(len(distinct), batch)
+		var args []driver.NamedValue
+		for _, k := range distinct[:n] {
+			for _, v := range k {
+				args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
+			}
+		}
+		query := plan.NewKeysSQL(n)
+		got, err := insertID(ctx, c, query, args)
+		if err != nil {
+			return err
+		}
+		if got != int64(n) {
+			return fmt.Errorf("the new keys of %s computed from the UPDATE's SET name %d rows after it, not %d: a key column stores a value otherwise than its SET expression computes it (a rounded number, a padded or converted string); compute the new key in the column's type, or move the row with DELETE and INSERT",
+				plan.Table.Map.Old, got, n)
+		}
+		distinct = distinct[n:]
+	}
+	return nil
 }
 
 // checkInsertKeys refuses, before anything runs, a MySQL INSERT that
@@ -146,8 +199,8 @@ func writeInsert(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.
 }
 
 // insertID reads the one integer query returns.
-func insertID(ctx context.Context, c Conn, query string) (int64, error) {
-	rows, err := c.Query(ctx, query, nil)
+func insertID(ctx context.Context, c Conn, query string, args []driver.NamedValue) (int64, error) {
+	rows, err := c.Query(ctx, query, args)
 	if err != nil {
 		return 0, err
 	}
@@ -163,4 +216,78 @@ func insertID(ctx context.Context, c Conn, query string) (int64, error) {
 		return 0, fmt.Errorf("%s returned %v: %w", query, data[0][0], err)
 	}
 	return id, nil
+}
+
+// ErrMirrorConflict is wrapped by the error of a MySQL dual write whose
+// mirror met, through a unique key of the new table besides its key, the
+// new row of another key: the server's duplicate-key error, or the
+// mirror's guard where ON DUPLICATE KEY UPDATE would have updated that row
+// (the key set to NULL, which strict mode refuses). Nothing was written.
+var ErrMirrorConflict = errors.New("the mirror met the new row of another key through a unique key of the new table")
+
+// mirrorConflict wraps a MySQL mirror's error in ErrMirrorConflict when it
+// is the guard's (the new key column set to NULL), or a duplicate key.
+func mirrorConflict(t *rewrite.Table, err error) error {
+	switch mysqlError(err) {
+	case mysqlDuplicate:
+		return fmt.Errorf("%w (%s): %w", ErrMirrorConflict, t.Map.New, err)
+	case mysqlNotNull:
+	default:
+		return err
+	}
+	for _, k := range t.Map.NewKey {
+		if strings.Contains(err.Error(), "'"+k+"' cannot be null") {
+			return fmt.Errorf("%w (%s): %w", ErrMirrorConflict, t.Map.New, err)
+		}
+	}
+	return err
+}
+
+// MySQL's error numbers that say a transaction ended under a statement.
+const (
+	mysqlNotNull     = 1048 // ER_BAD_NULL_ERROR
+	mysqlDuplicate   = 1062 // ER_DUP_ENTRY
+	mysqlDeadlock    = 1213 // ER_LOCK_DEADLOCK: the whole transaction was rolled back
+	mysqlLockWait    = 1205 // ER_LOCK_WAIT_TIMEOUT: the statement, or with innodb_rollback_on_timeout the transaction
+	mysqlNoSavepoint = 1305 // ER_SP_DOES_NOT_EXIST: the savepoint went with its transaction
+)
+
+// RolledBack reports whether err is a MySQL deadlock, after which the
+// server has rolled back the whole transaction: nothing of a dual write is
+// left to undo, and the connection no longer knows whether a transaction
+// is open (the caller's is gone). A lock wait timeout may have rolled it
+// back too: TxGone says so for both.
+func RolledBack(err error) bool { return mysqlError(err) == mysqlDeadlock }
+
+// TxGone reports whether, after err, the transaction a statement ran in
+// may have ended without the caller's word.
+func TxGone(err error) bool {
+	n := mysqlError(err)
+	return n == mysqlDeadlock || n == mysqlLockWait || n == mysqlNoSavepoint
+}
+
+// mysqlError returns the error number of a github.com/go-sql-driver/mysql
+// error in err's chain (a *MySQLError, read by its fields: the wrapper
+// does not link the driver), or 0.
+func mysqlError(err error) uint16 {
+	for err != nil {
+		v := reflect.ValueOf(err)
+		if v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct && v.Elem().Type().Name() == "MySQLError" {
+			if f := v.Elem().FieldByName("Number"); f.IsValid() && f.Kind() == reflect.Uint16 {
+				return uint16(f.Uint())
+			}
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if n := mysqlError(e); n != 0 {
+					return n
+				}
+			}
+			return 0
+		default:
+			err = errors.Unwrap(err)
+		}
+	}
+	return 0
 }

@@ -166,15 +166,20 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 			return res, nil
 		}
 	}
-	aborted := d.ErrorAborts() && !outside && SQLState(err) != ""
+	aborted := d.ErrorAborts() && !outside && SQLState(err) != "" || RolledBack(err)
 	if !aborted {
 		// Undo even when ctx is what failed the write.
-		if rbErr := execAll(context.WithoutCancel(ctx), c, u.Undo); rbErr != nil {
+		if rbErr := execAll(context.WithoutCancel(ctx), c, u.Undo); rbErr != nil && !(mysqlError(rbErr) == mysqlNoSavepoint && !outside) {
 			return nil, &Error{Table: table, Step: step, Err: errors.Join(safe(err), fmt.Errorf("undo: %w", safe(rbErr))), Unclean: true}
 		}
 	}
-	if step == StepStatement && !errors.Is(err, driver.ErrBadConn) {
+	if step == StepStatement && !errors.Is(err, driver.ErrBadConn) || RolledBack(err) {
+		// A MySQL deadlock at any step rolled the whole transaction back,
+		// as it would have without the mirror: the caller retries it.
 		return nil, err
+	}
+	if step == StepUpsert && d.Name == rewrite.MySQL.Name {
+		err = mirrorConflict(plan.Table, err)
 	}
 	return nil, &Error{Table: table, Step: step, Err: safe(err)}
 }
@@ -274,7 +279,7 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		// MySQL: the statement would have reported the first generated id,
 		// and 0 when it inserted no row.
 		if needResult && len(data) > 0 {
-			if res.LastInsertID, err = insertID(ctx, c, plan.InsertIDQuery); err != nil {
+			if res.LastInsertID, err = insertID(ctx, c, plan.InsertIDQuery, nil); err != nil {
 				return nil, StepResult, err
 			}
 		}

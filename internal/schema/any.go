@@ -12,10 +12,13 @@ import (
 )
 
 // Inspect checks m against the live schema of the dialect's database, with
-// [InspectSQLite] or [InspectPostgres].
+// [InspectSQLite], [InspectPostgres] or [InspectMySQL].
 func Inspect(ctx context.Context, q Querier, d *rewrite.Dialect, m *mapping.Mapping) (*rewrite.Schema, []Problem, error) {
-	if d == rewrite.Postgres {
+	switch d {
+	case rewrite.Postgres:
 		return InspectPostgres(ctx, q, m)
+	case rewrite.MySQL:
+		return InspectMySQL(ctx, q, m)
 	}
 	return InspectSQLite(ctx, q, m)
 }

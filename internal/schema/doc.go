@@ -44,14 +44,30 @@
 // updatable views, partitions and inheritance children of mapped tables are
 // guarded or reported.
 //
+// # MySQL and MariaDB
+//
+// [InspectMySQL] makes the same checks against information_schema of the
+// current database (DATABASE()), comparing table names as the server does
+// (exactly with lower_case_table_names 0, case-insensitively otherwise)
+// and column names case-insensitively. It also reports a server older than
+// MariaDB 10.5 or MySQL 8.0, an sql_mode with ANSI_QUOTES or
+// NO_BACKSLASH_ESCAPES or without strict mode, mapped tables that are not
+// InnoDB, and a key whose unique index is on a column prefix. Triggers
+// whose statement, or a routine it calls, names a guarded or mapped table
+// guard their table, as PostgreSQL's trigger functions do; cascading
+// foreign keys and updatable views are guarded. Stored routines and
+// enabled events that may write to a mapped or guarded table are reported:
+// nothing the wrapper sees tells when the server runs them. The learned
+// schema also maps each mapped table's AUTO_INCREMENT column.
+//
 // # One set of checks
 //
 // Each inspection reads its catalog into the same description of a table:
 // its columns (which are NOT NULL, which generated) and its unique indexes
 // (which are partial, and why INSERT ... ON CONFLICT cannot use one that it
-// otherwise could). The checks run over that description, so both dialects
+// otherwise could). The checks run over that description, so the dialects
 // word a problem alike; they differ in how names compare, in the hints
-// that follow a missing table or column, and in the checks PostgreSQL adds
-// (NOT NULL new keys, valid and not deferrable key indexes, aggregate,
-// window and set-returning expressions).
+// that follow a missing table or column, and in the checks PostgreSQL and
+// MySQL add (valid and not deferrable key indexes, key indexes on whole
+// columns, window and set-returning expressions).
 package schema

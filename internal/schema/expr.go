@@ -14,9 +14,10 @@ import (
 // computes one value from one row of table src, on its own: it runs
 // SELECT (<expr>) FROM src WHERE <false>, which reads no row but returns one
 // when the expression aggregates rows; where the dialect has
-// aggregateStates, it also runs SELECT 1 FROM src WHERE <false> AND
-// (<expr>) IS NULL, which the server rejects when the expression
-// aggregates rows or holds a window or set-returning function. defined is
+// aggregateStates or aggregateError, it also runs
+// SELECT 1 FROM src WHERE <false> AND (<expr>) IS NULL, which the server
+// rejects when the expression aggregates rows or holds a window or
+// set-returning function. defined is
 // the table whose column c defines. Before running anything it makes sure,
 // with the expression inline as the generated statements have it,
 // with the dialect's lexer, that the text is one balanced expression
@@ -50,12 +51,11 @@ func (in *inspector) checkExpr(defined string, c mapping.Column, section, src st
 		in.problem(defined, c.Name, "%s aggregates rows: it must compute one value from one row of %s; fix it under %s", where, src, section)
 		return nil
 	}
-	if in.d.aggregateStates == nil {
+	if in.d.aggregateStates == nil && in.d.aggregateError == nil {
 		return nil
 	}
 	if _, err := queryAll(in.ctx, in.q, "SELECT 1 FROM "+from+" WHERE "+in.d.falseLit+" AND ((\n"+c.Expr+"\n) IS NULL)"); err != nil {
-		var st sqlState
-		if errors.As(err, &st) && in.ctx.Err() == nil && slices.Contains(in.d.aggregateStates, st.SQLState()) {
+		if in.ctx.Err() == nil && in.d.aggregate(err) {
 			in.problem(defined, c.Name, "%s is an aggregate, window or set-returning computation (%v): it must compute one value from one row of %s; fix it under %s", where, err, src, section)
 			return nil
 		}
@@ -66,6 +66,16 @@ func (in *inspector) checkExpr(defined string, c mapping.Column, section, src st
 
 // sqlState is implemented by the errors of pgx (*pgconn.PgError).
 type sqlState interface{ SQLState() string }
+
+// aggregate reports whether err is the server's refusal of an aggregate,
+// window or set-returning expression in WHERE.
+func (d *dialect) aggregate(err error) bool {
+	if d.aggregateError != nil {
+		return d.aggregateError(err)
+	}
+	var st sqlState
+	return errors.As(err, &st) && slices.Contains(d.aggregateStates, st.SQLState())
+}
 
 // singleExpr checks the query built around an expression whose text runs
 // from offset start to the offset of the closing parenthesis at close. It

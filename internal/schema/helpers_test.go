@@ -7,12 +7,15 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/dualwrite/dualwrite/internal/mytest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -67,6 +70,32 @@ tables:
       visits: visits
 `
 
+// myUsersSchema and myUsersMapping are the same on MySQL and MariaDB. Its
+// || is OR: names are joined with concat.
+const myUsersSchema = `
+CREATE TABLE users (id bigint PRIMARY KEY, full_name varchar(200) NOT NULL, email varchar(200) UNIQUE, visits int NOT NULL DEFAULT 0);
+CREATE TABLE accounts (account_id bigint PRIMARY KEY, email_address varchar(200), first_name varchar(100), last_name varchar(100), visits int NOT NULL DEFAULT 0);
+`
+
+const myUsersMapping = `
+dialect: mysql
+tables:
+  - old: users
+    new: accounts
+    key: [id]
+    columns:
+      account_id: id
+      email_address: email
+      first_name: "substring_index(full_name, ' ', 1)"
+      last_name: "substr(full_name, char_length(substring_index(full_name, ' ', 1)) + 2)"
+      visits: visits
+    reverse:
+      id: account_id
+      full_name: "trim(concat(first_name, ' ', coalesce(last_name, '')))"
+      email: email_address
+      visits: visits
+`
+
 // orgMapping, orgTables and orgUsers make the guard tests' schema, on
 // either database.
 const orgMapping = `
@@ -91,12 +120,15 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INT, total INT);
 
 const orgUsers = "CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INT);\n"
 
-// testDB is one test's database: a fresh SQLite file, or a fresh schema on
-// the server of DUALWRITE_TEST_POSTGRES_DSN.
+// testDB is one test's database: a fresh SQLite file, a fresh schema on
+// the server of DUALWRITE_TEST_POSTGRES_DSN, or a fresh database on the
+// server of DUALWRITE_TEST_MYSQL_DSN.
 type testDB struct {
 	db     *sql.DB // on PostgreSQL its connections have search_path = schema
-	schema string  // "" on SQLite
-	// check is InspectSQLite or InspectPostgres.
+	schema string  // "" on SQLite and MySQL
+	// database is the MySQL database's name, "" elsewhere.
+	database string
+	// check is InspectSQLite, InspectPostgres or InspectMySQL.
 	check func(context.Context, Querier, *mapping.Mapping) (*rewrite.Schema, []Problem, error)
 }
 
@@ -104,24 +136,40 @@ type testDB struct {
 // mapping that match.
 type backend struct {
 	name           string
+	d              *rewrite.Dialect
 	open           func(t *testing.T, ddl string) *testDB
 	users, mapping string
 	catalogQueries []string // a fragment of each catalog query, to make it fail
 }
 
 var backends = []backend{
-	{"sqlite", sqliteOpen, usersSchema, usersMapping,
+	{"sqlite", rewrite.SQLite, sqliteOpen, usersSchema, usersMapping,
 		[]string{"sqlite_version", "sqlite_master", "table_xinfo", "index_list", "index_xinfo", "foreign_key_list"}},
-	{"postgres", pgOpen, pgUsersSchema, pgUsersMapping,
+	{"postgres", rewrite.Postgres, pgOpen, pgUsersSchema, pgUsersMapping,
 		[]string{"server_version_num", "pg_class AS c JOIN", "pg_attribute AS a\n", "pg_index", "pg_inherits", "pg_constraint", "pg_trigger", "pg_rewrite"}},
+	{"mysql", rewrite.MySQL, myOpen, myUsersSchema, myUsersMapping,
+		[]string{"@@lower_case_table_names", "information_schema.TABLES", "information_schema.COLUMNS", "information_schema.STATISTICS",
+			"REFERENTIAL_CONSTRAINTS", "information_schema.ROUTINES", "information_schema.TRIGGERS", "information_schema.EVENTS", "information_schema.VIEWS"}},
 }
 
-// runs reports whether a test case for only ("" for every backend) runs on
-// b.
-func (b backend) runs(only string) bool { return only == "" || only == b.name }
+// upsert is how the problem of a new key that is not unique names the
+// mirror's upsert on the key columns cols.
+func (b backend) upsert(cols string) string {
+	if b.name == "mysql" {
+		return "the mirror's INSERT ... ON DUPLICATE KEY UPDATE needs it"
+	}
+	return "the mirror's INSERT ... ON CONFLICT (" + cols + ") needs it"
+}
+
+// runs reports whether a test case for only (backend names separated by
+// commas, "" for every backend) runs on b.
+func (b backend) runs(only string) bool {
+	return only == "" || slices.Contains(strings.Split(only, ","), b.name)
+}
 
 // forEachBackend runs f as a subtest on each backend; the PostgreSQL one
-// skips without DUALWRITE_TEST_POSTGRES_DSN.
+// skips without DUALWRITE_TEST_POSTGRES_DSN, the MySQL one without
+// DUALWRITE_TEST_MYSQL_DSN.
 func forEachBackend(t *testing.T, f func(t *testing.T, b backend)) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) { f(t, b) })
@@ -156,6 +204,20 @@ func pgOpen(t *testing.T, ddl string) *testDB {
 	}
 	t.Cleanup(func() { _ = db.Close() }) // runs before the DROP
 	return &testDB{db: db, schema: schema, check: InspectPostgres}
+}
+
+// myOpen creates a database of its own for the test and runs ddl in it;
+// it is dropped when the test ends. It skips the test when
+// DUALWRITE_TEST_MYSQL_DSN is not set.
+func myOpen(t *testing.T, ddl string) *testDB {
+	t.Helper()
+	dsn, name := mytest.New(t, splitDDL(ddl)...)
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() }) // runs before the DROP
+	return &testDB{db: db, database: name, check: InspectMySQL}
 }
 
 // splitDDL splits a script at semicolons that end a line, so that trigger

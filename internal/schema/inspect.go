@@ -14,7 +14,7 @@ import (
 type Problem struct {
 	// Table is the table at fault, as the database spells it (as the
 	// mapping does when the table does not exist); "" for problems of the
-	// database as a whole (the SQLite version).
+	// database as a whole (the server's version, a setting).
 	Table string
 	// Column is the column at fault, or "" for a problem of the table.
 	Column string
@@ -48,6 +48,9 @@ type dialect struct {
 	columnHint string
 	// keyIndex says what a unique index must be to serve as a key.
 	keyIndex string
+	// upsert names the mirror's upsert where it is not
+	// INSERT ... ON CONFLICT (<new key>).
+	upsert string
 	// qualifier is put before the table name in expression checks
 	// (`"schema".`), and falseLit is the WHERE clause that reads no row.
 	qualifier, falseLit string
@@ -55,6 +58,10 @@ type dialect struct {
 	// aggregate, window or set-returning expression in WHERE; when set,
 	// each expression is also checked that way.
 	aggregateStates []string
+	// aggregateError, where the driver's errors carry no SQLSTATE method
+	// (go-sql-driver/mysql), tells the same rejections by the error
+	// itself; when set, each expression is also checked that way.
+	aggregateError func(error) bool
 }
 
 // catalog reads one dialect's catalog.
@@ -98,7 +105,9 @@ func (in *inspector) run(m *mapping.Mapping) (*rewrite.Schema, []Problem, error)
 
 func emptySchema() *rewrite.Schema {
 	return &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{},
-		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}, KeyTypes: map[string][]string{}}
+		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}, KeyTypes: map[string][]string{},
+		Columns:       map[string][]string{},
+		AutoIncrement: map[string]string{}}
 }
 
 // side is one table of a mapping entry with the section that lists its
@@ -145,8 +154,8 @@ func (in *inspector) checkTable(t *mapping.Table, s *rewrite.Schema) error {
 }
 
 // writeFacts records what the planner needs to know of a table whose
-// writes it mirrors: its unique constraints besides its key, and the types
-// its key values are bound as.
+// writes it mirrors: its unique constraints besides its key, the types
+// its key values are bound as, and its auto-increment column.
 func (in *inspector) writeFacts(s *rewrite.Schema, name string, tbl *table, key []string) {
 	if types := tbl.keyTypes(key); types != nil {
 		s.KeyTypes[in.d.sql.FoldName(name)] = types
@@ -158,6 +167,16 @@ func (in *inspector) writeFacts(s *rewrite.Schema, name string, tbl *table, key 
 	if tbl.replaceOnConflict {
 		s.ReplaceOnConflict[in.d.sql.FoldName(name)] = true
 	}
+	if tbl.autoIncrement != "" {
+		s.AutoIncrement[in.d.sql.FoldName(name)] = in.d.sql.FoldName(tbl.autoIncrement)
+	}
+	var cols []string
+	for _, c := range tbl.cols {
+		if !c.invisible {
+			cols = append(cols, in.d.sql.FoldName(c.name))
+		}
+	}
+	s.Columns[in.d.sql.FoldName(name)] = cols
 }
 
 // checkExprs checks the expressions of a side's section, which compute its
@@ -277,6 +296,10 @@ func (in *inspector) checkKey(tbl *table, sd side, line int) {
 			cols, in.d.keyIndex, fix, line)
 		return
 	}
-	in.problem(tbl.name, "", "new key (%s) is not unique in the new table: the mirror's INSERT ... ON CONFLICT (%s) needs it to be the PRIMARY KEY or the columns of a UNIQUE index that is %s; %s",
-		cols, cols, in.d.keyIndex, fix)
+	upsert := "INSERT ... ON CONFLICT (" + cols + ")"
+	if in.d.upsert != "" {
+		upsert = in.d.upsert
+	}
+	in.problem(tbl.name, "", "new key (%s) is not unique in the new table: the mirror's %s needs it to be the PRIMARY KEY or the columns of a UNIQUE index that is %s; %s",
+		cols, upsert, in.d.keyIndex, fix)
 }

@@ -9,9 +9,10 @@ import (
 	"testing"
 )
 
-// The tests of this file run on every backend: SQLite, and PostgreSQL when
-// DUALWRITE_TEST_POSTGRES_DSN is set. A case with only set runs on the
-// backend it names.
+// The tests of this file run on every backend: SQLite, PostgreSQL when
+// DUALWRITE_TEST_POSTGRES_DSN is set, and MySQL or MariaDB when
+// DUALWRITE_TEST_MYSQL_DSN is set. A case with only set runs on the
+// backends it names.
 
 func TestInspectMissingTables(t *testing.T) {
 	const users = "CREATE TABLE users (id INTEGER PRIMARY KEY, full_name TEXT, email TEXT UNIQUE, visits INT);\n"
@@ -99,6 +100,29 @@ func TestInspectColumns(t *testing.T) {
 				},
 			},
 			{
+				name: "missing new column",
+				only: "mysql",
+				ddl:  users + "CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, email_address TEXT, first_name TEXT, visits INT);",
+				wants: []want{
+					{"accounts", "last_name", []string{"listed under columns (mapping line 11)", "not a column of the new table", "add the column to accounts"}},
+					{"users", "full_name", []string{"expression `trim(concat(first_name, ' ', coalesce(last_name, '')))`", "not valid over accounts", "Unknown column 'last_name'", "Error 1054"}},
+				},
+			},
+			{
+				name: "missing old column",
+				only: "mysql",
+				ddl:  "CREATE TABLE users (id INTEGER PRIMARY KEY, full_name TEXT, email TEXT UNIQUE);\n" + accounts + "visits INT);",
+				wants: []want{
+					{"users", "visits", []string{"listed under reverse", "not a column of the old table"}},
+					{"accounts", "visits", []string{"expression `visits`", "not valid over users", "Unknown column 'visits'"}},
+				},
+			},
+			{
+				name: "column names compare case-insensitively",
+				only: "mysql",
+				ddl:  "CREATE TABLE users (ID INTEGER PRIMARY KEY, Full_Name TEXT, EMAIL TEXT UNIQUE, visits INT);\n" + accounts + "Visits INT);",
+			},
+			{
 				name: "dropped old column is not a column",
 				only: "postgres",
 				ddl:  "CREATE TABLE users (id INTEGER PRIMARY KEY, full_name TEXT, age INT, email TEXT UNIQUE, visits INT);\nALTER TABLE users DROP COLUMN age;\n" + accounts + "visits INT);",
@@ -109,7 +133,7 @@ func TestInspectColumns(t *testing.T) {
 			},
 			{
 				name: "virtual generated new column is not mapped",
-				only: "sqlite",
+				only: "sqlite,mysql",
 				ddl:  users + accounts + "visits INT, domain TEXT AS (substr(email_address, instr(email_address, '@') + 1)));",
 			},
 			{
@@ -155,16 +179,18 @@ func TestInspectKeys(t *testing.T) {
 			{
 				name: "old key not unique",
 				ddl:  usersNoKey + accounts,
-				wants: []want{{"users", "", []string{"key (id) is not unique in the old table", `CREATE UNIQUE INDEX ... ON "users" ("id")`,
+				wants: []want{{"users", "", []string{"key (id) is not unique in the old table", "CREATE UNIQUE INDEX ... ON " + b.d.Quote("users") + " (" + b.d.Quote("id") + ")",
 					fmt.Sprintf("line %d", lineOf(t, b.mapping, "- old: users"))}}},
 			},
 			{
 				name:  "old key with only a partial unique index",
+				only:  "sqlite,postgres",
 				ddl:   usersNoKey + "CREATE UNIQUE INDEX users_id ON users (id) WHERE visits > 0;\n" + accounts,
 				wants: []want{{"users", "", []string{"key (id) is not unique in the old table"}}}, // the partial index is on the key's columns
 			},
 			{
 				name:        "old key with only an expression index",
+				only:        "sqlite,postgres",
 				ddl:         usersNoKey + "CREATE UNIQUE INDEX users_id ON users ((id + 0));\n" + accounts,
 				otherUnique: true,
 				wants:       []want{{"users", "", []string{"key (id) is not unique in the old table"}}},
@@ -205,8 +231,8 @@ func TestInspectKeys(t *testing.T) {
 			{
 				name: "new key not unique",
 				ddl:  users + "CREATE TABLE accounts (account_id INTEGER NOT NULL, email_address TEXT, first_name TEXT, last_name TEXT, visits INT);",
-				wants: []want{{"accounts", "", []string{"new key (account_id) is not unique in the new table", "ON CONFLICT (account_id)",
-					`CREATE UNIQUE INDEX ... ON "accounts" ("account_id")`}}},
+				wants: []want{{"accounts", "", []string{"new key (account_id) is not unique in the new table", b.upsert("account_id"),
+					"CREATE UNIQUE INDEX ... ON " + b.d.Quote("accounts") + " (" + b.d.Quote("account_id") + ")"}}},
 			},
 			{
 				name:  "new key deferrable",
@@ -216,7 +242,9 @@ func TestInspectKeys(t *testing.T) {
 			},
 			{
 				// An UPDATE of visits would change the key without naming it.
+				// MariaDB has no NOT NULL generated columns.
 				name:  "old key generated",
+				only:  "sqlite,postgres",
 				ddl:   "CREATE TABLE users (id INTEGER GENERATED ALWAYS AS (visits + 1) STORED NOT NULL UNIQUE, full_name TEXT, email TEXT, visits INT);\n" + accounts,
 				wants: []want{{"users", "id", []string{"key column is generated", "choose a key that is not generated"}}},
 			},
@@ -225,6 +253,12 @@ func TestInspectKeys(t *testing.T) {
 				name:  "new key nullable",
 				ddl:   users + "CREATE TABLE accounts (account_id INTEGER UNIQUE, email_address TEXT, first_name TEXT, last_name TEXT, visits INT);",
 				wants: []want{{"accounts", "account_id", []string{"new key column allows NULL"}}},
+			},
+			{
+				name:  "old key on a column prefix",
+				only:  "mysql",
+				ddl:   "CREATE TABLE users (id varchar(20) NOT NULL, full_name TEXT, email TEXT, visits INT, UNIQUE KEY users_id (id(4)));\n" + accounts,
+				wants: []want{{"users", "", []string{"key (id) is not unique", "the unique index users_id on these columns is on a prefix of id (its first 4 characters, or bytes): index the whole column"}}},
 			},
 			{
 				name: "new key by unique constraint",
@@ -261,40 +295,44 @@ tables:
       user_id: usr
       role: lower(role_name)
 `
-	tests := []struct {
-		name, ddl   string
-		otherUnique bool
-		wants       []want
-	}{
-		{
-			name: "unique index in another column order",
-			ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text);
+	forEachBackend(t, func(t *testing.T, b backend) {
+		tests := []struct {
+			name, only, ddl string // only: the backends a case runs on, "" for every one
+			otherUnique     bool
+			wants           []want
+		}{
+			{
+				name: "unique index in another column order",
+				ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text);
 CREATE UNIQUE INDEX memberships_key ON memberships (user_id, org_id);
 CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name text, PRIMARY KEY (org, usr));`,
-		},
-		{
-			name: "primary key and another partial unique index",
-			ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text, PRIMARY KEY (org_id, user_id));
+			},
+			{
+				name: "primary key and another partial unique index",
+				only: "sqlite,postgres",
+				ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text, PRIMARY KEY (org_id, user_id));
 CREATE UNIQUE INDEX memberships_role ON memberships (org_id, role) WHERE role = 'owner';
 CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name text, UNIQUE (usr, org));`,
-			otherUnique: true,
-		},
-		{
-			name: "unique on a subset only",
-			ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL UNIQUE, role text);
+				otherUnique: true,
+			},
+			{
+				name: "unique on a subset only",
+				ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL UNIQUE, role text);
 CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name text, PRIMARY KEY (org, usr));`,
-			otherUnique: true,
-			wants:       []want{{"memberships", "", []string{"key (org_id, user_id) is not unique"}}},
-		},
-		{
-			name: "new key on a superset only",
-			ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text, PRIMARY KEY (org_id, user_id));
-CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name text NOT NULL, PRIMARY KEY (org, usr, role_name));`,
-			wants: []want{{"members", "", []string{"new key (org, usr) is not unique", "ON CONFLICT (org, usr)"}}},
-		},
-	}
-	forEachBackend(t, func(t *testing.T, b backend) {
+				otherUnique: true,
+				wants:       []want{{"memberships", "", []string{"key (org_id, user_id) is not unique"}}},
+			},
+			{
+				name: "new key on a superset only",
+				ddl: `CREATE TABLE memberships (org_id int NOT NULL, user_id int NOT NULL, role text, PRIMARY KEY (org_id, user_id));
+CREATE TABLE members (org int NOT NULL, usr int NOT NULL, role_name varchar(20) NOT NULL, PRIMARY KEY (org, usr, role_name));`,
+				wants: []want{{"members", "", []string{"new key (org, usr) is not unique", b.upsert("org, usr")}}},
+			},
+		}
 		for _, tt := range tests {
+			if !b.runs(tt.only) {
+				continue
+			}
 			t.Run(tt.name, func(t *testing.T) {
 				s, problems := b.open(t, tt.ddl).inspect(t, yaml)
 				checkProblems(t, problems, tt.wants...)

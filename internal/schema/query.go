@@ -10,8 +10,8 @@ import (
 )
 
 // Querier runs a query on the wrapped driver's connection (driver level, not
-// database/sql). [InspectSQLite] and [InspectPostgres] read every
-// [driver.Rows] they get to [io.EOF] and close it.
+// database/sql). [InspectSQLite], [InspectPostgres] and [InspectMySQL] read
+// every [driver.Rows] they get to [io.EOF] and close it.
 type Querier interface {
 	Query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error)
 }
@@ -70,6 +70,8 @@ func str(v driver.Value) string {
 		return string(v)
 	case int64:
 		return strconv.FormatInt(v, 10)
+	case uint64:
+		return strconv.FormatUint(v, 10)
 	default:
 		return fmt.Sprint(v)
 	}
@@ -80,6 +82,8 @@ func num(v driver.Value) int64 {
 	switch v := v.(type) {
 	case int64:
 		return v
+	case uint64: // go-sql-driver/mysql's BIGINT UNSIGNED
+		return int64(v)
 	case float64:
 		return int64(v)
 	case bool:

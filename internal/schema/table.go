@@ -17,6 +17,9 @@ type table struct {
 	// replaceOnConflict: a constraint of the table resolves conflicts by
 	// deleting rows (SQLite's ON CONFLICT REPLACE).
 	replaceOnConflict bool
+	// autoIncrement is the table's AUTO_INCREMENT column (MySQL), "" when
+	// it has none.
+	autoIncrement string
 	// fold returns a name's comparison form, as the database compares
 	// identifiers.
 	fold func(string) string
@@ -29,6 +32,9 @@ type column struct {
 	// constraint or by the nature of its key.
 	notNull   bool
 	generated bool
+	// invisible: a statement that names no columns leaves it out (MySQL's
+	// INVISIBLE columns).
+	invisible bool
 	// dflt is the column's DEFAULT as written, "" when it has none (SQLite).
 	dflt string
 	// typ is the column's type as format_type spells it (PostgreSQL).

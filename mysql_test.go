@@ -1,0 +1,328 @@
+package dualwrite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
+	"github.com/dualwrite/dualwrite/internal/mytest"
+	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// mysqlEnv opens the shared suites' MariaDB database with extra DSN
+// parameters (session variables the driver sets on each connection).
+func mysqlEnv(t *testing.T, b backend, params ...string) *env {
+	t.Helper()
+	dsn := mytest.WithParams(b.dsn(t), params...)
+	return b.openWith(t, dbtest.Connector{DSN: dsn, Base: b.driver})
+}
+
+// TestMySQLDeadlock: two transactions through the wrapper lock users rows
+// in opposite orders. The server rolls one back with a deadlock (1213),
+// at its statement or at its mirror: that caller gets the server's error
+// itself, nothing of its transaction is left, the other commits, new =
+// up(old) holds, and the victim's connection runs the next transaction.
+func TestMySQLDeadlock(t *testing.T) {
+	for _, b := range []backend{mysqlBackend, mysqlNoReturningBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			e := b.open(t)
+			ctx := context.Background()
+			mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
+			c1, c2 := pinnedConn(t, e.db), pinnedConn(t, e.db)
+			tx1, err := c1.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx2, err := c2.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, tx1, "UPDATE users SET visits = visits + 1 WHERE id = 1")
+			mustExec(t, tx2, "UPDATE users SET visits = visits + 10 WHERE id = 2")
+			mustExec(t, tx2, "INSERT INTO users (id, full_name) VALUES (3, 'Only Tx Two')")
+			errs := make(chan error, 2)
+			go func() {
+				_, err := tx1.Exec("UPDATE users SET visits = visits + 1 WHERE id = 2")
+				errs <- err
+			}()
+			time.Sleep(200 * time.Millisecond) // tx1 waits for tx2's lock on 2
+			_, err2 := tx2.Exec("UPDATE users SET visits = visits + 10 WHERE id = 1")
+			err1 := <-errs
+			var victim *sql.Tx
+			var verr error
+			switch {
+			case err1 != nil && err2 == nil:
+				victim, verr = tx1, err1
+				if err := tx2.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			case err2 != nil && err1 == nil:
+				victim, verr = tx2, err2
+				if err := tx1.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				t.Fatalf("want one deadlock victim; got %v and %v", err1, err2)
+			}
+			var me *mysql.MySQLError
+			if !errors.As(verr, &me) || me.Number != 1213 {
+				t.Fatalf("the victim got %v (%T), want the server's deadlock error 1213", verr, verr)
+			}
+			if errors.As(verr, &me); me != verr {
+				t.Fatalf("the victim got %T wrapping the deadlock, want the server's error itself", verr)
+			}
+			_ = victim.Rollback()
+			e.checkInvariant()
+			var n int
+			if err := e.raw.QueryRow("SELECT COUNT(*) FROM users WHERE id = 3").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{true: 0, false: 1}[victim == tx2]; n != want {
+				t.Fatalf("users has %d rows of id 3 (written by tx2 only), want %d", n, want)
+			}
+			// The victim's connection is whole: a new transaction dual-writes.
+			vc := map[bool]*sql.Conn{true: c1, false: c2}[victim == tx1]
+			tx, err := vc.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (4, 'After The Deadlock')")
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.count("accounts"); got < 3 {
+				t.Fatalf("accounts has %d rows, want the new row mirrored", got)
+			}
+			e.checkInvariant()
+		})
+	}
+}
+
+// TestMySQLLockWaitTimeout: a dual write that waits longer than
+// innodb_lock_wait_timeout fails with the server's 1205, which rolls back
+// the statement only: the caller's transaction keeps its earlier writes,
+// mirrored, and commits them.
+func TestMySQLLockWaitTimeout(t *testing.T) {
+	for _, b := range []backend{mysqlBackend, mysqlNoReturningBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			e := mysqlEnv(t, b, "innodb_lock_wait_timeout", "1")
+			ctx := context.Background()
+			mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
+			holder, err := pinnedConn(t, e.db).BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, holder, "UPDATE users SET visits = 1 WHERE id = 1")
+			tx, err := pinnedConn(t, e.db).BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (3, 'Before The Wait')")
+			_, err = tx.Exec("UPDATE users SET visits = 2 WHERE id IN (1, 2)")
+			var me *mysql.MySQLError
+			if !errors.As(err, &me) || me.Number != 1205 {
+				t.Fatalf("got %v, want the server's lock wait timeout 1205", err)
+			}
+			mustExec(t, tx, "UPDATE users SET visits = 3 WHERE id = 2")
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := holder.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			got := dbtest.Rows(t, e.raw, "SELECT id, visits FROM users ORDER BY id")
+			if want := [][]any{{int64(1), int64(1)}, {int64(2), int64(3)}, {int64(3), int64(0)}}; !equalRows(got, want) {
+				t.Fatalf("users = %v, want %v", got, want)
+			}
+			e.checkInvariant()
+		})
+	}
+}
+
+// pinnedConn returns a connection of db of its own, closed when the test ends.
+func pinnedConn(t *testing.T, db *sql.DB) *sql.Conn {
+	t.Helper()
+	c, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// equalRows compares rows of integers whatever their Go integer types.
+func equalRows(got, want [][]any) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if len(got[i]) != len(want[i]) {
+			return false
+		}
+		for j := range got[i] {
+			if fmtInt(got[i][j]) != fmtInt(want[i][j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func fmtInt(v any) string {
+	switch v := v.(type) {
+	case []byte:
+		return string(v)
+	case string:
+		return v
+	}
+	return fmt.Sprint(v)
+}
+
+// TestMySQLKeyChange: a key-changing UPDATE's new keys are computed by its
+// pre-select; where the column stores another value than the expression
+// computes (a rounded number), the check after the UPDATE fails the write
+// and nothing is written, rather than mirror the wrong key.
+func TestMySQLKeyChange(t *testing.T) {
+	for _, b := range []backend{mysqlBackend, mysqlNoReturningBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			e := b.open(t)
+			mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x'), (3, 'Grace Hopper', 'grace@x')")
+			mustExec(t, e.db, "INSERT INTO memberships (org_id, user_id, role) VALUES (1, 1, 'a'), (1, 2, 'b'), (2, 1, 'c')")
+			for _, q := range []string{
+				"UPDATE users SET id = id + 10 WHERE id < 3 ORDER BY id DESC",
+				"UPDATE users SET full_name = CONCAT(full_name, '!'), id = ? * 100 + id WHERE email = ?",
+				"UPDATE memberships SET user_id = IF(org_id = 1, user_id + 1, user_id) ORDER BY user_id DESC",
+				"UPDATE memberships SET role = 'x', org_id = org_id * 10 WHERE role <> 'x' LIMIT 2",
+			} {
+				var args []any
+				if strings.Contains(q, "?") {
+					args = []any{7, "grace@x"}
+				}
+				mustExec(t, e.db, q, args...)
+				e.checkInvariant()
+			}
+			if n := e.count("accounts"); n != 3 {
+				t.Fatalf("accounts has %d rows, want 3", n)
+			}
+			before := dbtest.Rows(t, e.raw, "SELECT id FROM users ORDER BY id")
+			_, err := e.db.Exec("UPDATE users SET id = id + 0.5 WHERE id = 703")
+			if err == nil || !strings.Contains(err.Error(), "name 0 rows after it, not 1") {
+				t.Fatalf("a rounded new key: got %v, want the key check's error", err)
+			}
+			if after := dbtest.Rows(t, e.raw, "SELECT id FROM users ORDER BY id"); !reflect.DeepEqual(after, before) {
+				t.Fatalf("users ids %v after the failed write, want %v", after, before)
+			}
+			e.checkInvariant()
+		})
+	}
+}
+
+// TestMySQLNewPhaseUsesIndexes: in the new phase a filter on a renamed key
+// or an indexed renamed column is served by the new table's index
+// (MariaDB merges the derived table into the query), shown with EXPLAIN.
+func TestMySQLNewPhaseUsesIndexes(t *testing.T) {
+	e := mysqlBackend.open(t)
+	mustExec(t, e.raw, "INSERT INTO users (id, full_name, email) SELECT seq, CONCAT('Person ', seq), CONCAT('p', seq, '@x') FROM seq_1_to_5000")
+	mustExec(t, e.raw, "INSERT INTO accounts SELECT id, email, SUBSTRING_INDEX(full_name, ' ', 1), SUBSTRING(full_name, CHAR_LENGTH(SUBSTRING_INDEX(full_name, ' ', 1)) + 2), visits FROM users")
+	mustExec(t, e.raw, "ANALYZE TABLE accounts")
+	if err := e.sw.SetRead(mapping.ReadNew, mapping.WriteDual); err != nil {
+		t.Fatal(err)
+	}
+	p := rewrite.NewPlanner(rewrite.MySQL, e.m, &rewrite.Schema{}, 10)
+	for _, c := range []struct{ query, index string }{
+		{"SELECT * FROM users WHERE id = 42", "PRIMARY"},
+		{"SELECT u.full_name FROM users u WHERE u.email = 'p42@x'", "accounts_email_address"},
+	} {
+		r, err := query(t, e.db, c.query)
+		if err != nil || len(r.Rows) != 1 {
+			t.Fatalf("%s: %+v, %v", c.query, r, err)
+		}
+		// EXPLAIN of the statement the new phase runs: the caller's query
+		// with the derived table, as the wrapper builds it.
+		plan, _ := p.Plan(c.query)
+		if plan.Read == nil {
+			t.Fatalf("%s: no read plan (%v)", c.query, plan.Err)
+		}
+		rs, err := e.raw.Query("EXPLAIN " + plan.Read.NewQuery)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, err := rs.Columns()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := dbtest.Scan(t, rs)
+		var lines []string
+		used := false
+		for _, row := range out {
+			lines = append(lines, fmt.Sprint(row))
+			for i, col := range cols {
+				if col == "key" && row[i] == c.index {
+					used = true
+				}
+			}
+		}
+		if !used || len(out) != 1 {
+			t.Fatalf("%s in the new phase does not read accounts by %s alone:\n%s", c.query, c.index, strings.Join(lines, "\n"))
+		}
+	}
+}
+
+// TestMySQLMirrorConflict: the mirror's ON DUPLICATE KEY UPDATE fires on
+// any unique key of the new table. Where it meets the new row of another
+// key (a stale row of accounts with the same email_address), the write
+// fails with ErrMirrorConflict, nothing is written, and that other row is
+// left as it was, rather than overwritten or the write silently skipped.
+func TestMySQLMirrorConflict(t *testing.T) {
+	for _, b := range []backend{mysqlBackend, mysqlNoReturningBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			e := b.open(t)
+			mustExec(t, e.raw, "INSERT INTO accounts (account_id, email_address, first_name, last_name) VALUES (99, 'ada@x', 'Stale', 'Row')")
+			stale := dbtest.Rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id")
+			for _, q := range []string{
+				"INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x')",
+				"INSERT INTO users (full_name, email) VALUES ('Ada Lovelace', 'ada@x')",
+			} {
+				_, err := e.db.Exec(q)
+				if !errors.Is(err, dualwrite.ErrMirrorConflict) {
+					t.Fatalf("%s: got %v, want ErrMirrorConflict", q, err)
+				}
+				if n := e.count("users"); n != 0 {
+					t.Fatalf("%s: users has %d rows after the failed write", q, n)
+				}
+				if got := dbtest.Rows(t, e.raw, "SELECT * FROM accounts ORDER BY account_id"); !reflect.DeepEqual(got, stale) {
+					t.Fatalf("%s: accounts = %v, want the stale row untouched: %v", q, got, stale)
+				}
+			}
+			// In a transaction, the failed write leaves the caller's
+			// earlier writes, and the transaction goes on.
+			tx, err := e.db.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, tx, "INSERT INTO users (id, full_name, email) VALUES (2, 'Alan Turing', 'alan@x')")
+			if _, err := tx.Exec("UPDATE users SET email = 'ada@x' WHERE id = 2"); !errors.Is(err, dualwrite.ErrMirrorConflict) {
+				t.Fatalf("UPDATE onto the stale row's email: got %v, want ErrMirrorConflict", err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			got := dbtest.Rows(t, e.raw, "SELECT id, email FROM users")
+			if len(got) != 1 || fmtInt(got[0][1]) != "alan@x" {
+				t.Fatalf("users = %v, want the row of id 2 with its first email", got)
+			}
+			mustExec(t, e.raw, "DELETE FROM accounts WHERE account_id = 99")
+			e.checkInvariant()
+		})
+	}
+}
