@@ -262,8 +262,17 @@ func mysqlSteps(plan *rewrite.Plan) []step {
 			{What: "lock the rows your statement is about to change, and select their keys", SQL: plan.PreSelect},
 			{What: "your statement, restricted to the rows of those keys", SQL: restricted},
 		}
-		if plan.Kind == rewrite.KindDelete {
+		switch {
+		case plan.Kind == rewrite.KindDelete:
 			return append(steps, step{What: "delete from " + t.Map.New + " those keys that have no row in " + t.Map.Old, SQL: t.DeleteSQL(1)})
+		case plan.NewKeyCols > 0:
+			steps[0].What = "lock the rows your statement is about to change, and select their keys and the keys it gives them"
+			upsert.What = strings.Replace(upsert.What, "those keys", "the new keys", 1) +
+				" (where a row took a key another changed row left, in a savepoint: if it fails, it runs again after the new rows of those keys are deleted)"
+			return append(steps,
+				step{What: "check that the new keys name as many rows of " + t.Map.Old + " as your statement changed (a key the column stores otherwise than computed would name none)", SQL: plan.NewKeysSQL(1)},
+				step{What: "delete from " + t.Map.New + " the old keys that no longer have a row in " + t.Map.Old, SQL: t.DeleteSQL(1)},
+				upsert)
 		}
 		return append(steps, upsert)
 	case plan.InsertKeys != nil:

@@ -318,6 +318,10 @@ func TestExplainMySQL(t *testing.T) {
 	if want := []string{"SELECT users.`id` FROM users WHERE id = ? FOR UPDATE", "UPDATE users SET visits = visits + 1 WHERE (id = ?) AND users.`id` IN (?)", users.UpsertSQL(1)}; e.Action != "mirror" || !reflect.DeepEqual(sqls(e), want) {
 		t.Errorf("update: %+v\nwant steps %q", e, want)
 	}
+	e = explain(t, "UPDATE users SET id = id + 100 WHERE id = ?")
+	if got := sqls(e); len(got) != 5 || !strings.HasPrefix(got[0], "SELECT users.`id`, (id + 100) FROM users") || got[3] != users.DeleteSQL(1) || got[4] != users.UpsertSQL(1) {
+		t.Errorf("key change: steps %q, want the pre-select of old and new keys, the restricted UPDATE, the check of the new keys, the delete and the upsert", got)
+	}
 	e = explain(t, "DELETE FROM users WHERE visits > 3")
 	if got := sqls(e); len(got) != 3 || !strings.HasPrefix(got[1], "DELETE FROM users WHERE (visits > 3) AND ") || got[2] != users.DeleteSQL(1) {
 		t.Errorf("delete: steps %q, want the pre-select, the restricted DELETE and the generated delete", got)
