@@ -151,7 +151,8 @@ func (v *verifier) connect(ctx context.Context, m *mapping.Mapping) (*sql.Conn, 
 // names at most one row on each side and every row is in some range), and
 // every expression compiles.
 func (v *verifier) checkSchema(ctx context.Context, conn *sql.Conn, m *mapping.Mapping) error {
-	_, problems, err := schema.InspectConn(ctx, conn, v.d, m)
+	// By name: rewrite.MySQLWithoutReturning is MySQL's dialect too.
+	_, problems, err := schema.InspectConn(ctx, conn, rewrite.DialectByName(v.d.Name), m)
 	if err != nil {
 		return fmt.Errorf("verify: checking the mapping against the live schema: %w", err)
 	}
