@@ -53,14 +53,14 @@ func (r *runner) batch(ctx context.Context, plain bool) (batchResult, error) {
 // batch's (see mysqlBegin); the claim locks the checkpoint's row (SELECT
 // ... FOR UPDATE), so that runs take turns, and the batch locks the
 // range's old rows and the gaps between them as it copies them
-// (copyRange): a dual write of one of them committed before, and the copy reads
-// what it wrote, or waits for the batch and writes over the copy; no old
-// row is inserted in the range meanwhile. The statements that follow read
-// the rows as committed, with locks (a DELETE's subquery does at
-// REPEATABLE READ), not as a snapshot.
+// (copyRange): a dual write of one of them committed before, and the
+// copy reads what it wrote, or waits for the batch and writes over the
+// copy; no old row is inserted in the range meanwhile. The statements
+// that follow read the rows as committed, with locks (a DELETE's subquery
+// does at REPEATABLE READ), not as a snapshot.
 func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 	var tx *sql.Tx
-	if r.s.rowLocks() {
+	if r.s.lockedTx() {
 		var done func()
 		tx, done, err = r.mysqlBegin(ctx)
 		if err != nil {
@@ -92,7 +92,7 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 	lower, upper := start != nil, end != nil
 	bounds := append(append([]any(nil), start...), end...)
 	found := true
-	if !r.s.rowLocks() {
+	if !r.s.lockedTx() {
 		// The batch holds the write lock: a range without new rows before
 		// the copy has no orphans after it, and needs no DELETE.
 		q := r.s.anyNew(lower, upper)
@@ -103,13 +103,13 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 	q := r.s.copyRange(r.t, lower, upper)
 	n, err := rowsAffected(tx.ExecContext(ctx, q, r.s.args(q, bounds...)...))
 	if err != nil {
-		if r.s.rowLocks() && mysqlrun.ErrorNumber(err) == mysqlrun.BadNull {
+		if r.s.lockedTx() && mysqlrun.ErrorNumber(err) == mysqlrun.BadNull {
 			// The upsert's guard (rewrite.Table.UpsertFrom) or a NULL up value.
 			err = fmt.Errorf("%w: the copy of a row either met a row of %s with another key that holds the same value of another unique key (the copy refuses to overwrite it), or computed NULL for a NOT NULL column; find the rows with dualwrite verify and fix them", err, r.t.Map.New)
 		}
 		return res, err
 	}
-	if r.s.rowLocks() {
+	if r.s.lockedTx() {
 		q := r.s.countRange(lower, upper)
 		if err := tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&n); err != nil {
 			return res, err
@@ -286,7 +286,7 @@ func (r *runner) end(ctx context.Context, q querier, start []any) (key []any, er
 	if err := rows.Scan(dest...); err != nil {
 		return nil, err
 	}
-	if mysqlrun.Positional(r.s.d) {
+	if r.s.lockedTx() {
 		types, err := rows.ColumnTypes()
 		if err != nil {
 			return nil, err

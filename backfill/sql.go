@@ -53,6 +53,10 @@ func (s *statements) rowLocks() bool { return s.d.Name != rewrite.SQLite.Name }
 // runner.txBatch).
 func (s *statements) oneStatement() bool { return s.d.Name == rewrite.Postgres.Name }
 
+// lockedTx reports whether a batch is a transaction of several statements
+// that locks its old rows (MySQL; see runner.txBatch).
+func (s *statements) lockedTx() bool { return s.rowLocks() && !s.oneStatement() }
+
 // args returns the arguments of q, a statement of s whose parameters
 // are numbered, given by number: in the order of the text where the
 // dialect's parameters are positional (MySQL).
@@ -111,7 +115,7 @@ func (s *statements) endFrom(p, n int, head string) string {
 // locked there, and writes of their other columns would not wait.
 func (s *statements) copyRange(t *rewrite.Table, lower, upper bool) string {
 	lock := ""
-	if s.rowLocks() {
+	if s.lockedTx() {
 		lock = " FOR UPDATE"
 	}
 	return t.UpsertFrom("(SELECT * FROM " + s.old + s.where(s.oldKey, lower, upper, "") + lock + ")")
