@@ -31,9 +31,9 @@ const dualwritePackage = "github.com/dualwrite/dualwrite"
 //
 // db must reach the tables directly, through the base driver
 // (github.com/mattn/go-sqlite3, github.com/jackc/pgx/v5/stdlib or
-// github.com/go-sql-driver/mysql), not
-// through dualwrite; d is the mapping's dialect. Table is safe for
-// concurrent use; it holds one connection of db while it runs.
+// github.com/go-sql-driver/mysql), not through dualwrite; d is the
+// mapping's dialect. Table is safe for concurrent use; it holds one
+// connection of db while it runs.
 func Table(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *mapping.Table, opts Options) (*TableReport, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%w: the *mapping.Table is nil", ErrInvalidArgument)
