@@ -19,7 +19,12 @@ const (
 	mySQLStep
 	_ // user
 	mySQLVersion
+	mySQLSelectLimit
+	mySQLSafeUpdates
 )
+
+// mySQLNoLimit is sql_select_limit's default: no limit.
+const mySQLNoLimit = "18446744073709551615"
 
 // mySQLCharsets are the character sets in which a backslash or a quote
 // byte is always that character: in big5, cp932, gbk and sjis it may be
@@ -30,7 +35,7 @@ var mySQLCharsets = []string{"utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "b
 // checkMySQLSession checks a MySQL connection's session settings against
 // what the plans need, whatever the first connection had.
 func checkMySQLSession(session []string) error {
-	if len(session) <= mySQLVersion {
+	if len(session) <= mySQLSafeUpdates {
 		return nil // no check (WithoutSchemaCheck)
 	}
 	modes := strings.Split(strings.ToUpper(session[mySQLMode]), ",")
@@ -44,6 +49,12 @@ func checkMySQLSession(session []string) error {
 	}
 	if cs := strings.ToLower(session[mySQLCharset]); !slices.Contains(mySQLCharsets, cs) {
 		return fmt.Errorf("the connection's character_set_client is %s, in which a backslash or quote byte may be part of another character: connect with charset=utf8mb4", cs)
+	}
+	if session[mySQLSelectLimit] != mySQLNoLimit {
+		return fmt.Errorf("the connection's sql_select_limit is %s, which would cut the rows of the wrapper's own queries: leave it at its default", session[mySQLSelectLimit])
+	}
+	if session[mySQLSafeUpdates] != "0" {
+		return fmt.Errorf("the connection has sql_safe_updates on, which refuses an UPDATE or DELETE as written that the wrapper's restricted statement would run: turn it off in the DSN or the server's configuration")
 	}
 	if session[mySQLAutocommit] != "1" {
 		return fmt.Errorf("the connection has autocommit off: leave it on (remove autocommit=0 from the DSN or init_connect) and open transactions with BEGIN or db.BeginTx")

@@ -38,7 +38,7 @@ func TestMySQLDeadlock(t *testing.T) {
 			e := b.open(t)
 			ctx := context.Background()
 			mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
-			c1, c2 := pinnedConn(t, e.db), pinnedConn(t, e.db)
+			c1, c2 := e.pinned(t), e.pinned(t)
 			tx1, err := c1.BeginTx(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -118,12 +118,12 @@ func TestMySQLLockWaitTimeout(t *testing.T) {
 			e := mysqlEnv(t, b, "innodb_lock_wait_timeout", "1")
 			ctx := context.Background()
 			mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
-			holder, err := pinnedConn(t, e.db).BeginTx(ctx, nil)
+			holder, err := e.pinned(t).BeginTx(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			mustExec(t, holder, "UPDATE users SET visits = 1 WHERE id = 1")
-			tx, err := pinnedConn(t, e.db).BeginTx(ctx, nil)
+			tx, err := e.pinned(t).BeginTx(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,17 +147,6 @@ func TestMySQLLockWaitTimeout(t *testing.T) {
 			e.checkInvariant()
 		})
 	}
-}
-
-// pinnedConn returns a connection of db of its own, closed when the test ends.
-func pinnedConn(t *testing.T, db *sql.DB) *sql.Conn {
-	t.Helper()
-	c, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
 }
 
 // equalRows compares rows of integers whatever their Go integer types.
@@ -323,6 +312,50 @@ func TestMySQLMirrorConflict(t *testing.T) {
 			}
 			mustExec(t, e.raw, "DELETE FROM accounts WHERE account_id = 99")
 			e.checkInvariant()
+		})
+	}
+}
+
+// TestMySQLInsertTrigger: a BEFORE INSERT trigger may change the key a
+// MySQL INSERT names, which the mirror reads from the statement: INSERTs
+// on such a table are refused, nothing written; other writes go on.
+func TestMySQLInsertTrigger(t *testing.T) {
+	e := mysqlBackend.open(t)
+	mustExec(t, e.raw, "CREATE TRIGGER users_shift BEFORE INSERT ON users FOR EACH ROW SET NEW.id = NEW.id + 1000")
+	_, err := e.db.Exec("INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
+	if !errors.Is(err, dualwrite.ErrUnsupported) || !strings.Contains(err.Error(), "users_shift") {
+		t.Fatalf("got %v, want ErrUnsupported naming the trigger", err)
+	}
+	if n := e.count("users"); n != 0 {
+		t.Fatalf("users has %d rows after the refused INSERT", n)
+	}
+	mustExec(t, e.raw, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
+	mustExec(t, e.raw, "INSERT INTO accounts (account_id, first_name, last_name) VALUES (1001, 'Ada', 'Lovelace')")
+	mustExec(t, e.db, "UPDATE users SET visits = 5 WHERE id = 1001")
+	e.checkInvariant()
+}
+
+// TestMySQLSessionChecks: a connection whose session the wrapper cannot
+// read statements in, or whose settings would change what its own
+// statements do, fails to connect, naming the setting.
+func TestMySQLSessionChecks(t *testing.T) {
+	for _, c := range []struct{ name, value, want string }{
+		{"sql_mode", "'ANSI_QUOTES,STRICT_TRANS_TABLES'", "ANSI_QUOTES"},
+		{"sql_mode", "'ANSI'", "ANSI_QUOTES"},
+		{"sql_mode", "'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES'", "NO_BACKSLASH_ESCAPES"},
+		{"sql_mode", "''", "STRICT_TRANS_TABLES"},
+		{"autocommit", "0", "autocommit"},
+		{"sql_select_limit", "10", "sql_select_limit"},
+		{"sql_safe_updates", "1", "sql_safe_updates"},
+		{"charset", "gbk", "character_set_client"},
+	} {
+		t.Run(c.name+"="+c.value, func(t *testing.T) {
+			b := mysqlBackend
+			e := b.openWith(t, dbtest.Connector{DSN: mytest.WithParams(b.dsn(t), c.name, c.value), Base: b.driver})
+			_, err := e.db.Exec("INSERT INTO audit (id, msg) VALUES (1, 'x')")
+			if !errors.Is(err, dualwrite.ErrSchemaMismatch) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want ErrSchemaMismatch naming %s", err, c.want)
+			}
 		})
 	}
 }

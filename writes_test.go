@@ -122,6 +122,7 @@ func TestWriteForms(t *testing.T) {
 		{query: "INSERT INTO users (id, full_name) VALUES (?2, ?1)", args: []any{"Numbered Params", 300}, only: "sqlite,postgres"},
 		{query: "INSERT INTO users (full_name, id) VALUES (?, ?)", args: []any{"Numbered Params", 300}, only: "mysql"},
 		{query: "INSERT INTO users SET id = 302, full_name = 'Set Form'", only: "mysql"},
+		{query: "INSERT INTO users (id, full_name) VALUES (0, 'Zero Means Next'), (?, 'Nil Means Next')", args: []any{nil}, only: "mysql"},
 		{query: "INSERT INTO users (id, full_name) VALUES (?, ?), (NULL, 'Mixed Keys')", args: []any{303, "Explicit Key"}, refused: true, only: "mysql"},
 		{query: "INSERT INTO users (id, full_name) VALUES (LAST_INSERT_ID() + 1, 'Expression Key')", refused: true, only: "mysql"},
 		{query: "INSERT INTO users (id, full_name) VALUES (@id, $name)", args: []any{sql.Named("id", 301), sql.Named("name", "Named Params")}, only: "sqlite"},

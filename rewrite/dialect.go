@@ -196,6 +196,8 @@ var MySQL = &Dialect{
 		{"auto_increment_increment", "CAST(@@SESSION.auto_increment_increment AS CHAR)"},
 		{"user", "CURRENT_USER()"},
 		{"the server version", "VERSION()"},
+		{"sql_select_limit", "CAST(@@SESSION.sql_select_limit AS CHAR)"},
+		{"sql_safe_updates", "IF(@@SESSION.sql_safe_updates, 1, 0)"},
 	},
 }
 

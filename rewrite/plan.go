@@ -178,6 +178,11 @@ type Schema struct {
 	// INSERT that leaves it to the server learns the generated keys from
 	// the insert id the server reports.
 	AutoIncrement map[string]string
+	// InsertTriggers maps the mapped tables (old and new, folded) with a
+	// BEFORE INSERT ... FOR EACH ROW trigger (MySQL) to what it is: it may
+	// change the key of a row the statement names, so an INSERT whose
+	// keys are read from its values is refused on them.
+	InsertTriggers map[string]string
 	// Columns maps the mapped tables (old and new, folded) to the columns,
 	// folded and in order, that an INSERT without a column list gives
 	// values to.

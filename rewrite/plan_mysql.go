@@ -271,6 +271,10 @@ func (p *Planner) mysqlInsert(query string, st *Statement, t *Table) *Plan {
 		}
 		return plan
 	}
+	if trigger := p.schema.InsertTriggers[p.d.FoldName(m.Old)]; trigger != "" {
+		return refuse(m.Old, "INSERT on a table with "+trigger+", which may change the keys the statement names",
+			"drop the trigger while dual-writing")
+	}
 	if !st.HasColumns {
 		cols, ok := p.schema.Columns[p.d.FoldName(m.Old)]
 		if !ok {

@@ -163,6 +163,7 @@ func insertKeys(plan *rewrite.Plan, args []driver.NamedValue) (keys [][]driver.V
 				gen = gen || k.Auto && (key[i] == nil || zero(key[i]))
 			default:
 				key[i] = k.Lit
+				gen = gen || k.Auto && zero(key[i])
 			}
 		}
 		if gen {

@@ -106,8 +106,7 @@ func (in *inspector) run(m *mapping.Mapping) (*rewrite.Schema, []Problem, error)
 func emptySchema() *rewrite.Schema {
 	return &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{},
 		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}, KeyTypes: map[string][]string{},
-		Columns:       map[string][]string{},
-		AutoIncrement: map[string]string{}}
+		Columns: map[string][]string{}, InsertTriggers: map[string]string{}, AutoIncrement: map[string]string{}}
 }
 
 // side is one table of a mapping entry with the section that lists its

@@ -112,6 +112,18 @@ WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME`)
 
 	g := newGuardSet(in.d, m, s)
 	for _, t := range trigs {
+		if !t.before || t.event&kindInsert == 0 {
+			continue
+		}
+		for _, e := range m.Tables {
+			for _, name := range []string{e.Old, e.New} {
+				if in.d.fold(name) == in.d.fold(t.table) {
+					s.InsertTriggers[in.d.sql.FoldName(name)] = fmt.Sprintf("trigger %s (BEFORE INSERT FOR EACH ROW)", t.name)
+				}
+			}
+		}
+	}
+	for _, t := range trigs {
 		if !t.before || t.event&kindUpdate == 0 {
 			continue
 		}
