@@ -101,7 +101,7 @@ func newRunner(db *sql.DB, d *rewrite.Dialect, t *rewrite.Table, opts Options) *
 func (r *runner) run(ctx context.Context) (Progress, error) {
 	p := Progress{Table: r.t.Map.Old}
 	if r.s.lockedTx() {
-		if err := r.checkStrict(ctx); err != nil {
+		if err := r.checkSession(ctx); err != nil {
 			return p, err
 		}
 	}

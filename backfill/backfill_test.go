@@ -803,8 +803,8 @@ func TestBackfillMySQLOrphanKeyInsertedMeanwhile(t *testing.T) {
 // the value of another unique key of the new table from a row of another
 // key fails its batch (the upsert sets that row's key to NULL, which
 // strict mode refuses) rather than overwriting that row; a run whose
-// connections are not in strict mode is refused before it copies
-// anything.
+// connections are not in strict mode, have sql_safe_updates on or a
+// sql_select_limit is refused before it copies anything.
 func TestBackfillMySQLOtherUniqueKey(t *testing.T) {
 	db := openCorpus(t, rewrite.MySQL.Name)
 	db.seed(10, 0, 0) // user 3 has the email u1@x
@@ -818,18 +818,24 @@ func TestBackfillMySQLOtherUniqueKey(t *testing.T) {
 		t.Fatalf("accounts after the failed batch: %v", got)
 	}
 
-	lax, err := sql.Open("mysql", mytest.WithParams(db.dsn, "sql_mode", "'NO_ENGINE_SUBSTITUTION'"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lax.Close()
 	db.exec("DELETE FROM accounts")
-	p, err = Run(ctx, lax, db.d, db.tables[0], Options{})
-	if err == nil || !strings.Contains(err.Error(), "STRICT_TRANS_TABLES") || p.Rows != 0 {
-		t.Fatalf("run without strict mode: %+v, %v", p, err)
+	for _, tc := range []struct{ param, value, want string }{
+		{"sql_mode", "'NO_ENGINE_SUBSTITUTION'", "STRICT_TRANS_TABLES"},
+		{"sql_safe_updates", "1", "sql_safe_updates"},
+		{"sql_select_limit", "5", "sql_select_limit is 5"},
+	} {
+		other, err := sql.Open("mysql", mytest.WithParams(db.dsn, tc.param, tc.value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		p, err = Run(ctx, other, db.d, db.tables[0], Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || p.Rows != 0 {
+			t.Fatalf("run with %s=%s: %+v, %v", tc.param, tc.value, p, err)
+		}
 	}
 	if n := db.count("SELECT count(*) FROM accounts"); n != 0 {
-		t.Fatalf("%d accounts copied without strict mode", n)
+		t.Fatalf("%d accounts copied by refused runs", n)
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/dualwrite/dualwrite/internal/mysqlrun"
@@ -135,19 +133,19 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 	return batchResult{cp: cp, copied: n, deleted: deleted, ran: true}, nil
 }
 
-// checkStrict refuses a MySQL run whose connections' sql_mode is not
-// strict: where the copy's upsert meets the row of another unique key of
-// the new table, it sets that row's key to NULL, which only strict mode
-// makes an error; without it the server would store 0 there and warn.
-func (r *runner) checkStrict(ctx context.Context) error {
-	var mode string
-	if err := r.db.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("backfill %s: reading the connection's sql_mode: %w", r.t.Map.Old, err)
+// checkSession refuses a MySQL run whose connections' session settings
+// would make its statements do other than asked ([mysqlrun.Session.Check]):
+// a sql_mode without strict mode above all, where the copy's upsert, when
+// it meets the row of another unique key of the new table, would store 0
+// for the NULL key it sets that row's key to (which strict mode makes an
+// error), and overwrite the row.
+func (r *runner) checkSession(ctx context.Context) error {
+	s, err := mysqlrun.ReadSession(ctx, r.db)
+	if err == nil {
+		err = s.Check(true)
 	}
-	modes := strings.Split(strings.ToUpper(mode), ",")
-	if !slices.Contains(modes, "STRICT_TRANS_TABLES") && !slices.Contains(modes, "STRICT_ALL_TABLES") {
-		return fmt.Errorf("backfill %s: the connection's sql_mode (%q) has neither STRICT_TRANS_TABLES nor STRICT_ALL_TABLES, and the copy relies on strict mode to fail rather than overwrite the row of another unique key of %s: add STRICT_TRANS_TABLES to the sql_mode of the DSN (sql_mode='...') or of the server",
-			r.t.Map.Old, mode, r.t.Map.New)
+	if err != nil {
+		return fmt.Errorf("backfill %s -> %s: %w", r.t.Map.Old, r.t.Map.New, err)
 	}
 	return nil
 }

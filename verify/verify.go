@@ -133,11 +133,22 @@ func throughDualwrite(db *sql.DB) bool {
 }
 
 // connect takes a connection of v.db and checks m against the live schema
-// on it. The caller closes the connection.
+// on it, and on MySQL its sql_select_limit, which would cut the rows of
+// the comparisons. The caller closes the connection.
 func (v *verifier) connect(ctx context.Context, m *mapping.Mapping) (*sql.Conn, error) {
 	conn, err := v.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("verify: connecting to the database (is it reachable, and is the DSN right?): %w", err)
+	}
+	if v.d.Name == rewrite.MySQL.Name {
+		s, err := mysqlrun.ReadSession(ctx, conn)
+		if err == nil {
+			err = s.Check(false)
+		}
+		if err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("verify: %w", err)
+		}
 	}
 	if err := v.checkSchema(ctx, conn, m); err != nil {
 		_ = conn.Close()

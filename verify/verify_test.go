@@ -653,6 +653,15 @@ func TestMySQLTextKeys(t *testing.T) {
 	if err != nil || !rt.OK || rt.Tables[0].RowsProcessed != int64(len(names)) {
 		t.Fatalf("round trip: %+v, %v", rt.Tables[0], err)
 	}
+	// A sql_select_limit would cut the rows of the comparison: refused.
+	limited, err := sql.Open("mysql", mytest.WithParams(dsn, "sql_select_limit", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer limited.Close()
+	if _, err := verify.Run(context.Background(), limited, b.d, b.m, verify.Options{}); err == nil || !strings.Contains(err.Error(), "sql_select_limit is 1") {
+		t.Fatalf("verify with sql_select_limit=1: %v", err)
+	}
 	// The dialect of a server without RETURNING is MySQL's too.
 	again, err := verify.Run(context.Background(), b.db, rewrite.MySQLWithoutReturning, b.m, verify.Options{BatchSize: 2})
 	if err != nil || countsOf(again.Tables[0]) != countsOf(rep.Tables[0]) {

@@ -7,9 +7,13 @@
 package mysqlrun
 
 import (
+	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -134,4 +138,48 @@ func binaryType(t string) bool {
 		return true
 	}
 	return false
+}
+
+// NoSelectLimit is sql_select_limit's default: no limit.
+const NoSelectLimit = "18446744073709551615"
+
+// Session is what package backfill and verify depend on of a MySQL
+// connection's session settings.
+type Session struct {
+	Mode        string // sql_mode
+	SelectLimit string // sql_select_limit
+	SafeUpdates bool   // sql_safe_updates
+}
+
+// ReadSession reads the session settings of a connection of db.
+func ReadSession(ctx context.Context, db interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) (Session, error) {
+	var s Session
+	err := db.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode, CAST(@@SESSION.sql_select_limit AS CHAR), IF(@@SESSION.sql_safe_updates, 1, 0)").
+		Scan(&s.Mode, &s.SelectLimit, &s.SafeUpdates)
+	return s, err
+}
+
+// Check returns an error naming the first setting of s that would make a
+// reader's queries return other rows (sql_select_limit cuts every query's
+// rows) or, with writes, a writer's statements do other than asked
+// (sql_mode without strict mode stores a changed value with a warning;
+// sql_safe_updates refuses a DELETE without a key in its WHERE), and the
+// fix; nil when there is none.
+func (s Session) Check(writes bool) error {
+	if s.SelectLimit != NoSelectLimit {
+		return fmt.Errorf("the connection's sql_select_limit is %s, which would cut the rows of dualwrite's queries: leave it at its default in the DSN and the server's configuration", s.SelectLimit)
+	}
+	if !writes {
+		return nil
+	}
+	modes := strings.Split(strings.ToUpper(s.Mode), ",")
+	if !slices.Contains(modes, "STRICT_TRANS_TABLES") && !slices.Contains(modes, "STRICT_ALL_TABLES") {
+		return fmt.Errorf("the connection's sql_mode (%q) has neither STRICT_TRANS_TABLES nor STRICT_ALL_TABLES, and dualwrite relies on strict mode to fail rather than store a changed value: add STRICT_TRANS_TABLES to the sql_mode of the DSN (sql_mode='...') or of the server", s.Mode)
+	}
+	if s.SafeUpdates {
+		return errors.New("the connection has sql_safe_updates on, which refuses a DELETE whose WHERE names no key, as the last batch's does: turn it off in the DSN or the server's configuration")
+	}
+	return nil
 }

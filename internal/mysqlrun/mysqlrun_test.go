@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -77,6 +78,28 @@ func TestKeyValue(t *testing.T) {
 	} {
 		if got := KeyValue(tc.v, tc.dbType); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("KeyValue(%#v, %s) = %#v, want %#v", tc.v, tc.dbType, got, tc.want)
+		}
+	}
+}
+
+func TestSessionCheck(t *testing.T) {
+	good := Session{Mode: "STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION", SelectLimit: NoSelectLimit}
+	for _, tc := range []struct {
+		s      Session
+		writes bool
+		want   string // "" for no error
+	}{
+		{good, true, ""},
+		{Session{Mode: "strict_all_tables", SelectLimit: NoSelectLimit}, true, ""},
+		{Session{Mode: "", SelectLimit: NoSelectLimit}, false, ""},
+		{Session{Mode: "", SelectLimit: NoSelectLimit}, true, "STRICT_TRANS_TABLES"},
+		{Session{Mode: good.Mode, SelectLimit: NoSelectLimit, SafeUpdates: true}, true, "sql_safe_updates"},
+		{Session{Mode: good.Mode, SelectLimit: NoSelectLimit, SafeUpdates: true}, false, ""},
+		{Session{Mode: good.Mode, SelectLimit: "1000"}, false, "sql_select_limit is 1000"},
+	} {
+		err := tc.s.Check(tc.writes)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v.Check(%v) = %v, want %q", tc.s, tc.writes, err, tc.want)
 		}
 	}
 }
