@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dualwrite/dualwrite/internal/mysqlrun"
 	"github.com/dualwrite/dualwrite/metrics"
 	"github.com/dualwrite/dualwrite/rewrite"
 	"github.com/dualwrite/dualwrite/txn"
@@ -99,6 +100,11 @@ func newRunner(db *sql.DB, d *rewrite.Dialect, t *rewrite.Table, opts Options) *
 
 func (r *runner) run(ctx context.Context) (Progress, error) {
 	p := Progress{Table: r.t.Map.Old}
+	if r.s.lockedTx() {
+		if err := r.checkSession(ctx); err != nil {
+			return p, err
+		}
+	}
 	if err := r.cp.create(ctx, r.db, r.now().UTC()); err != nil {
 		return p, r.cp.wrap(err)
 	}
@@ -116,7 +122,8 @@ func (r *runner) run(ctx context.Context) (Progress, error) {
 		return p, nil
 	}
 	var left int64
-	if err := r.db.QueryRowContext(ctx, r.s.count(cp.LastKey != nil), cp.LastKey...).Scan(&left); err != nil {
+	count := r.s.count(cp.LastKey != nil)
+	if err := r.db.QueryRowContext(ctx, count, r.s.args(count, cp.LastKey...)...).Scan(&left); err != nil {
 		return p, fmt.Errorf("backfill %s: counting the rows to copy: %w", p.Table, err)
 	}
 	p.RowsLeft = left
@@ -180,7 +187,7 @@ func (r *runner) mappingChanged() error {
 // timeout, a deadlock or a serialization conflict, and, without a plain
 // INSERT, when its plain INSERT met a new row (see statements.lockedBatch).
 func (r *runner) batchRetrying(ctx context.Context) (batchResult, error) {
-	plain := r.s.rowLocks()
+	plain := r.s.oneStatement()
 	for i := 1; ; i++ {
 		res, err := r.batch(ctx, plain)
 		if err == nil || i == attempts {
@@ -200,8 +207,15 @@ func (r *runner) batchRetrying(ctx context.Context) (batchResult, error) {
 // retryReason returns why a batch that failed with err may succeed when
 // tried again, as the metrics label it, or "" if it may not: a lock
 // timeout, a deadlock or a serialization failure (SQLSTATE 55P03, 40P01,
-// 40001), or a unique violation (23505) of a plain INSERT.
+// 40001; MySQL's errors 1205 and 1213), or a unique violation (23505) of
+// a plain INSERT.
 func retryReason(err error, plain bool) string {
+	switch mysqlrun.ErrorNumber(err) {
+	case mysqlrun.LockWaitTimeout:
+		return metrics.RetryLockTimeout
+	case mysqlrun.Deadlock:
+		return metrics.RetryDeadlock
+	}
 	switch txn.SQLState(err) {
 	case "55P03":
 		return metrics.RetryLockTimeout

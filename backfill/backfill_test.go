@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/mattn/go-sqlite3"
@@ -22,6 +23,7 @@ import (
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
+	"github.com/dualwrite/dualwrite/internal/mytest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/metrics"
@@ -39,20 +41,24 @@ type testDB struct {
 	m            *mapping.Mapping
 	raw, wrapped *sql.DB
 	tables       []*rewrite.Table // the mapping's, compiled, in file order
+	dsn          string           // raw's (MySQL)
 }
 
-// forEachDialect runs f as a subtest on SQLite and on PostgreSQL (skipped
-// without a server).
+// forEachDialect runs f as a subtest on SQLite, on PostgreSQL and on
+// MariaDB (each server's skipped without it).
 func forEachDialect(t *testing.T, f func(t *testing.T, dialect string)) {
-	for _, name := range []string{rewrite.SQLite.Name, rewrite.Postgres.Name} {
+	for _, name := range []string{rewrite.SQLite.Name, rewrite.Postgres.Name, rewrite.MySQL.Name} {
 		t.Run(name, func(t *testing.T) { f(t, name) })
 	}
 }
 
 // openCorpus opens a fresh database with the test schema and mapping.
 func openCorpus(t *testing.T, dialect string) *testDB {
-	if dialect == rewrite.Postgres.Name {
+	switch dialect {
+	case rewrite.Postgres.Name:
 		return open(t, dialect, corpus.PostgresSchema, corpus.PostgresMapping)
+	case rewrite.MySQL.Name:
+		return open(t, dialect, corpus.MySQLSchema, corpus.MySQLMapping)
 	}
 	return open(t, dialect, corpus.Schema, corpus.Mapping)
 }
@@ -67,7 +73,8 @@ func open(t *testing.T, dialect string, schema []string, yaml string) *testDB {
 	db := &testDB{t: t, d: rewrite.DialectByName(dialect)}
 	var base driver.Connector
 	var err error
-	if dialect == rewrite.Postgres.Name {
+	switch dialect {
+	case rewrite.Postgres.Name:
 		dsn := pgtest.Schema(t, schema...)
 		if db.raw, err = sql.Open("pgx", dsn); err != nil {
 			t.Fatal(err)
@@ -75,7 +82,16 @@ func open(t *testing.T, dialect string, schema []string, yaml string) *testDB {
 		if base, err = (&stdlib.Driver{}).OpenConnector(dsn); err != nil {
 			t.Fatal(err)
 		}
-	} else {
+	case rewrite.MySQL.Name:
+		dsn := mytest.Database(t, schema...)
+		db.dsn = dsn
+		if db.raw, err = sql.Open("mysql", dsn); err != nil {
+			t.Fatal(err)
+		}
+		if base, err = (&mysql.MySQLDriver{}).OpenConnector(dsn); err != nil {
+			t.Fatal(err)
+		}
+	default:
 		dsn := dbtest.SQLiteDSN(t, "")
 		if db.raw, err = sql.Open("sqlite3", dsn); err != nil {
 			t.Fatal(err)
@@ -204,10 +220,26 @@ func (db *testDB) seed(users, orgs, members int) {
 // process pid holds: a batch waits for the application's transaction.
 func (db *testDB) waitBlockedBy(pid int) {
 	db.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); db.count("SELECT count(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))", pid) == 0; time.Sleep(5 * time.Millisecond) {
+	q := "SELECT count(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))"
+	if db.d.Name == rewrite.MySQL.Name {
+		q = "SELECT count(*) FROM information_schema.innodb_lock_waits AS w JOIN information_schema.innodb_trx AS b ON b.trx_id = w.blocking_trx_id WHERE b.trx_mysql_thread_id = ?"
+	}
+	for deadline := time.Now().Add(10 * time.Second); db.count(q, pid) == 0; db.pollPause() {
 		if time.Now().After(deadline) {
 			db.t.Fatal("the batch never waited for the application's transaction")
 		}
+	}
+}
+
+// pollPause waits between two looks at the server's lock waits. InnoDB
+// refreshes the tables of information_schema on its transactions and lock
+// waits only when they were not read for 0.1s: a faster poll would read
+// the same stale rows forever.
+func (db *testDB) pollPause() {
+	if db.d.Name == rewrite.MySQL.Name {
+		time.Sleep(150 * time.Millisecond)
+	} else {
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -222,7 +254,11 @@ func (db *testDB) appTx(via *sql.DB, q string, args ...any) (*sql.Tx, int) {
 	}
 	db.t.Cleanup(func() { _ = tx.Rollback() })
 	var pid int
-	if err := tx.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
+	self := "SELECT pg_backend_pid()"
+	if db.d.Name == rewrite.MySQL.Name {
+		self = "SELECT CONNECTION_ID()"
+	}
+	if err := tx.QueryRow(self).Scan(&pid); err != nil {
 		db.t.Fatal(err)
 	}
 	if _, err := tx.Exec(db.bind(q), args...); err != nil {
@@ -363,8 +399,10 @@ func TestBackfillCopiesRows(t *testing.T) {
 func ignorable(err error) bool {
 	var pe *pgconn.PgError
 	var se sqlite3.Error
+	var me *mysql.MySQLError
 	return errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "40P01") ||
-		errors.As(err, &se) && se.Code == sqlite3.ErrConstraint
+		errors.As(err, &se) && se.Code == sqlite3.ErrConstraint ||
+		errors.As(err, &me) && (me.Number == 1062 || me.Number == 1213)
 }
 
 // randomWrite runs a random dual write over keys that overlap the seeded
@@ -670,6 +708,137 @@ func TestBackfillLeavesSessionAsFound(t *testing.T) {
 	}
 }
 
+// TestBackfillMySQLLeavesSessionAsFound: on MySQL a batch sets its
+// connection's lock wait timeout for the batch only: the session's own is
+// as it was after a run, on the same connection.
+func TestBackfillMySQLLeavesSessionAsFound(t *testing.T) {
+	db := openCorpus(t, rewrite.MySQL.Name)
+	db.seed(30, 0, 0)
+	db.raw.SetMaxOpenConns(1)
+	db.exec("SET SESSION innodb_lock_wait_timeout = 7")
+	show := func() []any {
+		return db.rows("SELECT @@SESSION.innodb_lock_wait_timeout, CONNECTION_ID()")[0]
+	}
+	before := show()
+	if _, err := Run(context.Background(), db.raw, db.d, db.tables[0], Options{BatchSize: 7, LockTimeout: 3 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if after := show(); !reflect.DeepEqual(after, before) || fmt.Sprint(after[0]) != "7" {
+		t.Fatalf("session after the run %v, before %v", after, before)
+	}
+}
+
+// TestBackfillMySQLGivesWay: on MySQL a batch waits for an application
+// transaction that writes an old row of its range at most LockTimeout
+// (error 1205), is tried again, and the backfill completes once the
+// transaction ends.
+func TestBackfillMySQLGivesWay(t *testing.T) {
+	db := openCorpus(t, rewrite.MySQL.Name)
+	db.seed(10, 0, 0)
+	app, pid := db.appTx(db.raw, "UPDATE users SET visits = visits + 1 WHERE id = 9")
+	reg := prometheus.NewRegistry()
+	mb, err := metrics.NewBackfill(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := db.runAside(Options{LockTimeout: time.Second, Metrics: mb})
+	db.waitBlockedBy(pid)
+	// The first try times out: app holds the row longer than LockTimeout.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if v, _ := series(t, reg, "dualwrite_backfill_retries_total", map[string]string{"table": "users", "reason": metrics.RetryLockTimeout}); v > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no retry for a lock timeout")
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := wait(); err != nil || p.Rows != 10 || !p.Done {
+		t.Fatalf("backfill: %+v, %v", p, err)
+	}
+	db.checkTable(db.tables[0])
+}
+
+// TestBackfillMySQLOrphanKeyInsertedMeanwhile: on MySQL, a new row without
+// an old row is in a batch's range; while the batch waits for the lock of
+// another old row, the application inserts the old row of that key
+// through dualwrite. The batch has locked the gaps of its range up to
+// that row, so the insert waits for the batch, which deletes the orphan;
+// the insert's mirror then writes the new row again.
+func TestBackfillMySQLOrphanKeyInsertedMeanwhile(t *testing.T) {
+	db := openCorpus(t, rewrite.MySQL.Name)
+	db.seed(10, 0, 0) // users 1, 3, ..., 19
+	db.exec("INSERT INTO accounts (account_id, first_name, visits) VALUES (4, 'Orphan', 0)")
+	app, pid := db.appTx(db.wrapped, "UPDATE users SET visits = visits + 1 WHERE id = 9")
+	wait := db.runAside(Options{LockTimeout: time.Minute})
+	db.waitBlockedBy(pid) // the batch has locked users 1 to 7 and the gaps before them
+	inserted := make(chan error, 1)
+	go func() {
+		_, err := db.wrapped.Exec("INSERT INTO users (id, full_name, email, visits) VALUES (?, ?, ?, ?)", 4, "Ada Lovelace", "ada@x", 3)
+		inserted <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); db.count("SELECT count(*) FROM information_schema.innodb_lock_waits") < 2; db.pollPause() {
+		if time.Now().After(deadline) {
+			t.Fatal("the insert never waited for the batch")
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := wait(); err != nil || p.Rows != 10 || p.Deleted != 1 {
+		t.Fatalf("backfill: %+v, %v; want the 10 seeded rows copied, the orphan deleted", p, err)
+	}
+	if err := <-inserted; err != nil {
+		t.Fatal(err)
+	}
+	if got := db.rows("SELECT first_name, last_name, visits FROM accounts WHERE account_id = 4"); !reflect.DeepEqual(got, [][]any{{"Ada", "Lovelace", int64(3)}}) {
+		t.Fatalf("account 4: %v, want up(user 4)", got)
+	}
+	db.checkTable(db.tables[0])
+}
+
+// TestBackfillMySQLOtherUniqueKey: on MySQL an old row whose up(old) takes
+// the value of another unique key of the new table from a row of another
+// key fails its batch (the upsert sets that row's key to NULL, which
+// strict mode refuses) rather than overwriting that row; a run whose
+// connections are not in strict mode, have sql_safe_updates on or a
+// sql_select_limit is refused before it copies anything.
+func TestBackfillMySQLOtherUniqueKey(t *testing.T) {
+	db := openCorpus(t, rewrite.MySQL.Name)
+	db.seed(10, 0, 0) // user 3 has the email u1@x
+	db.exec("INSERT INTO accounts (account_id, email_address, first_name, visits) VALUES (1000, 'u1@x', 'Other', 7)")
+	ctx := context.Background()
+	p, err := Run(ctx, db.raw, db.d, db.tables[0], Options{BatchSize: 4})
+	if err == nil || !strings.Contains(err.Error(), "users -> accounts") || !strings.Contains(err.Error(), "another unique key") || p.Done || p.Rows != 0 {
+		t.Fatalf("run: %+v, %v; want the first batch to fail", p, err)
+	}
+	if got := db.rows("SELECT account_id, email_address, first_name, visits FROM accounts"); !reflect.DeepEqual(got, [][]any{{int64(1000), "u1@x", "Other", int64(7)}}) {
+		t.Fatalf("accounts after the failed batch: %v", got)
+	}
+
+	db.exec("DELETE FROM accounts")
+	for _, tc := range []struct{ param, value, want string }{
+		{"sql_mode", "'NO_ENGINE_SUBSTITUTION'", "STRICT_TRANS_TABLES"},
+		{"sql_safe_updates", "1", "sql_safe_updates"},
+		{"sql_select_limit", "5", "sql_select_limit is 5"},
+	} {
+		other, err := sql.Open("mysql", mytest.WithParams(db.dsn, tc.param, tc.value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		p, err = Run(ctx, other, db.d, db.tables[0], Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || p.Rows != 0 {
+			t.Fatalf("run with %s=%s: %+v, %v", tc.param, tc.value, p, err)
+		}
+	}
+	if n := db.count("SELECT count(*) FROM accounts"); n != 0 {
+		t.Fatalf("%d accounts copied by refused runs", n)
+	}
+}
+
 // TestBackfillOrphanKeyInsertedMeanwhile: on PostgreSQL, a new row without
 // an old row is in a batch's range; while the batch waits for the lock of
 // another old row, the application inserts the old row of that key
@@ -871,6 +1040,12 @@ func TestBackfillKeyTypes(t *testing.T) {
 			`CREATE TABLE tags (name text NOT NULL, seq bigint NOT NULL, note text, PRIMARY KEY (name, seq))`,
 			`CREATE TABLE labels (label text NOT NULL, seq bigint NOT NULL, note text, PRIMARY KEY (label, seq))`,
 		},
+		// A case-insensitive collation, in which 'a' sorts before 'B' and
+		// 'B' and 'b' are one key, and text compares unlike its bytes.
+		rewrite.MySQL.Name: {
+			`CREATE TABLE tags (name VARCHAR(20) COLLATE utf8mb4_general_ci NOT NULL, seq BIGINT NOT NULL, note TEXT, PRIMARY KEY (name, seq)) CHARACTER SET utf8mb4`,
+			`CREATE TABLE labels (label VARCHAR(20) COLLATE utf8mb4_general_ci NOT NULL, seq BIGINT NOT NULL, note TEXT, PRIMARY KEY (label, seq)) CHARACTER SET utf8mb4`,
+		},
 	}
 	const yaml = `
 tables:
@@ -889,6 +1064,9 @@ tables:
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		db := open(t, dialect, schemas[dialect], "dialect: "+dialect+yaml)
 		for _, name := range []string{"a", "a b", "a'b", "B", "b", "é", `z"q`, "日本", ""} {
+			if name == "b" && dialect == rewrite.MySQL.Name {
+				continue // the key of "B"
+			}
 			for _, seq := range []int64{1, 2, 10, 1 << 40} {
 				db.exec("INSERT INTO tags (name, seq, note) VALUES (?, ?, ?)", name, seq, name+" note")
 			}
@@ -907,8 +1085,9 @@ tables:
 		if !reflect.DeepEqual(cp.LastKey, want) {
 			t.Fatalf("last key %#v, want %#v", cp.LastKey, want)
 		}
+		total := db.count("SELECT count(*) FROM tags")
 		p, err := Run(context.Background(), db.raw, db.d, tb, Options{BatchSize: 5})
-		if err != nil || p.RunRows != 36-5 || !p.Done {
+		if err != nil || p.RunRows != total-5 || !p.Done {
 			t.Fatalf("resumed run: %+v, %v", p, err)
 		}
 		db.checkInvariant()
@@ -919,7 +1098,7 @@ tables:
 // and back unchanged; other types are refused.
 func TestKeyEncoding(t *testing.T) {
 	when := time.Date(2024, 2, 29, 13, 14, 15, 123456789, time.FixedZone("", 3600))
-	key := []any{int64(-42), 1.5, "a \"b\" é", []byte{0, 1, 255}, []byte{}, true, false, when}
+	key := []any{int64(-42), 1.5, "a \"b\" é", []byte{0, 1, 255}, []byte{}, true, false, when, uint64(1<<64 - 1)} // the last: a MySQL BIGINT UNSIGNED
 	enc, err := encodeKey(key)
 	if err != nil {
 		t.Fatal(err)

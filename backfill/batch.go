@@ -3,7 +3,11 @@ package backfill
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"database/sql/driver"
+	"fmt"
+	"time"
+
+	"github.com/dualwrite/dualwrite/internal/mysqlrun"
 )
 
 // batchResult is what a batch did.
@@ -31,18 +35,37 @@ type position struct {
 // end when there are fewer rows: that batch is the last. plain is
 // lockedBatch's.
 func (r *runner) batch(ctx context.Context, plain bool) (batchResult, error) {
-	if r.s.rowLocks() {
+	if r.s.oneStatement() {
 		return r.lockedBatch(ctx, plain)
 	}
 	return r.txBatch(ctx)
 }
 
-// txBatch runs a batch on SQLite, in a transaction of its own: it claims
-// the checkpoint (which takes the database's write lock), finds the end of
-// its range, copies it, deletes the orphans, and saves the checkpoint.
+// txBatch runs a batch on SQLite or MySQL, in a transaction of its own: it
+// claims the checkpoint, finds the end of its range, copies it, deletes
+// the orphans, and saves the checkpoint.
+//
+// On SQLite the claim is a write, which takes the database's write lock:
+// nothing else writes until the batch commits. On MySQL the transaction
+// is REPEATABLE READ, on a connection whose lock wait timeout is the
+// batch's (see mysqlBegin); the claim locks the checkpoint's row (SELECT
+// ... FOR UPDATE), so that runs take turns, and the batch locks the
+// range's old rows and the gaps between them as it copies them
+// (copyRange): a dual write of one of them committed before, and the
+// copy reads what it wrote, or waits for the batch and writes over the
+// copy; no old row is inserted in the range meanwhile. The statements
+// that follow read the rows as committed, with locks (a DELETE's subquery
+// does at REPEATABLE READ), not as a snapshot.
 func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
-	tx, err := r.db.BeginTx(ctx, nil)
-	if err != nil {
+	var tx *sql.Tx
+	if r.s.lockedTx() {
+		var done func()
+		tx, done, err = r.mysqlBegin(ctx)
+		if err != nil {
+			return res, err
+		}
+		defer done()
+	} else if tx, err = r.db.BeginTx(ctx, nil); err != nil {
 		return res, err
 	}
 	defer func() {
@@ -64,20 +87,36 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 	if err != nil {
 		return res, err
 	}
+	lower, upper := start != nil, end != nil
 	bounds := append(append([]any(nil), start...), end...)
-	// The batch holds the write lock: a range without new rows before the
-	// copy has no orphans after it, and needs no DELETE.
-	var found bool
-	if err := tx.QueryRowContext(ctx, r.s.anyNew(start != nil, end != nil), bounds...).Scan(&found); err != nil {
+	found := true
+	if !r.s.lockedTx() {
+		// The batch holds the write lock: a range without new rows before
+		// the copy has no orphans after it, and needs no DELETE.
+		q := r.s.anyNew(lower, upper)
+		if err := tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&found); err != nil {
+			return res, err
+		}
+	}
+	q := r.s.copyRange(r.t, lower, upper)
+	n, err := rowsAffected(tx.ExecContext(ctx, q, r.s.args(q, bounds...)...))
+	if err != nil {
+		if r.s.lockedTx() && mysqlrun.ErrorNumber(err) == mysqlrun.BadNull {
+			// The upsert's guard (rewrite.Table.UpsertFrom) or a NULL up value.
+			err = fmt.Errorf("%w: the copy of a row either met a row of %s with another key that holds the same value of another unique key (the copy refuses to overwrite it), or computed NULL for a NOT NULL column; find the rows with dualwrite verify and fix them", err, r.t.Map.New)
+		}
 		return res, err
 	}
-	n, err := rowsAffected(tx.ExecContext(ctx, r.s.copyRange(r.t, start != nil, end != nil), bounds...))
-	if err != nil {
-		return res, err
+	if r.s.lockedTx() {
+		q := r.s.countRange(lower, upper)
+		if err := tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&n); err != nil {
+			return res, err
+		}
 	}
 	var deleted int64
 	if found {
-		if deleted, err = rowsAffected(tx.ExecContext(ctx, r.s.deleteOrphans(start != nil, end != nil), bounds...)); err != nil {
+		q := r.s.deleteOrphans(lower, upper)
+		if deleted, err = rowsAffected(tx.ExecContext(ctx, q, r.s.args(q, bounds...)...)); err != nil {
 			return res, err
 		}
 	}
@@ -92,6 +131,58 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 		return res, err
 	}
 	return batchResult{cp: cp, copied: n, deleted: deleted, ran: true}, nil
+}
+
+// checkSession refuses a MySQL run whose connections' session settings
+// would make its statements do other than asked ([mysqlrun.Session.Check]):
+// a sql_mode without strict mode above all, where the copy's upsert, when
+// it meets the row of another unique key of the new table, would store 0
+// for the NULL key it sets that row's key to (which strict mode makes an
+// error), and overwrite the row.
+func (r *runner) checkSession(ctx context.Context) error {
+	s, err := mysqlrun.ReadSession(ctx, r.db)
+	if err == nil {
+		err = s.Check(true)
+	}
+	if err != nil {
+		return fmt.Errorf("backfill %s -> %s: %w", r.t.Map.Old, r.t.Map.New, err)
+	}
+	return nil
+}
+
+// restoreTimeout bounds setting a MySQL batch's connection back as it
+// was, which runs even when the run's context is done.
+const restoreTimeout = 10 * time.Second
+
+// mysqlBegin takes a connection of the run's pool for a MySQL batch, sets
+// its lock wait timeout to Options.LockTimeout, and begins the batch's
+// REPEATABLE READ transaction on it. done, called when the transaction
+// is over, sets the timeout back and returns the connection to the pool;
+// where that fails, the connection is closed instead, so that no other
+// user of the pool meets the batch's timeout.
+func (r *runner) mysqlBegin(ctx context.Context) (tx *sql.Tx, done func(), err error) {
+	conn, err := r.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	set, restore := mysqlLockTimeout(r.opts.LockTimeout)
+	done = func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreTimeout)
+		defer cancel()
+		if _, err := conn.ExecContext(ctx, restore); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		_ = conn.Close()
+	}
+	if _, err := conn.ExecContext(ctx, set); err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	if tx, err = conn.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead}); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return tx, done, nil
 }
 
 // advance moves cp past a batch whose range ended at end (nil: no end).
@@ -168,18 +259,41 @@ func (r *runner) lockedBatch(ctx context.Context, plain bool) (batchResult, erro
 
 // end returns the key of the BatchSize-th old row after start, or from the
 // first row when start is nil: the end of the batch's key range; nil when
-// there are fewer rows, and the range has no end.
-func (r *runner) end(ctx context.Context, q querier, start []any) ([]any, error) {
-	key := make([]any, len(r.t.Map.Key))
+// there are fewer rows, and the range has no end. On MySQL each value is
+// in a Go type a checkpoint keeps: text as a string, not the driver's
+// []byte ([mysqlrun.KeyValue]).
+func (r *runner) end(ctx context.Context, q querier, start []any) (key []any, err error) {
+	query := r.s.end(start != nil, r.opts.BatchSize)
+	rows, err := q.QueryContext(ctx, query, r.s.args(query, start...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	key = make([]any, len(r.t.Map.Key))
 	dest := make([]any, len(key))
 	for i := range key {
 		dest[i] = &key[i]
 	}
-	err := q.QueryRowContext(ctx, r.s.end(start != nil, r.opts.BatchSize), start...).Scan(dest...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+	if err := rows.Scan(dest...); err != nil {
+		return nil, err
 	}
-	return key, err
+	if r.s.lockedTx() {
+		types, err := rows.ColumnTypes()
+		if err != nil {
+			return nil, err
+		}
+		for i := range key {
+			key[i] = mysqlrun.KeyValue(key[i], types[i].DatabaseTypeName())
+		}
+	}
+	return key, nil
 }
 
 // rowsAffected returns the rows a statement that ran with err affected.

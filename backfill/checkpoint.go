@@ -76,6 +76,7 @@ func Reset(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *rewrite.Table
 // batch's transaction.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
@@ -99,6 +100,10 @@ func newCheckpoints(d *rewrite.Dialect, t *rewrite.Table, name string) *checkpoi
 	for _, col := range []string{"mapping", "last_key", "rows_copied", "rows_deleted", "done", "updated_at"} {
 		cols = append(cols, d.Quote(col))
 	}
+	if d.Name == rewrite.MySQL.Name {
+		// As text, whatever the DSN's parseTime and loc.
+		cols[len(cols)-1] = "DATE_FORMAT(" + cols[len(cols)-1] + ", '" + mysqlTimeFormat + "')"
+	}
 	return &checkpoints{d: d, name: name, quoted: d.Quote(name), table: t.Map.Old,
 		mapping: hex.EncodeToString(sum[:8]), columns: strings.Join(cols, ", ")}
 }
@@ -117,26 +122,60 @@ func (c *checkpoints) wrap(err error) error {
 // PostgreSQL, where one of them then fails: that one finds it created.
 func (c *checkpoints) create(ctx context.Context, db querier, now time.Time) error {
 	q := c.d.Quote
-	ddl := "CREATE TABLE IF NOT EXISTS " + c.quoted + " (" + q("old_table") + " TEXT PRIMARY KEY, " +
+	// MySQL: a TEXT column cannot be a key, and a TIMESTAMP column is
+	// converted by the session's time zone (and ends in 2038).
+	keyType, timeType := "TEXT", "TIMESTAMP"
+	if c.mysql() {
+		keyType, timeType = "VARCHAR(255)", "DATETIME(6)"
+	}
+	ddl := "CREATE TABLE IF NOT EXISTS " + c.quoted + " (" + q("old_table") + " " + keyType + " PRIMARY KEY, " +
 		q("mapping") + " TEXT NOT NULL, " + q("last_key") + " TEXT, " +
 		q("rows_copied") + " BIGINT NOT NULL DEFAULT 0, " + q("rows_deleted") + " BIGINT NOT NULL DEFAULT 0, " +
-		q("done") + " BOOLEAN NOT NULL DEFAULT FALSE, " + q("updated_at") + " TIMESTAMP NOT NULL)"
+		q("done") + " BOOLEAN NOT NULL DEFAULT FALSE, " + q("updated_at") + " " + timeType + " NOT NULL)"
 	if _, err := db.ExecContext(ctx, ddl); err != nil {
 		if ok, _ := c.exists(ctx, db); !ok {
 			return err
 		}
 	}
 	p := c.d.Placeholder
+	ignore := " ON CONFLICT (" + q("old_table") + ") DO NOTHING"
+	if c.mysql() {
+		ignore = " ON DUPLICATE KEY UPDATE " + q("old_table") + " = " + q("old_table")
+	}
 	_, err := db.ExecContext(ctx, "INSERT INTO "+c.quoted+" ("+q("old_table")+", "+q("mapping")+", "+q("updated_at")+
-		") VALUES ("+p(1)+", "+p(2)+", "+p(3)+") ON CONFLICT ("+q("old_table")+") DO NOTHING", c.table, c.mapping, now)
+		") VALUES ("+p(1)+", "+p(2)+", "+p(3)+")"+ignore, c.table, c.mapping, c.timeArg(now))
 	return err
+}
+
+// mysql reports whether the checkpoint table is in MySQL or MariaDB.
+func (c *checkpoints) mysql() bool { return c.d.Name == rewrite.MySQL.Name }
+
+// mysqlTimeFormat is how updated_at is read in MySQL (DATE_FORMAT), and
+// mysqlTimeLayout how it is written and parsed: in UTC, to the
+// microsecond.
+const (
+	mysqlTimeFormat = "%Y-%m-%d %H:%i:%s.%f"
+	mysqlTimeLayout = "2006-01-02 15:04:05.000000"
+)
+
+// timeArg returns the parameter that writes t into updated_at: in MySQL
+// its text in UTC, which the server stores as it is, whatever the DSN's
+// loc; elsewhere t.
+func (c *checkpoints) timeArg(t time.Time) any {
+	if c.mysql() {
+		return t.UTC().Format(mysqlTimeLayout)
+	}
+	return t
 }
 
 // exists reports whether the checkpoint table exists.
 func (c *checkpoints) exists(ctx context.Context, db querier) (bool, error) {
 	query, arg := "SELECT to_regclass($1) IS NOT NULL", c.quoted
-	if c.d.Name == rewrite.SQLite.Name {
+	switch c.d.Name {
+	case rewrite.SQLite.Name:
 		query, arg = "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE", c.name
+	case rewrite.MySQL.Name:
+		query, arg = "SELECT count(*) > 0 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?", c.name
 	}
 	var ok bool
 	err := db.QueryRowContext(ctx, query, arg).Scan(&ok)
@@ -161,12 +200,17 @@ func (c *checkpoints) readStored(ctx context.Context, db querier) (Checkpoint, s
 
 // claim reads the table's checkpoint in tx with a write that changes
 // nothing, so that tx holds the database's write lock (SQLite) until it
-// ends: batches take turns. A PostgreSQL batch claims the checkpoint in
-// its one statement instead (claimIf).
+// ends, or with a lock on its row (MySQL, SELECT ... FOR UPDATE): batches
+// take turns. A PostgreSQL batch claims the checkpoint in its one
+// statement instead (claimIf).
 func (c *checkpoints) claim(ctx context.Context, tx *sql.Tx) (Checkpoint, error) {
 	q := c.d.Quote
-	cp, _, err := c.scan(tx.QueryRowContext(ctx, "UPDATE "+c.quoted+" SET "+q("updated_at")+" = "+q("updated_at")+
-		" WHERE "+q("old_table")+" = "+c.d.Placeholder(1)+" RETURNING "+c.columns, c.table))
+	query := "UPDATE " + c.quoted + " SET " + q("updated_at") + " = " + q("updated_at") +
+		" WHERE " + q("old_table") + " = " + c.d.Placeholder(1) + " RETURNING " + c.columns
+	if c.mysql() {
+		query = "SELECT " + c.columns + " FROM " + c.quoted + " WHERE " + q("old_table") + " = " + c.d.Placeholder(1) + " FOR UPDATE"
+	}
+	cp, _, err := c.scan(tx.QueryRowContext(ctx, query, c.table))
 	return cp, resetMeanwhile(err)
 }
 
@@ -214,7 +258,7 @@ func (c *checkpoints) save(ctx context.Context, tx *sql.Tx, cp Checkpoint) error
 	q, p := c.d.Quote, c.d.Placeholder
 	_, err = tx.ExecContext(ctx, "UPDATE "+c.quoted+" SET "+q("last_key")+" = "+p(1)+", "+q("rows_copied")+" = "+p(2)+", "+
 		q("rows_deleted")+" = "+p(3)+", "+q("done")+" = "+p(4)+", "+q("updated_at")+" = "+p(5)+" WHERE "+q("old_table")+" = "+p(6),
-		key, cp.Rows, cp.Deleted, cp.Done, cp.Updated, c.table)
+		key, cp.Rows, cp.Deleted, cp.Done, c.timeArg(cp.Updated), c.table)
 	return err
 }
 
@@ -224,11 +268,12 @@ func (c *checkpoints) scan(row *sql.Row) (Checkpoint, sql.NullString, error) {
 	cp := Checkpoint{Table: c.table}
 	var mapping string
 	var key sql.NullString
-	if err := row.Scan(&mapping, &key, &cp.Rows, &cp.Deleted, &cp.Done, &cp.Updated); err != nil {
+	var updated stamp
+	if err := row.Scan(&mapping, &key, &cp.Rows, &cp.Deleted, &cp.Done, &updated); err != nil {
 		return cp, key, err
 	}
 	cp.MappingChanged = mapping != c.mapping
-	cp.Updated = cp.Updated.UTC()
+	cp.Updated = time.Time(updated).UTC()
 	if key.Valid {
 		var err error
 		if cp.LastKey, err = decodeKey(key.String); err != nil {
@@ -238,10 +283,31 @@ func (c *checkpoints) scan(row *sql.Row) (Checkpoint, sql.NullString, error) {
 	return cp, key, nil
 }
 
+// stamp scans updated_at: a time.Time, or MySQL's text of it in UTC
+// (mysqlTimeLayout).
+type stamp time.Time
+
+// Scan implements sql.Scanner.
+func (s *stamp) Scan(v any) error {
+	switch v := v.(type) {
+	case time.Time:
+		*s = stamp(v)
+		return nil
+	case []byte:
+		return s.Scan(string(v))
+	case string:
+		t, err := time.ParseInLocation(mysqlTimeLayout, v, time.UTC)
+		*s = stamp(t)
+		return err
+	}
+	return fmt.Errorf("updated_at: unexpected %T", v)
+}
+
 // keyValue is one value of a key in a checkpoint, as JSON that keeps its
 // driver value type: {"int":42}, {"text":"a"}, and so on.
 type keyValue struct {
 	Int   *int64     `json:"int,omitempty"`
+	Uint  *uint64    `json:"uint,omitempty"`
 	Float *float64   `json:"float,omitempty"`
 	Text  *string    `json:"text,omitempty"`
 	Bytes *[]byte    `json:"bytes,omitempty"`
@@ -259,6 +325,8 @@ func encodeKey(key []any) (any, error) {
 		switch v := v.(type) {
 		case int64:
 			vals[i].Int = &v
+		case uint64:
+			vals[i].Uint = &v
 		case float64:
 			vals[i].Float = &v
 		case string:
@@ -291,6 +359,8 @@ func decodeKey(s string) ([]any, error) {
 		switch {
 		case v.Int != nil:
 			key[i] = *v.Int
+		case v.Uint != nil:
+			key[i] = *v.Uint
 		case v.Float != nil:
 			key[i] = *v.Float
 		case v.Text != nil:

@@ -53,6 +53,20 @@
 // batches. The timeout bounds the waits for row locks; the statement's
 // table locks are taken before it runs (see [Options.LockTimeout]).
 //
+// On MySQL and MariaDB (InnoDB tables) a batch is a REPEATABLE READ
+// transaction on a connection of its own: step 1 locks the checkpoint's row
+// (SELECT ... FOR UPDATE), so that two runs take turns; step 3 locks the
+// range's old rows as it reads them (see below); step 3's count of rows
+// copied is a count(*) of the range, since ON DUPLICATE KEY UPDATE counts
+// rows it updates twice and rows it leaves as they were not at all; step 4
+// always runs. The batch sets the connection's innodb_lock_wait_timeout to
+// [Options.LockTimeout] (in whole seconds) and sets it back after the
+// batch; a connection on which that fails is closed, not returned to the
+// pool. Run refuses connections whose sql_mode is not strict (the copy's
+// upsert refuses to overwrite the row of another unique key of the new
+// table by setting its key to NULL, which only strict mode makes an
+// error), with sql_safe_updates on, or with a sql_select_limit.
+//
 // A batch's key range runs from after the last batch's end to its last key,
 // or has no end when it found fewer than BatchSize rows: that batch is the
 // last. Ranges are bounded by row-value comparisons, (k1, k2) > (v1, v2),
@@ -89,6 +103,19 @@
 // batch's new row, and leaves it behind: write at READ COMMITTED
 // (PostgreSQL's default) while the backfill runs, and verify afterwards.
 //
+// On MySQL and MariaDB a batch reads its range's old rows FOR UPDATE as it
+// copies them: a dual write of one of them committed before, and the copy
+// reads what it wrote, or waits for the batch and writes over the copy. At
+// REPEATABLE READ the read also locks the gaps between the rows, so that
+// an old row inserted in the range waits for the batch: the batch's
+// deletion of orphans cannot meet a key whose old row appeared after the
+// copy. The statements after the copy read the rows as committed, with
+// locks (a DELETE's subquery does at REPEATABLE READ), not as the batch's
+// snapshot. A batch the server aborts for a lock wait timeout or a deadlock
+// (errors 1205 and 1213) is tried again, as on PostgreSQL. The caveat of
+// REPEATABLE READ above does not hold there: MySQL's writes read the rows
+// as committed at every isolation level.
+//
 // On SQLite a batch's first statement writes the checkpoint, which takes the
 // database's write lock for the whole batch, as BEGIN IMMEDIATE would. The
 // DSN needs a busy timeout (with github.com/mattn/go-sqlite3,
@@ -99,7 +126,8 @@
 //
 // Run keeps its position in a table, dualwrite_backfill by default
 // ([Options.CheckpointTable]), which it creates if missing in the default
-// schema (on PostgreSQL the first schema of search_path). It has one row per
+// schema (on PostgreSQL the first schema of search_path; on MySQL the DSN's
+// database). It has one row per
 // old table: old_table, mapping (a digest of the generated upsert),
 // last_key, rows_copied, rows_deleted, done and updated_at. last_key is a
 // JSON array with one object per key column that keeps the type the driver

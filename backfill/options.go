@@ -30,12 +30,14 @@ type Options struct {
 	// the database time for the application's work. With RowsPerSecond, Run
 	// waits the longer of the two.
 	Pause time.Duration
-	// LockTimeout is, on PostgreSQL, the longest a batch waits for a lock on
-	// one of its old rows (held by an application transaction) or on the
-	// checkpoint's row (held by another run's batch); the batch then gives
-	// way and is tried again. Table locks are taken as the batch's
-	// statement is parsed, before it sets its timeout: a batch waits for
-	// DDL on its tables as any statement does. 0 means DefaultLockTimeout.
+	// LockTimeout is, on PostgreSQL and MySQL, the longest a batch waits
+	// for a lock on one of its old rows (held by an application
+	// transaction) or on the checkpoint's row (held by another run's
+	// batch); the batch then gives way and is tried again. Table locks are
+	// taken as the batch's statement is parsed, before it sets its
+	// timeout: a batch waits for DDL on its tables as any statement does.
+	// MySQL counts it in whole seconds, rounded up. 0 means
+	// DefaultLockTimeout.
 	LockTimeout time.Duration
 	// CheckpointTable names the table that holds the checkpoints, a plain
 	// (unqualified) table name. "" means DefaultCheckpointTable.

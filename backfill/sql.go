@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dualwrite/dualwrite/internal/mysqlrun"
 	"github.com/dualwrite/dualwrite/rewrite"
 )
 
@@ -43,9 +44,49 @@ func settings(timeout time.Duration) string {
 		"', true), set_config('synchronous_commit', 'off', true)"
 }
 
-// rowLocks reports whether a batch locks its old rows (PostgreSQL): on
-// SQLite the batch holds the database's write lock instead.
+// rowLocks reports whether a batch locks its old rows (PostgreSQL, MySQL):
+// on SQLite the batch holds the database's write lock instead.
 func (s *statements) rowLocks() bool { return s.d.Name != rewrite.SQLite.Name }
+
+// oneStatement reports whether a batch is one statement (PostgreSQL, see
+// lockedBatch); elsewhere it is a transaction of several (see
+// runner.txBatch).
+func (s *statements) oneStatement() bool { return s.d.Name == rewrite.Postgres.Name }
+
+// lockedTx reports whether a batch is a transaction of several statements
+// that locks its old rows (MySQL; see runner.txBatch).
+func (s *statements) lockedTx() bool { return s.rowLocks() && !s.oneStatement() }
+
+// args returns the arguments of q, a statement of s whose parameters
+// are numbered, given by number: in the order of the text where the
+// dialect's parameters are positional (MySQL).
+func (s *statements) args(q string, args ...any) []any {
+	out, err := mysqlrun.Args(s.d, q, args)
+	if err != nil {
+		panic(err) // the statements are generated: a bug, not a database's answer
+	}
+	return out
+}
+
+// mysqlLockTimeout returns the statements that set, on a MySQL batch's
+// connection, how long its statements wait for a row lock
+// (innodb_lock_wait_timeout, in whole seconds, at least 1) before they give
+// way, and that set it back to what it was when the batch is over.
+func mysqlLockTimeout(timeout time.Duration) (set, restore string) {
+	secs := max((timeout+time.Second-1)/time.Second, 1)
+	return "SET @dualwrite_lock_wait_timeout = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = " + strconv.FormatInt(int64(secs), 10),
+		"SET SESSION innodb_lock_wait_timeout = @dualwrite_lock_wait_timeout"
+}
+
+// countRange returns, for MySQL, the query of the number of old rows of a
+// key range, which a batch runs after its copy, which locked them: the
+// rows the copy copied. (ON DUPLICATE KEY UPDATE counts a row it updates
+// twice in the rows affected, and one it leaves as it was not at all.) It
+// is a locking read, which reads the rows as committed, not as the
+// batch's snapshot.
+func (s *statements) countRange(lower, upper bool) string {
+	return "SELECT count(*) FROM " + s.old + s.where(s.oldKey, lower, upper, "") + " FOR UPDATE"
+}
 
 // end returns the query of the key of the n-th old row after the lower
 // bound, or from the start without one: the end of a batch's key range.
@@ -67,13 +108,20 @@ func (s *statements) endFrom(p, n int, head string) string {
 		" ORDER BY " + strings.Join(s.oldKey, ", ") + " LIMIT 1 OFFSET " + strconv.Itoa(n-1)
 }
 
-// copyRange returns, for SQLite, the statement that sets the new rows of a
-// key range's old rows to up(old).
+// copyRange returns, for SQLite and MySQL, the statement that sets the
+// new rows of a key range's old rows to up(old). On MySQL it locks the old
+// rows as it reads them (FOR UPDATE), and at REPEATABLE READ the gaps
+// between them: the rows a covering index would give a count(*) are not
+// locked there, and writes of their other columns would not wait.
 func (s *statements) copyRange(t *rewrite.Table, lower, upper bool) string {
-	return t.UpsertFrom("(SELECT * FROM " + s.old + s.where(s.oldKey, lower, upper, "") + ")")
+	lock := ""
+	if s.lockedTx() {
+		lock = " FOR UPDATE"
+	}
+	return t.UpsertFrom("(SELECT * FROM " + s.old + s.where(s.oldKey, lower, upper, "") + lock + ")")
 }
 
-// deleteOrphans returns, for SQLite, the statement that deletes the new
+// deleteOrphans returns, for SQLite and MySQL, the statement that deletes the new
 // rows of a key range whose key has no old row.
 func (s *statements) deleteOrphans(lower, upper bool) string {
 	return "DELETE FROM " + s.new + s.where(s.newKey, lower, upper, "NOT EXISTS (SELECT 1 FROM "+s.old+" WHERE "+s.join+")")
@@ -218,7 +266,7 @@ func (s *statements) where(key []string, lower, upper bool, extra string) string
 func (s *statements) whereFrom(key []string, lower, upper bool, p int, extra string) string {
 	var conds []string
 	bound := func(op string) {
-		first := s.d.Placeholder(p)
+		first := mysqlrun.Param(s.d, p)
 		conds = append(conds, s.row(key, nil)+" "+op+" "+s.row(key, &p))
 		if len(key) > 1 {
 			conds = append(conds, key[0]+" "+op[:1]+"= "+first)
@@ -246,7 +294,7 @@ func (s *statements) row(key []string, p *int) string {
 	if p != nil {
 		items = make([]string, len(key))
 		for i := range items {
-			items[i] = s.d.Placeholder(*p)
+			items[i] = mysqlrun.Param(s.d, *p)
 			*p++
 		}
 	}

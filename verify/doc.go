@@ -42,7 +42,9 @@
 // The database first sorts out the keys whose values it finds identical
 // itself: in SQLite the same storage class and the same value (typeof(a) =
 // typeof(b) AND a IS b), in PostgreSQL the same type and the same text
-// form. Such values reach the client as the same value, so they are
+// form, in MySQL the same text form, byte for byte (CAST(a AS BINARY) <=>
+// CAST(b AS BINARY): MySQL has no type of a value to compare, and a number
+// and the text of its spelling are equal in the client too). Such values reach the client as the same value, so they are
 // matches, and only the counts of a range travel; the other keys (both
 // rows present with some pair of another type or value, or one row
 // missing) are read and compared by the client as above. Values of the
@@ -62,7 +64,8 @@
 // [RoundTrip] checks that reverse undoes columns on the live data: for
 // each old row it computes down(up(old row)) in SQL, over the old table
 // alone (in PostgreSQL casting each value to the type of the column that
-// would store it), and reports the keys whose row would change shape, with the
+// would store it; in SQLite and MySQL the values are not converted as
+// storing them would), and reports the keys whose row would change shape, with the
 // columns that change (the old value as expected, the round trip's as
 // actual). It walks the old table in the same ranges and snapshots, with
 // the same comparison of values and the same memory bound, and its report
@@ -85,7 +88,9 @@
 //
 // Each range is read in one snapshot, so that writes committed meanwhile
 // cannot show up as differences: in PostgreSQL a transaction BEGIN
-// ISOLATION LEVEL REPEATABLE READ, READ ONLY; in SQLite a deferred read
+// ISOLATION LEVEL REPEATABLE READ, READ ONLY; in MySQL a transaction
+// START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY at REPEATABLE
+// READ (whatever the session's level); in SQLite a deferred read
 // transaction, which is one snapshot in WAL mode (in rollback-journal mode
 // it holds a shared lock, which keeps writers from committing while the
 // range is read). Different ranges see different moments: run verify while

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dualwrite/dualwrite/internal/mysqlrun"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
 )
@@ -141,8 +142,16 @@ func (s tableSQL) branches(lower, upper bool) (withOldSQL, newOnlySQL string) {
 func (s tableSQL) same(up, col string) string {
 	// Text compares byte for byte (a column's NOCASE or nondeterministic
 	// collation would call 'A' and 'a' identical).
-	if s.d.Name == rewrite.SQLite.Name {
+	switch s.d.Name {
+	case rewrite.SQLite.Name:
 		return "typeof(" + up + ") = typeof(" + col + ") AND " + up + " IS " + col + " COLLATE BINARY"
+	case rewrite.MySQL.Name:
+		// MySQL has no type of a value to compare: the text forms,
+		// byte for byte, are identical only where the client finds the
+		// values equal (a number and the text of its spelling, which
+		// the client also calls equal, included). = would call 'A' and
+		// 'a', or 'a' and 'a ', equal in most collations.
+		return "CAST(" + up + " AS BINARY) <=> CAST(" + col + " AS BINARY)"
 	}
 	// The text forms compare values of any one type exactly, where = might
 	// call values of some types equal that print differently.
@@ -249,11 +258,13 @@ func (s tableSQL) quoteAll(names []string) []string {
 	return out
 }
 
-// params returns n parameters, numbered from *p on.
+// params returns n parameters, numbered from *p on ([mysqlrun.Param]:
+// where the dialect's parameters are positional, [mysqlrun.Args] passes
+// the arguments in the order of the text).
 func (s tableSQL) params(p *int, n int) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = s.d.Placeholder(*p)
+		out[i] = mysqlrun.Param(s.d, *p)
 		*p++
 	}
 	return out

@@ -31,8 +31,8 @@ import (
 // expressions over those give the old ones again. In PostgreSQL each
 // value is cast to the type of the column it would be stored in (the new
 // column, then the old one), so that a rounding or a truncation by the
-// column's type shows; in SQLite the values are not converted by the
-// columns' affinity as storing them would.
+// column's type shows; in SQLite and MySQL the values are not converted
+// by the columns' types (affinity) as storing them would.
 //
 // The arguments, the schema check and the errors are those of [Run].
 func RoundTrip(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping, opts Options) (*Report, error) {
@@ -98,7 +98,7 @@ type roundTrip struct {
 func (r roundTrip) countSQL() string { return r.s.countSQL() }
 
 func (r roundTrip) bound(ctx context.Context, conn *sql.Conn, last []any) ([]any, error) {
-	return readBound(ctx, conn, len(r.s.t.Key), r.s.oldBoundSQL(last != nil), last)
+	return readBound(ctx, conn, r.s.d, len(r.s.t.Key), r.s.oldBoundSQL(last != nil), last)
 }
 
 // compare checks one range as [verifier.compare] does: the database counts
@@ -108,7 +108,11 @@ func (r roundTrip) compare(ctx context.Context, conn *sql.Conn, rep *TableReport
 	s := r.s
 	args := append(append([]any(nil), last...), bound...)
 	var rows, same, boundSeen int64
-	err = conn.QueryRowContext(ctx, s.roundTripSummarySQL(last != nil, bound != nil), append(args, bound...)...).Scan(&rows, &same, &boundSeen)
+	summary := s.roundTripSummarySQL(last != nil, bound != nil)
+	summaryArgs, err := s.queryArgs(summary, append(args, bound...))
+	if err == nil {
+		err = conn.QueryRowContext(ctx, summary, summaryArgs...).Scan(&rows, &same, &boundSeen)
+	}
 	if err != nil {
 		return fmt.Errorf("computing the round trip: %w", err)
 	}
@@ -121,7 +125,11 @@ func (r roundTrip) compare(ctx context.Context, conn *sql.Conn, rep *TableReport
 	if rows == same {
 		return nil
 	}
-	detail, err := conn.QueryContext(ctx, s.roundTripDetailSQL(last != nil, bound != nil), args...)
+	detailSQL := s.roundTripDetailSQL(last != nil, bound != nil)
+	if args, err = s.queryArgs(detailSQL, args); err != nil {
+		return err
+	}
+	detail, err := conn.QueryContext(ctx, detailSQL, args...)
 	if err != nil {
 		return fmt.Errorf("computing the round trip: %w", err)
 	}

@@ -259,7 +259,11 @@ func TestRoundTripClean(t *testing.T) {
 func TestReverseDirection(t *testing.T) {
 	forEach(t, corpusFixture, func(t *testing.T, b *backend) {
 		b.fillCorpus(t)
-		exec(t, b.db, "UPDATE users SET full_name = ' ' || full_name WHERE id = 42")
+		prefix := "' ' || full_name"
+		if b.d == rewrite.MySQL {
+			prefix = "CONCAT(' ', full_name)" // || is OR
+		}
+		exec(t, b.db, "UPDATE users SET full_name = "+prefix+" WHERE id = 42")
 		exec(t, b.db, "DELETE FROM accounts")
 		exec(t, b.db, "DELETE FROM members")
 		b.copyUp(t)

@@ -4,12 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
 	"time"
 
+	"github.com/dualwrite/dualwrite/internal/mysqlrun"
 	"github.com/dualwrite/dualwrite/internal/schema"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/readpath"
@@ -30,9 +30,10 @@ const dualwritePackage = "github.com/dualwrite/dualwrite"
 // err is for what stopped the verification (see [Run]).
 //
 // db must reach the tables directly, through the base driver
-// (github.com/mattn/go-sqlite3 or github.com/jackc/pgx/v5/stdlib), not
-// through dualwrite; d is the mapping's dialect. Table is safe for
-// concurrent use; it holds one connection of db while it runs.
+// (github.com/mattn/go-sqlite3, github.com/jackc/pgx/v5/stdlib or
+// github.com/go-sql-driver/mysql), not through dualwrite; d is the
+// mapping's dialect. Table is safe for concurrent use; it holds one
+// connection of db while it runs.
 func Table(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *mapping.Table, opts Options) (*TableReport, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%w: the *mapping.Table is nil", ErrInvalidArgument)
@@ -107,9 +108,9 @@ func newVerifier(db *sql.DB, d *rewrite.Dialect, mappingDialect string, opts Opt
 	case db == nil:
 		return nil, fmt.Errorf("%w: the *sql.DB is nil", ErrInvalidArgument)
 	case d == nil:
-		return nil, fmt.Errorf("%w: the dialect is nil; pass rewrite.SQLite or rewrite.Postgres", ErrInvalidArgument)
-	case d.Name != rewrite.SQLite.Name && d.Name != rewrite.Postgres.Name:
-		return nil, fmt.Errorf("%w: verify supports the sqlite and postgres dialects, not %q", ErrInvalidArgument, d.Name)
+		return nil, fmt.Errorf("%w: the dialect is nil; pass rewrite.SQLite, rewrite.Postgres or rewrite.MySQL", ErrInvalidArgument)
+	case d.Name != rewrite.SQLite.Name && d.Name != rewrite.Postgres.Name && d.Name != rewrite.MySQL.Name:
+		return nil, fmt.Errorf("%w: verify supports the sqlite, postgres and mysql dialects, not %q", ErrInvalidArgument, d.Name)
 	case mappingDialect != "" && mappingDialect != d.Name:
 		return nil, fmt.Errorf("%w: the mapping is written for %s, the dialect given is %s", ErrInvalidArgument, mappingDialect, d.Name)
 	case throughDualwrite(db):
@@ -132,11 +133,22 @@ func throughDualwrite(db *sql.DB) bool {
 }
 
 // connect takes a connection of v.db and checks m against the live schema
-// on it. The caller closes the connection.
+// on it, and on MySQL its sql_select_limit, which would cut the rows of
+// the comparisons. The caller closes the connection.
 func (v *verifier) connect(ctx context.Context, m *mapping.Mapping) (*sql.Conn, error) {
 	conn, err := v.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("verify: connecting to the database (is it reachable, and is the DSN right?): %w", err)
+	}
+	if v.d.Name == rewrite.MySQL.Name {
+		s, err := mysqlrun.ReadSession(ctx, conn)
+		if err == nil {
+			err = s.Check(false)
+		}
+		if err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("verify: %w", err)
+		}
 	}
 	if err := v.checkSchema(ctx, conn, m); err != nil {
 		_ = conn.Close()
@@ -150,7 +162,8 @@ func (v *verifier) connect(ctx context.Context, m *mapping.Mapping) (*sql.Conn, 
 // names at most one row on each side and every row is in some range), and
 // every expression compiles.
 func (v *verifier) checkSchema(ctx context.Context, conn *sql.Conn, m *mapping.Mapping) error {
-	_, problems, err := schema.InspectConn(ctx, conn, v.d, m)
+	// By name: rewrite.MySQLWithoutReturning is MySQL's dialect too.
+	_, problems, err := schema.InspectConn(ctx, conn, rewrite.DialectByName(v.d.Name), m)
 	if err != nil {
 		return fmt.Errorf("verify: checking the mapping against the live schema: %w", err)
 	}
@@ -259,8 +272,11 @@ func (v *verifier) walk(ctx context.Context, conn *sql.Conn, t *mapping.Table, w
 // compareRange compares the range that starts after the bound last (at the
 // first key when last is nil) in one snapshot of the dialect: a REPEATABLE
 // READ, READ ONLY transaction in PostgreSQL, a deferred read transaction in
-// SQLite (one snapshot in WAL mode). It returns the range's upper bound, or
-// nil when the range was the last one.
+// SQLite (one snapshot in WAL mode), a READ ONLY transaction WITH
+// CONSISTENT SNAPSHOT in MySQL, at REPEATABLE READ whatever the session's
+// isolation level (at READ COMMITTED each query would read a snapshot of
+// its own). It returns the range's upper bound, or nil when the range was
+// the last one.
 func (v *verifier) compareRange(ctx context.Context, conn *sql.Conn, w walker, rep *TableReport, last []any) (bound []any, err error) {
 	unit := v.d.SnapshotUnit(true)
 	defer func() {
@@ -268,6 +284,12 @@ func (v *verifier) compareRange(ctx context.Context, conn *sql.Conn, w walker, r
 			undo(ctx, conn, unit)
 		}
 	}()
+	if v.d.Name == rewrite.MySQL.Name {
+		// For the next transaction only.
+		if _, err := conn.ExecContext(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
+			return nil, fmt.Errorf("opening a read snapshot: %w", err)
+		}
+	}
 	if _, err := conn.ExecContext(ctx, unit.Begin); err != nil {
 		return nil, fmt.Errorf("opening a read snapshot: %w", err)
 	}
@@ -301,25 +323,54 @@ func undo(ctx context.Context, conn *sql.Conn, u rewrite.Unit) {
 // range is the last one.
 func (v *verifier) bound(ctx context.Context, conn *sql.Conn, s tableSQL, last []any) ([]any, error) {
 	args := append(append([]any(nil), last...), last...) // for the old table, then the new one
-	return readBound(ctx, conn, len(s.t.Key), s.boundSQL(last != nil), args)
+	return readBound(ctx, conn, s.d, len(s.t.Key), s.boundSQL(last != nil), args)
 }
 
-// readBound reads a range's upper bound, a key of n columns, with query;
-// it returns nil when the query finds no row.
-func readBound(ctx context.Context, conn *sql.Conn, n int, query string, args []any) ([]any, error) {
-	bound := make([]any, n)
+// readBound reads a range's upper bound, a key of n columns, with query
+// in dialect d; it returns nil when the query finds no row. In MySQL each
+// value is in the Go type of the other drivers' values, text as a string
+// rather than the driver's []byte ([mysqlrun.KeyValue]), as samples and
+// messages show it.
+func readBound(ctx context.Context, conn *sql.Conn, d *rewrite.Dialect, n int, query string, args []any) (bound []any, err error) {
+	if args, err = mysqlrun.Args(d, query, args); err != nil {
+		return nil, err
+	}
+	rows, err := conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	bound = make([]any, n)
 	ptrs := make([]any, len(bound))
 	for i := range bound {
 		ptrs[i] = &bound[i]
 	}
-	err := conn.QueryRowContext(ctx, query, args...).Scan(ptrs...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
+	if err := rows.Scan(ptrs...); err != nil {
 		return nil, err
 	}
+	if mysqlrun.Positional(d) {
+		types, err := rows.ColumnTypes()
+		if err != nil {
+			return nil, err
+		}
+		for i := range bound {
+			bound[i] = mysqlrun.KeyValue(bound[i], types[i].DatabaseTypeName())
+		}
+	}
 	return bound, nil
+}
+
+// queryArgs returns the arguments of query, a query of s given its
+// arguments by number ([mysqlrun.Args]).
+func (s tableSQL) queryArgs(query string, args []any) ([]any, error) {
+	return mysqlrun.Args(s.d, query, args)
 }
 
 // compare compares one range ([tableSQL.compareSQL]): the database counts
@@ -336,7 +387,11 @@ func (v *verifier) compare(ctx context.Context, conn *sql.Conn, s tableSQL, rep 
 		args = append(append(args, last...), bound...)
 	}
 	var oldKeys, withNew, same, newRows, boundSeen int64
-	err = conn.QueryRowContext(ctx, s.summarySQL(last != nil, bound != nil), append(args, bound...)...).Scan(&oldKeys, &withNew, &same, &newRows, &boundSeen)
+	summary := s.summarySQL(last != nil, bound != nil)
+	summaryArgs, err := s.queryArgs(summary, append(args, bound...))
+	if err == nil {
+		err = conn.QueryRowContext(ctx, summary, summaryArgs...).Scan(&oldKeys, &withNew, &same, &newRows, &boundSeen)
+	}
 	if err != nil {
 		return fmt.Errorf("comparing the rows: %w", err)
 	}
@@ -349,7 +404,11 @@ func (v *verifier) compare(ctx context.Context, conn *sql.Conn, s tableSQL, rep 
 	if oldKeys == same && newRows == withNew {
 		return nil // every key matches: no key without a row in either table
 	}
-	rows, err := conn.QueryContext(ctx, s.detailSQL(last != nil, bound != nil), args...)
+	detail := s.detailSQL(last != nil, bound != nil)
+	if args, err = s.queryArgs(detail, args); err != nil {
+		return err
+	}
+	rows, err := conn.QueryContext(ctx, detail, args...)
 	if err != nil {
 		return fmt.Errorf("comparing the rows: %w", err)
 	}

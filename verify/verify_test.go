@@ -19,6 +19,7 @@ import (
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
+	"github.com/dualwrite/dualwrite/internal/mytest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -31,9 +32,11 @@ type fixture struct {
 	sqliteMapping  string
 	postgresSchema []string
 	postgresMap    string
+	mysqlSchema    []string
+	mysqlMapping   string
 }
 
-var corpusFixture = fixture{corpus.Schema, corpus.Mapping, corpus.PostgresSchema, corpus.PostgresMapping}
+var corpusFixture = fixture{corpus.Schema, corpus.Mapping, corpus.PostgresSchema, corpus.PostgresMapping, corpus.MySQLSchema, corpus.MySQLMapping}
 
 // backend is one database with a fixture's tables, opened with the base
 // driver.
@@ -44,8 +47,9 @@ type backend struct {
 	m           *mapping.Mapping
 }
 
-// forEach runs test against SQLite and against PostgreSQL (skipped unless
-// pgtest.DSNEnv is set), each with the fixture's tables, empty.
+// forEach runs test against SQLite, against PostgreSQL (skipped unless
+// pgtest.DSNEnv is set) and against MariaDB (skipped unless mytest.DSNEnv
+// is set), each with the fixture's tables, empty.
 func forEach(t *testing.T, f fixture, test func(t *testing.T, b *backend)) {
 	t.Run("sqlite", func(t *testing.T) {
 		test(t, open(t, "sqlite3", sqliteDSN(t), rewrite.SQLite, f.sqliteSchema, f.sqliteMapping))
@@ -53,6 +57,10 @@ func forEach(t *testing.T, f fixture, test func(t *testing.T, b *backend)) {
 	t.Run("postgres", func(t *testing.T) {
 		dsn := pgtest.Schema(t)
 		test(t, open(t, "pgx", dsn, rewrite.Postgres, f.postgresSchema, f.postgresMap))
+	})
+	t.Run("mysql", func(t *testing.T) {
+		dsn := mytest.Database(t)
+		test(t, open(t, "mysql", dsn, rewrite.MySQL, f.mysqlSchema, f.mysqlMapping))
 	})
 }
 
@@ -319,6 +327,11 @@ var typesFixture = fixture{
 		`CREATE TABLE t_new (id bigint PRIMARY KEY, a bigint, b int, c int, d varchar(40), e text, f text)`,
 	},
 	postgresMap: typesMapping("postgres"),
+	mysqlSchema: []string{
+		`CREATE TABLE t_old (id INT PRIMARY KEY, a INT, b DECIMAL(10,0), c DOUBLE, d TEXT, e TEXT, f TEXT)`,
+		`CREATE TABLE t_new (id BIGINT PRIMARY KEY, a BIGINT, b INT, c INT, d VARCHAR(40), e TEXT, f TEXT)`,
+	},
+	mysqlMapping: typesMapping("mysql"),
 }
 
 func typesMapping(dialect string) string {
@@ -342,7 +355,7 @@ func TestEqualAcrossTypes(t *testing.T) {
 		lossy := "007" // SQLite's INTEGER affinity stores 7
 		var lost any = "007"
 		var kept any = int64(7)
-		if b.d == rewrite.Postgres {
+		if b.d != rewrite.SQLite {
 			lossy = "2.75" // an assignment to int rounds to 3
 			lost, kept = 2.75, int64(3)
 		}
@@ -517,8 +530,11 @@ func TestFailureLeavesNoTransaction(t *testing.T) {
 		b.fillCorpus(t)
 		b.db.SetMaxOpenConns(1)
 		failing := `visits + abs(CASE WHEN id = 50 THEN -9223372036854775807 - 1 ELSE 0 END)` // integer overflow
-		if b.d == rewrite.Postgres {
+		switch b.d {
+		case rewrite.Postgres:
 			failing = `visits / (id - 50)` // division by zero
+		case rewrite.MySQL:
+			failing = `visits + CASE WHEN id = 50 THEN 9223372036854775807 ELSE 0 END` // BIGINT out of range
 		}
 		bad := *b.m.Tables[0]
 		bad.Columns = slices.Clone(bad.Columns)
@@ -606,5 +622,49 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := verify.Table(ctx, b.db, b.d, nil, verify.Options{}); !errors.Is(err, verify.ErrInvalidArgument) {
 		t.Errorf("nil table: got %v", err)
+	}
+}
+
+// TestMySQLTextKeys: on MySQL a text key in a case-insensitive collation
+// is walked in the collation's order, where 'a' comes before 'B' (and in
+// the bytes' order after it), also with interpolateParams, where the
+// driver spells a []byte parameter as a binary string: every key is
+// compared once, and a sample's key is text.
+func TestMySQLTextKeys(t *testing.T) {
+	dsn := mytest.WithParams(mytest.Database(t), "interpolateParams", "true")
+	b := open(t, "mysql", dsn, rewrite.MySQL, []string{
+		`CREATE TABLE tags (name VARCHAR(20) COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY, note TEXT) CHARACTER SET utf8mb4`,
+		`CREATE TABLE labels (label VARCHAR(20) COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY, note TEXT) CHARACTER SET utf8mb4`,
+	}, "dialect: mysql\ntables:\n  - old: tags\n    new: labels\n    key: [name]\n    columns: {label: name, note: note}\n    reverse: {name: label, note: note}\n")
+	names := []string{"a", "B", "c", "D", "e", "F", "g", "é z", "Z"}
+	for _, n := range names {
+		exec(t, b.db, "INSERT INTO tags (name, note) VALUES (?, ?)", n, "note "+n)
+	}
+	b.copyUp(t)
+	exec(t, b.db, "UPDATE labels SET note = 'changed' WHERE label = 'D'")
+	rep := b.run(t, verify.Options{BatchSize: 2})
+	if got, want := countsOf(rep.Tables[0]), (counts{processed: int64(len(names)), matching: int64(len(names) - 1), mismatched: 1}); got != want {
+		t.Fatalf("%+v, want %+v", got, want)
+	}
+	if k := rep.Tables[0].Samples.Mismatched[0].Key["name"]; k != "D" {
+		t.Fatalf("mismatched key %#v, want \"D\"", k)
+	}
+	rt, err := verify.RoundTrip(context.Background(), b.db, b.d, b.m, verify.Options{BatchSize: 2})
+	if err != nil || !rt.OK || rt.Tables[0].RowsProcessed != int64(len(names)) {
+		t.Fatalf("round trip: %+v, %v", rt.Tables[0], err)
+	}
+	// A sql_select_limit would cut the rows of the comparison: refused.
+	limited, err := sql.Open("mysql", mytest.WithParams(dsn, "sql_select_limit", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer limited.Close()
+	if _, err := verify.Run(context.Background(), limited, b.d, b.m, verify.Options{}); err == nil || !strings.Contains(err.Error(), "sql_select_limit is 1") {
+		t.Fatalf("verify with sql_select_limit=1: %v", err)
+	}
+	// The dialect of a server without RETURNING is MySQL's too.
+	again, err := verify.Run(context.Background(), b.db, rewrite.MySQLWithoutReturning, b.m, verify.Options{BatchSize: 2})
+	if err != nil || countsOf(again.Tables[0]) != countsOf(rep.Tables[0]) {
+		t.Fatalf("with rewrite.MySQLWithoutReturning: %+v, %v", again, err)
 	}
 }

@@ -16,7 +16,7 @@ import (
 // the new tables, resuming after each table's checkpoint.
 func (a *app) backfill(ctx context.Context, args []string) int {
 	var c common
-	fs := a.flagSet(&c, "--mapping FILE --dsn DSN [--driver sqlite3|pgx] [flags]",
+	fs := a.flagSet(&c, "--mapping FILE --dsn DSN [--driver sqlite3|pgx|mysql] [flags]",
 		"Copies the rows of each mapped old table into its new table as up(old), in\n"+
 			"batches in key order, each one a short transaction that records a checkpoint:\n"+
 			"a run that stops resumes where it stopped. Every instance of the application\n"+
@@ -25,6 +25,7 @@ func (a *app) backfill(ctx context.Context, args []string) int {
 			"down(new) instead, and deletes the old rows that have no new row: a repair for\n"+
 			"the write phase both, run only while every instance writes in it.\n"+
 			"On SQLite give the DSN a busy timeout (_busy_timeout=10000).\n"+
+			"On MySQL and MariaDB the tables must be InnoDB's: a batch locks its rows.\n"+
 			"Exit status: 0 every table done, 2 error.")
 	var opts backfill.Options
 	fs.IntVar(&opts.BatchSize, "batch-size", backfill.DefaultBatchSize, "old rows copied per batch (one transaction)")

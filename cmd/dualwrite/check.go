@@ -19,7 +19,7 @@ const defaultRoundTripSample = 1000
 // exits 0 when there is no problem and 1 when there are some.
 func (a *app) check(ctx context.Context, args []string) int {
 	var c common
-	fs := a.flagSet(&c, "--mapping FILE --dsn DSN [--driver sqlite3|pgx] [--round-trip-sample N]",
+	fs := a.flagSet(&c, "--mapping FILE --dsn DSN [--driver sqlite3|pgx|mysql] [--round-trip-sample N]",
 		"Checks the mapping against the live schema, as the driver does when it first\n"+
 			"connects, and lists every problem with its table, column and fix. Then it\n"+
 			"checks that the reverse expressions undo the column expressions on the first\n"+

@@ -77,7 +77,7 @@ var passwordKV = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+
 
 // redact returns dsn with its password, if any, replaced by xxxxx.
 func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && strings.Contains(dsn, "://") {
 		if u.User != nil {
 			if _, ok := u.User.Password(); ok {
 				u.User = url.UserPassword(u.User.Username(), "xxxxx")
@@ -89,18 +89,45 @@ func redact(dsn string) string {
 		}
 		return u.String()
 	}
+	if start, end, ok := mysqlPassword(dsn); ok {
+		return dsn[:start] + "xxxxx" + dsn[end:]
+	}
 	return passwordKV.ReplaceAllString(dsn, "${1}xxxxx")
+}
+
+// mysqlPassword returns where the password is in a
+// github.com/go-sql-driver/mysql DSN, user:password@tcp(host:port)/dbname,
+// found as the driver finds it: the user and password are before the last
+// '@' that comes before the last '/', and the password after the first
+// ':' of them.
+func mysqlPassword(dsn string) (start, end int, ok bool) {
+	slash := strings.LastIndexByte(dsn, '/')
+	if slash < 0 {
+		return 0, 0, false
+	}
+	at := strings.LastIndexByte(dsn[:slash], '@')
+	if at < 0 {
+		return 0, 0, false
+	}
+	colon := strings.IndexByte(dsn[:at], ':')
+	if colon < 0 {
+		return 0, 0, false
+	}
+	return colon + 1, at, true
 }
 
 // password returns the password in dsn, or "".
 func password(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && strings.Contains(dsn, "://") {
 		if u.User != nil {
 			if pw, ok := u.User.Password(); ok {
 				return pw
 			}
 		}
 		return u.Query().Get("password")
+	}
+	if start, end, ok := mysqlPassword(dsn); ok {
+		return dsn[start:end]
 	}
 	if m := passwordKV.FindStringSubmatch(dsn); m != nil {
 		return strings.Trim(m[2], "'")

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/dualwrite/dualwrite/internal/schema"
@@ -74,7 +78,7 @@ type refusal struct {
 // running it.
 func (a *app) explain(ctx context.Context, args []string) int {
 	var c common
-	fs := a.flagSet(&c, `--mapping FILE [--driver sqlite3|pgx] [--dsn DSN] [--json] "<sql>"`,
+	fs := a.flagSet(&c, `--mapping FILE [--driver sqlite3|pgx|mysql] [--dsn DSN] [--json] "<sql>"`,
 		"Shows what the driver does with the statement in each phase, without running it:\n"+
 			"pass (runs as written), mirror (the generated statements), read (the query\n"+
 			"that serves it from the new tables) or refuse (the construct and the fix).\n"+
@@ -110,7 +114,13 @@ func (a *app) explain(ctx context.Context, args []string) int {
 			return exitFindings
 		}
 	}
-	e := explainPlan(rewrite.NewPlanner(t.d, t.m, s, 1), pos[0])
+	d := t.d
+	if t.db != nil && d == rewrite.MySQL {
+		if d, err = mysqlPlanning(ctx, t.db); err != nil {
+			return a.fail(err)
+		}
+	}
+	e := explainPlan(rewrite.NewPlanner(d, t.m, s, 1), pos[0])
 	e.LiveSchema = t.db != nil
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
@@ -169,6 +179,29 @@ func describe(plan *rewrite.Plan, query, dialect string) *explanation {
 	return e
 }
 
+// mariaDBVersion matches the VERSION() of MariaDB: its major and minor
+// numbers.
+var mariaDBVersion = regexp.MustCompile(`^(\d+)\.(\d+)\..*MariaDB`)
+
+// mysqlPlanning returns the dialect the driver plans with on the server
+// db reaches, as it does when it connects: [rewrite.MySQL] on MariaDB
+// 10.5 or later, which has INSERT ... RETURNING, and
+// [rewrite.MySQLWithoutReturning] on MySQL and older MariaDB.
+func mysqlPlanning(ctx context.Context, db *sql.DB) (*rewrite.Dialect, error) {
+	var version string
+	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return nil, fmt.Errorf("reading the server's version: %w", err)
+	}
+	if m := mariaDBVersion.FindStringSubmatch(version); m != nil {
+		major, _ := strconv.Atoi(m[1])
+		minor, _ := strconv.Atoi(m[2])
+		if major > 10 || major == 10 && minor >= 5 {
+			return rewrite.MySQL, nil
+		}
+	}
+	return rewrite.MySQLWithoutReturning, nil
+}
+
 // mirrorSteps lists the statements of a dual write, in the order the driver
 // runs them. The generated upsert and delete are shown for one key; for n
 // keys their IN list has n entries.
@@ -176,6 +209,9 @@ func mirrorSteps(plan *rewrite.Plan) []step {
 	t := plan.Table
 	if plan.Fused != "" {
 		return []step{{What: "one statement: yours in a data-modifying CTE that returns the whole row, and the mirror of " + t.Map.New + " beside it", SQL: plan.Fused}}
+	}
+	if steps := mysqlSteps(plan); steps != nil {
+		return steps
 	}
 	var steps []step
 	statement := "your statement, with the key columns appended to its RETURNING"
@@ -205,6 +241,45 @@ func mirrorSteps(plan *rewrite.Plan) []step {
 	return append(steps,
 		step{What: "delete from " + t.Map.New + " the old keys that no longer have a row in " + t.Map.Old, SQL: deleteSQL},
 		upsert)
+}
+
+// mysqlSteps lists the statements of a MySQL dual write whose statement
+// runs without RETURNING, or nil for another plan: an UPDATE or DELETE
+// restricted to the keys of the rows a locking pre-select locked, or an
+// INSERT that names its keys in its values (or leaves them to
+// AUTO_INCREMENT).
+func mysqlSteps(plan *rewrite.Plan) []step {
+	t := plan.Table
+	upsert := step{What: "upsert up(row of " + t.Map.Old + ") into " + t.Map.New + " for those keys", SQL: t.UpsertSQL(1)}
+	if plan.Reverse {
+		upsert.What = "upsert down(row of " + t.Map.Old + ") into " + t.Map.New + " for those keys"
+	}
+	switch {
+	case plan.Restrict != nil:
+		one := [][]driver.Value{make([]driver.Value, len(t.Map.Key))}
+		restricted, _ := plan.Restrict.SQL(t, nil, one)
+		steps := []step{
+			{What: "lock the rows your statement is about to change, and select their keys", SQL: plan.PreSelect},
+			{What: "your statement, restricted to the rows of those keys", SQL: restricted},
+		}
+		switch {
+		case plan.Kind == rewrite.KindDelete:
+			return append(steps, step{What: "delete from " + t.Map.New + " those keys that have no row in " + t.Map.Old, SQL: t.DeleteSQL(1)})
+		case plan.NewKeyCols > 0:
+			steps[0].What = "lock the rows your statement is about to change, and select their keys and the keys it gives them"
+			upsert.What = strings.Replace(upsert.What, "those keys", "the new keys", 1) +
+				" (where a row took a key another changed row left, in a savepoint: if it fails, it runs again after the new rows of those keys are deleted)"
+			return append(steps,
+				step{What: "check that the new keys name as many rows of " + t.Map.Old + " as your statement changed (a key the column stores otherwise than computed would name none)", SQL: plan.NewKeysSQL(1)},
+				step{What: "delete from " + t.Map.New + " the old keys that no longer have a row in " + t.Map.Old, SQL: t.DeleteSQL(1)},
+				upsert)
+		}
+		return append(steps, upsert)
+	case plan.InsertKeys != nil:
+		upsert.What = strings.Replace(upsert.What, "those keys", "the keys your statement's values name and those the server generated for it (from the insert id)", 1)
+		return []step{{What: "your statement, as written", SQL: plan.Capture}, upsert}
+	}
+	return nil
 }
 
 // print writes the explanation as text.

@@ -23,7 +23,7 @@ type common struct {
 func (a *app) flagSet(c *common, synopsis, about string) *flag.FlagSet {
 	fs := flag.NewFlagSet("dualwrite "+a.name, flag.ContinueOnError)
 	fs.SetOutput(a.stderr)
-	fs.StringVar(&c.driver, "driver", "sqlite3", "the base driver: sqlite3 or pgx")
+	fs.StringVar(&c.driver, "driver", "sqlite3", "the base driver: sqlite3, pgx or mysql")
 	fs.StringVar(&c.dsn, "dsn", "", "the database's data source name, for the base driver")
 	fs.StringVar(&c.mapping, "mapping", "", "the YAML mapping file (required)")
 	fs.Usage = func() {
@@ -91,14 +91,14 @@ func (a *app) usage(fs *flag.FlagSet, format string, args ...any) int {
 }
 
 // dialects maps the --driver values to their dialects.
-var dialects = map[string]*rewrite.Dialect{"sqlite3": rewrite.SQLite, "pgx": rewrite.Postgres}
+var dialects = map[string]*rewrite.Dialect{"sqlite3": rewrite.SQLite, "pgx": rewrite.Postgres, "mysql": rewrite.MySQL}
 
 // load checks the common flags, loads the mapping, and returns it with the
 // dialect --driver selects. A flag mistake is a *usageError.
 func (c *common) load() (*mapping.Mapping, *rewrite.Dialect, error) {
 	d := dialects[c.driver]
 	if d == nil {
-		return nil, nil, &usageError{fmt.Sprintf("unknown --driver %q: use sqlite3 or pgx", c.driver)}
+		return nil, nil, &usageError{fmt.Sprintf("unknown --driver %q: use sqlite3, pgx or mysql", c.driver)}
 	}
 	if c.mapping == "" {
 		return nil, nil, &usageError{"missing --mapping: give the path of the YAML mapping file"}
@@ -109,8 +109,10 @@ func (c *common) load() (*mapping.Mapping, *rewrite.Dialect, error) {
 	}
 	if m.Dialect != "" && m.Dialect != d.Name {
 		want := "sqlite3"
-		if m.Dialect == rewrite.Postgres.Name {
-			want = "pgx"
+		for name, dd := range dialects {
+			if dd.Name == m.Dialect {
+				want = name
+			}
 		}
 		return nil, nil, fmt.Errorf("%s says dialect: %s, but --driver %s is for %s: pass --driver %s, or fix the mapping's dialect", c.mapping, m.Dialect, c.driver, d.Name, want)
 	}

@@ -17,6 +17,9 @@ func TestRedact(t *testing.T) {
 		{"postgres://bob@db/app", "postgres://bob@db/app"},
 		{"file:test.db?_busy_timeout=5000", "file:test.db?_busy_timeout=5000"},
 		{"/var/lib/app/test.db", "/var/lib/app/test.db"},
+		{"bob:s3cret@tcp(db:3306)/app?parseTime=true", "bob:xxxxx@tcp(db:3306)/app?parseTime=true"},
+		{"bob:s3:cr@t@unix(/run/mysqld/mysqld.sock)/app", "bob:xxxxx@unix(/run/mysqld/mysqld.sock)/app"},
+		{"bob@tcp(db)/app", "bob@tcp(db)/app"},
 	} {
 		if got := redact(tc.dsn); got != tc.want {
 			t.Errorf("redact(%q) = %q, want %q", tc.dsn, got, tc.want)

@@ -7,7 +7,7 @@
 //
 // Usage:
 //
-//	dualwrite <command> --mapping FILE [--driver sqlite3|pgx] [--dsn DSN] [flags]
+//	dualwrite <command> --mapping FILE [--driver sqlite3|pgx|mysql] [--dsn DSN] [flags]
 //
 // The commands are check, explain, status, backfill, verify and fence; `dualwrite
 // help` lists them with their flags. The exit status is 0 on success, 1 when
@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	_ "github.com/go-sql-driver/mysql" // the "mysql" driver
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 	_ "github.com/mattn/go-sqlite3"    // the "sqlite3" driver
 )
@@ -40,7 +41,7 @@ const (
 const usage = `dualwrite: check, backfill and verify a migration with the dualwrite driver.
 
 Usage:
-  dualwrite <command> --mapping FILE [--driver sqlite3|pgx] [--dsn DSN] [flags]
+  dualwrite <command> --mapping FILE [--driver sqlite3|pgx|mysql] [--dsn DSN] [flags]
 
 Commands:
   check      check the mapping against the live schema; list every problem;
@@ -61,7 +62,8 @@ Commands:
 
 Flags of every command:
   --mapping FILE   the YAML mapping file (required)
-  --driver NAME    sqlite3 (default) or pgx; must agree with the mapping's dialect
+  --driver NAME    sqlite3 (default), pgx or mysql (MySQL and MariaDB); must
+                   agree with the mapping's dialect
   --dsn DSN        the database, opened with the base driver (required but for
                    explain and status)
 

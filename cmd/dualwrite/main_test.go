@@ -17,6 +17,7 @@ import (
 
 	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
+	"github.com/dualwrite/dualwrite/internal/mytest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -155,6 +156,20 @@ func newPostgres(t *testing.T) *backend {
 		mapping: writeFile(t, t.TempDir(), "mapping.yaml", corpus.PostgresMapping)}
 }
 
+// newMySQL makes a MariaDB database with the corpus schema and the corpus
+// mapping, or skips the test without DUALWRITE_TEST_MYSQL_DSN.
+func newMySQL(t *testing.T) *backend {
+	t.Helper()
+	dsn := mytest.Database(t, corpus.MySQLSchema...)
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return &backend{driver: "mysql", dsn: dsn, db: db, d: rewrite.MySQL,
+		mapping: writeFile(t, t.TempDir(), "mapping.yaml", corpus.MySQLMapping)}
+}
+
 // compiled returns the corpus mapping's users -> accounts pair compiled
 // for d: the generated statements explain must show.
 func compiled(t *testing.T, src string, d *rewrite.Dialect) *rewrite.Table {
@@ -274,6 +289,62 @@ func TestExplain(t *testing.T) {
 	})
 }
 
+// TestExplainMySQL: on MySQL explain shows the steps the driver runs
+// there: an UPDATE or DELETE locks its rows and runs restricted to their
+// keys, an INSERT runs as written and its keys come from its values; an
+// INSERT ... SELECT has RETURNING on MariaDB 10.5 and later, and with
+// --dsn explain plans as the driver does on the server it reaches.
+func TestExplainMySQL(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "mapping.yaml", corpus.MySQLMapping)
+	users := compiled(t, corpus.MySQLMapping, rewrite.MySQL)
+	explain := func(t *testing.T, args ...string) explanation {
+		t.Helper()
+		r := invoke(t, nil, append([]string{"explain", "--driver", "mysql", "--mapping", path, "--json"}, args...)...)
+		var e explanation
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &e) != nil {
+			t.Fatalf("explain --json %q: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+		return e
+	}
+	sqls := func(e explanation) []string {
+		var out []string
+		for _, s := range e.Steps {
+			out = append(out, s.SQL)
+		}
+		return out
+	}
+	e := explain(t, "UPDATE users SET visits = visits + 1 WHERE id = ?")
+	if want := []string{"SELECT users.`id` FROM users WHERE id = ? FOR UPDATE", "UPDATE users SET visits = visits + 1 WHERE (id = ?) AND users.`id` IN (?)", users.UpsertSQL(1)}; e.Action != "mirror" || !reflect.DeepEqual(sqls(e), want) {
+		t.Errorf("update: %+v\nwant steps %q", e, want)
+	}
+	e = explain(t, "UPDATE users SET id = id + 100 WHERE id = ?")
+	if got := sqls(e); len(got) != 5 || !strings.HasPrefix(got[0], "SELECT users.`id`, (id + 100) FROM users") || got[3] != users.DeleteSQL(1) || got[4] != users.UpsertSQL(1) {
+		t.Errorf("key change: steps %q, want the pre-select of old and new keys, the restricted UPDATE, the check of the new keys, the delete and the upsert", got)
+	}
+	e = explain(t, "DELETE FROM users WHERE visits > 3")
+	if got := sqls(e); len(got) != 3 || !strings.HasPrefix(got[1], "DELETE FROM users WHERE (visits > 3) AND ") || got[2] != users.DeleteSQL(1) {
+		t.Errorf("delete: steps %q, want the pre-select, the restricted DELETE and the generated delete", got)
+	}
+	e = explain(t, "INSERT INTO users (id, full_name) VALUES (?, ?)")
+	if want := []string{"INSERT INTO users (id, full_name) VALUES (?, ?)", users.UpsertSQL(1)}; !reflect.DeepEqual(sqls(e), want) || !strings.Contains(e.Steps[1].What, "insert id") {
+		t.Errorf("insert: %+v\nwant steps %q", e.Steps, want)
+	}
+	insertSelect := "INSERT INTO users (full_name) SELECT full_name FROM users"
+	if e = explain(t, insertSelect); e.Action != "mirror" || !strings.HasSuffix(e.Steps[0].SQL, " RETURNING `id`") {
+		t.Errorf("INSERT ... SELECT without --dsn: %+v, want it mirrored with RETURNING (MariaDB 10.5)", e)
+	}
+	b := newMySQL(t)
+	var version string
+	if err := b.db.QueryRow("SELECT VERSION()").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	e = explain(t, "--dsn", b.dsn, insertSelect)
+	if want := strings.Contains(version, "MariaDB"); (e.Action == "mirror") != want {
+		t.Errorf("INSERT ... SELECT on %s: %+v; mirrored: want %v", version, e, want)
+	}
+}
+
 func TestStatus(t *testing.T) {
 	b := newSQLite(t, corpus.Schema...)
 	b.exec(t, `INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace'), (2, 'Alan Turing'), (3, 'Grace Hopper')`,
@@ -310,7 +381,8 @@ func TestErrors(t *testing.T) {
 		{"bad flag", []string{"check", "--nope"}, []string{"flag provided but not defined: -nope", "Usage: dualwrite check"}},
 		{"bad flag value", []string{"backfill", "--mapping", b.mapping, "--dsn", b.dsn, "--batch-size", "0"}, []string{"--batch-size must be positive"}},
 		{"unknown command", []string{"frob"}, []string{`unknown command "frob"`, "dualwrite help"}},
-		{"unknown driver", []string{"check", "--driver", "mysql", "--mapping", b.mapping, "--dsn", b.dsn}, []string{`unknown --driver "mysql": use sqlite3 or pgx`}},
+		{"unknown driver", []string{"check", "--driver", "oracle", "--mapping", b.mapping, "--dsn", b.dsn}, []string{`unknown --driver "oracle": use sqlite3, pgx or mysql`}},
+		{"dialect mismatch, mysql", []string{"check", "--driver", "mysql", "--mapping", b.mapping, "--dsn", b.dsn}, []string{"dialect: sqlite", "--driver mysql is for mysql", "--driver sqlite3"}},
 		{"missing mapping flag", []string{"check", "--dsn", b.dsn}, []string{"missing --mapping"}},
 		{"missing dsn", []string{"verify", "--mapping", b.mapping}, []string{"missing --dsn"}},
 		{"missing statement", []string{"explain", "--mapping", b.mapping}, []string{"missing the statement"}},
@@ -354,6 +426,13 @@ func TestMigrationPostgres(t *testing.T) {
 	b := newPostgres(t)
 	e := invoke(t, nil, b.flags("explain", "UPDATE users SET visits = visits + 1 WHERE id = $1")...)
 	e.expect(t, 0, "action: mirror", "WITH dw_w AS (UPDATE users SET visits = visits + 1 WHERE id = $1 RETURNING")
+	testMigration(t, b)
+}
+
+func TestMigrationMySQL(t *testing.T) {
+	b := newMySQL(t)
+	e := invoke(t, nil, b.flags("explain", "UPDATE users SET visits = visits + 1 WHERE id = ?")...)
+	e.expect(t, 0, "planned against: the live schema (--driver mysql", "action: mirror", compiled(t, corpus.MySQLMapping, rewrite.MySQL).UpsertSQL(1))
 	testMigration(t, b)
 }
 
@@ -466,7 +545,22 @@ func TestBackfillMappingChanged(t *testing.T) {
 // into its old table as down(new), and deletes the old rows without a new
 // row; a bad direction is a usage error.
 func TestBackfillReverse(t *testing.T) {
-	b := newSQLite(t, corpus.Schema...)
+	for _, engine := range []struct {
+		name string
+		open func(*testing.T) *backend
+	}{
+		{"sqlite", func(t *testing.T) *backend { return newSQLite(t, corpus.Schema...) }},
+		{"postgres", newPostgres},
+		{"mysql", newMySQL},
+	} {
+		t.Run(engine.name, func(t *testing.T) { testBackfillReverse(t, engine.open(t)) })
+	}
+}
+
+// testBackfillReverse: backfill --direction reverse copies each new table
+// into its old table as down(new), and deletes the old rows without a new
+// row.
+func testBackfillReverse(t *testing.T, b *backend) {
 	b.exec(t, "INSERT INTO accounts (account_id, email_address, first_name, last_name, visits) VALUES (1, 'ada@x', 'Ada', 'Lovelace', 3), (2, NULL, 'Alan', 'Turing', 1)",
 		"INSERT INTO users (id, full_name) VALUES (2, 'Stale Name'), (9, 'No New Row')",
 		"INSERT INTO members (org, usr, role_name) VALUES (1, 1, 'ADMIN')")

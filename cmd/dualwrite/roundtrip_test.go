@@ -16,6 +16,8 @@ func TestRoundTripSQLite(t *testing.T) { testRoundTrip(t, newSQLite(t, corpus.Sc
 
 func TestRoundTripPostgres(t *testing.T) { testRoundTrip(t, newPostgres(t)) }
 
+func TestRoundTripMySQL(t *testing.T) { testRoundTrip(t, newMySQL(t)) }
+
 // testRoundTrip: check and verify --round-trip name exactly the old rows
 // that the corpus mapping's round trip changes (a leading and a trailing
 // space in a name, a role in another case), and no row that round-trips

@@ -16,7 +16,7 @@ import (
 // the row counts and the backfill checkpoint of every mapped pair.
 func (a *app) status(ctx context.Context, args []string) int {
 	var c common
-	fs := a.flagSet(&c, "--mapping FILE [--driver sqlite3|pgx] [--dsn DSN]",
+	fs := a.flagSet(&c, "--mapping FILE [--driver sqlite3|pgx|mysql] [--dsn DSN]",
 		"Shows the phases a program started in this environment would use (from\n"+
 			"DUALWRITE_WRITE_PHASE, DUALWRITE_READ_PHASE and the mapping's defaults) and,\n"+
 			"with --dsn, the row counts of every mapped old and new table and the\n"+

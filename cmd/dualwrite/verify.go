@@ -20,7 +20,7 @@ import (
 // only when there is none.
 func (a *app) verify(ctx context.Context, args []string) int {
 	var c common
-	fs := a.flagSet(&c, "--mapping FILE --dsn DSN [--driver sqlite3|pgx] [flags]",
+	fs := a.flagSet(&c, "--mapping FILE --dsn DSN [--driver sqlite3|pgx|mysql] [flags]",
 		"Compares up(old row) with the new row for every key of every mapped pair,\n"+
 			"range by range, each range under one snapshot, and reports the keys that\n"+
 			"match, differ, are missing in the new table or extra in it, with samples.\n"+

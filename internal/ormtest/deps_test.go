@@ -8,14 +8,21 @@ import (
 	"testing"
 )
 
-// libraryPackages are the packages a program using dualwrite links, and
-// the command.
-var libraryPackages = []string{".", "./mapping", "./rewrite", "./txn", "./readpath", "./metrics", "./backfill", "./verify", "./cmd/dualwrite"}
+// libraryPackages are the packages a program using dualwrite links.
+var libraryPackages = []string{".", "./mapping", "./rewrite", "./txn", "./readpath", "./metrics", "./backfill", "./verify"}
 
-// testOnlyModules are modules the tests need and a program using the
-// library must not link. The MySQL driver is among them until the library
-// has a MySQL dialect: only internal/mytest imports it.
-var testOnlyModules = []string{"gorm.io/", "github.com/uptrace/bun", "github.com/pganalyze/pg_query_go", "github.com/go-sql-driver/mysql"}
+// command is the command-line tool, which links the base drivers it opens
+// databases with.
+const command = "./cmd/dualwrite"
+
+// testOnlyModules are modules the tests need and neither a program using
+// the library nor the command may link.
+var testOnlyModules = []string{"gorm.io/", "github.com/uptrace/bun", "github.com/pganalyze/pg_query_go"}
+
+// mysqlDriver is the MySQL driver: the command links it to open MySQL
+// and MariaDB, and the library must not (a program brings its own base
+// driver; the library reads the driver's errors by their fields).
+const mysqlDriver = "github.com/go-sql-driver/mysql"
 
 // goList returns the packages go list prints for args, run at the
 // module's root.
@@ -38,10 +45,15 @@ func goList(t *testing.T, args ...string) []string {
 	return strings.Fields(string(out))
 }
 
-func testOnly(pkgs []string) []string {
+// testOnly returns the packages of pkgs that are in one of modules (all
+// of testOnlyModules without any).
+func testOnly(pkgs []string, modules ...string) []string {
+	if modules == nil {
+		modules = testOnlyModules
+	}
 	var out []string
 	for _, p := range pkgs {
-		for _, m := range testOnlyModules {
+		for _, m := range modules {
 			if strings.HasPrefix(p, m) {
 				out = append(out, p)
 			}
@@ -52,21 +64,29 @@ func testOnly(pkgs []string) []string {
 
 // TestLibraryLinksNoORM: the ORMs and PostgreSQL's parser, which only
 // tests import, are not among the dependencies of the library's packages
-// (without their tests).
+// nor of the command (without their tests); the MySQL driver is among the
+// command's, and not among the library's.
 func TestLibraryLinksNoORM(t *testing.T) {
 	deps := goList(t, append([]string{"-deps", "-test=false"}, libraryPackages...)...)
 	if !slices.Contains(deps, "github.com/dualwrite/dualwrite/rewrite") {
 		t.Fatalf("go list -deps did not list the library's own packages: %q", deps)
 	}
-	if bad := testOnly(deps); len(bad) > 0 {
-		t.Fatalf("the library links test-only modules: %q; import them from _test.go files only", bad)
+	if bad := testOnly(deps, append(slices.Clip(testOnlyModules), mysqlDriver)...); len(bad) > 0 {
+		t.Fatalf("the library links test-only modules or the MySQL driver: %q; import them from _test.go files (or the command) only", bad)
+	}
+	cmdDeps := goList(t, "-deps", "-test=false", command)
+	if bad := testOnly(cmdDeps); len(bad) > 0 {
+		t.Fatalf("the command links test-only modules: %q; import them from _test.go files only", bad)
+	}
+	if !slices.Contains(cmdDeps, mysqlDriver) {
+		t.Fatalf("go list -deps of the command did not list %s, which it opens MySQL with: %q", mysqlDriver, cmdDeps)
 	}
 	// The check sees them where they are: in this package's tests.
 	if found := testOnly(goList(t, "-deps", "-test", "./internal/ormtest")); !slices.ContainsFunc(found, func(p string) bool { return strings.HasPrefix(p, "gorm.io/gorm") }) ||
 		!slices.ContainsFunc(found, func(p string) bool { return strings.HasPrefix(p, "github.com/uptrace/bun") }) {
 		t.Fatalf("go list -deps -test of the ORM tests found %q, want gorm.io/gorm and github.com/uptrace/bun among them", found)
 	}
-	if found := testOnly(goList(t, "-deps", "./internal/mytest")); !slices.Contains(found, "github.com/go-sql-driver/mysql") {
-		t.Fatalf("go list -deps of internal/mytest found %q, want github.com/go-sql-driver/mysql among them", found)
+	if found := testOnly(goList(t, "-deps", "./internal/mytest"), mysqlDriver); !slices.Contains(found, mysqlDriver) {
+		t.Fatalf("go list -deps of internal/mytest found %q, want %s among them", found, mysqlDriver)
 	}
 }
