@@ -154,9 +154,9 @@ func play(w io.Writer, dsn string, keep bool) (*outcome, error) {
 	out := &outcome{}
 	fmt.Fprintln(w, "4. Refused (nothing was executed):")
 	for _, q := range []string{
-		`UPDATE accounts SET visits = 0`,                     // the new table is the mirror's alone
-		`UPDATE users SET id = 50 WHERE id = 5`,              // MySQL cannot say which keys an UPDATE gave
-		`REPLACE INTO users (id, full_name) VALUES (1, 'x')`, // users.email is unique too
+		`UPDATE accounts SET visits = 0`,                          // the new table is the mirror's alone
+		`UPDATE users SET id = FLOOR(RAND() * 100) WHERE id = 50`, // a new key that cannot be computed twice alike
+		`REPLACE INTO users (id, full_name) VALUES (1, 'x')`,      // users.email is unique too
 	} {
 		_, err := db.Exec(q)
 		if !errors.Is(err, dualwrite.ErrUnsupported) {
@@ -263,6 +263,13 @@ func writes(w io.Writer, db *sql.DB) error {
 		return err
 	}
 	step(w, "DELETE FROM users WHERE id = 4", "gone from both tables")
+
+	// A key change: the wrapper locks the row, computes its new key from
+	// the SET, and moves the new row from key 5 to key 50 too.
+	if err := execAll(db, `UPDATE users SET id = id * 10 WHERE id = 5`); err != nil {
+		return err
+	}
+	step(w, "UPDATE users SET id = id * 10 WHERE id = 5", "the new row moves to key 50 too")
 	return nil
 }
 
