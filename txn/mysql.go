@@ -5,9 +5,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 
+	"github.com/dualwrite/dualwrite/internal/mysqlrun"
 	"github.com/dualwrite/dualwrite/rewrite"
 )
 
@@ -244,13 +244,13 @@ func mirrorConflict(t *rewrite.Table, err error) error {
 	return err
 }
 
-// MySQL's error numbers that say a transaction ended under a statement.
+// MySQL's error numbers the mirror handles.
 const (
-	mysqlNotNull     = 1048 // ER_BAD_NULL_ERROR
-	mysqlDuplicate   = 1062 // ER_DUP_ENTRY
-	mysqlDeadlock    = 1213 // ER_LOCK_DEADLOCK: the whole transaction was rolled back
-	mysqlLockWait    = 1205 // ER_LOCK_WAIT_TIMEOUT: the statement, or with innodb_rollback_on_timeout the transaction
-	mysqlNoSavepoint = 1305 // ER_SP_DOES_NOT_EXIST: the savepoint went with its transaction
+	mysqlNotNull     = mysqlrun.BadNull
+	mysqlDuplicate   = mysqlrun.Duplicate
+	mysqlLockWait    = mysqlrun.LockWaitTimeout
+	mysqlDeadlock    = mysqlrun.Deadlock    // the whole transaction was rolled back
+	mysqlNoSavepoint = mysqlrun.NoSavepoint // the savepoint went with its transaction
 )
 
 // RolledBack reports whether err is a MySQL deadlock, after which the
@@ -267,28 +267,6 @@ func TxGone(err error) bool {
 	return n == mysqlDeadlock || n == mysqlLockWait || n == mysqlNoSavepoint
 }
 
-// mysqlError returns the error number of a github.com/go-sql-driver/mysql
-// error in err's chain (a *MySQLError, read by its fields: the wrapper
-// does not link the driver), or 0.
-func mysqlError(err error) uint16 {
-	for err != nil {
-		v := reflect.ValueOf(err)
-		if v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct && v.Elem().Type().Name() == "MySQLError" {
-			if f := v.Elem().FieldByName("Number"); f.IsValid() && f.Kind() == reflect.Uint16 {
-				return uint16(f.Uint())
-			}
-		}
-		switch u := err.(type) {
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				if n := mysqlError(e); n != 0 {
-					return n
-				}
-			}
-			return 0
-		default:
-			err = errors.Unwrap(err)
-		}
-	}
-	return 0
-}
+// mysqlError returns the server's error number of a MySQL error in
+// err's chain, or 0.
+func mysqlError(err error) uint16 { return mysqlrun.ErrorNumber(err) }

@@ -100,8 +100,10 @@ func ErrorNumber(err error) uint16 {
 // Error numbers of MySQL and MariaDB.
 const (
 	BadNull         = 1048 // ER_BAD_NULL_ERROR
-	LockWaitTimeout = 1205 // ER_LOCK_WAIT_TIMEOUT
-	Deadlock        = 1213 // ER_LOCK_DEADLOCK
+	Duplicate       = 1062 // ER_DUP_ENTRY
+	LockWaitTimeout = 1205 // ER_LOCK_WAIT_TIMEOUT: the statement, or with innodb_rollback_on_timeout the transaction
+	Deadlock        = 1213 // ER_LOCK_DEADLOCK: the whole transaction was rolled back
+	NoSavepoint     = 1305 // ER_SP_DOES_NOT_EXIST
 )
 
 // KeyValue returns a key value that github.com/go-sql-driver/mysql read
