@@ -73,6 +73,7 @@ func (c *Connector) mysqlPlanning(s *rewrite.Schema) (*rewrite.Dialect, *rewrite
 	if len(c.session) > mySQLStep {
 		cp := *s
 		cp.AutoIncrementStep, _ = strconv.ParseInt(c.session[mySQLStep], 10, 64)
+		cp.ZeroGenerates = !slices.Contains(strings.Split(strings.ToUpper(c.session[mySQLMode]), ","), "NO_AUTO_VALUE_ON_ZERO")
 		s = &cp
 	}
 	return d, s

@@ -312,6 +312,21 @@ func TestMySQLMirrorConflict(t *testing.T) {
 			}
 			mustExec(t, e.raw, "DELETE FROM accounts WHERE account_id = 99")
 			e.checkInvariant()
+
+			// In the write phase both the mirror writes users, whose key is
+			// AUTO_INCREMENT (where MySQL stores 0 for a NULL): a stale
+			// users row with the same email is left as it was too.
+			if err := e.sw.SetWrite(mapping.WriteBoth); err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, e.raw, "INSERT INTO users (id, full_name, email) VALUES (99, 'Stale Row', 'grace@x')")
+			stale = dbtest.Rows(t, e.raw, "SELECT * FROM users ORDER BY id")
+			if _, err := e.db.Exec("INSERT INTO accounts (account_id, email_address, first_name, last_name) VALUES (3, 'grace@x', 'Grace', 'Hopper')"); !errors.Is(err, dualwrite.ErrMirrorConflict) {
+				t.Fatalf("a reverse mirror onto the stale users row: got %v, want ErrMirrorConflict", err)
+			}
+			if got := dbtest.Rows(t, e.raw, "SELECT * FROM users ORDER BY id"); !reflect.DeepEqual(got, stale) {
+				t.Fatalf("users = %v, want the stale row untouched: %v", got, stale)
+			}
 		})
 	}
 }
@@ -356,6 +371,42 @@ func TestMySQLSessionChecks(t *testing.T) {
 			if !errors.Is(err, dualwrite.ErrSchemaMismatch) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want ErrSchemaMismatch naming %s", err, c.want)
 			}
+		})
+	}
+}
+
+// TestMySQLZeroKey: MySQL stores a generated key where 0 is inserted into
+// an AUTO_INCREMENT column, unless sql_mode has NO_AUTO_VALUE_ON_ZERO. A
+// mirror that would write key 0 into one (users.id, in the write phase
+// both) fails, nothing written; with NO_AUTO_VALUE_ON_ZERO it writes 0.
+func TestMySQLZeroKey(t *testing.T) {
+	for _, c := range []struct {
+		mode string
+		ok   bool
+	}{{"'STRICT_TRANS_TABLES'", false}, {"'STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO'", true}} {
+		t.Run(c.mode, func(t *testing.T) {
+			b := mysqlBackend
+			e := b.openWith(t, dbtest.Connector{DSN: mytest.WithParams(b.dsn(t), "sql_mode", c.mode), Base: b.driver})
+			if err := e.sw.SetWrite(mapping.WriteBoth); err != nil {
+				t.Fatal(err)
+			}
+			_, err := e.db.Exec("INSERT INTO accounts (account_id, first_name, last_name) VALUES (0, 'Zero', 'Key')")
+			if c.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := dbtest.Rows(t, e.raw, "SELECT id FROM users"); len(got) != 1 || fmtInt(got[0][0]) != "0" {
+					t.Fatalf("users ids %v, want [0]", got)
+				}
+			} else {
+				if err == nil || !strings.Contains(err.Error(), "NO_AUTO_VALUE_ON_ZERO") {
+					t.Fatalf("got %v, want the mirror's refusal of key 0", err)
+				}
+				if n := e.count("accounts") + e.count("users"); n != 0 {
+					t.Fatalf("%d rows written", n)
+				}
+			}
+			e.checkInvariant()
 		})
 	}
 }

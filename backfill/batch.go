@@ -101,8 +101,8 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 	q := r.s.copyRange(r.t, lower, upper)
 	n, err := rowsAffected(tx.ExecContext(ctx, q, r.s.args(q, bounds...)...))
 	if err != nil {
-		if r.s.lockedTx() && mysqlrun.ErrorNumber(err) == mysqlrun.BadNull {
-			// The upsert's guard (rewrite.Table.UpsertFrom) or a NULL up value.
+		if n := mysqlrun.ErrorNumber(err); r.s.lockedTx() && (n == mysqlrun.SubqueryRows || n == mysqlrun.BadNull) {
+			// The upsert's guard (rewrite.MySQLMirrorConflict) or a NULL up value.
 			err = fmt.Errorf("%w: the copy of a row either met a row of %s with another key that holds the same value of another unique key (the copy refuses to overwrite it), or computed NULL for a NOT NULL column; find the rows with dualwrite verify and fix them", err, r.t.Map.New)
 		}
 		return res, err

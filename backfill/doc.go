@@ -62,10 +62,11 @@
 // always runs. The batch sets the connection's innodb_lock_wait_timeout to
 // [Options.LockTimeout] (in whole seconds) and sets it back after the
 // batch; a connection on which that fails is closed, not returned to the
-// pool. Run refuses connections whose sql_mode is not strict (the copy's
-// upsert refuses to overwrite the row of another unique key of the new
-// table by setting its key to NULL, which only strict mode makes an
-// error), with sql_safe_updates on, or with a sql_select_limit.
+// pool. Run refuses connections whose sql_mode is not strict (a value the
+// copy computes that does not fit its column must fail it), with
+// sql_safe_updates on, or with a sql_select_limit. The copy's upsert
+// refuses to overwrite the row of another unique key of the new table
+// (rewrite.MySQLMirrorConflict).
 //
 // A batch's key range runs from after the last batch's end to its last key,
 // or has no end when it found fewer than BatchSize rows: that batch is the

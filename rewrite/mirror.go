@@ -26,7 +26,21 @@ type Table struct {
 	// programs never make one.
 	full    batchSQL
 	derived string // the old table's shape over the new table, for reads
+	// zeroGenerates: the new table's key is MySQL's AUTO_INCREMENT
+	// column, and sql_mode lacks NO_AUTO_VALUE_ON_ZERO, so that an insert
+	// of key 0 stores a generated key instead.
+	zeroGenerates bool
 }
+
+// MySQLMirrorConflict is the expression a MySQL mirror's upsert evaluates
+// where it meets the new row of another key: a subquery of two rows,
+// which fails the statement with error 1242 (ER_SUBQUERY_NO_1_ROW).
+const MySQLMirrorConflict = "(SELECT 1 UNION ALL SELECT 2)"
+
+// ZeroGenerates reports whether the mirror cannot write key 0: the new
+// table's key is an AUTO_INCREMENT column, which MySQL fills with a
+// generated key when given 0 (unless sql_mode has NO_AUTO_VALUE_ON_ZERO).
+func (t *Table) ZeroGenerates() bool { return t.zeroGenerates }
 
 // Compile builds the generated statements of one mapped pair.
 func (d *Dialect) Compile(t *mapping.Table) *Table { return d.CompileKeyTypes(t, nil) }
@@ -41,12 +55,14 @@ func (d *Dialect) CompileKeyTypes(t *mapping.Table, keyTypes []string) *Table {
 	var cols, exprs, sets []string
 	if d.mysql {
 		// ON DUPLICATE KEY UPDATE fires on any unique key of the new
-		// table: where it meets a row of another key, the key is set to
-		// NULL, which strict mode refuses, so the write fails rather
-		// than overwrite that row or skip this one.
+		// table: where it meets a row of another key, the key's
+		// assignment evaluates a subquery of two rows, an error (1242)
+		// whatever the column and the sql_mode, so the write fails
+		// rather than overwrite that row or skip this one. (NULL would
+		// not do: MySQL stores 0 for NULL in an AUTO_INCREMENT column.)
 		for _, k := range t.NewKey {
 			nk := q(t.New) + "." + q(k)
-			sets = append(sets, nk+" = IF("+nk+" <=> VALUES("+q(k)+"), "+nk+", NULL)")
+			sets = append(sets, nk+" = IF("+nk+" <=> VALUES("+q(k)+"), "+nk+", "+MySQLMirrorConflict+")")
 		}
 	}
 	for _, c := range t.Columns {

@@ -180,7 +180,7 @@ func TestMySQLRestrict(t *testing.T) {
 	}
 	if got := p.Table("users").UpsertSQL(1); got != "INSERT INTO `accounts` (`account_id`, `email_address`, `first_name`, `last_name`, `visits`) SELECT id, email, "+
 		"SUBSTRING_INDEX(full_name, ' ', 1), SUBSTRING(full_name, CHAR_LENGTH(SUBSTRING_INDEX(full_name, ' ', 1)) + 2), visits FROM `users` WHERE `id` IN (?) "+
-		"ON DUPLICATE KEY UPDATE `accounts`.`account_id` = IF(`accounts`.`account_id` <=> VALUES(`account_id`), `accounts`.`account_id`, NULL), "+
+		"ON DUPLICATE KEY UPDATE `accounts`.`account_id` = IF(`accounts`.`account_id` <=> VALUES(`account_id`), `accounts`.`account_id`, (SELECT 1 UNION ALL SELECT 2)), "+
 		"`accounts`.`email_address` = VALUES(`email_address`), `accounts`.`first_name` = VALUES(`first_name`), `accounts`.`last_name` = VALUES(`last_name`), `accounts`.`visits` = VALUES(`visits`)" {
 		t.Fatalf("upsert: %s", got)
 	}

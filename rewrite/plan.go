@@ -187,6 +187,10 @@ type Schema struct {
 	// folded and in order, that an INSERT without a column list gives
 	// values to.
 	Columns map[string][]string
+	// ZeroGenerates is set where sql_mode lacks NO_AUTO_VALUE_ON_ZERO
+	// (MySQL): an insert of 0 into an AUTO_INCREMENT column stores a
+	// generated value instead.
+	ZeroGenerates bool
 	// AutoIncrementStep is MySQL's auto_increment_increment on every
 	// connection: the distance between the ids one INSERT generates.
 	AutoIncrementStep int64
@@ -317,6 +321,7 @@ func newPlanner(d *Dialect, m *mapping.Mapping, schema *Schema) *Planner {
 	}
 	for _, t := range m.Tables {
 		ct := d.CompileKeyTypes(t, p.schema.KeyTypes[d.FoldName(t.Old)])
+		ct.zeroGenerates = p.schema.ZeroGenerates && len(t.NewKey) == 1 && p.schema.AutoIncrement[d.FoldName(t.New)] == d.FoldName(t.NewKey[0])
 		p.tables[d.FoldName(t.Old)] = &tracked{role: roleOld, table: ct}
 		p.tables[d.FoldName(t.New)] = &tracked{role: roleNew, table: ct}
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/dualwrite/dualwrite/internal/mysqlrun"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -91,7 +90,7 @@ func writeRestricted(ctx context.Context, c Conn, plan *rewrite.Plan, args []dri
 		step, err := mirrorKeyChange(ctx, c, t, keys, newKeys)
 		return res, step, err
 	}
-	return res, StepUpsert, forKeys(ctx, c, t, keys, t.UpsertSQL)
+	return res, StepUpsert, upsert(ctx, c, t, keys)
 }
 
 // checkNewKeys checks that the new keys a MySQL UPDATE's pre-select
@@ -196,7 +195,7 @@ func writeInsert(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.
 			keys = append(keys, []driver.Value{first + i*plan.InsertStep})
 		}
 	}
-	return res, StepUpsert, forKeys(ctx, c, plan.Table, keys, plan.Table.UpsertSQL)
+	return res, StepUpsert, upsert(ctx, c, plan.Table, keys)
 }
 
 // insertID reads the one integer query returns.
@@ -223,30 +222,21 @@ func insertID(ctx context.Context, c Conn, query string, args []driver.NamedValu
 // mirror met, through a unique key of the new table besides its key, the
 // new row of another key: the server's duplicate-key error, or the
 // mirror's guard where ON DUPLICATE KEY UPDATE would have updated that row
-// (the key set to NULL, which strict mode refuses). Nothing was written.
+// (rewrite.MySQLMirrorConflict). Nothing was written.
 var ErrMirrorConflict = errors.New("the mirror met the new row of another key through a unique key of the new table")
 
 // mirrorConflict wraps a MySQL mirror's error in ErrMirrorConflict when it
-// is the guard's (the new key column set to NULL), or a duplicate key.
+// is the guard's (rewrite.MySQLMirrorConflict), or a duplicate key.
 func mirrorConflict(t *rewrite.Table, err error) error {
 	switch mysqlError(err) {
-	case mysqlDuplicate:
+	case mysqlDuplicate, mysqlrun.SubqueryRows:
 		return fmt.Errorf("%w (%s): %w", ErrMirrorConflict, t.Map.New, err)
-	case mysqlNotNull:
-	default:
-		return err
-	}
-	for _, k := range t.Map.NewKey {
-		if strings.Contains(err.Error(), "'"+k+"' cannot be null") {
-			return fmt.Errorf("%w (%s): %w", ErrMirrorConflict, t.Map.New, err)
-		}
 	}
 	return err
 }
 
 // MySQL's error numbers the mirror handles.
 const (
-	mysqlNotNull     = mysqlrun.BadNull
 	mysqlDuplicate   = mysqlrun.Duplicate
 	mysqlLockWait    = mysqlrun.LockWaitTimeout
 	mysqlDeadlock    = mysqlrun.Deadlock    // the whole transaction was rolled back

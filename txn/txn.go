@@ -307,7 +307,7 @@ func write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		}
 		return res, "", nil
 	}
-	if err := forKeys(ctx, c, t, newKeys, t.UpsertSQL); err != nil {
+	if err := upsert(ctx, c, t, newKeys); err != nil {
 		return nil, StepUpsert, err
 	}
 	return res, "", nil
@@ -327,7 +327,7 @@ func mirrorKeyChange(ctx context.Context, c Conn, t *rewrite.Table, oldKeys, new
 	}
 	moved := overlap(oldKeys, newKeys)
 	if len(moved) == 0 {
-		if err := forKeys(ctx, c, t, newKeys, t.UpsertSQL); err != nil {
+		if err := upsert(ctx, c, t, newKeys); err != nil {
 			return StepUpsert, err
 		}
 		return "", nil
@@ -336,14 +336,14 @@ func mirrorKeyChange(ctx context.Context, c Conn, t *rewrite.Table, oldKeys, new
 	if _, err := c.Exec(ctx, u.Begin, nil); err != nil {
 		return StepUpsert, err
 	}
-	if err := forKeys(ctx, c, t, newKeys, t.UpsertSQL); err != nil {
+	if err := upsert(ctx, c, t, newKeys); err != nil {
 		if err := execAll(ctx, c, u.Undo); err != nil {
 			return StepUpsert, err
 		}
 		if err := forKeys(ctx, c, t, moved, t.DeleteKeysSQL); err != nil {
 			return StepDelete, err
 		}
-		if err := forKeys(ctx, c, t, newKeys, t.UpsertSQL); err != nil {
+		if err := upsert(ctx, c, t, newKeys); err != nil {
 			return StepUpsert, err
 		}
 	}
@@ -387,6 +387,22 @@ func result(ctx context.Context, c Conn, d *rewrite.Dialect, res *Result) error 
 		return fmt.Errorf("%s returned %T, %T", d.ResultQuery(), data[0][0], data[0][1])
 	}
 	return nil
+}
+
+// upsert sets the new rows of the keys to up(old), in batches. Where
+// MySQL would take a key of 0 for the AUTO_INCREMENT key of the new
+// table as a request for a generated one ([rewrite.Table.ZeroGenerates]),
+// it fails instead of writing the row under another key.
+func upsert(ctx context.Context, c Conn, t *rewrite.Table, keys [][]driver.Value) error {
+	if t.ZeroGenerates() {
+		for _, k := range keys {
+			if zero(k[0]) {
+				return fmt.Errorf("the mirror would write key 0 into the AUTO_INCREMENT column %s.%s, where the server generates another key for 0: add NO_AUTO_VALUE_ON_ZERO to sql_mode, or keep key 0 out of %s",
+					t.Map.New, t.Map.NewKey[0], t.Map.Old)
+			}
+		}
+	}
+	return forKeys(ctx, c, t, keys, t.UpsertSQL)
 }
 
 // forKeys runs the statement gen builds for the keys, in batches.

@@ -100,6 +100,7 @@ func ErrorNumber(err error) uint16 {
 // Error numbers of MySQL and MariaDB.
 const (
 	BadNull         = 1048 // ER_BAD_NULL_ERROR
+	SubqueryRows    = 1242 // ER_SUBQUERY_NO_1_ROW: the mirror's guard (rewrite.MySQLMirrorConflict)
 	Duplicate       = 1062 // ER_DUP_ENTRY
 	LockWaitTimeout = 1205 // ER_LOCK_WAIT_TIMEOUT: the statement, or with innodb_rollback_on_timeout the transaction
 	Deadlock        = 1213 // ER_LOCK_DEADLOCK: the whole transaction was rolled back
