@@ -152,6 +152,15 @@ func withParam(dsn, param string) string {
 	return dsn + "?" + param
 }
 
+// concat writes the concatenation of terms into format's %s: with || but
+// on MySQL, where || is OR, with CONCAT.
+func (b backend) concat(format string, terms ...string) string {
+	if b.runs("mysql") {
+		return fmt.Sprintf(format, "CONCAT("+strings.Join(terms, ", ")+")")
+	}
+	return fmt.Sprintf(format, strings.Join(terms, " || "))
+}
+
 // env is one database seen two ways: raw through the base driver, and
 // through dualwrite.
 type env struct {

@@ -66,16 +66,21 @@ func TestTriggerOnTempTableRefused(t *testing.T) {
 		mustExec(t, e.db, `INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')`)
 		c := e.pinned(t)
 		trigger := `CREATE TRIGGER bump AFTER INSERT ON scratch BEGIN UPDATE users SET visits = 9; END`
-		if b.name == "postgres" {
+		temp := `CREATE TEMP TABLE scratch (id INTEGER)`
+		switch {
+		case b.name == "postgres":
 			mustExecConn(t, c, `CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE users SET visits = 9; RETURN NULL; END $$`)
 			trigger = `CREATE TRIGGER bump AFTER INSERT ON scratch FOR EACH ROW EXECUTE FUNCTION bump()`
+		case b.runs("mysql"):
+			trigger = `CREATE TRIGGER bump AFTER INSERT ON scratch FOR EACH ROW UPDATE users SET visits = 9`
+			temp = `CREATE TEMPORARY TABLE scratch (id INT)`
 		}
 		e.setWrite(t, mapping.WriteOff)
 		if b.name == "sqlite" {
 			// In one string, on a connection that had none before.
 			mustRefuse(t, e.pinned(t), `CREATE TEMP TABLE other (id INTEGER); CREATE TRIGGER bump2 AFTER INSERT ON other BEGIN UPDATE users SET visits = 9; END`, "temporary table")
 		}
-		mustExecConn(t, c, `CREATE TEMP TABLE scratch (id INTEGER)`)
+		mustExecConn(t, c, temp)
 		mustRefuse(t, c, trigger, "temporary table")
 		e.setWrite(t, mapping.WriteDual)
 		mustRefuse(t, c, trigger, "temporary table")
