@@ -126,8 +126,9 @@ func raceLost(err error) bool {
 // TestFailingMirrorRollsBack: a mirror that violates a constraint of the
 // new table fails the caller's write, which is not applied, in autocommit
 // and in a transaction, for a one-statement write and a key change. In a
-// transaction SQLite goes on without the statement, as after any failed
-// statement; PostgreSQL aborts the transaction, as after any failed one.
+// transaction SQLite and MySQL go on without the statement, as after any
+// failed statement; PostgreSQL aborts the transaction, as after any failed
+// one.
 func TestFailingMirrorRollsBack(t *testing.T) {
 	forBackends(t, func(t *testing.T, b backend) {
 		e := b.open(t)

@@ -86,9 +86,9 @@ func (b backend) quote(name string) string {
 	return rewrite.DialectByName(b.engine()).Quote(name)
 }
 
-// forBackends runs a shared suite on SQLite and on PostgreSQL, each as a
-// subtest; the PostgreSQL one is skipped, naming the variable that enables
-// it, when no server is configured.
+// forBackends runs a shared suite on SQLite, PostgreSQL and MariaDB (with
+// and without RETURNING), each as a subtest; a server's is skipped, naming
+// the variable that enables it, when none is configured.
 func forBackends(t *testing.T, f func(t *testing.T, b backend)) {
 	for _, b := range []backend{sqliteBackend, postgresBackend, mysqlBackend, mysqlNoReturningBackend} {
 		t.Run(b.name, func(t *testing.T) { f(t, b) })
@@ -131,8 +131,8 @@ func (b backend) sql(q string) string {
 		switch {
 		case b.runs("mysql"):
 			out.WriteByte('?')
-			for numbered && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
-				i++
+			for i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+				i++ // the number
 			}
 		case numbered:
 			out.WriteByte('$')

@@ -40,7 +40,7 @@ func TestCallerTransactionRollbackUndoesBothSides(t *testing.T) {
 
 // TestCallerTransactionCommitAndStatementErrors: a failing statement leaves
 // the caller's transaction as the database would without the wrapper:
-// usable on SQLite, aborted on PostgreSQL.
+// usable on SQLite and MySQL, aborted on PostgreSQL.
 func TestCallerTransactionCommitAndStatementErrors(t *testing.T) {
 	forBackends(t, func(t *testing.T, b backend) {
 		e := b.open(t)
