@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,12 +19,17 @@ import (
 func (b backend) ordersDDL() (table, trigger []string) {
 	table = []string{`CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id) ON DELETE CASCADE)`}
 	trigger = []string{`CREATE TRIGGER orders_gone AFTER DELETE ON orders BEGIN UPDATE users SET visits = visits + 1 WHERE id = OLD.user_id; END`}
-	if b.name == "postgres" {
+	switch {
+	case b.name == "postgres":
 		table = []string{`CREATE TABLE orders (id int PRIMARY KEY, user_id bigint REFERENCES users(id) ON DELETE CASCADE)`}
 		trigger = []string{
 			`CREATE FUNCTION orders_gone() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE users SET visits = visits + 1 WHERE id = OLD.user_id; RETURN OLD; END $$`,
 			`CREATE TRIGGER orders_gone AFTER DELETE ON orders FOR EACH ROW EXECUTE FUNCTION orders_gone()`,
 		}
+	case b.runs("mysql"):
+		// users.id is a BIGINT, which a foreign key's column must be too.
+		table = []string{`CREATE TABLE orders (id INT PRIMARY KEY, user_id BIGINT, FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE) ENGINE=InnoDB`}
+		trigger = []string{`CREATE TRIGGER orders_gone AFTER DELETE ON orders FOR EACH ROW UPDATE users SET visits = visits + 1 WHERE id = OLD.user_id`}
 	}
 	return table, trigger
 }
@@ -50,7 +56,7 @@ func TestAllowedDDLKeepsMirroring(t *testing.T) {
 		mustExec(t, e.db, b.sql("INSERT INTO orders (id, user_id) VALUES (?, ?)"), 10, 2)
 		mustExec(t, e.db, b.sql("UPDATE users SET visits = visits + 1, full_name = ? WHERE id = ?"), "Ada King", 1)
 		mustExec(t, e.db, b.sql("DELETE FROM users WHERE id = ?"), 2)
-		if n := e.count("orders"); n != 0 && b.name == "postgres" { // go-sqlite3 leaves foreign keys off by default
+		if n := e.count("orders"); n != 0 && b.name != "sqlite" { // go-sqlite3 leaves foreign keys off by default
 			t.Fatalf("the cascade left %d orders rows", n)
 		}
 		if n := e.count("accounts"); n != 1 {
@@ -160,12 +166,15 @@ func TestDDLBreakingTheMapping(t *testing.T) {
 		e := b.open(t)
 		create := []string{`CREATE TRIGGER accounts_touch AFTER INSERT ON accounts BEGIN UPDATE memberships SET role = role; END`}
 		drop := `DROP TRIGGER accounts_touch`
-		if b.name == "postgres" {
+		switch {
+		case b.name == "postgres":
 			create = []string{
 				`CREATE FUNCTION accounts_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE memberships SET role = role; RETURN NULL; END $$`,
 				`CREATE TRIGGER accounts_touch AFTER INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION accounts_touch()`,
 			}
 			drop = `DROP TRIGGER accounts_touch ON accounts`
+		case b.runs("mysql"):
+			create = []string{`CREATE TRIGGER accounts_touch AFTER INSERT ON accounts FOR EACH ROW UPDATE memberships SET role = role`}
 		}
 		ins := b.sql("INSERT INTO users (id, full_name) VALUES (?, ?)")
 		mustExec(t, e.db, ins, 1, "Ada Lovelace")
@@ -190,24 +199,31 @@ func TestDDLBreakingTheMapping(t *testing.T) {
 // table for the transaction's own statements at once; after a rollback
 // nothing of it stays (the statement it refused passes), and after a
 // commit every connection refuses it, also one that checked the schema
-// while the transaction was open.
+// while the transaction was open. In MySQL a schema change commits the
+// transaction it is in: the trigger, and the dual write before it, stay
+// after a rollback too.
 func TestDDLInTransaction(t *testing.T) {
 	forBackends(t, func(t *testing.T, b backend) {
 		e := b.open(t)
 		trigger := []string{`CREATE TRIGGER audit_touch AFTER INSERT ON audit BEGIN UPDATE users SET visits = visits + 1; END`}
-		if b.name == "postgres" {
+		switch {
+		case b.name == "postgres":
 			trigger = []string{
 				`CREATE FUNCTION audit_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE users SET visits = visits + 1; RETURN NULL; END $$`,
 				`CREATE TRIGGER audit_touch AFTER INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_touch()`,
 			}
+		case b.runs("mysql"):
+			trigger = []string{`CREATE TRIGGER audit_touch AFTER INSERT ON audit FOR EACH ROW UPDATE users SET visits = visits + 1`}
 		}
 		ins := b.sql("INSERT INTO audit (id, msg) VALUES (?, ?)")
-		mustExec(t, e.db, b.sql("INSERT INTO users (id, full_name) VALUES (?, ?)"), 1, "Ada Lovelace")
+		insUser := b.sql("INSERT INTO users (id, full_name) VALUES (?, ?)")
+		mustExec(t, e.db, insUser, 1, "Ada Lovelace")
 		for i, commit := range []bool{false, true} {
 			tx, err := e.db.Begin()
 			if err != nil {
 				t.Fatal(err)
 			}
+			mustExec(t, tx, insUser, 100+i, "In Transaction")
 			for _, q := range trigger {
 				mustExec(t, tx, q)
 			}
@@ -225,15 +241,22 @@ func TestDDLInTransaction(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			stays := commit || b.runs("mysql")
 			_, err = e.db.Exec(ins, 20+i, "y")
 			switch {
-			case !commit && err != nil:
+			case !stays && err != nil:
 				t.Fatalf("INSERT INTO audit after the rollback: %v", err)
-			case commit && !errors.Is(err, dualwrite.ErrUnsupported):
-				t.Fatalf("INSERT INTO audit after the commit: %v; want a refusal", err)
+			case stays && !errors.Is(err, dualwrite.ErrUnsupported):
+				t.Fatalf("INSERT INTO audit after the commit (commit: %v): %v; want a refusal", commit, err)
+			}
+			if n := e.count(fmt.Sprintf("users WHERE id = %d", 100+i)); n != 1 && stays || n != 0 && !stays {
+				t.Fatalf("the transaction's dual write left %d rows (commit: %v)", n, commit)
+			}
+			if b.runs("mysql") {
+				mustExec(t, e.db, "DROP TRIGGER audit_touch") // for the next round's CREATE
 			}
 		}
-		if got := rows(t, e.raw, "SELECT visits FROM users")[0][0]; got != int64(0) {
+		if got := rows(t, e.raw, "SELECT visits FROM users WHERE id = 1")[0][0]; got != int64(0) {
 			t.Fatalf("the trigger ran: visits = %v", got)
 		}
 		e.checkInvariant()
@@ -251,8 +274,11 @@ func mustExecConn(t testing.TB, c *sql.Conn, q string, args ...any) {
 func columns(t testing.TB, db *sql.DB, b backend, table string) []any {
 	t.Helper()
 	q := "SELECT name FROM pragma_table_info('" + table + "') ORDER BY cid"
-	if b.name == "postgres" {
+	switch {
+	case b.name == "postgres":
 		q = "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '" + table + "' ORDER BY ordinal_position"
+	case b.runs("mysql"):
+		q = "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" + table + "' ORDER BY ORDINAL_POSITION"
 	}
 	var out []any
 	for _, r := range rows(t, db, q) {

@@ -142,6 +142,26 @@ var faults = map[string][]fault{
 		{txn.StepDelete, `DELETE FROM "accounts"`, "UPDATE users SET id = 10 WHERE id = 1"},
 		{txn.StepCommit, "COMMIT", "UPDATE users SET id = 10 WHERE id = 1"},
 	},
+	// A MySQL INSERT is mirrored by the keys it names or the insert id, an
+	// UPDATE or DELETE by the keys its locking pre-select returned; a key
+	// change checks that the new keys name its rows before mirroring them.
+	"mysql": {
+		{txn.StepBegin, "START TRANSACTION", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
+		{txn.StepPreSelect, "SELECT users.`id`", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
+		{txn.StepPreSelect, "SELECT users.`id`", "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepStatement, "UPDATE users SET visits", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
+		{txn.StepStatement, "INSERT INTO users", "INSERT INTO users (full_name) VALUES ('New Person')"},
+		{txn.StepUpsert, "INSERT INTO `accounts`", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
+		{txn.StepUpsert, "INSERT INTO `accounts`", "INSERT INTO users (full_name) VALUES ('New Person')"},
+		{txn.StepUpsert, "INSERT INTO `accounts`", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
+		{txn.StepUpsert, "SELECT COUNT(*) FROM `users`", "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepDelete, "DELETE FROM `accounts`", "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepUpsert, "INSERT INTO `accounts`", "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepStatement, "DELETE FROM users", "DELETE FROM users WHERE id = 2"},
+		{txn.StepDelete, "DELETE FROM `accounts`", "DELETE FROM users WHERE id = 2"},
+		{txn.StepCommit, "COMMIT", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
+		{txn.StepCommit, "COMMIT", "UPDATE users SET id = 10 WHERE id = 1"},
+	},
 }
 
 // reverseFaults are faults for the dual writes of the write phase both on
@@ -170,6 +190,20 @@ var reverseFaults = map[string][]fault{
 		{txn.StepDelete, `DELETE FROM "users"`, "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
 		{txn.StepCommit, "COMMIT", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
 	},
+	"mysql": {
+		{txn.StepBegin, "START TRANSACTION", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1"},
+		{txn.StepPreSelect, "SELECT accounts.`account_id`", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+		{txn.StepStatement, "UPDATE accounts SET visits", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1"},
+		{txn.StepStatement, "INSERT INTO accounts", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
+		{txn.StepUpsert, "INSERT INTO `users`", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
+		{txn.StepUpsert, "INSERT INTO `users`", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1"},
+		{txn.StepUpsert, "SELECT COUNT(*) FROM `accounts`", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+		{txn.StepDelete, "DELETE FROM `users`", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+		{txn.StepUpsert, "INSERT INTO `users`", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+		{txn.StepDelete, "DELETE FROM `users`", "DELETE FROM accounts WHERE account_id = 2"},
+		{txn.StepCommit, "COMMIT", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
+		{txn.StepCommit, "COMMIT", "DELETE FROM accounts WHERE account_id = 2"},
+	},
 }
 
 // fault is a step of a dual write, the prefix of the statement that fails
@@ -185,6 +219,7 @@ type fault struct {
 var inTxUnit = map[string]*strings.Replacer{
 	"sqlite":   strings.NewReplacer("BEGIN IMMEDIATE", "SAVEPOINT dualwrite", "COMMIT", "RELEASE dualwrite"),
 	"postgres": strings.NewReplacer("BEGIN", "SAVEPOINT dualwrite", "COMMIT", "RELEASE SAVEPOINT dualwrite"),
+	"mysql":    strings.NewReplacer("START TRANSACTION", "SAVEPOINT dualwrite", "COMMIT", "RELEASE SAVEPOINT dualwrite"),
 }
 
 // TestFaultInjection fails each step of a dual write in turn, in autocommit
@@ -195,9 +230,9 @@ var inTxUnit = map[string]*strings.Replacer{
 func TestFaultInjection(t *testing.T) {
 	forBackends(t, func(t *testing.T, b backend) {
 		for _, reverse := range []bool{false, true} {
-			cases, open := faults[b.name], b.openWith
+			cases, open := faults[b.engine()], b.openWith
 			if reverse {
-				cases = reverseFaults[b.name]
+				cases = reverseFaults[b.engine()]
 				open = func(t testing.TB, base driver.Connector, opts ...dualwrite.Option) *env {
 					e := b.openWith(t, base, opts...)
 					if err := e.sw.SetWrite(mapping.WriteBoth); err != nil {
@@ -212,12 +247,15 @@ func TestFaultInjection(t *testing.T) {
 }
 
 func testFaults(t *testing.T, b backend, cases []fault, open func(testing.TB, driver.Connector, ...dualwrite.Option) *env, reverse bool) {
+	if len(cases) == 0 {
+		t.Fatalf("no faults to inject on %s", b.name)
+	}
 	for _, inTx := range []bool{false, true} {
 		for _, s := range cases {
 			prefix := s.prefix
 			if inTx {
 				// Inside a caller's transaction a dual write of steps is a savepoint.
-				prefix = inTxUnit[b.name].Replace(prefix)
+				prefix = inTxUnit[b.engine()].Replace(prefix)
 			}
 			name := string(s.step) + "/" + prefix
 			if inTx {
@@ -277,6 +315,7 @@ func testFaults(t *testing.T, b backend, cases []fault, open func(testing.TB, dr
 var undo = map[string][2]string{
 	"sqlite":   {"ROLLBACK", "ROLLBACK TO dualwrite"},
 	"postgres": {"ROLLBACK", "ROLLBACK TO SAVEPOINT dualwrite"},
+	"mysql":    {"ROLLBACK", "ROLLBACK TO SAVEPOINT dualwrite"},
 }
 
 // TestFailedUndoDiscardsConnection fails the mirror and then its undo: the
@@ -288,7 +327,7 @@ func TestFailedUndoDiscardsConnection(t *testing.T) {
 		e := b.openWith(t, fc)
 		e.db.SetMaxOpenConns(1)
 		mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace'), (2, 'Alan Turing')")
-		fc.set(`INSERT INTO "accounts"`, undo[b.name][0])
+		fc.set("INSERT INTO "+b.quote("accounts"), undo[b.engine()][0])
 		_, err := e.db.Exec("UPDATE users SET id = 5 WHERE id = 2")
 		var te *txn.Error
 		if !errors.As(err, &te) || !te.Unclean {
@@ -317,7 +356,7 @@ func TestFailedUndoInTransactionRefusesCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')")
-		fc.set(`INSERT INTO "accounts"`, undo[b.name][1])
+		fc.set("INSERT INTO "+b.quote("accounts"), undo[b.engine()][1])
 		if _, err := tx.Exec("UPDATE users SET id = 2 WHERE id = 1"); err == nil {
 			t.Fatal("no error")
 		}
@@ -389,8 +428,13 @@ func TestLongStatementsAreNotKeptPrepared(t *testing.T) {
 		e := b.openWith(t, cc)
 		e.db.SetMaxOpenConns(1)
 		pad := strings.Repeat("x", 100<<10)
+		// MySQL's full_name is a VARCHAR(200): the long text is cut there.
+		name := "'%s %d'"
+		if b.runs("mysql") {
+			name = "CONCAT(LEFT('%s', 100), ' %d')"
+		}
 		for i := range 8 {
-			mustExec(t, e.db, fmt.Sprintf("INSERT INTO users (id, full_name) VALUES (%d, '%s %d')", i+1, pad, i))
+			mustExec(t, e.db, fmt.Sprintf("INSERT INTO users (id, full_name) VALUES (%d, "+name+")", i+1, pad, i))
 		}
 		if n := cc.open.Load(); n != 0 {
 			t.Fatalf("%d statements of long texts stay prepared after the writes", n)

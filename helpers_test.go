@@ -75,10 +75,7 @@ func (b backend) runs(only string) bool {
 	if only == "" {
 		return true
 	}
-	name := b.name
-	if b.dialect != "" {
-		name = b.dialect
-	}
+	name := b.engine()
 	for _, o := range strings.Split(only, ",") {
 		if o == name || o == b.name {
 			return true
@@ -87,9 +84,24 @@ func (b backend) runs(only string) bool {
 	return false
 }
 
-// forBackends runs a shared suite on SQLite and on PostgreSQL, each as a
-// subtest; the PostgreSQL one is skipped, naming the variable that enables
-// it, when no server is configured.
+// engine is the name of the backend's dialect: "mysql" for both MariaDB
+// backends, the backend's name for the others.
+func (b backend) engine() string {
+	if b.dialect != "" {
+		return b.dialect
+	}
+	return b.name
+}
+
+// quote quotes an identifier as the wrapper's statements on the backend
+// spell it.
+func (b backend) quote(name string) string {
+	return rewrite.DialectByName(b.engine()).Quote(name)
+}
+
+// forBackends runs a shared suite on SQLite, PostgreSQL and MariaDB (with
+// and without RETURNING), each as a subtest; a server's is skipped, naming
+// the variable that enables it, when none is configured.
 func forBackends(t *testing.T, f func(t *testing.T, b backend)) {
 	for _, b := range []backend{sqliteBackend, postgresBackend, mysqlBackend, mysqlNoReturningBackend} {
 		t.Run(b.name, func(t *testing.T) { f(t, b) })
@@ -114,9 +126,11 @@ func (b backend) openWith(t testing.TB, base driver.Connector, opts ...dualwrite
 }
 
 // sql spells a test statement's "?" and "?NNN" placeholders in the
-// backend's dialect. Test statements hold no '?' in their literals.
+// backend's dialect. Test statements hold no '?' in their literals. MySQL
+// has no numbered placeholders: there "?NNN" is "?", which is right for a
+// statement that uses each number once, in order.
 func (b backend) sql(q string) string {
-	if b.name != "postgres" {
+	if b.name != "postgres" && !b.runs("mysql") {
 		return q
 	}
 	var out strings.Builder
@@ -126,14 +140,38 @@ func (b backend) sql(q string) string {
 			out.WriteByte(q[i])
 			continue
 		}
-		if i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+		numbered := i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9'
+		switch {
+		case b.runs("mysql"):
+			out.WriteByte('?')
+			for i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+				i++ // the number
+			}
+		case numbered:
 			out.WriteByte('$')
-			continue
+		default:
+			n++
+			fmt.Fprintf(&out, "$%d", n)
 		}
-		n++
-		fmt.Fprintf(&out, "$%d", n)
 	}
 	return out.String()
+}
+
+// withParam adds a parameter (name=value) to a go-sql-driver/mysql DSN.
+func withParam(dsn, param string) string {
+	if strings.Contains(dsn, "?") {
+		return dsn + "&" + param
+	}
+	return dsn + "?" + param
+}
+
+// concat writes the concatenation of terms into format's %s: with || but
+// on MySQL, where || is OR, with CONCAT.
+func (b backend) concat(format string, terms ...string) string {
+	if b.runs("mysql") {
+		return fmt.Sprintf(format, "CONCAT("+strings.Join(terms, ", ")+")")
+	}
+	return fmt.Sprintf(format, strings.Join(terms, " || "))
 }
 
 // env is one database seen two ways: raw through the base driver, and

@@ -10,8 +10,11 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/feature"
+	"github.com/uptrace/bun/dialect/mysqldialect"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
+	gormmysql "gorm.io/driver/mysql"
 	gormpostgres "gorm.io/driver/postgres"
 	gormsqlite "gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -45,6 +48,18 @@ type gormUserKept struct {
 
 func (gormUserKept) TableName() string { return "users" }
 
+// gormUserMySQL is gormUser with the MySQL schema's column types, which
+// AutoMigrate would otherwise alter (a string is a longtext to GORM).
+type gormUserMySQL struct {
+	ID       int64       `gorm:"primaryKey;autoIncrement:false"`
+	FullName string      `gorm:"type:varchar(200);not null;default:'Anon Ymous'"`
+	Email    *string     `gorm:"type:varchar(200);unique"`
+	Visits   int32       `gorm:"type:int;not null;default:0;index:users_visits"`
+	Orders   []gormOrder `gorm:"foreignKey:UserID"`
+}
+
+func (gormUserMySQL) TableName() string { return "users" }
+
 type gormOrder struct {
 	ID     int64 `gorm:"primaryKey;autoIncrement:false"`
 	UserID int64 `gorm:"index"`
@@ -77,8 +92,11 @@ func openGorm(t *testing.T, b backend, e *env) (*gorm.DB, *sqlLog) {
 	t.Helper()
 	log := &sqlLog{Interface: gormlogger.Discard}
 	var d gorm.Dialector = gormsqlite.Dialector{Conn: e.db}
-	if b.name == "postgres" {
+	switch {
+	case b.name == "postgres":
 		d = gormpostgres.New(gormpostgres.Config{Conn: e.db})
+	case b.runs("mysql"):
+		d = gormmysql.New(gormmysql.Config{Conn: e.db})
 	}
 	gdb, err := gorm.Open(d, &gorm.Config{Logger: log})
 	if err != nil {
@@ -97,8 +115,11 @@ func TestGormAutoMigrate(t *testing.T) {
 		e := b.open(t)
 		gdb, log := openGorm(t, b, e)
 		var model any = &gormUser{}
-		if b.name == "sqlite" {
+		switch {
+		case b.name == "sqlite":
 			model = &gormUserKept{}
+		case b.runs("mysql"):
+			model = &gormUserMySQL{}
 		}
 		for round := range 2 { // every start-up migrates again
 			if err := gdb.AutoMigrate(model, &gormOrder{}); err != nil {
@@ -160,6 +181,15 @@ type bunOrder struct {
 	UserID        int64 `bun:"user_id"`
 }
 
+// bunMySQL8 is bun's MySQL dialect as on a server without RETURNING
+// (MySQL): bun reads MariaDB's version and would use it.
+type bunMySQL8 struct{ *mysqldialect.Dialect }
+
+// Features are those of bun's MySQL dialect, without RETURNING.
+func (d bunMySQL8) Features() feature.Feature {
+	return d.Dialect.Features().Remove(feature.InsertReturning | feature.DeleteReturning)
+}
+
 // TestBunCreateTableIfNotExists: bun's CreateTable().IfNotExists() of the
 // mapped table users and of a new table with a foreign key to it, through
 // the wrapper in the dual phase, pass; dual writes go on.
@@ -167,17 +197,24 @@ func TestBunCreateTableIfNotExists(t *testing.T) {
 	forBackends(t, func(t *testing.T, b backend) {
 		e := b.open(t)
 		var bdb *bun.DB
-		if b.name == "postgres" {
+		fk := `("user_id") REFERENCES "users" ("id") ON DELETE CASCADE`
+		switch {
+		case b.name == "postgres":
 			bdb = bun.NewDB(e.db, pgdialect.New())
-		} else {
+		case b.name == "mariadb-noreturning":
+			bdb = bun.NewDB(e.db, bunMySQL8{mysqldialect.New()})
+			fk = "(`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE"
+		case b.runs("mysql"):
+			bdb = bun.NewDB(e.db, mysqldialect.New())
+			fk = "(`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE"
+		default:
 			bdb = bun.NewDB(e.db, sqlitedialect.New())
 		}
 		ctx := context.Background()
 		if _, err := bdb.NewCreateTable().Model((*bunUser)(nil)).IfNotExists().Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := bdb.NewCreateTable().Model((*bunOrder)(nil)).IfNotExists().
-			ForeignKey(`("user_id") REFERENCES "users" ("id") ON DELETE CASCADE`).Exec(ctx); err != nil {
+		if _, err := bdb.NewCreateTable().Model((*bunOrder)(nil)).IfNotExists().ForeignKey(fk).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := bdb.NewInsert().Model(&bunUser{ID: 1, FullName: "Ada Lovelace"}).Exec(ctx); err != nil {

@@ -33,6 +33,28 @@ func TestSQLiteSessionObjectsRefused(t *testing.T) {
 	e.checkInvariant()
 }
 
+// TestMySQLTemporaryTableRefused: a MySQL temporary table named like a
+// mapped table hides it from its connection's statements, which would
+// then write the temporary table: it is refused in every write phase, in
+// each of MySQL's forms, and the writes after it still reach the mapped
+// table and its mirror.
+func TestMySQLTemporaryTableRefused(t *testing.T) {
+	e := mysqlBackend.open(t)
+	mustExec(t, e.db, `INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')`)
+	c := e.pinned(t)
+	for _, phase := range []mapping.WritePhase{mapping.WriteOff, mapping.WriteDual} {
+		e.setWrite(t, phase)
+		mustRefuse(t, c, `CREATE TEMPORARY TABLE users (id BIGINT PRIMARY KEY, full_name VARCHAR(200), email VARCHAR(200), visits INT)`, "temporary table")
+		mustRefuse(t, c, "CREATE TEMPORARY TABLE IF NOT EXISTS `accounts` LIKE accounts", "temporary table")
+		mustRefuse(t, c, `CREATE TEMPORARY TABLE memberships SELECT * FROM memberships`, "temporary table")
+	}
+	mustExecConn(t, c, `INSERT INTO users (id, full_name) VALUES (2, 'Alan Turing')`)
+	if n := e.count("users"); n != 2 {
+		t.Fatalf("users has %d rows, want 2", n)
+	}
+	e.checkInvariant()
+}
+
 // TestSQLiteQuotedNameDDL: ALTER TABLE of a mapped table named by a string
 // literal is refused in the dual phase as the bare name is; run in the off
 // phase it still makes the schema be checked again, so the dual writes
@@ -66,16 +88,21 @@ func TestTriggerOnTempTableRefused(t *testing.T) {
 		mustExec(t, e.db, `INSERT INTO users (id, full_name) VALUES (1, 'Ada Lovelace')`)
 		c := e.pinned(t)
 		trigger := `CREATE TRIGGER bump AFTER INSERT ON scratch BEGIN UPDATE users SET visits = 9; END`
-		if b.name == "postgres" {
+		temp := `CREATE TEMP TABLE scratch (id INTEGER)`
+		switch {
+		case b.name == "postgres":
 			mustExecConn(t, c, `CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE users SET visits = 9; RETURN NULL; END $$`)
 			trigger = `CREATE TRIGGER bump AFTER INSERT ON scratch FOR EACH ROW EXECUTE FUNCTION bump()`
+		case b.runs("mysql"):
+			trigger = `CREATE TRIGGER bump AFTER INSERT ON scratch FOR EACH ROW UPDATE users SET visits = 9`
+			temp = `CREATE TEMPORARY TABLE scratch (id INT)`
 		}
 		e.setWrite(t, mapping.WriteOff)
 		if b.name == "sqlite" {
 			// In one string, on a connection that had none before.
 			mustRefuse(t, e.pinned(t), `CREATE TEMP TABLE other (id INTEGER); CREATE TRIGGER bump2 AFTER INSERT ON other BEGIN UPDATE users SET visits = 9; END`, "temporary table")
 		}
-		mustExecConn(t, c, `CREATE TEMP TABLE scratch (id INTEGER)`)
+		mustExecConn(t, c, temp)
 		mustRefuse(t, c, trigger, "temporary table")
 		e.setWrite(t, mapping.WriteDual)
 		mustRefuse(t, c, trigger, "temporary table")

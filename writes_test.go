@@ -253,7 +253,7 @@ func TestBigWritesMirrorInBatches(t *testing.T) {
 			users.String(),
 			members.String(),
 			"UPDATE users SET visits = visits + id",
-			"UPDATE memberships SET role = role || 'x'",
+			b.concat("UPDATE memberships SET role = %s", "role", "'x'"),
 			"DELETE FROM users WHERE id % 3 <> 0",
 			"DELETE FROM memberships WHERE user_id % 3 <> 0",
 		} {
