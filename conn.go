@@ -188,7 +188,11 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		return nil, err
 	}
 	if planned.Action == rewrite.Read {
-		return c.query(ctx, planned, args, func() (driver.Rows, error) { return c.queryInner(ctx, query, args) })
+		// The query runs here, prepared if the driver asks for it
+		// (driver.ErrSkip: go-sql-driver/mysql with arguments), rather
+		// than handed back to database/sql to prepare: it would then run
+		// and be counted a second time, through the statement.
+		return c.query(ctx, planned, args, func() (driver.Rows, error) { return innerConn{Conn: c.inner}.Query(ctx, query, args) })
 	}
 	plan, err := c.route(planned)
 	if err != nil {

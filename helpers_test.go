@@ -62,13 +62,6 @@ var mysqlClientSideBackend = func() backend {
 	return b
 }()
 
-// forAllBackends is forBackends on MariaDB too, with and without RETURNING.
-func forAllBackends(t *testing.T, f func(t *testing.T, b backend)) {
-	for _, b := range []backend{sqliteBackend, postgresBackend, mysqlBackend, mysqlNoReturningBackend} {
-		t.Run(b.name, func(t *testing.T) { f(t, b) })
-	}
-}
-
 // runs reports whether a step for the dialects only names (a
 // comma-separated list; "" for all) runs on the backend.
 func (b backend) runs(only string) bool {

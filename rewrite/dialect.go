@@ -187,7 +187,10 @@ var MySQL = &Dialect{
 	outsideSnapshot: Unit{Begin: "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", End: "COMMIT", Undo: []string{"ROLLBACK"}},
 	inTxQuery:       "SELECT @@in_transaction",
 	returning:       true,
-	settings:        mysqlSettings,
+	// hiddenColumns: _rowid names a table's single-column integer
+	// primary key without declaring it.
+	hiddenColumns: []string{"_rowid"},
+	settings:      mysqlSettings,
 	connSettings: []Setting{
 		{"the current database", "COALESCE(DATABASE(), '')"},
 		{"sql_mode", "@@SESSION.sql_mode"},

@@ -169,7 +169,7 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 	aborted := d.ErrorAborts() && !outside && SQLState(err) != "" || RolledBack(err)
 	if !aborted {
 		// Undo even when ctx is what failed the write.
-		if rbErr := execAll(context.WithoutCancel(ctx), c, u.Undo); rbErr != nil && !(mysqlError(rbErr) == mysqlNoSavepoint && !outside) {
+		if rbErr := execAll(context.WithoutCancel(ctx), c, u.Undo); rbErr != nil && (mysqlError(rbErr) != mysqlNoSavepoint || outside) {
 			return nil, &Error{Table: table, Step: step, Err: errors.Join(safe(err), fmt.Errorf("undo: %w", safe(rbErr))), Unclean: true}
 		}
 	}
