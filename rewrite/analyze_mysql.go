@@ -203,12 +203,22 @@ func (a *analyzer) mysqlDelete(i int) {
 	a.mysqlTail(i)
 }
 
-// indexHints skips {USE | FORCE | IGNORE} {INDEX | KEY} [FOR ...] (...) hints at i.
+// indexHints skips {USE | FORCE | IGNORE} {INDEX | KEY} [FOR {JOIN |
+// ORDER BY | GROUP BY}] (...) hints at i.
 func (a *analyzer) indexHints(i int) int {
 	for a.isAny(i, "USE", "FORCE", "IGNORE") && a.isAny(i+1, "INDEX", "KEY") {
-		i = a.next(i+2, func(k int) bool { return a.toks[k].Kind == LParen })
-		if i >= a.end {
-			return i
+		i += 2
+		if a.is(i, "FOR") {
+			i++
+			if a.isAny(i, "ORDER", "GROUP") && a.is(i+1, "BY") {
+				i += 2
+			} else if a.is(i, "JOIN") {
+				i++
+			}
+		}
+		if i >= a.end || a.toks[i].Kind != LParen {
+			a.unsupported("( expected in an index hint at " + a.text(i))
+			return a.end
 		}
 		i = a.skipParens(i)
 		if i < a.end && a.toks[i].Kind == Comma && a.isAny(i+1, "USE", "FORCE", "IGNORE") {
