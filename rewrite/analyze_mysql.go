@@ -255,3 +255,12 @@ func (a *analyzer) mysqlTail(i int) {
 		a.unsupported("unexpected " + strings.ToUpper(a.text(i)))
 	}
 }
+
+// mysqlAnalyzeRuns reports whether the ANALYZE whose keyword is before i
+// is MariaDB's ANALYZE [FORMAT=...] statement, which runs the statement
+// (an UPDATE, a DELETE, an INSERT...) and then shows its plan, rather
+// than ANALYZE [NO_WRITE_TO_BINLOG | LOCAL] TABLE, which reads a table's
+// statistics.
+func (a *analyzer) mysqlAnalyzeRuns(i int) bool {
+	return !a.isAny(i, "TABLE", "TABLES", "NO_WRITE_TO_BINLOG", "LOCAL")
+}
