@@ -14,8 +14,10 @@ var libraryPackages = []string{".", "./mapping", "./rewrite", "./txn", "./readpa
 
 // testOnlyModules are modules the tests need and a program using the
 // library must not link. The MySQL driver is among them until the library
-// has a MySQL dialect: only internal/mytest imports it.
-var testOnlyModules = []string{"gorm.io/", "github.com/uptrace/bun", "github.com/pganalyze/pg_query_go", "github.com/go-sql-driver/mysql"}
+// has a MySQL dialect: only internal/mytest imports it. TiDB's MySQL
+// parser (and the pingcap modules it needs) is the rewrite package's
+// tests' oracle.
+var testOnlyModules = []string{"gorm.io/", "github.com/uptrace/bun", "github.com/pganalyze/pg_query_go", "github.com/go-sql-driver/mysql", "github.com/pingcap/"}
 
 // goList returns the packages go list prints for args, run at the
 // module's root.
@@ -50,7 +52,7 @@ func testOnly(pkgs []string) []string {
 	return out
 }
 
-// TestLibraryLinksNoORM: the ORMs and PostgreSQL's parser, which only
+// TestLibraryLinksNoORM: the ORMs and the PostgreSQL and MySQL parsers, which only
 // tests import, are not among the dependencies of the library's packages
 // (without their tests).
 func TestLibraryLinksNoORM(t *testing.T) {
@@ -68,5 +70,8 @@ func TestLibraryLinksNoORM(t *testing.T) {
 	}
 	if found := testOnly(goList(t, "-deps", "./internal/mytest")); !slices.Contains(found, "github.com/go-sql-driver/mysql") {
 		t.Fatalf("go list -deps of internal/mytest found %q, want github.com/go-sql-driver/mysql among them", found)
+	}
+	if found := testOnly(goList(t, "-deps", "-test", "./rewrite")); !slices.Contains(found, "github.com/pingcap/tidb/pkg/parser") {
+		t.Fatalf("go list -deps -test of the rewrite package found %q, want github.com/pingcap/tidb/pkg/parser among them", found)
 	}
 }
