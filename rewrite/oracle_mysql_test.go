@@ -837,3 +837,85 @@ func TestMySQLHiddenWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestMySQLMappingColumns: where a mapping's expression is a column name,
+// plain or double-quoted (mapping's names), MySQL reads a column, not a
+// value, in the mirror's upsert and the derived table of the new rows.
+func TestMySQLMappingColumns(t *testing.T) {
+	m, err := mapping.Parse([]byte(`
+dialect: mysql
+tables:
+  - old: people
+    new: persons
+    key: [id]
+    columns:
+      id: id
+      '"Full Name"': '"full name"'
+      visits: visits + 0
+      city: '"Town"'
+    reverse:
+      id: id
+      '"full name"': '"Full Name"'
+      visits: visits
+      Town: city
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newMySQLOracle()
+	p := rewrite.NewPlanner(rewrite.MySQL, m, &rewrite.Schema{}, 10)
+	tb := p.Table("people")
+	// fields returns the select list of a generated statement.
+	fields := func(what, sql string) []*ast.SelectField {
+		n, err := o.parse(sql)
+		if err != nil {
+			t.Fatalf("%s does not parse in MySQL: %v\n%s", what, err, sql)
+		}
+		var sel *ast.SelectStmt
+		walkMy(n, func(n ast.Node) bool {
+			if s, ok := n.(*ast.SelectStmt); ok && sel == nil && s.Fields != nil {
+				sel = s
+			}
+			return sel == nil
+		})
+		if sel == nil {
+			t.Fatalf("%s has no select list:\n%s", what, sql)
+		}
+		return sel.Fields.Fields
+	}
+	seen := map[int]int{}
+	for _, c := range []struct {
+		what string
+		cols []mapping.Column
+		sql  string
+	}{
+		{"UpsertSQL", tb.Map.Columns, tb.UpsertSQL(1)},
+		{"Derived", tb.Map.Reverse, tb.Derived()},
+	} {
+		fs := fields(c.what, c.sql)
+		if len(fs) != len(c.cols) {
+			t.Fatalf("%s selects %d columns, the mapping has %d:\n%s", c.what, len(fs), len(c.cols), c.sql)
+		}
+		checked := 0
+		for i, col := range c.cols {
+			if col.Expr == "visits + 0" {
+				continue // an expression, not a name
+			}
+			checked++
+			want := strings.Trim(col.Expr, `"`)
+			if cn, ok := fs[i].Expr.(*ast.ColumnNameExpr); ok && cn.Name.Name.O == want {
+				continue
+			}
+			msg := fmt.Sprintf("%s: the mapping's expression %s names the column %s, but MySQL reads %T in:\n%s", c.what, col.Expr, want, fs[i].Expr, c.sql)
+			if k := mysqlKnown(col.Expr, msg); k >= 0 {
+				seen[k]++
+				continue
+			}
+			t.Error(msg)
+		}
+		if checked < 3 {
+			t.Fatalf("%s: %d names checked, want 3 or more", c.what, checked)
+		}
+	}
+	checkKnownSeen(t, "TestMySQLMappingColumns", seen)
+}
