@@ -76,6 +76,7 @@ var mysqlOracleCorpus = []string{
 	// RETURNING (MariaDB 10.5)
 	"INSERT INTO users (id, full_name) VALUES (?, ?) RETURNING id, full_name",
 	"INSERT INTO users (full_name) SELECT msg FROM audit WHERE id < ? RETURNING id, UPPER(full_name) AS shout",
+	"REPLACE INTO memberships (org_id, user_id, role) VALUES (?, ?, 'x') RETURNING org_id + ?, role",
 	// refused INSERTs
 	"INSERT INTO memberships VALUES (1, 2, 'x')",
 	"INSERT INTO users (id, full_name) VALUES (1 + 1, 'x')",
@@ -137,6 +138,7 @@ var mysqlOracleCorpus = []string{
 	"DELETE FROM memberships WHERE org_id = ? AND user_id IN (?, ?)",
 	"DELETE FROM memberships PARTITION (p0) WHERE org_id = 1",
 	"DELETE FROM users WHERE id = ? RETURNING id, email",
+	"DELETE FROM memberships WHERE org_id = ? ORDER BY user_id LIMIT ? RETURNING user_id, CONCAT(role, ?) AS r;",
 	"DELETE FROM `users` WHERE `full_name` = \"O\\\"Brien\"",
 	"DELETE FROM users WHERE full_name = 'x' -- comment\n AND id = 1",
 	"DELETE FROM users WHERE full_name = '-- not a comment' AND id = ?",
@@ -237,7 +239,8 @@ func (o *mysqlOracle) parse(src string) (_ ast.StmtNode, err error) {
 //
 //   - MariaDB's RETURNING (on INSERT, REPLACE and DELETE): text that does
 //     not parse is parsed again without a trailing RETURNING clause, and
-//     judged without it; returning is then the clause's list;
+//     judged without it when it is then an INSERT, REPLACE or DELETE;
+//     returning is then the clause's list;
 //   - MySQL 8.0.19's row alias (INSERT ... VALUES (...) AS new [(a, b)]
 //     ON DUPLICATE KEY UPDATE c = new.c): the alias clause and the
 //     alias's qualifiers are blanked out, with spaces, so that the text
@@ -257,12 +260,35 @@ func (o *mysqlOracle) parseCaller(src string) (stmt ast.StmtNode, returning stri
 	}
 	for _, text := range texts {
 		for _, cut := range cutReturning(text) {
-			if stmt, err2 := o.parse(cut[0]); err2 == nil {
-				return stmt, cut[1], nil
+			stmt, err2 := o.parse(cut[0])
+			switch stmt.(type) {
+			case *ast.InsertStmt, *ast.DeleteStmt:
+				if err2 == nil {
+					return stmt, cut[1], nil
+				}
 			}
 		}
 	}
 	return nil, "", err
+}
+
+// callerParams returns the offsets of the "?" parameters of a caller's
+// statement parsed by parseCaller: those of its tree and those of its
+// RETURNING list, which ends the text.
+func (o *mysqlOracle) callerParams(src string, n ast.StmtNode, returning string) []int {
+	out := myParams(n)
+	if returning == "" {
+		return out
+	}
+	sel, err := o.parse("SELECT " + returning)
+	if err != nil {
+		return append(out, -1) // the list is no select list: agree with nothing
+	}
+	at := strings.LastIndex(src, returning) - len("SELECT ")
+	for _, p := range myParams(sel) {
+		out = append(out, at+p)
+	}
+	return out
 }
 
 // cutReturning splits src at each RETURNING keyword outside parentheses,
@@ -441,7 +467,7 @@ func ourMyParams(st *rewrite.Statement) []int {
 
 // myDisagreements compares the analyzer with MySQL's parse of src (or of
 // its head before RETURNING, returning being the clause's list).
-func myDisagreements(src string, st *rewrite.Statement, n ast.StmtNode, returning string) []string {
+func myDisagreements(src string, st *rewrite.Statement, n ast.StmtNode, returning string, params []int) []string {
 	var out []string
 	if got, want := st.Kind.String(), myKind(n); got != want {
 		out = append(out, fmt.Sprintf("kind %s, MySQL says %s (%T)", got, want, n))
@@ -449,7 +475,7 @@ func myDisagreements(src string, st *rewrite.Statement, n ast.StmtNode, returnin
 	if st.Multi {
 		out = append(out, "Multi, but MySQL parsed one statement")
 	}
-	if got, want := ourMyParams(st), myParams(n); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, want := ourMyParams(st), params; fmt.Sprint(got) != fmt.Sprint(want) {
 		out = append(out, fmt.Sprintf("parameters at %v, MySQL says %v", got, want))
 	}
 	tn, single := myTarget(n)
@@ -489,7 +515,7 @@ func TestMySQLOracle(t *testing.T) {
 			t.Errorf("Analyze(%q): %v", src, err)
 			continue
 		}
-		for _, d := range myDisagreements(src, st, n, returning) {
+		for _, d := range myDisagreements(src, st, n, returning, o.callerParams(src, n, returning)) {
 			if k := mysqlKnown(src, d); k >= 0 {
 				seen[k]++
 				continue
@@ -660,7 +686,7 @@ func TestMySQLPlansParse(t *testing.T) {
 	actions := map[string]int{}
 	for _, p := range mysqlOraclePlanners(t) {
 		for _, src := range mysqlOracleCorpus {
-			n, _, err := g.o.parseCaller(src)
+			n, returning, err := g.o.parseCaller(src)
 			if err != nil {
 				continue // reported by TestMySQLOracle
 			}
@@ -675,7 +701,7 @@ func TestMySQLPlansParse(t *testing.T) {
 			if plan.Action == rewrite.Mirror && (len(written) != 1 || !strings.EqualFold(plan.Table.Map.Old, written[0])) {
 				t.Errorf("%q: a Mirror plan of %s, but MySQL says the statement writes %v", src, plan.Table.Map.Old, written)
 			}
-			g.plan(src, plan, myKind(n), len(myParams(n)))
+			g.plan(src, plan, myKind(n), len(g.o.callerParams(src, n, returning)))
 		}
 	}
 	seen := map[int]int{}
@@ -709,6 +735,24 @@ func TestMySQLOracleJudge(t *testing.T) {
 		if err != nil || list != c.list {
 			t.Errorf("parseCaller(%q): list %q, %v; want %q", c.src, list, err, c.list)
 		}
+	}
+	// RETURNING is MariaDB's on INSERT, REPLACE and DELETE only.
+	if _, _, err := o.parseCaller("SELECT * FROM users RETURNING ?"); err == nil {
+		t.Error("parseCaller parsed a SELECT with RETURNING")
+	}
+	const src = "DELETE FROM users WHERE id = ? RETURNING id + ?, ?"
+	n, list, err := o.parseCaller(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var marks []int // every "?" of src is a parameter
+	for i := range src {
+		if src[i] == '?' {
+			marks = append(marks, i)
+		}
+	}
+	if got := o.callerParams(src, n, list); len(marks) != 3 || fmt.Sprint(got) != fmt.Sprint(marks) {
+		t.Errorf("callerParams(%q) = %v, want %v", src, got, marks)
 	}
 	const alias = "INSERT INTO users (id, full_name) VALUES (?, ?) AS new (i, f) ON DUPLICATE KEY UPDATE full_name = new.f"
 	const want = "INSERT INTO users (id, full_name) VALUES (?, ?)               ON DUPLICATE KEY UPDATE full_name =     f"
@@ -751,7 +795,7 @@ func FuzzMySQLOracle(f *testing.F) {
 		}
 		got, want := st.Kind.String(), myKind(n)
 		if four[got] || four[want] {
-			for _, d := range myDisagreements(src, st, n, returning) {
+			for _, d := range myDisagreements(src, st, n, returning, o.callerParams(src, n, returning)) {
 				if mysqlKnown(src, d) < 0 {
 					t.Fatalf("Analyze(%q): %s", src, d)
 				}
@@ -765,7 +809,7 @@ func FuzzMySQLOracle(f *testing.F) {
 					g.fail(src, "writes %s (mapped as the old table), but the plan is action %d", table, plan.Action)
 				}
 			}
-			g.plan(src, plan, myKind(n), len(myParams(n)))
+			g.plan(src, plan, myKind(n), len(o.callerParams(src, n, returning)))
 		}
 		for _, f := range g.failures {
 			if mysqlKnown(f.src, f.msg) < 0 {

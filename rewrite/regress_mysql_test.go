@@ -309,7 +309,7 @@ func (r *myRegressRun) analyze(src string, n ast.StmtNode, returning string) {
 	} else if st.Kind.IsWrite() {
 		r.target++
 	}
-	for _, d := range myDisagreements(src, st, n, returning) {
+	for _, d := range myDisagreements(src, st, n, returning, r.g.o.callerParams(src, n, returning)) {
 		if r.fail(src, "%s", d) {
 			r.disagreements++
 		}
@@ -318,7 +318,7 @@ func (r *myRegressRun) analyze(src string, n ast.StmtNode, returning string) {
 
 // statement judges one statement with every table it names mapped in
 // turn.
-func (r *myRegressRun) statement(src string, n ast.StmtNode, written []string) {
+func (r *myRegressRun) statement(src string, n ast.StmtNode, written []string, params int) {
 	for _, table := range myTables(n) {
 		for _, asNew := range []bool{false, true} {
 			old, new := table, table+"_dwnew"
@@ -330,12 +330,12 @@ func (r *myRegressRun) statement(src string, n ast.StmtNode, written []string) {
 				r.unmappable++
 				continue
 			}
-			r.plan(src, n, table, asNew, written, p)
+			r.plan(src, n, table, asNew, written, params, p)
 		}
 	}
 }
 
-func (r *myRegressRun) plan(src string, n ast.StmtNode, table string, asNew bool, written []string, p *rewrite.Planner) {
+func (r *myRegressRun) plan(src string, n ast.StmtNode, table string, asNew bool, written []string, params int, p *rewrite.Planner) {
 	role := "old"
 	if asNew {
 		role = "new"
@@ -374,7 +374,7 @@ func (r *myRegressRun) plan(src string, n ast.StmtNode, table string, asNew bool
 		r.fail(src, "with %s as the %s table, a Mirror plan, but MySQL writes %v", table, role, written)
 	}
 	before := len(r.g.failures)
-	r.g.plan(src, plan, myKind(n), len(myParams(n)))
+	r.g.plan(src, plan, myKind(n), params)
 	for _, f := range r.g.failures[before:] {
 		r.fail(f.src, "with %s as the %s table: %s", table, role, f.msg)
 	}
@@ -474,7 +474,7 @@ func TestRegressMySQL(t *testing.T) {
 	}
 	for _, s := range stmts {
 		r.analyze(s.src, s.n, s.returning)
-		r.statement(s.src, s.n, myWritten(s.n))
+		r.statement(s.src, s.n, myWritten(s.n), len(o.callerParams(s.src, s.n, s.returning)))
 	}
 	known := 0
 	for _, n := range r.knownSeen {
