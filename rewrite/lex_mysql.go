@@ -98,9 +98,12 @@ func lexMySQL(src string, mode MySQLMode) ([]Token, error) {
 			i, kind = scanWord(src, i), Word
 		case isDigit(c) || (c == '.' && i+1 < len(src) && isDigit(src[i+1])):
 			i = scanNumber(src, i)
+			if c != '.' && i < len(src) && isIdentChar(src[i]) && !hasDot(src[start:i]) {
+				i = scanWord(src, i) // 0xg, 0b12: the server reads one name
+			}
 			kind = Number
 			if !mysqlNumber(src[start:i]) {
-				kind = Word // 1st_place, 123abc: identifiers
+				kind = Word // 1st_place, 123abc, 0xg: identifiers
 			}
 		case c == '?':
 			i, kind = i+1, Param
@@ -114,6 +117,16 @@ func lexMySQL(src string, mode MySQLMode) ([]Token, error) {
 		toks = append(toks, mkToken(kind, start, i))
 	}
 	return toks, nil
+}
+
+// hasDot reports whether s holds a dot.
+func hasDot(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			return true
+		}
+	}
+	return false
 }
 
 // afterName reports whether the last token of toks is a name (a word or
