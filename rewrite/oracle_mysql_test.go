@@ -119,6 +119,7 @@ var mysqlOracleCorpus = []string{
 	"UPDATE users SET visits = visits + 1 WHERE id = 1 ORDER BY id",
 	"UPDATE users SET visits = 1 LIMIT ?",
 	"UPDATE users SET visits = ?ORDER BY id LIMIT 1",
+	"UPDATE users SET visits = 1.",
 	"UPDATE users SET full_name = \"O\\\"Brien ?\" WHERE id = ? # ?",
 	"UPDATE users SET visits = 1 WHERE id IN (SELECT id FROM audit WHERE msg = 'x') -- tail\n",
 	// refused UPDATEs
@@ -239,8 +240,8 @@ func (o *mysqlOracle) parse(src string) (_ ast.StmtNode, err error) {
 //
 //   - MariaDB's RETURNING (on INSERT, REPLACE and DELETE): text that does
 //     not parse is parsed again without a trailing RETURNING clause, and
-//     judged without it when it is then an INSERT, REPLACE or DELETE;
-//     returning is then the clause's list;
+//     judged without it when it is then an INSERT, REPLACE or DELETE and
+//     the clause's list is a select list; returning is then the list;
 //   - MySQL 8.0.19's row alias (INSERT ... VALUES (...) AS new [(a, b)]
 //     ON DUPLICATE KEY UPDATE c = new.c): the alias clause and the
 //     alias's qualifiers are blanked out, with spaces, so that the text
@@ -263,7 +264,7 @@ func (o *mysqlOracle) parseCaller(src string) (stmt ast.StmtNode, returning stri
 			stmt, err2 := o.parse(cut[0])
 			switch stmt.(type) {
 			case *ast.InsertStmt, *ast.DeleteStmt:
-				if err2 == nil {
+				if _, err3 := o.parse("SELECT " + cut[1]); err2 == nil && err3 == nil {
 					return stmt, cut[1], nil
 				}
 			}
