@@ -346,11 +346,18 @@ func blankRowAlias(src string) (string, bool) {
 		if depth != 0 || !word(i, "AS") || i+1 >= len(toks) {
 			continue
 		}
+		name := func(k int) bool { return toks[k].Kind == rewrite.Word || toks[k].Kind == rewrite.QuotedIdent }
+		if !name(i + 1) {
+			continue
+		}
 		alias := toks[i+1].Text(src)
 		j := i + 2
 		if j < len(toks) && toks[j].Kind == rewrite.LParen {
-			for j < len(toks) && toks[j].Kind != rewrite.RParen {
-				j++
+			// The alias's column names, and nothing else.
+			for j++; j < len(toks) && (name(j) || toks[j].Kind == rewrite.Comma); j++ {
+			}
+			if j >= len(toks) || toks[j].Kind != rewrite.RParen {
+				continue
 			}
 			j++
 		}
