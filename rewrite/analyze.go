@@ -257,6 +257,9 @@ func (a *analyzer) statement(i int) {
 	case a.is(i, "EXPLAIN") && a.explainRuns(i+1):
 		// PostgreSQL's EXPLAIN ANALYZE runs the statement it explains.
 		a.st.Kind = KindOther
+	case a.is(i, "ANALYZE") && a.d.mysql && a.mysqlAnalyzeRuns(i+1):
+		// MariaDB's ANALYZE runs the statement it explains.
+		a.st.Kind = KindOther
 	case a.isAny(i, "PRAGMA", "EXPLAIN", "ANALYZE", "REINDEX", "VACUUM", "ATTACH", "DETACH"):
 		a.st.Kind = KindUtility
 	default:

@@ -366,14 +366,22 @@ func (a *analyzer) multiDelete(targets []string, i int) {
 	a.mysqlTail(j)
 }
 
-// indexHints skips {USE | FORCE | IGNORE} {INDEX | KEY} [FOR ...] (...) hints at i.
+// indexHints skips {USE | FORCE | IGNORE} {INDEX | KEY} [FOR {JOIN |
+// ORDER BY | GROUP BY}] (...) hints at i.
 func (a *analyzer) indexHints(i int) int {
 	for a.isAny(i, "USE", "FORCE", "IGNORE") && a.isAny(i+1, "INDEX", "KEY") {
-		for i += 2; i < a.end && a.toks[i].Kind != LParen; i++ { // FOR JOIN, FOR ORDER BY, FOR GROUP BY
+		i += 2
+		if a.is(i, "FOR") {
+			i++
+			if a.isAny(i, "ORDER", "GROUP") && a.is(i+1, "BY") {
+				i += 2
+			} else if a.is(i, "JOIN") {
+				i++
+			}
 		}
-		if i >= a.end {
-			a.unsupported("( expected in an index hint")
-			return i
+		if i >= a.end || a.toks[i].Kind != LParen {
+			a.unsupported("( expected in an index hint at " + a.text(i))
+			return a.end
 		}
 		i = a.skipParens(i)
 		if i < a.end && a.toks[i].Kind == Comma && a.isAny(i+1, "USE", "FORCE", "IGNORE") {
@@ -409,4 +417,13 @@ func (a *analyzer) mysqlTail(i int) {
 	if i < a.end {
 		a.unsupported("unexpected " + strings.ToUpper(a.text(i)))
 	}
+}
+
+// mysqlAnalyzeRuns reports whether the ANALYZE whose keyword is before i
+// is MariaDB's ANALYZE [FORMAT=...] statement, which runs the statement
+// (an UPDATE, a DELETE, an INSERT...) and then shows its plan, rather
+// than ANALYZE [NO_WRITE_TO_BINLOG | LOCAL] TABLE, which reads a table's
+// statistics.
+func (a *analyzer) mysqlAnalyzeRuns(i int) bool {
+	return !a.isAny(i, "TABLE", "TABLES", "NO_WRITE_TO_BINLOG", "LOCAL")
 }

@@ -88,11 +88,22 @@ func lexMySQL(src string, mode MySQLMode) ([]Token, error) {
 				return nil, lexError(start, "@ is not followed by a variable name")
 			}
 			i, kind = end, Word
+		case c == '.' && afterName(toks, start):
+			// After a name, "." separates it from the next name, which
+			// begins right after the dot even with a digit (t.1st, db.0a),
+			// as the server's lexer reads them (MY_LEX_IDENT_SEP).
+			i, kind = i+1, Dot
+		case isDigit(c) && len(toks) > 0 && toks[len(toks)-1].Kind == Dot && int(toks[len(toks)-1].End) == start &&
+			afterName(toks[:len(toks)-1], int(toks[len(toks)-1].Start)):
+			i, kind = scanWord(src, i), Word
 		case isDigit(c) || (c == '.' && i+1 < len(src) && isDigit(src[i+1])):
 			i = scanNumber(src, i)
+			if c != '.' && i < len(src) && isIdentChar(src[i]) && !hasDot(src[start:i]) {
+				i = scanWord(src, i) // 0xg, 0b12: the server reads one name
+			}
 			kind = Number
 			if !mysqlNumber(src[start:i]) {
-				kind = Word // 1st_place, 123abc: identifiers
+				kind = Word // 1st_place, 123abc, 0xg: identifiers
 			}
 		case c == '?':
 			i, kind = i+1, Param
@@ -106,6 +117,26 @@ func lexMySQL(src string, mode MySQLMode) ([]Token, error) {
 		toks = append(toks, mkToken(kind, start, i))
 	}
 	return toks, nil
+}
+
+// hasDot reports whether s holds a dot.
+func hasDot(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			return true
+		}
+	}
+	return false
+}
+
+// afterName reports whether the last token of toks is a name (a word or
+// a quoted identifier) that ends at offset at.
+func afterName(toks []Token, at int) bool {
+	if len(toks) == 0 {
+		return false
+	}
+	last := toks[len(toks)-1]
+	return int(last.End) == at && (last.Kind == Word || last.Kind == QuotedIdent)
 }
 
 // scanMySQLString returns the offset just past the quote q that closes the

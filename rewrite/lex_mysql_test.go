@@ -60,6 +60,10 @@ func TestLexMySQL(t *testing.T) {
 		{"SELECT X'4142', x'41', b'101', N'abc', _utf8mb4'x'", def, "W:SELECT S:X'4142' ,:, S:x'41' ,:, S:b'101' ,:, S:N'abc' ,:, W:_utf8mb4 S:'x'"},
 		{"SELECT 0x1F, 0b101, 1.5e3, .5, 12, 1e", def, "W:SELECT N:0x1F ,:, N:0b101 ,:, N:1.5e3 ,:, N:.5 ,:, N:12 ,:, W:1e"},
 		{"SELECT 1st_place, 0X1F, 123abc FROM t1", def, "W:SELECT W:1st_place ,:, W:0X1F ,:, W:123abc W:FROM W:t1"},
+		{"SELECT 0xg, 0Xreturning, 0b12, 0x1Fz, 0x1F FROM t", def, "W:SELECT W:0xg ,:, W:0Xreturning ,:, W:0b12 ,:, W:0x1Fz ,:, N:0x1F W:FROM W:t"},
+		// Right after a name and a dot comes a name, even one that begins with a digit.
+		{"UPDATE db.0a SET t.1e5 = `t`.5, x = t .5, y = t. 5", def,
+			"W:UPDATE W:db .:. W:0a W:SET W:t .:. W:1e5 O:= Q:`t` .:. W:5 ,:, W:x O:= W:t N:.5 ,:, W:y O:= W:t .:. N:5"},
 		// Variables are words, not parameters.
 		{"SET @x := 1, @`y z` = 2, @'w' = 3, @@session.sql_mode = '', @@autocommit = 0", def,
 			"W:SET W:@x O::= N:1 ,:, W:@`y z` O:= N:2 ,:, W:@'w' O:= N:3 ,:, W:@@session.sql_mode O:= S:'' ,:, W:@@autocommit O:= N:0"},

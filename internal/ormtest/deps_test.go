@@ -16,8 +16,9 @@ var libraryPackages = []string{".", "./mapping", "./rewrite", "./txn", "./readpa
 const command = "./cmd/dualwrite"
 
 // testOnlyModules are modules the tests need and neither a program using
-// the library nor the command may link.
-var testOnlyModules = []string{"gorm.io/", "github.com/uptrace/bun", "github.com/pganalyze/pg_query_go"}
+// the library nor the command may link. TiDB's MySQL parser (and the
+// pingcap modules it needs) is the rewrite package's tests' oracle.
+var testOnlyModules = []string{"gorm.io/", "github.com/uptrace/bun", "github.com/pganalyze/pg_query_go", "github.com/pingcap/"}
 
 // mysqlDriver is the MySQL driver: the command links it to open MySQL
 // and MariaDB, and the library must not (a program brings its own base
@@ -62,7 +63,7 @@ func testOnly(pkgs []string, modules ...string) []string {
 	return out
 }
 
-// TestLibraryLinksNoORM: the ORMs and PostgreSQL's parser, which only
+// TestLibraryLinksNoORM: the ORMs and the PostgreSQL and MySQL parsers, which only
 // tests import, are not among the dependencies of the library's packages
 // nor of the command (without their tests); the MySQL driver is among the
 // command's, and not among the library's.
@@ -88,5 +89,8 @@ func TestLibraryLinksNoORM(t *testing.T) {
 	}
 	if found := testOnly(goList(t, "-deps", "./internal/mytest"), mysqlDriver); !slices.Contains(found, mysqlDriver) {
 		t.Fatalf("go list -deps of internal/mytest found %q, want %s among them", found, mysqlDriver)
+	}
+	if found := testOnly(goList(t, "-deps", "-test", "./rewrite")); !slices.Contains(found, "github.com/pingcap/tidb/pkg/parser") {
+		t.Fatalf("go list -deps -test of the rewrite package found %q, want github.com/pingcap/tidb/pkg/parser among them", found)
 	}
 }
