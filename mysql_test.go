@@ -13,6 +13,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/internal/mytest"
 	"github.com/dualwrite/dualwrite/mapping"
@@ -408,5 +409,18 @@ func TestMySQLZeroKey(t *testing.T) {
 			}
 			e.checkInvariant()
 		})
+	}
+}
+
+// TestMySQLQuotedNameInMapping: "..." is a string in MySQL, so a mapping
+// expression that quotes a name so would write the name's text into every
+// row: the check at connect refuses the mapping, naming the column.
+func TestMySQLQuotedNameInMapping(t *testing.T) {
+	b := mysqlBackend
+	yaml := strings.Replace(corpus.MySQLMapping, `email_address: email`, `email_address: '"email"'`, 1)
+	e := newEnvWith(t, b.schema, yaml, dbtest.Connector{DSN: b.dsn(t), Base: b.driver})
+	_, err := e.db.Exec("INSERT INTO audit (id, msg) VALUES (1, 'x')")
+	if !errors.Is(err, dualwrite.ErrSchemaMismatch) || !strings.Contains(err.Error(), "email_address") || !strings.Contains(err.Error(), "backquotes") {
+		t.Fatalf("got %v, want ErrSchemaMismatch naming accounts.email_address and the fix", err)
 	}
 }

@@ -185,3 +185,23 @@ func TestMySQLRestrict(t *testing.T) {
 		t.Fatalf("upsert: %s", got)
 	}
 }
+
+// TestMySQLReadHints: a read with an index hint or a PARTITION clause
+// cannot be served from the new table, whose derived table takes neither:
+// its plan says so, and the old read phase runs it as written.
+func TestMySQLReadHints(t *testing.T) {
+	p := mysqlPlanner(t, rewrite.MySQL)
+	for _, q := range []string{
+		"SELECT * FROM users USE INDEX (PRIMARY) WHERE id = 1",
+		"SELECT * FROM users u FORCE KEY FOR JOIN (email) JOIN audit a ON a.id = u.id",
+		"SELECT * FROM users PARTITION (p0)",
+	} {
+		plan, _ := p.Plan(q)
+		if plan.Action != rewrite.Read || plan.Err == nil || !strings.Contains(plan.Err.Error(), "old table's") {
+			t.Errorf("%s: action %d, %v; want a read that cannot be served from the new table", q, plan.Action, plan.Err)
+		}
+	}
+	if plan, _ := p.Plan("SELECT `use`, `index` FROM users"); plan.Err != nil {
+		t.Errorf("columns named use and index: %v", plan.Err)
+	}
+}

@@ -70,7 +70,11 @@ func (r *Restrict) SQL(t *Table, args []driver.NamedValue, keys [][]driver.Value
 	for _, a := range args[min(r.Args, len(args)):] {
 		add(a.Value)
 	}
-	return r.Head + cond + r.Tail, out
+	tail := r.Tail
+	if tail != "" && tail[0] > ' ' {
+		tail = " " + tail // WHERE(x)ORDER BY ...: the condition needs a space after it
+	}
+	return r.Head + cond + tail, out
 }
 
 // MaxRestrictKeys is the most rows a MySQL UPDATE or DELETE on a mapped

@@ -70,6 +70,11 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 		}
 	}
 	toks = toks[:end]
+	if p.d.mysql {
+		if err := mysqlHints(query, toks); err != nil {
+			return nil, err
+		}
+	}
 	rp := &ReadPlan{Fingerprint: fingerprint(query)}
 	word := func(i int) string {
 		if i < 0 || i >= len(toks) || toks[i].Kind != Word || i > 0 && toks[i-1].Kind == Dot {
@@ -420,4 +425,22 @@ func fingerprint(query string) string {
 	h := fnv.New64a()
 	h.Write([]byte(query))
 	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// mysqlHints refuses a MySQL query with an index hint or a PARTITION
+// clause: after a mapped table they would follow the derived table that
+// stands in for it, which takes neither (the new table has indexes and
+// partitions of its own).
+func mysqlHints(query string, toks []Token) error {
+	for i := 0; i+1 < len(toks); i++ {
+		w, next := strings.ToUpper(toks[i].Text(query)), strings.ToUpper(toks[i+1].Text(query))
+		switch {
+		case toks[i].Kind != Word || i > 0 && toks[i-1].Kind == Dot:
+		case (w == "USE" || w == "FORCE" || w == "IGNORE") && (next == "INDEX" || next == "KEY"):
+			return fmt.Errorf("an index hint (%s %s), which names the old table's indexes", w, next)
+		case w == "PARTITION" && toks[i+1].Kind == LParen:
+			return fmt.Errorf("a PARTITION clause, which names the old table's partitions")
+		}
+	}
+	return nil
 }

@@ -397,21 +397,14 @@ var mysqlRegressKnown = []struct {
 	{regexp.MustCompile(`(?i)^with .*\) *(\(|table )`), regexp.MustCompile("^kind other, MySQL says select"), "TestRegressMySQL",
 		"the analyzer finds the query after WITH by its first keyword, and misses a parenthesized query (MySQL and MariaDB) or MySQL 8's TABLE: " +
 			"it calls the statement unclassifiable, and the planner refuses it when it names a mapped table, a read refused (analyze.go)"},
-	{regexp.MustCompile(`(?i)\b(use|force|ignore) +(index|key)\b|\bpartition *\(`), regexp.MustCompile("Read.NewQuery does not parse"), "TestRegressMySQL",
-		"the read plan puts a derived table of the new table where the query names the old one and keeps the index hint or PARTITION " +
-			"clause after it, which MySQL allows after a table only: the query fails with a syntax error in the read phases new and compare (read.go)"},
 	{regexp.MustCompile(`(?i)^select \* from t full, `), regexp.MustCompile("Read.NewQuery does not parse"), "TestRegressMySQL",
 		"FULL is no keyword in MySQL, so \"t full\" is the table t with the alias full; the read plan reads it as a keyword and adds a second alias (read.go)"},
 	{regexp.MustCompile(`(?i) as of timestamp | tablesample `), regexp.MustCompile(""), "TestRegressMySQL",
 		"TiDB's extensions (stale reads, TABLESAMPLE), which MySQL and MariaDB reject"},
-	{regexp.MustCompile(`(?i)\S(order|limit|returning)\b`), regexp.MustCompile(`Restrict\(0 keys\) does not parse[\s\S]* FALSE(?i:order|limit|returning)`), "TestMySQLPlansParse",
-		"the restricted UPDATE or DELETE is the statement's text with the key condition after its WHERE body, and the rest of the text right " +
-			"after the condition: where no white space separates the WHERE body or the SET list from ORDER BY, LIMIT or RETURNING (WHERE id = ?ORDER BY id), the condition " +
-			"for no keys, FALSE, runs into the keyword (plan_mysql.go: Restrict.Tail wants a leading space)"},
 	{regexp.MustCompile(`^"`), regexp.MustCompile(`names the column .*, but MySQL reads \*test_driver.ValueExpr`), "TestMySQLMappingColumns",
 		"a mapping's double-quoted name is written into the generated SQL as it is, and MySQL (without ANSI_QUOTES, which the dialect " +
 			"requires) reads \"...\" as a string: the mirror writes the name's text into the new column, and reads of the new table return it " +
-			"(mirror.go: spell such names with Dialect.Quote, or refuse them in a MySQL mapping)"},
+			"where the planner is given such a mapping; the schema check refuses it (internal/schema: quotedStrings), so no driver plans with it"},
 	{regexp.MustCompile(`\d\.\s*$`), regexp.MustCompile(`^(Restrict\(\d keys\)|PreSelect) does not parse in MySQL: .* near "(WHERE |FOR UPDATE)`), "TestMySQLPlansParse",
 		"the oracle's: TiDB's lexer reads a number that ends in a dot (1.) and a word after it otherwise than MySQL; MariaDB 10.11 runs " +
 			"UPDATE t SET a = 0. WHERE FALSE"},

@@ -66,6 +66,7 @@ func InspectMySQL(ctx context.Context, q Querier, m *mapping.Mapping) (s *rewrit
 	if in.cat, err = loadMySQLCatalog(ctx, q, in.d, strings.Contains(version, "MariaDB")); err != nil {
 		return nil, nil, err
 	}
+	quotedStrings(in, m)
 	return in.run(m)
 }
 
@@ -295,4 +296,30 @@ func mysqlErrorNumber(err error) int {
 	}
 	n, _ := strconv.Atoi(rest[:end])
 	return n
+}
+
+// quotedStrings reports the mapping expressions that hold a "..." string:
+// without ANSI_QUOTES (which dualwrite refuses) MySQL reads "Full Name" as
+// a string, so an expression meant to name a column would write the
+// name's text into every row.
+func quotedStrings(in *inspector, m *mapping.Mapping) {
+	for _, t := range m.Tables {
+		for _, sec := range []struct {
+			table string
+			cols  []mapping.Column
+		}{{t.New, t.Columns}, {t.Old, t.Reverse}} {
+			for _, c := range sec.cols {
+				toks, err := rewrite.MySQL.Lex(c.Expr)
+				if err != nil {
+					continue // the expression check reports it
+				}
+				for _, tok := range toks {
+					if tok.Kind == rewrite.String && c.Expr[tok.Start] == '"' {
+						in.problem(sec.table, c.Name, "the expression %s holds %s, which MySQL reads as a string, not a name: quote names with backquotes (`Full Name`) and strings with single quotes", c.Expr, tok.Text(c.Expr))
+						break
+					}
+				}
+			}
+		}
+	}
 }
