@@ -205,3 +205,20 @@ func TestMySQLReadHints(t *testing.T) {
 		t.Errorf("columns named use and index: %v", plan.Err)
 	}
 }
+
+// TestMySQLReadAliases: MySQL's words after a table reference that are
+// no alias (STRAIGHT_JOIN, LOCK IN SHARE MODE), and FULL, which is one:
+// the derived table that stands in for the old table keeps the name the
+// query calls it by.
+func TestMySQLReadAliases(t *testing.T) {
+	p := mysqlPlanner(t, rewrite.MySQL)
+	for q, want := range map[string]string{
+		"SELECT * FROM users STRAIGHT_JOIN audit": ") AS users STRAIGHT_JOIN audit",
+		"SELECT full.id FROM users full":          ") full",
+	} {
+		plan, _ := p.Plan(q)
+		if plan.Read == nil || plan.Err != nil || !strings.HasSuffix(plan.Read.NewQuery, want) {
+			t.Errorf("%s: %+v; want the new query to end in %q", q, plan.Read, want)
+		}
+	}
+}

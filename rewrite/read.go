@@ -59,6 +59,18 @@ var notAlias = map[string]bool{
 	"SELECT": true, "FROM": true, "OFFSET": true, "FETCH": true, "FOR": true,
 }
 
+// mysqlNotAlias are MySQL's words of notAlias's kind; FULL is none (MySQL
+// has no FULL JOIN: "users full" is the table with an alias).
+var mysqlNotAlias = map[string]bool{"STRAIGHT_JOIN": true, "LOCK": true, "PARTITION": true, "USE": true, "FORCE": true, "IGNORE": true}
+
+// aliasWord reports whether a word after a table reference is its alias.
+func (p *Planner) aliasWord(w string) bool {
+	if p.d.mysql {
+		return w == "FULL" || !notAlias[w] && !mysqlNotAlias[w]
+	}
+	return !notAlias[w]
+}
+
 // read builds the read plan of a SELECT that names a mapped old table, or a
 // Refuse-worthy error naming the construct it cannot route with certainty.
 func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, error) {
@@ -219,7 +231,7 @@ func (p *Planner) read(query string, toks []Token, st *Statement) (*ReadPlan, er
 				return nil, fmt.Errorf("TABLESAMPLE on mapped table %s", name)
 			}
 			hasAlias := word(k) == "AS" || k < len(toks) && (toks[k].Kind == QuotedIdent || toks[k].Kind == String ||
-				toks[k].Kind == Word && !notAlias[word(k)])
+				toks[k].Kind == Word && p.aliasWord(word(k)))
 			repl := tr.table.derived
 			if !hasAlias {
 				repl += " AS " + toks[j].Text(query)

@@ -397,8 +397,6 @@ var mysqlRegressKnown = []struct {
 	{regexp.MustCompile(`(?i)^with .*\) *(\(|table )`), regexp.MustCompile("^kind other, MySQL says select"), "TestRegressMySQL",
 		"the analyzer finds the query after WITH by its first keyword, and misses a parenthesized query (MySQL and MariaDB) or MySQL 8's TABLE: " +
 			"it calls the statement unclassifiable, and the planner refuses it when it names a mapped table, a read refused (analyze.go)"},
-	{regexp.MustCompile(`(?i)^select \* from t full, `), regexp.MustCompile("Read.NewQuery does not parse"), "TestRegressMySQL",
-		"FULL is no keyword in MySQL, so \"t full\" is the table t with the alias full; the read plan reads it as a keyword and adds a second alias (read.go)"},
 	{regexp.MustCompile(`(?i) as of timestamp | tablesample `), regexp.MustCompile(""), "TestRegressMySQL",
 		"TiDB's extensions (stale reads, TABLESAMPLE), which MySQL and MariaDB reject"},
 	{regexp.MustCompile(`^"`), regexp.MustCompile(`names the column .*, but MySQL reads \*test_driver.ValueExpr`), "TestMySQLMappingColumns",
