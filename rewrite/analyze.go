@@ -61,6 +61,9 @@ type Statement struct {
 	SetValues []Span
 	// UpsertSetColumns are the columns an ON CONFLICT DO UPDATE SET assigns, folded.
 	UpsertSetColumns []string
+	// UpsertSetValues are the values a MySQL ON DUPLICATE KEY UPDATE
+	// assigns, one span per column of UpsertSetColumns.
+	UpsertSetValues []Span
 	// With is the WITH clause before the statement, keyword included.
 	With Span
 	// WithWrites is set when a common table expression of the WITH clause

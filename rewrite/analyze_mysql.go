@@ -64,7 +64,11 @@ func (a *analyzer) mysqlInsert(i int) {
 	}
 	if a.is(i, "ON") && a.is(i+1, "DUPLICATE") && a.is(i+2, "KEY") && a.is(i+3, "UPDATE") {
 		a.st.Upsert = true
-		a.st.UpsertSetColumns, i = a.mysqlAssignments(i+4, nil, nil)
+		var values [][]Span
+		a.st.UpsertSetColumns, i = a.mysqlAssignments(i+4, &values, nil)
+		if len(values) == 1 {
+			a.st.UpsertSetValues = values[0]
+		}
 	}
 	if a.is(i, "RETURNING") {
 		i = a.returning(i)

@@ -93,8 +93,8 @@ func (p *Planner) mysqlMirror(query string, st *Statement, t *Table) *Plan {
 		return refuse(m.Old, "REPLACE on a table with a unique key besides its key",
 			"REPLACE also deletes the rows it meets through that key, which the mirror cannot learn; use INSERT ... ON DUPLICATE KEY UPDATE")
 	}
-	for _, c := range st.UpsertSetColumns {
-		if changesKey(m, c) {
+	for j, c := range st.UpsertSetColumns {
+		if changesKey(m, c) && !p.keepsKey(query, st, j) {
 			return refuse(m.Old, "ON DUPLICATE KEY UPDATE that assigns key column "+c,
 				"change keys with UPDATE ... SET "+c+" = ... instead")
 		}
@@ -399,4 +399,34 @@ func (p *Planner) insertKey(query string, st *Statement, params *Params, sp Span
 // key-changing UPDATE's check of the new keys it computed.
 func (p *Plan) NewKeysSQL(n int) string {
 	return p.NewKeysQuery + p.Table.keyValues(n) + ")"
+}
+
+// keepsKey reports whether the j-th assignment of an ON DUPLICATE KEY
+// UPDATE sets its key column to the row's own value or the inserted one
+// (GORM's "do nothing": id = id), which, where the key is the table's only
+// unique key (another refuses the upsert), are one value: the key stays.
+func (p *Planner) keepsKey(query string, st *Statement, j int) bool {
+	if j >= len(st.UpsertSetValues) {
+		return false
+	}
+	sp := st.UpsertSetValues[j]
+	toks, err := p.d.Lex(query[sp.Start:sp.End])
+	if err != nil {
+		return false
+	}
+	text := query[sp.Start:sp.End]
+	col := st.UpsertSetColumns[j]
+	name := func(ts []Token) bool { // [table.]col
+		last := ts[len(ts)-1]
+		return (last.Kind == Word || last.Kind == QuotedIdent) && p.d.Fold(last.Text(text)) == col &&
+			(len(ts) == 1 || len(ts) == 3 && ts[1].Kind == Dot)
+	}
+	switch {
+	case len(toks) == 1 || len(toks) == 3:
+		return name(toks)
+	case len(toks) >= 4 && toks[0].Kind == Word && strings.EqualFold(toks[0].Text(text), "VALUES") &&
+		toks[1].Kind == LParen && toks[len(toks)-1].Kind == RParen:
+		return name(toks[2 : len(toks)-1])
+	}
+	return false
 }
