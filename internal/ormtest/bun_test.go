@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/mysqldialect"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/schema"
@@ -61,8 +62,11 @@ func (l bunLog) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
 // openBun opens db with bun in the backend's dialect.
 func openBun(e *env, db *sql.DB, log *statementLog) *bun.DB {
 	var d schema.Dialect = sqlitedialect.New()
-	if e.b.name == "postgres" {
+	switch e.b.name {
+	case "postgres":
 		d = pgdialect.New()
+	case "mysql":
+		d = mysqldialect.New()
 	}
 	return bun.NewDB(db, d).WithQueryHook(bunLog{log})
 }
@@ -325,10 +329,10 @@ func bunReads(db *bun.DB) []read {
 			}
 			return u, err
 		}},
-		{name: "locking read", only: []string{"postgres"}, do: func(ctx context.Context) (any, error) {
+		{name: "locking read", only: []string{"postgres", "mysql"}, do: func(ctx context.Context) (any, error) {
 			var us []bunUser
 			err := db.NewSelect().Model(&us).Order("u.id").For("UPDATE").Scan(ctx)
 			return us, err
-		}},
+		}, refused: lockingReadRefusal},
 	}
 }

@@ -13,9 +13,11 @@ import (
 var libraryPackages = []string{".", "./mapping", "./rewrite", "./txn", "./readpath", "./metrics", "./backfill", "./verify", "./cmd/dualwrite"}
 
 // testOnlyModules are modules the tests need and a program using the
-// library must not link. The MySQL driver is among them until the library
-// has a MySQL dialect: only internal/mytest imports it.
-var testOnlyModules = []string{"gorm.io/", "github.com/uptrace/bun", "github.com/pganalyze/pg_query_go", "github.com/go-sql-driver/mysql"}
+// library must not link: the ORMs with their dialects and drivers
+// (gorm.io/driver/mysql and bun's mysqldialect among them), PostgreSQL's
+// parser, and the MySQL driver, which only internal/mytest and tests
+// import.
+var testOnlyModules = []string{"gorm.io/", "gorm.io/driver/mysql", "github.com/uptrace/bun", "github.com/uptrace/bun/dialect/mysqldialect", "github.com/pganalyze/pg_query_go", "github.com/go-sql-driver/mysql"}
 
 // goList returns the packages go list prints for args, run at the
 // module's root.
@@ -44,6 +46,7 @@ func testOnly(pkgs []string) []string {
 		for _, m := range testOnlyModules {
 			if strings.HasPrefix(p, m) {
 				out = append(out, p)
+				break
 			}
 		}
 	}
@@ -65,6 +68,11 @@ func TestLibraryLinksNoORM(t *testing.T) {
 	if found := testOnly(goList(t, "-deps", "-test", "./internal/ormtest")); !slices.ContainsFunc(found, func(p string) bool { return strings.HasPrefix(p, "gorm.io/gorm") }) ||
 		!slices.ContainsFunc(found, func(p string) bool { return strings.HasPrefix(p, "github.com/uptrace/bun") }) {
 		t.Fatalf("go list -deps -test of the ORM tests found %q, want gorm.io/gorm and github.com/uptrace/bun among them", found)
+	}
+	// And the MariaDB backend's dialects, which only the ORM tests import.
+	if found := testOnly(goList(t, "-deps", "-test", "./internal/ormtest")); !slices.Contains(found, "gorm.io/driver/mysql") ||
+		!slices.Contains(found, "github.com/uptrace/bun/dialect/mysqldialect") {
+		t.Fatalf("go list -deps -test of the ORM tests found %q, want gorm.io/driver/mysql and github.com/uptrace/bun/dialect/mysqldialect among them", found)
 	}
 	if found := testOnly(goList(t, "-deps", "./internal/mytest")); !slices.Contains(found, "github.com/go-sql-driver/mysql") {
 		t.Fatalf("go list -deps of internal/mytest found %q, want github.com/go-sql-driver/mysql among them", found)
