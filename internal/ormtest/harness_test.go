@@ -35,7 +35,7 @@ import (
 var sqliteSchema = []string{
 	`CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE, visits INTEGER NOT NULL DEFAULT 0, deleted_at DATETIME)`,
 	`CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, first_name TEXT NOT NULL, last_name TEXT NOT NULL, email_address TEXT NOT NULL UNIQUE, email_domain TEXT NOT NULL, visit_count INTEGER NOT NULL, removed_at DATETIME)`,
-	`CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title LONGTEXT NOT NULL, slug TEXT NOT NULL UNIQUE)`,
+	`CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title TEXT NOT NULL, slug TEXT NOT NULL UNIQUE)`,
 	`CREATE TABLE articles (article_id INTEGER PRIMARY KEY, author_id INTEGER NOT NULL, headline TEXT NOT NULL, slug TEXT NOT NULL UNIQUE)`,
 	`CREATE TABLE comments (id INTEGER PRIMARY KEY, post_id INTEGER NOT NULL, body TEXT NOT NULL)`,
 }
@@ -176,26 +176,39 @@ tables:
 
 // backend is one database the ORM suites run on.
 type backend struct {
-	name    string
+	name string // the subtest's
+	// kind is the server the steps' and reads' only and on lists name:
+	// sqlite, postgres or mysql.
+	kind    string
 	dialect *rewrite.Dialect
 	schema  []string
 	mapping string
 	driver  driver.Driver
 	dsn     func(testing.TB) string // a fresh, empty database (or schema)
+	opts    []dualwrite.Option      // of the wrapper, besides the env's own
+	// noReturning: the ORMs write as they do on a server without
+	// RETURNING (MySQL), inserting by Exec and reading LastInsertId for
+	// generated keys, and so does the wrapper (WithoutReturning).
+	noReturning bool
 }
 
 var backends = []backend{
-	{name: "sqlite", dialect: rewrite.SQLite, schema: sqliteSchema, mapping: sqliteMapping,
+	{name: "sqlite", kind: "sqlite", dialect: rewrite.SQLite, schema: sqliteSchema, mapping: sqliteMapping,
 		driver: &sqlite3.SQLiteDriver{}, dsn: func(t testing.TB) string { return dbtest.SQLiteDSN(t, "&_txlock=immediate") }},
-	{name: "postgres", dialect: rewrite.Postgres, schema: postgresSchema, mapping: postgresMapping,
+	{name: "postgres", kind: "postgres", dialect: rewrite.Postgres, schema: postgresSchema, mapping: postgresMapping,
 		driver: &stdlib.Driver{}, dsn: func(t testing.TB) string { return pgtest.Schema(t) }},
-	{name: "mysql", dialect: rewrite.MySQL, schema: mysqlSchema, mapping: mysqlMapping,
+	// MariaDB, where both ORMs insert with RETURNING, and MariaDB as MySQL,
+	// where they do not.
+	{name: "mariadb", kind: "mysql", dialect: rewrite.MySQL, schema: mysqlSchema, mapping: mysqlMapping,
 		driver: &mysql.MySQLDriver{}, dsn: func(t testing.TB) string { return mytest.Database(t) }},
+	{name: "mariadb-as-mysql", kind: "mysql", dialect: rewrite.MySQL, schema: mysqlSchema, mapping: mysqlMapping,
+		driver: &mysql.MySQLDriver{}, dsn: func(t testing.TB) string { return mytest.Database(t) },
+		opts: []dualwrite.Option{dualwrite.WithoutReturning()}, noReturning: true},
 }
 
-// forBackends runs f on SQLite, PostgreSQL and MySQL (MariaDB), each as a
-// subtest; a server's one is skipped, naming the variable that enables
-// it, when no server is configured.
+// forBackends runs f on SQLite, PostgreSQL and MariaDB (twice: as itself
+// and as MySQL), each as a subtest; a server's are skipped, naming the
+// variable that enables them, when no server is configured.
 func forBackends(t *testing.T, f func(t *testing.T, e *env)) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) { f(t, open(t, b)) })
@@ -217,6 +230,7 @@ type env struct {
 
 	log    *statementLog   // the statements of the ORM under test
 	logged map[string]bool // the known bugs of reads already logged
+	sent   []string        // the statements of the step being checked
 }
 
 func open(t *testing.T, b backend) *env {
@@ -247,7 +261,7 @@ func open(t *testing.T, b backend) *env {
 func (e *env) connect(sw *dualwrite.Switch, reg prometheus.Registerer, opts ...dualwrite.Option) *sql.DB {
 	e.t.Helper()
 	c, err := dualwrite.NewConnector(dbtest.Connector{DSN: e.dsn, Base: e.b.driver}, e.m,
-		append([]dualwrite.Option{dualwrite.WithSwitch(sw), dualwrite.WithRegisterer(reg)}, opts...)...)
+		slices.Concat([]dualwrite.Option{dualwrite.WithSwitch(sw), dualwrite.WithRegisterer(reg)}, e.b.opts, opts)...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -263,7 +277,7 @@ var registerSeq atomic.Int64
 func (e *env) register(base string) string {
 	e.t.Helper()
 	name := fmt.Sprintf("dualwrite-orm-%s-%d", base, registerSeq.Add(1))
-	if err := dualwrite.Register(name, base, e.m, dualwrite.WithSwitch(e.sw), dualwrite.WithRegisterer(e.reg)); err != nil {
+	if err := dualwrite.Register(name, base, e.m, append([]dualwrite.Option{dualwrite.WithSwitch(e.sw), dualwrite.WithRegisterer(e.reg)}, e.b.opts...)...); err != nil {
 		e.t.Fatal(err)
 	}
 	return name
@@ -310,7 +324,7 @@ func (e *env) check(step string) {
 func (e *env) snapshot() map[string][][]any {
 	e.t.Helper()
 	q := "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-	switch e.b.name {
+	switch e.b.kind {
 	case "postgres":
 		q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1"
 	case "mysql":
@@ -322,6 +336,44 @@ func (e *env) snapshot() map[string][][]any {
 		out[name] = dbtest.Rows(e.t, e.raw, "SELECT * FROM "+e.b.dialect.Quote(name)+" ORDER BY 1")
 	}
 	return out
+}
+
+// generatedKeys checks that the users created with generated keys, as the
+// ORM filled them in, are the rows with their emails, and, on MySQL, that
+// the ORM read those keys as the backend's ORMs do: with RETURNING, or
+// (noReturning) from LastInsertId.
+func (e *env) generatedKeys(ids []int64, emails []string) error {
+	e.t.Helper()
+	q := "SELECT email FROM users WHERE id = ?"
+	if e.b.kind == "postgres" {
+		q = "SELECT email FROM users WHERE id = $1"
+	}
+	for i, id := range ids {
+		var email string
+		if err := e.raw.QueryRow(q, id).Scan(&email); err != nil {
+			return fmt.Errorf("user %d, which the ORM got as the key of %s: %w", id, emails[i], err)
+		}
+		if email != emails[i] {
+			return fmt.Errorf("user %d, which the ORM got as the key of %s, is %s", id, emails[i], email)
+		}
+	}
+	if e.b.kind != "mysql" {
+		return nil
+	}
+	inserts := 0
+	for _, q := range e.sent {
+		if !strings.HasPrefix(q, "INSERT INTO `users`") {
+			continue
+		}
+		inserts++
+		if strings.Contains(q, "RETURNING") == e.b.noReturning {
+			return fmt.Errorf("on %s the ORM sent %s", e.b.name, q)
+		}
+	}
+	if inserts == 0 {
+		return fmt.Errorf("the ORM sent no INSERT INTO users: %q", e.sent)
+	}
+	return nil
 }
 
 // count returns the number of rows of a table, read through the base driver.
@@ -411,17 +463,18 @@ func (e *env) run(ctx context.Context, log *statementLog, steps []step, reads []
 	e.log, e.logged = log, map[string]bool{}
 	e.reads(ctx, "the empty tables", reads)
 	for _, s := range steps {
-		if s.only != nil && !slices.Contains(s.only, e.b.name) {
+		if s.only != nil && !slices.Contains(s.only, e.b.kind) {
 			continue
 		}
 		log.take()
 		before := e.snapshot()
 		err := s.do(ctx)
-		sent := strings.Join(log.take(), "\n  ")
+		e.sent = log.take()
+		sent := strings.Join(e.sent, "\n  ")
 		switch {
-		case s.refused.applies(e.b.name):
+		case s.refused.applies(e.b.kind):
 			// A known bug of a refused step is in its message.
-			buggy := s.knownBug.applies(e.b.name) && errors.Is(err, rewrite.ErrUnsupported) && strings.Contains(err.Error(), s.knownBug.err)
+			buggy := s.knownBug.applies(e.b.kind) && errors.Is(err, rewrite.ErrUnsupported) && strings.Contains(err.Error(), s.knownBug.err)
 			if !buggy && (!errors.Is(err, rewrite.ErrUnsupported) || !strings.Contains(err.Error(), s.refused.construct)) {
 				e.t.Fatalf("step %q: want a refusal naming %q (%s), got %v; the ORM sent:\n  %s", s.name, s.refused.construct, s.refused.reason, err, sent)
 			}
@@ -429,10 +482,10 @@ func (e *env) run(ctx context.Context, log *statementLog, steps []step, reads []
 			switch {
 			case buggy:
 				e.t.Logf("step %q: known bug %q", s.name, s.knownBug.name)
-			case s.knownBug.applies(e.b.name):
+			case s.knownBug.applies(e.b.kind):
 				e.t.Errorf("step %q is refused with %q: known bug %q is fixed; remove its knownBug entry", s.name, err, s.knownBug.name)
 			}
-		case s.knownBug.applies(e.b.name):
+		case s.knownBug.applies(e.b.kind):
 			if err == nil {
 				e.t.Errorf("step %q succeeds: known bug %q is fixed; remove its knownBug entry so that the step must succeed", s.name, s.knownBug.name)
 				break
@@ -489,7 +542,7 @@ func (e *env) reads(ctx context.Context, after string, reads []read) {
 		}
 	}()
 	for _, r := range reads {
-		if r.only != nil && !slices.Contains(r.only, e.b.name) {
+		if r.only != nil && !slices.Contains(r.only, e.b.kind) {
 			continue
 		}
 		var old any
@@ -501,7 +554,7 @@ func (e *env) reads(ctx context.Context, after string, reads []read) {
 			e.log.take()
 			got, err := r.do(ctx)
 			sent := strings.Join(e.log.take(), "\n  ")
-			if phase != mapping.ReadOld && r.refused.applies(e.b.name) {
+			if phase != mapping.ReadOld && r.refused.applies(e.b.kind) {
 				if !errors.Is(err, rewrite.ErrUnsupported) || !strings.Contains(err.Error(), r.refused.construct) {
 					e.t.Fatalf("read %q in the %s phase: want a refusal naming %q (%s), got %v; the ORM sent:\n  %s", r.name, phase, r.refused.construct, r.refused.reason, err, sent)
 				}
@@ -511,7 +564,7 @@ func (e *env) reads(ctx context.Context, after string, reads []read) {
 				}
 				continue
 			}
-			if phase != mapping.ReadOld && r.knownBug.applies(e.b.name) {
+			if phase != mapping.ReadOld && r.knownBug.applies(e.b.kind) {
 				switch {
 				case err == nil:
 					e.t.Errorf("read %q in the %s phase succeeds: known bug %q is fixed; remove its knownBug entry", r.name, phase, r.knownBug.name)
@@ -536,9 +589,9 @@ func (e *env) reads(ctx context.Context, after string, reads []read) {
 			if phase == mapping.ReadCompare {
 				n := compared(e.t, e.reg, "match") - matches
 				switch {
-				case r.notCompared.applies(e.b.name) && n != 0:
+				case r.notCompared.applies(e.b.kind) && n != 0:
 					e.t.Errorf("read %q is compared: known bug %q is fixed; remove its notCompared entry", r.name, r.notCompared.name)
-				case !r.notCompared.applies(e.b.name) && n == 0:
+				case !r.notCompared.applies(e.b.kind) && n == 0:
 					e.t.Fatalf("after %s: read %q was not compared in the compare phase; the ORM sent:\n  %s", after, r.name, sent)
 				case n == 0 && !e.logged[r.name]:
 					e.logged[r.name] = true

@@ -10,6 +10,7 @@ var (
 	mergeRefusal          = &refusal{construct: "MERGE into a table the mirror keeps", reason: "MERGE into a mapped table: before PostgreSQL 17 it cannot return the keys it wrote, so it cannot be mirrored; use INSERT ... ON CONFLICT DO UPDATE", on: []string{"postgres"}}
 	mysqlUpsertRefusal    = &refusal{construct: "ON DUPLICATE KEY UPDATE on a table with a unique key besides its key", reason: "ON DUPLICATE KEY UPDATE on a table with another unique key (email, slug) may update the row of a key the statement does not name; insert, then update by the key", on: []string{"mysql"}}
 	mysqlReplaceRefusal   = &refusal{construct: "REPLACE on a table with a unique key besides its key", reason: "REPLACE on a table with another unique key also deletes the rows it meets through that key, which the mirror cannot learn; use INSERT, then UPDATE by the key", on: []string{"mysql"}}
+	mysqlWithRefusal      = &refusal{construct: "a write with a WITH clause", reason: "a write after WITH on MySQL (bun's bulk UPDATE); update each row by its key, or write the statement with a derived table", on: []string{"mysql"}}
 	lockingReadRefusal    = &refusal{construct: "a locking read (FOR UPDATE)", reason: "a locking read of a mapped table on MySQL runs in the old read phase only: it is refused in compare and new; lock in the old read phase", on: []string{"mysql"}}
 	truncateRefusal       = &refusal{construct: "a statement the analyzer cannot classify", reason: "TRUNCATE of a mapped table is not mirrored; use DELETE FROM the table", on: []string{"postgres"}}
 )
@@ -20,5 +21,9 @@ var (
 	// KEY UPDATE id = id on MySQL, which assigns the key its own value;
 	// the wrapper refuses it as a key change, also on a table whose only
 	// unique key is its key (TestGORMMySQLUpsertDoNothing).
+	// replaceFixBug: the refusal of REPLACE on a table with a unique key
+	// besides its key tells to use ON DUPLICATE KEY UPDATE instead, which
+	// is refused on that table too, for the same unique key.
+	replaceFixBug    = &bug{name: "MySQL: the refusal of REPLACE suggests ON DUPLICATE KEY UPDATE, refused on the same table", err: "use INSERT ... ON DUPLICATE KEY UPDATE", on: []string{"mysql"}}
 	upsertSelfKeyBug = &bug{name: "MySQL: ON DUPLICATE KEY UPDATE id = id is refused as a key change", err: "ON DUPLICATE KEY UPDATE that assigns key column id", on: []string{"mysql"}}
 )
