@@ -17,13 +17,14 @@ var (
 
 // The library bugs the suites meet today (see bug).
 var (
+	// replaceFixBug: the refusal of REPLACE on a table with a unique key
+	// besides its key tells to use ON DUPLICATE KEY UPDATE instead, which
+	// is refused on that table too, for the same unique key.
+	replaceFixBug = &bug{name: "MySQL: the refusal of REPLACE suggests ON DUPLICATE KEY UPDATE, refused on the same table", err: "use INSERT ... ON DUPLICATE KEY UPDATE", on: []string{"mysql"}}
+
 	// upsertSelfKeyBug: GORM's OnConflict{DoNothing: true} is ON DUPLICATE
 	// KEY UPDATE id = id on MySQL, which assigns the key its own value;
 	// the wrapper refuses it as a key change, also on a table whose only
 	// unique key is its key (TestGORMMySQLUpsertDoNothing).
-	// replaceFixBug: the refusal of REPLACE on a table with a unique key
-	// besides its key tells to use ON DUPLICATE KEY UPDATE instead, which
-	// is refused on that table too, for the same unique key.
-	replaceFixBug    = &bug{name: "MySQL: the refusal of REPLACE suggests ON DUPLICATE KEY UPDATE, refused on the same table", err: "use INSERT ... ON DUPLICATE KEY UPDATE", on: []string{"mysql"}}
 	upsertSelfKeyBug = &bug{name: "MySQL: ON DUPLICATE KEY UPDATE id = id is refused as a key change", err: "ON DUPLICATE KEY UPDATE that assigns key column id", on: []string{"mysql"}}
 )
