@@ -91,7 +91,7 @@ func (p *Planner) mysqlMirror(query string, st *Statement, t *Table) *Plan {
 	}
 	if st.Replace && p.schema.OtherUnique[old] {
 		return refuse(m.Old, "REPLACE on a table with a unique key besides its key",
-			"REPLACE also deletes the rows it meets through that key, which the mirror cannot learn; use INSERT ... ON DUPLICATE KEY UPDATE")
+			"REPLACE also deletes the rows it meets through that key, which the mirror cannot learn; insert the row, or update it by its key")
 	}
 	for j, c := range st.UpsertSetColumns {
 		if changesKey(m, c) && !p.keepsKey(query, st, j) {

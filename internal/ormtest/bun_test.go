@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/dialect/feature"
+	"github.com/uptrace/bun/dialect/mysqldialect"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/schema"
@@ -58,11 +61,25 @@ func (l bunLog) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
 	l.add(ev.Query, err)
 }
 
+// mysqlWithoutReturning is bun's MySQL dialect as on MySQL, which has no
+// RETURNING: bun's Init turns RETURNING on when it finds MariaDB.
+type mysqlWithoutReturning struct{ *mysqldialect.Dialect }
+
+func (d mysqlWithoutReturning) Features() feature.Feature {
+	return d.Dialect.Features().Remove(feature.InsertReturning | feature.DeleteReturning)
+}
+
 // openBun opens db with bun in the backend's dialect.
 func openBun(e *env, db *sql.DB, log *statementLog) *bun.DB {
 	var d schema.Dialect = sqlitedialect.New()
-	if e.b.name == "postgres" {
+	switch e.b.kind {
+	case "postgres":
 		d = pgdialect.New()
+	case "mysql":
+		d = mysqldialect.New()
+		if e.b.noReturning {
+			d = mysqlWithoutReturning{mysqldialect.New()}
+		}
 	}
 	return bun.NewDB(db, d).WithQueryHook(bunLog{log})
 }
@@ -89,8 +106,26 @@ func bunU(id int64, name string) *bunUser {
 	return &bunUser{ID: id, Name: name, Email: fmt.Sprintf("u%d@example.com", id)}
 }
 
+// onConflict makes q an upsert on the conflict target (a column list) that
+// runs the assignments, given as PostgreSQL and SQLite write them
+// (EXCLUDED.c for the row proposed for insertion) and as MySQL does
+// (VALUES(c)); no assignment updates every column.
+func onConflict(q *bun.InsertQuery, target, set, mysqlSet string) *bun.InsertQuery {
+	if q.Dialect().Name() == dialect.MySQL {
+		q = q.On("DUPLICATE KEY UPDATE")
+		set = mysqlSet
+	} else {
+		q = q.On("CONFLICT (" + target + ") DO UPDATE")
+	}
+	if set != "" {
+		q = q.Set(set)
+	}
+	return q
+}
+
 func bunSteps(db *bun.DB) []step {
 	var generated bunUser
+	var batch []*bunUser
 	return []step{
 		{name: "insert", do: func(ctx context.Context) error {
 			if _, err := db.NewInsert().Model(bunU(1, "Ada Lovelace")).Exec(ctx); err != nil {
@@ -139,21 +174,50 @@ func bunSteps(db *bun.DB) []step {
 			ps := []*bunPost{{ID: 3, Title: "On Computable Numbers"}, {ID: 4, Title: "Computing Machinery"}}
 			_, err := db.NewUpdate().Model(&ps).Column("title").Bulk().Exec(ctx)
 			return err
+		}, want: cell("SELECT title FROM posts WHERE id = 4", "Computing Machinery"), refused: mysqlWithRefusal},
+		{name: "update of each row instead of the bulk update", only: []string{"mysql"}, do: func(ctx context.Context) error {
+			return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				for _, p := range []*bunPost{{ID: 3, Title: "On Computable Numbers"}, {ID: 4, Title: "Computing Machinery"}} {
+					if _, err := tx.NewUpdate().Model(p).Column("title").WherePK().Exec(ctx); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
 		}, want: cell("SELECT title FROM posts WHERE id = 4", "Computing Machinery")},
 		{name: "upsert on the key", do: func(ctx context.Context) error {
 			us := []*bunUser{bunU(1, "Augusta Ada King"), bunU(6, "Donald Knuth")}
-			_, err := db.NewInsert().Model(&us).On("CONFLICT (id) DO UPDATE").Set("name = EXCLUDED.name").Exec(ctx)
+			_, err := onConflict(db.NewInsert().Model(&us), "id", "name = EXCLUDED.name", "name = VALUES(name)").Exec(ctx)
 			return err
+		}, want: cell("SELECT name FROM users WHERE id = 1", "Augusta Ada King"), refused: mysqlUpsertRefusal},
+		{name: "update and insert instead of the upsert on the key", only: []string{"mysql"}, do: func(ctx context.Context) error {
+			return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				if _, err := tx.NewUpdate().Model(bunU(1, "Augusta Ada King")).Column("name").WherePK().Exec(ctx); err != nil {
+					return err
+				}
+				_, err := tx.NewInsert().Model(bunU(6, "Donald Knuth")).Exec(ctx)
+				return err
+			})
 		}, want: cell("SELECT name FROM users WHERE id = 1", "Augusta Ada King")},
 		{name: "upsert of every column", do: func(ctx context.Context) error {
 			u := bunU(6, "Donald Ervin Knuth")
 			u.Visits = 3
-			_, err := db.NewInsert().Model(u).On("CONFLICT (id) DO UPDATE").Exec(ctx)
+			_, err := onConflict(db.NewInsert().Model(u), "id", "", "").Exec(ctx)
+			return err
+		}, want: cell("SELECT name FROM users WHERE id = 6", "Donald Ervin Knuth"), refused: mysqlUpsertRefusal},
+		{name: "update of every column instead of the upsert", only: []string{"mysql"}, do: func(ctx context.Context) error {
+			u := bunU(6, "Donald Ervin Knuth")
+			u.Visits = 3
+			_, err := db.NewUpdate().Model(u).WherePK().Exec(ctx)
 			return err
 		}, want: cell("SELECT name FROM users WHERE id = 6", "Donald Ervin Knuth")},
 		{name: "upsert on a unique column", do: func(ctx context.Context) error {
 			u := &bunUser{ID: 50, Name: "Someone Else", Email: "u4@example.com"}
-			_, err := db.NewInsert().Model(u).On("CONFLICT (email) DO UPDATE").Set("visits = u.visits + 10").Exec(ctx)
+			_, err := onConflict(db.NewInsert().Model(u), "email", "visits = u.visits + 10", "visits = visits + 10").Exec(ctx)
+			return err
+		}, want: cell("SELECT visits FROM users WHERE id = 4", "10"), refused: mysqlUpsertRefusal},
+		{name: "update by the unique column instead of the upsert", only: []string{"mysql"}, do: func(ctx context.Context) error {
+			_, err := db.NewUpdate().Model((*bunUser)(nil)).Set("visits = visits + 10").Where("email = ?", "u4@example.com").Exec(ctx)
 			return err
 		}, want: cell("SELECT visits FROM users WHERE id = 4", "10")},
 		{name: "insert ignore", do: func(ctx context.Context) error {
@@ -166,8 +230,8 @@ func bunSteps(db *bun.DB) []step {
 			_, err := db.NewInsert().Model(&generated).Exec(ctx)
 			return err
 		}, want: func(e *env) error {
-			if generated.ID == 0 {
-				return errors.New("bun got no generated key")
+			if err := e.generatedKeys([]int64{generated.ID}, []string{generated.Email}); err != nil {
+				return err
 			}
 			return rowCounts(map[string]int{"users": 8})(e)
 		}},
@@ -206,13 +270,13 @@ func bunSteps(db *bun.DB) []step {
 			}
 			return nil
 		}},
-		{name: "replace", only: []string{"sqlite"}, do: func(ctx context.Context) error {
+		{name: "replace", only: []string{"sqlite", "mysql"}, do: func(ctx context.Context) error {
 			_, err := db.NewInsert().Model(bunU(2, "Alan Turing")).Replace().Exec(ctx)
 			return err
-		}},
+		}, refused: mysqlReplaceRefusal},
 		{name: "upsert that assigns the key", do: func(ctx context.Context) error {
 			u := &bunUser{ID: 60, Name: "Moved Row", Email: "u2@example.com"}
-			_, err := db.NewInsert().Model(u).On("CONFLICT (email) DO UPDATE").Set("id = EXCLUDED.id").Exec(ctx)
+			_, err := onConflict(db.NewInsert().Model(u), "email", "id = EXCLUDED.id", "id = VALUES(id)").Exec(ctx)
 			return err
 		}, refused: upsertKeyRefusal},
 		{name: "merge", only: []string{"postgres"}, do: func(ctx context.Context) error {
@@ -273,6 +337,18 @@ func bunSteps(db *bun.DB) []step {
 			}
 			return nil
 		}, want: rowCounts(map[string]int{"users": 8})},
+		{name: "bulk insert with generated keys", do: func(ctx context.Context) error {
+			batch = []*bunUser{{Name: "Frances Allen", Email: "fran@example.com"}, {Name: "Jean Sammet", Email: "jean@example.com"}, {Name: "Adele Goldberg", Email: "adele@example.com"}}
+			_, err := db.NewInsert().Model(&batch).Exec(ctx)
+			return err
+		}, want: func(e *env) error {
+			var ids []int64
+			var emails []string
+			for _, u := range batch {
+				ids, emails = append(ids, u.ID), append(emails, u.Email)
+			}
+			return e.generatedKeys(ids, emails)
+		}},
 	}
 }
 
@@ -325,10 +401,10 @@ func bunReads(db *bun.DB) []read {
 			}
 			return u, err
 		}},
-		{name: "locking read", only: []string{"postgres"}, do: func(ctx context.Context) (any, error) {
+		{name: "locking read", only: []string{"postgres", "mysql"}, do: func(ctx context.Context) (any, error) {
 			var us []bunUser
 			err := db.NewSelect().Model(&us).Order("u.id").For("UPDATE").Scan(ctx)
 			return us, err
-		}},
+		}, refused: lockingReadRefusal},
 	}
 }

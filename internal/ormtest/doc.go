@@ -1,5 +1,7 @@
 // Package ormtest runs applications written with GORM and bun through
-// dualwrite, on SQLite and on PostgreSQL, and checks after every step that
+// dualwrite, on SQLite, on PostgreSQL and on MariaDB (as itself, where
+// the ORMs insert with RETURNING, and as MySQL, where they read
+// LastInsertId), and checks after every step that
 // new = up(old) row by row, that the compare read phase found no
 // difference, and that the new read phase returned what the old one did.
 // It also checks that the library's packages do not link an ORM.

@@ -15,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/mattn/go-sqlite3"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
+	"github.com/dualwrite/dualwrite/internal/mytest"
 	"github.com/dualwrite/dualwrite/internal/pgtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -122,26 +124,91 @@ tables:
       slug: slug
 `
 
+// mysqlSchema is postgresSchema in MySQL (run on MariaDB): the unique
+// text columns are VARCHAR(191), which an index can cover, the others of
+// the old tables LONGTEXT, as GORM's models declare them (so that its
+// AutoMigrate finds nothing to change), and the times DATETIME(6).
+var mysqlSchema = []string{
+	`CREATE TABLE users (id BIGINT AUTO_INCREMENT PRIMARY KEY, name LONGTEXT NOT NULL, email VARCHAR(191) NOT NULL UNIQUE, visits BIGINT NOT NULL DEFAULT 0, deleted_at DATETIME(6)) ENGINE=InnoDB AUTO_INCREMENT=1000`,
+	`CREATE TABLE accounts (account_id BIGINT PRIMARY KEY, first_name TEXT NOT NULL, last_name TEXT NOT NULL, email_address VARCHAR(191) NOT NULL UNIQUE, email_domain TEXT NOT NULL, visit_count BIGINT NOT NULL, removed_at DATETIME(6)) ENGINE=InnoDB`,
+	`CREATE TABLE posts (id BIGINT AUTO_INCREMENT PRIMARY KEY, user_id BIGINT NOT NULL, title LONGTEXT NOT NULL, slug VARCHAR(191) NOT NULL UNIQUE) ENGINE=InnoDB AUTO_INCREMENT=1000`,
+	`CREATE TABLE articles (article_id BIGINT PRIMARY KEY, author_id BIGINT NOT NULL, headline TEXT NOT NULL, slug VARCHAR(191) NOT NULL UNIQUE) ENGINE=InnoDB`,
+	`CREATE TABLE comments (id BIGINT AUTO_INCREMENT PRIMARY KEY, post_id BIGINT NOT NULL, body LONGTEXT NOT NULL) ENGINE=InnoDB AUTO_INCREMENT=1000`,
+}
+
+// mysqlMapping is postgresMapping in MySQL's functions; || is OR there.
+const mysqlMapping = `
+dialect: mysql
+phases:
+  write: dual
+tables:
+  - old: users
+    new: accounts
+    key: [id]
+    columns:
+      account_id: id
+      first_name: "SUBSTRING_INDEX(name, ' ', 1)"
+      last_name: "SUBSTRING(name, CHAR_LENGTH(SUBSTRING_INDEX(name, ' ', 1)) + 2)"
+      email_address: email
+      email_domain: "SUBSTRING_INDEX(email, '@', -1)"
+      visit_count: visits
+      removed_at: deleted_at
+    reverse:
+      id: account_id
+      name: "TRIM(CONCAT(first_name, ' ', last_name))"
+      email: email_address
+      visits: visit_count
+      deleted_at: removed_at
+  - old: posts
+    new: articles
+    key: [id]
+    columns:
+      article_id: id
+      author_id: user_id
+      headline: title
+      slug: slug
+    reverse:
+      id: article_id
+      user_id: author_id
+      title: headline
+      slug: slug
+`
+
 // backend is one database the ORM suites run on.
 type backend struct {
-	name    string
+	name string // the subtest's
+	// kind is the server the steps' and reads' only and on lists name:
+	// sqlite, postgres or mysql.
+	kind    string
 	dialect *rewrite.Dialect
 	schema  []string
 	mapping string
 	driver  driver.Driver
 	dsn     func(testing.TB) string // a fresh, empty database (or schema)
+	opts    []dualwrite.Option      // of the wrapper, besides the env's own
+	// noReturning: the ORMs write as they do on a server without
+	// RETURNING (MySQL), inserting by Exec and reading LastInsertId for
+	// generated keys, and so does the wrapper (WithoutReturning).
+	noReturning bool
 }
 
 var backends = []backend{
-	{name: "sqlite", dialect: rewrite.SQLite, schema: sqliteSchema, mapping: sqliteMapping,
+	{name: "sqlite", kind: "sqlite", dialect: rewrite.SQLite, schema: sqliteSchema, mapping: sqliteMapping,
 		driver: &sqlite3.SQLiteDriver{}, dsn: func(t testing.TB) string { return dbtest.SQLiteDSN(t, "&_txlock=immediate") }},
-	{name: "postgres", dialect: rewrite.Postgres, schema: postgresSchema, mapping: postgresMapping,
+	{name: "postgres", kind: "postgres", dialect: rewrite.Postgres, schema: postgresSchema, mapping: postgresMapping,
 		driver: &stdlib.Driver{}, dsn: func(t testing.TB) string { return pgtest.Schema(t) }},
+	// MariaDB, where both ORMs insert with RETURNING, and MariaDB as MySQL,
+	// where they do not.
+	{name: "mariadb", kind: "mysql", dialect: rewrite.MySQL, schema: mysqlSchema, mapping: mysqlMapping,
+		driver: &mysql.MySQLDriver{}, dsn: func(t testing.TB) string { return mytest.Database(t) }},
+	{name: "mariadb-as-mysql", kind: "mysql", dialect: rewrite.MySQL, schema: mysqlSchema, mapping: mysqlMapping,
+		driver: &mysql.MySQLDriver{}, dsn: func(t testing.TB) string { return mytest.Database(t) },
+		opts: []dualwrite.Option{dualwrite.WithoutReturning()}, noReturning: true},
 }
 
-// forBackends runs f on SQLite and on PostgreSQL, each as a subtest; the
-// PostgreSQL one is skipped, naming the variable that enables it, when no
-// server is configured.
+// forBackends runs f on SQLite, PostgreSQL and MariaDB (twice: as itself
+// and as MySQL), each as a subtest; a server's are skipped, naming the
+// variable that enables them, when no server is configured.
 func forBackends(t *testing.T, f func(t *testing.T, e *env)) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) { f(t, open(t, b)) })
@@ -163,6 +230,7 @@ type env struct {
 
 	log    *statementLog   // the statements of the ORM under test
 	logged map[string]bool // the known bugs of reads already logged
+	sent   []string        // the statements of the step being checked
 }
 
 func open(t *testing.T, b backend) *env {
@@ -193,7 +261,7 @@ func open(t *testing.T, b backend) *env {
 func (e *env) connect(sw *dualwrite.Switch, reg prometheus.Registerer, opts ...dualwrite.Option) *sql.DB {
 	e.t.Helper()
 	c, err := dualwrite.NewConnector(dbtest.Connector{DSN: e.dsn, Base: e.b.driver}, e.m,
-		append([]dualwrite.Option{dualwrite.WithSwitch(sw), dualwrite.WithRegisterer(reg)}, opts...)...)
+		slices.Concat([]dualwrite.Option{dualwrite.WithSwitch(sw), dualwrite.WithRegisterer(reg)}, e.b.opts, opts)...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -209,7 +277,7 @@ var registerSeq atomic.Int64
 func (e *env) register(base string) string {
 	e.t.Helper()
 	name := fmt.Sprintf("dualwrite-orm-%s-%d", base, registerSeq.Add(1))
-	if err := dualwrite.Register(name, base, e.m, dualwrite.WithSwitch(e.sw), dualwrite.WithRegisterer(e.reg)); err != nil {
+	if err := dualwrite.Register(name, base, e.m, append([]dualwrite.Option{dualwrite.WithSwitch(e.sw), dualwrite.WithRegisterer(e.reg)}, e.b.opts...)...); err != nil {
 		e.t.Fatal(err)
 	}
 	return name
@@ -256,8 +324,11 @@ func (e *env) check(step string) {
 func (e *env) snapshot() map[string][][]any {
 	e.t.Helper()
 	q := "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-	if e.b.name == "postgres" {
+	switch e.b.kind {
+	case "postgres":
 		q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1"
+	case "mysql":
+		q = "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1"
 	}
 	out := map[string][][]any{}
 	for _, tb := range dbtest.Rows(e.t, e.raw, q) {
@@ -265,6 +336,44 @@ func (e *env) snapshot() map[string][][]any {
 		out[name] = dbtest.Rows(e.t, e.raw, "SELECT * FROM "+e.b.dialect.Quote(name)+" ORDER BY 1")
 	}
 	return out
+}
+
+// generatedKeys checks that the users created with generated keys, as the
+// ORM filled them in, are the rows with their emails, and, on MySQL, that
+// the ORM read those keys as the backend's ORMs do: with RETURNING, or
+// (noReturning) from LastInsertId.
+func (e *env) generatedKeys(ids []int64, emails []string) error {
+	e.t.Helper()
+	q := "SELECT email FROM users WHERE id = ?"
+	if e.b.kind == "postgres" {
+		q = "SELECT email FROM users WHERE id = $1"
+	}
+	for i, id := range ids {
+		var email string
+		if err := e.raw.QueryRow(q, id).Scan(&email); err != nil {
+			return fmt.Errorf("user %d, which the ORM got as the key of %s: %w", id, emails[i], err)
+		}
+		if email != emails[i] {
+			return fmt.Errorf("user %d, which the ORM got as the key of %s, is %s", id, emails[i], email)
+		}
+	}
+	if e.b.kind != "mysql" {
+		return nil
+	}
+	inserts := 0
+	for _, q := range e.sent {
+		if !strings.HasPrefix(q, "INSERT INTO `users`") {
+			continue
+		}
+		inserts++
+		if strings.Contains(q, "RETURNING") == e.b.noReturning {
+			return fmt.Errorf("on %s the ORM sent %s", e.b.name, q)
+		}
+	}
+	if inserts == 0 {
+		return fmt.Errorf("the ORM sent no INSERT INTO users: %q", e.sent)
+	}
+	return nil
 }
 
 // count returns the number of rows of a table, read through the base driver.
@@ -295,8 +404,19 @@ func (b *bug) applies(backend string) bool {
 // with the reason and what to write instead (docs/orm.md lists them).
 type refusal struct {
 	construct string // a part of the refusal's message: the construct it names
-	reason    string
-	on        []string // the backends that refuse it; nil: all
+	// mysql, when set, is the construct on MySQL, which may refuse the
+	// ORM's statement there for another reason first.
+	mysql  string
+	reason string
+	on     []string // the backends that refuse it; nil: all
+}
+
+// named returns the construct the refusal names on a backend.
+func (r *refusal) named(backend string) string {
+	if backend == "mysql" && r.mysql != "" {
+		return r.mysql
+	}
+	return r.construct
 }
 
 func (r *refusal) applies(backend string) bool {
@@ -315,7 +435,8 @@ type step struct {
 	refused *refusal
 	// knownBug: the step fails today because of a library bug; it must
 	// fail with that error and change nothing. With refused, the bug is in
-	// the refusal's message.
+	// the refusal's message: today it says the bug's err where it should
+	// name the construct.
 	knownBug *bug
 }
 
@@ -353,28 +474,29 @@ func (e *env) run(ctx context.Context, log *statementLog, steps []step, reads []
 	e.log, e.logged = log, map[string]bool{}
 	e.reads(ctx, "the empty tables", reads)
 	for _, s := range steps {
-		if s.only != nil && !slices.Contains(s.only, e.b.name) {
+		if s.only != nil && !slices.Contains(s.only, e.b.kind) {
 			continue
 		}
 		log.take()
 		before := e.snapshot()
 		err := s.do(ctx)
-		sent := strings.Join(log.take(), "\n  ")
+		e.sent = log.take()
+		sent := strings.Join(e.sent, "\n  ")
 		switch {
-		case s.refused.applies(e.b.name):
-			if !errors.Is(err, rewrite.ErrUnsupported) || !strings.Contains(err.Error(), s.refused.construct) {
-				e.t.Fatalf("step %q: want a refusal naming %q (%s), got %v; the ORM sent:\n  %s", s.name, s.refused.construct, s.refused.reason, err, sent)
+		case s.refused.applies(e.b.kind):
+			// A known bug of a refused step is in its message.
+			buggy := s.knownBug.applies(e.b.kind) && errors.Is(err, rewrite.ErrUnsupported) && strings.Contains(err.Error(), s.knownBug.err)
+			if construct := s.refused.named(e.b.kind); !buggy && (!errors.Is(err, rewrite.ErrUnsupported) || !strings.Contains(err.Error(), construct)) {
+				e.t.Fatalf("step %q: want a refusal naming %q (%s), got %v; the ORM sent:\n  %s", s.name, construct, s.refused.reason, err, sent)
 			}
 			e.t.Logf("step %q refused by design (%s):\n  %s", s.name, s.refused.reason, sent)
-			// A known bug of a refused step is in its message.
-			if s.knownBug.applies(e.b.name) {
-				if !strings.Contains(err.Error(), s.knownBug.err) {
-					e.t.Errorf("step %q is refused with %q: known bug %q is fixed; remove its knownBug entry", s.name, err, s.knownBug.name)
-				} else {
-					e.t.Logf("step %q: known bug %q", s.name, s.knownBug.name)
-				}
+			switch {
+			case buggy:
+				e.t.Logf("step %q: known bug %q", s.name, s.knownBug.name)
+			case s.knownBug.applies(e.b.kind):
+				e.t.Errorf("step %q is refused with %q: known bug %q is fixed; remove its knownBug entry", s.name, err, s.knownBug.name)
 			}
-		case s.knownBug.applies(e.b.name):
+		case s.knownBug.applies(e.b.kind):
 			if err == nil {
 				e.t.Errorf("step %q succeeds: known bug %q is fixed; remove its knownBug entry so that the step must succeed", s.name, s.knownBug.name)
 				break
@@ -414,6 +536,10 @@ type read struct {
 	// knownBug: a known bug makes this read fail in the compare and new
 	// phases.
 	knownBug *bug
+	// refused: the wrapper refuses this read by design in the compare and
+	// new phases; it must fail there with an error wrapping
+	// rewrite.ErrUnsupported.
+	refused *refusal
 }
 
 // reads runs each read in the old, compare and new read phases: the three
@@ -427,7 +553,7 @@ func (e *env) reads(ctx context.Context, after string, reads []read) {
 		}
 	}()
 	for _, r := range reads {
-		if r.only != nil && !slices.Contains(r.only, e.b.name) {
+		if r.only != nil && !slices.Contains(r.only, e.b.kind) {
 			continue
 		}
 		var old any
@@ -439,7 +565,17 @@ func (e *env) reads(ctx context.Context, after string, reads []read) {
 			e.log.take()
 			got, err := r.do(ctx)
 			sent := strings.Join(e.log.take(), "\n  ")
-			if phase != mapping.ReadOld && r.knownBug.applies(e.b.name) {
+			if phase != mapping.ReadOld && r.refused.applies(e.b.kind) {
+				if !errors.Is(err, rewrite.ErrUnsupported) || !strings.Contains(err.Error(), r.refused.construct) {
+					e.t.Fatalf("read %q in the %s phase: want a refusal naming %q (%s), got %v; the ORM sent:\n  %s", r.name, phase, r.refused.construct, r.refused.reason, err, sent)
+				}
+				if !e.logged[r.name+string(phase)] {
+					e.logged[r.name+string(phase)] = true
+					e.t.Logf("read %q in the %s phase refused by design (%s):\n  %s", r.name, phase, r.refused.reason, sent)
+				}
+				continue
+			}
+			if phase != mapping.ReadOld && r.knownBug.applies(e.b.kind) {
 				switch {
 				case err == nil:
 					e.t.Errorf("read %q in the %s phase succeeds: known bug %q is fixed; remove its knownBug entry", r.name, phase, r.knownBug.name)
@@ -464,9 +600,9 @@ func (e *env) reads(ctx context.Context, after string, reads []read) {
 			if phase == mapping.ReadCompare {
 				n := compared(e.t, e.reg, "match") - matches
 				switch {
-				case r.notCompared.applies(e.b.name) && n != 0:
+				case r.notCompared.applies(e.b.kind) && n != 0:
 					e.t.Errorf("read %q is compared: known bug %q is fixed; remove its notCompared entry", r.name, r.notCompared.name)
-				case !r.notCompared.applies(e.b.name) && n == 0:
+				case !r.notCompared.applies(e.b.kind) && n == 0:
 					e.t.Fatalf("after %s: read %q was not compared in the compare phase; the ORM sent:\n  %s", after, r.name, sent)
 				case n == 0 && !e.logged[r.name]:
 					e.logged[r.name] = true
