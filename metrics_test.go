@@ -101,8 +101,8 @@ func TestRefusedLabelsAreBounded(t *testing.T) {
 			q := `UPDATE "` + name + `" SET x = (SELECT count(*) FROM users) WHERE CURRENT OF c`
 			if b.runs("mysql") {
 				// MySQL has no WHERE CURRENT OF; it refuses a multi-table
-				// UPDATE, on the first table.
-				q = "UPDATE `" + name + "`, users SET users.visits = 1"
+				// UPDATE that writes several tables, on the first table.
+				q = "UPDATE `" + name + "`, users SET users.visits = 1, `" + name + "`.x = 2"
 			}
 			if _, err := e.db.Exec(q); !errors.Is(err, dualwrite.ErrUnsupported) {
 				t.Fatalf("%q: got %v, want ErrUnsupported", q, err)
