@@ -143,11 +143,13 @@ var faults = map[string][]fault{
 		{txn.StepCommit, "COMMIT", "UPDATE users SET id = 10 WHERE id = 1"},
 	},
 	// A MySQL INSERT is mirrored by the keys it names or the insert id, an
-	// UPDATE or DELETE by the keys its locking pre-select returned; a key
-	// change checks that the new keys name its rows before mirroring them.
+	// UPDATE whose WHERE names the key by that key, a DELETE by the keys
+	// its RETURNING (MariaDB) or locking pre-select returned, and any other
+	// UPDATE by those of its pre-select; a key change checks that the new
+	// keys name its rows before mirroring them.
 	"mysql": {
 		{txn.StepBegin, "START TRANSACTION", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
-		{txn.StepPreSelect, "SELECT users.`id`", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
+		{txn.StepPreSelect, "SELECT users.`id`", "UPDATE users SET visits = visits + 1 WHERE id IN (1)"},
 		{txn.StepPreSelect, "SELECT users.`id`", "UPDATE users SET id = 10 WHERE id = 1"},
 		{txn.StepStatement, "UPDATE users SET visits", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
 		{txn.StepStatement, "INSERT INTO users", "INSERT INTO users (full_name) VALUES ('New Person')"},

@@ -30,6 +30,9 @@ type Table struct {
 	// column, and sql_mode lacks NO_AUTO_VALUE_ON_ZERO, so that an insert
 	// of key 0 stores a generated key instead.
 	zeroGenerates bool
+	// autoIncrement: the new table is MySQL's and has an AUTO_INCREMENT
+	// column (UpsertBatch).
+	autoIncrement bool
 }
 
 // MySQLMirrorConflict is the expression a MySQL mirror's upsert evaluates
@@ -162,6 +165,14 @@ func (t *Table) UpsertSQL(n int) string {
 	return t.upsertHead + t.keyValues(n) + t.upsertTail
 }
 
+// UpsertLockedSQL is UpsertSQL for MySQL, where it reads the old rows
+// with FOR UPDATE: the latest committed rows, locked until the
+// transaction ends, where a plain INSERT ... SELECT reads a snapshot
+// without locks at READ COMMITTED.
+func (t *Table) UpsertLockedSQL(n int) string {
+	return t.upsertHead + t.keyValues(n) + ") FOR UPDATE" + t.conflict
+}
+
 // DeleteSQL returns the statement that deletes the new rows of those of n keys
 // that have no old row; its parameters are as for UpsertSQL.
 func (t *Table) DeleteSQL(n int) string {
@@ -196,6 +207,22 @@ func (t *Table) fullBatch() *batchSQL {
 // among the changed rows before it writes them again.
 func (t *Table) DeleteKeysSQL(n int) string {
 	return t.deleteHead + t.keyValues(n) + ")"
+}
+
+// UpsertBatch is the most keys one upsert takes: KeyBatch, but 1 where
+// the new table is MySQL's and has an AUTO_INCREMENT column. InnoDB's
+// INSERT ... SELECT takes such a table's AUTO-INC lock at each row it
+// inserts (innodb_autoinc_lock_mode 0 and 1, MariaDB's default) and holds
+// it to the end of the statement: an upsert of several keys may then wait
+// for another row's lock while holding it, and deadlock with a plain
+// INSERT waiting for it, which fails with error 1467 ("Failed to read
+// auto-increment value"). An upsert of one key takes it after its one
+// row's lock, and waits for nothing more.
+func (t *Table) UpsertBatch() int {
+	if t.autoIncrement {
+		return 1
+	}
+	return t.KeyBatch()
 }
 
 // KeyBatch is the most keys one generated statement takes, which keeps the

@@ -689,6 +689,8 @@ func (g *myGenerated) table(src string, t *rewrite.Table) {
 		g.parses(src, "UpsertSQL", t.UpsertSQL(n), "insert", n*w, "")
 		g.parses(src, "DeleteSQL", t.DeleteSQL(n), "delete", n*w, "")
 		g.parses(src, "DeleteKeysSQL", t.DeleteKeysSQL(n), "delete", n*w, "")
+		g.parses(src, "UpsertLockedSQL", t.UpsertLockedSQL(n), "insert", n*w, "")
+		g.parses(src, "CountSQL", t.CountSQL(n), "select", n*w, "")
 	}
 }
 

@@ -117,12 +117,16 @@ type Plan struct {
 	// into a table with an AUTO_INCREMENT column, reads the insert id the
 	// statement would have reported (0 when it inserted no row).
 	InsertKeys [][]InsertKey
+	// PointKey, in MySQL, is the key an UPDATE's WHERE fixes with
+	// top-level AND conjuncts (id = ? AND ...): the statement runs as
+	// written, and the mirror sets the new row of that key from the old
+	// row, which it locks (Table.UpsertLockedSQL), whether or not the
+	// UPDATE changed it.
+	PointKey []InsertKey
 	// NewKeyCols, on a MySQL UPDATE that assigns key columns, is how many
-	// columns of PreSelect's rows, after the old keys, hold the new keys;
-	// NewKeysQuery is the head of the count of the old rows with the new
-	// keys, which must be all of them ([Plan.NewKeysSQL]).
+	// columns of PreSelect's rows, after the old keys, hold the new keys,
+	// which must all name old rows after it ([Table.CountSQL]).
 	NewKeyCols    int
-	NewKeysQuery  string
 	InsertStep    int64
 	InsertIDQuery string
 	// RowIDs, when set, is how many leading columns of PreSelect identify
@@ -322,6 +326,7 @@ func newPlanner(d *Dialect, m *mapping.Mapping, schema *Schema) *Planner {
 	for _, t := range m.Tables {
 		ct := d.CompileKeyTypes(t, p.schema.KeyTypes[d.FoldName(t.Old)])
 		ct.zeroGenerates = p.schema.ZeroGenerates && len(t.NewKey) == 1 && p.schema.AutoIncrement[d.FoldName(t.New)] == d.FoldName(t.NewKey[0])
+		ct.autoIncrement = d.mysql && p.schema.AutoIncrement[d.FoldName(t.New)] != ""
 		p.tables[d.FoldName(t.Old)] = &tracked{role: roleOld, table: ct}
 		p.tables[d.FoldName(t.New)] = &tracked{role: roleNew, table: ct}
 	}

@@ -110,26 +110,65 @@ func (p *Planner) mysqlMirror(query string, st *Statement, t *Table) *Plan {
 		if trigger := p.schema.RowTriggers[old]; trigger != "" {
 			return refuse(m.Old, "UPDATE on a table with "+trigger+", which may change the key of the row it updates", "drop the trigger while dual-writing")
 		}
-		plan := p.lockedWrite(query, st, t)
 		for _, c := range st.SetColumns {
 			if changesKey(m, c) && st.Joined {
 				return refuse(m.Old, "a multi-table UPDATE that assigns key column "+c,
 					"MySQL assigns a multi-table UPDATE's columns in no set order, so its new keys cannot be computed; change keys with a single-table UPDATE")
 			}
 			if changesKey(m, c) {
-				return p.mysqlKeyChange(plan, query, st)
+				return p.mysqlKeyChange(p.lockedWrite(query, st, t), query, st)
 			}
 		}
-		return plan
+		if plan := p.pointUpdate(query, st, t); plan != nil {
+			return plan
+		}
+		return p.lockedWrite(query, st, t)
+	case KindDelete:
+		if p.d.returning && !st.Joined {
+			// MariaDB's single-table DELETE ... RETURNING returns the
+			// keys of exactly the rows it deleted.
+			plan, _ := p.capturePlan(query, st, t)
+			return plan
+		}
 	}
 	return p.lockedWrite(query, st, t)
+}
+
+// pointUpdate plans a single-table UPDATE that keeps keys and whose WHERE
+// fixes the whole key (id = ? AND ...), or returns nil: the statement
+// runs as written and the mirror sets the new row of that key. It changes
+// no other row, so no pre-select needs to learn which it changed.
+func (p *Planner) pointUpdate(query string, st *Statement, t *Table) *Plan {
+	if st.Joined || st.Where.End <= st.Where.Start {
+		return nil
+	}
+	where := query[st.Where.Start:st.Where.End]
+	toks, err := p.d.Lex(where)
+	if err != nil {
+		return nil
+	}
+	vals := p.fixedKey(where, toks, 0, len(toks), soleTable{qualifier: st.Qualifier}, t)
+	if vals == nil {
+		return nil
+	}
+	plan := &Plan{Action: Mirror, Kind: KindUpdate, Table: t, KeyCols: len(t.Map.Key), Capture: query[:st.End]}
+	plan.Params = p.d.params(query, st.Params)
+	for _, v := range vals {
+		sp := Span{Start: st.Where.Start + int(v[0].Start), End: st.Where.Start + int(v[len(v)-1].End)}
+		k, ok := p.insertKey(query, st, plan.Params, sp)
+		if !ok || k.Generated {
+			return nil
+		}
+		plan.PointKey = append(plan.PointKey, k)
+	}
+	return plan
 }
 
 // mysqlKeyChange plans an UPDATE that assigns key columns: its pre-select
 // also computes each locked row's new key, by the SET expressions of the
 // key columns, which must be pure functions of the row's values before
 // the UPDATE and of the caller's arguments (keyExpr). After the UPDATE the
-// new keys are checked to name rows (NewKeysQuery): a value the column
+// new keys are checked to name rows (Table.CountSQL): a value the column
 // stores otherwise than the expression computes (a rounded number) fails
 // the write rather than mirror the wrong key.
 func (p *Planner) mysqlKeyChange(plan *Plan, query string, st *Statement) *Plan {
@@ -160,7 +199,6 @@ func (p *Planner) mysqlKeyChange(plan *Plan, query string, st *Statement) *Plan 
 	plan.PreSelect = pre[:from] + ", " + strings.Join(exprs, ", ") + pre[from:]
 	plan.PreSelectParams = append(used, plan.PreSelectParams...)
 	plan.NewKeyCols = len(m.Key)
-	plan.NewKeysQuery = "SELECT COUNT(*) FROM " + p.d.Quote(m.Old) + " WHERE " + plan.Table.oldKeyList + " IN ("
 	return plan
 }
 
@@ -395,10 +433,11 @@ func (p *Planner) insertKey(query string, st *Statement, params *Params, sp Span
 	return InsertKey{}, false
 }
 
-// NewKeysSQL returns the count of old rows with n keys, for a MySQL
-// key-changing UPDATE's check of the new keys it computed.
-func (p *Plan) NewKeysSQL(n int) string {
-	return p.NewKeysQuery + p.Table.keyValues(n) + ")"
+// CountSQL returns the count of the old rows of n keys: for a MySQL
+// key-changing UPDATE's check of the new keys it computed, and a point
+// UPDATE's of key 0.
+func (t *Table) CountSQL(n int) string {
+	return "SELECT COUNT(*) FROM " + t.d.Quote(t.Map.Old) + " WHERE " + t.oldKeyList + " IN (" + t.keyValues(n) + ")"
 }
 
 // keepsKey reports whether the j-th assignment of an ON DUPLICATE KEY

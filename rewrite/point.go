@@ -24,24 +24,33 @@ func (p *Planner) pointLookup(query string, toks []Token, t *Table) bool {
 	if a.isAny(end, "GROUP", "HAVING", "WINDOW", "WHERE") || a.st.Unsupported != "" {
 		return false
 	}
-	fixed := map[string]bool{}
-	if !p.conjuncts(query, toks, s.next+1, end, s, fixed) {
-		return false
+	return p.fixedKey(query, toks, s.next+1, end, s, t) != nil
+}
+
+// fixedKey returns, for every key column of t's mapping in order, the
+// tokens of the value that the AND-conjuncts of the condition toks[i:end]
+// fix it to (a placeholder, a literal or a negative number), or nil when
+// they do not fix the whole key.
+func (p *Planner) fixedKey(query string, toks []Token, i, end int, s soleTable, t *Table) [][]Token {
+	fixed := map[string][]Token{}
+	if !p.conjuncts(query, toks, i, end, s, fixed) {
+		return nil
 	}
-	for _, k := range t.Map.Key {
-		if !fixed[p.d.FoldName(k)] {
-			return false
+	key := make([][]Token, len(t.Map.Key))
+	for j, k := range t.Map.Key {
+		if key[j] = fixed[p.d.FoldName(k)]; key[j] == nil {
+			return nil
 		}
 	}
-	return true
+	return key
 }
 
 // conjuncts adds to fixed the columns that the AND-conjuncts of the
-// condition toks[i:end] fix, looking into a conjunct that is one
+// condition toks[i:end] fix, with their values' tokens, looking into a conjunct that is one
 // parenthesized condition ((u.id = 2) AND u.deleted_at IS NULL, as bun
 // writes it), and reports false, fixing nothing, when an OR or a BETWEEN
 // joins them at this level.
-func (p *Planner) conjuncts(query string, toks []Token, i, end int, s soleTable, fixed map[string]bool) bool {
+func (p *Planner) conjuncts(query string, toks []Token, i, end int, s soleTable, fixed map[string][]Token) bool {
 	a := &analyzer{d: p.d, src: query, toks: toks, end: end, st: &Statement{}}
 	for i < end {
 		j := a.next(i, func(k int) bool { return a.isAny(k, "AND", "OR", "BETWEEN") })
@@ -51,38 +60,39 @@ func (p *Planner) conjuncts(query string, toks []Token, i, end int, s soleTable,
 		if toks[i].Kind == LParen && a.skipParens(i) == j {
 			// A group joined by OR inside fixes nothing, and is no reason
 			// to doubt the conjuncts beside it.
-			inner := map[string]bool{}
+			inner := map[string][]Token{}
 			if p.conjuncts(query, toks, i+1, j-1, s, inner) {
 				maps.Copy(fixed, inner)
 			}
-		} else if col := p.fixedColumn(query, toks[i:j], s); col != "" {
-			fixed[col] = true
+		} else if col, v := p.fixedColumn(query, toks[i:j], s); col != "" {
+			fixed[col] = v
 		}
 		i = j + 1
 	}
 	return true
 }
 
-// fixedColumn returns the folded name of the column a conjunct fixes, when
-// it is exactly [qualifier.]column = <placeholder or literal>, or "".
-func (p *Planner) fixedColumn(query string, c []Token, s soleTable) string {
+// fixedColumn returns the folded name of the column a conjunct fixes, and
+// the value's tokens, when it is exactly [qualifier.]column = <placeholder
+// or literal>, or "".
+func (p *Planner) fixedColumn(query string, c []Token, s soleTable) (string, []Token) {
 	isName := func(t Token) bool { return t.Kind == Word || t.Kind == QuotedIdent }
 	col := 0
 	if len(c) >= 3 && c[1].Kind == Dot {
 		if !isName(c[0]) || p.d.Fold(c[0].Text(query)) != p.d.Fold(s.qualifier) {
-			return "" // a column of another query level, or a schema-qualified one
+			return "", nil // a column of another query level, or a schema-qualified one
 		}
 		col = 2
 	}
 	v := c[min(col+2, len(c)):]
 	if len(c) < col+3 || !isName(c[col]) || c[col+1].Kind != Punct || c[col+1].Text(query) != "=" {
-		return ""
+		return "", nil
 	}
 	switch {
 	case len(v) == 1 && (v[0].Kind == Param || v[0].Kind == Number || v[0].Kind == String):
 	case len(v) == 2 && v[0].Kind == Punct && v[0].Text(query) == "-" && v[1].Kind == Number:
 	default:
-		return ""
+		return "", nil
 	}
-	return p.d.Fold(c[col].Text(query))
+	return p.d.Fold(c[col].Text(query)), v
 }

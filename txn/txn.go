@@ -157,6 +157,8 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		res, step, err = writeRestricted(ctx, c, plan, args)
 	case plan.InsertKeys != nil:
 		res, step, err = writeInsert(ctx, c, plan, args)
+	case plan.PointKey != nil:
+		res, step, err = writePoint(ctx, c, plan, args)
 	default:
 		res, step, err = write(ctx, c, d, plan, args, needResult, begun)
 	}
@@ -394,6 +396,11 @@ func result(ctx context.Context, c Conn, d *rewrite.Dialect, res *Result) error 
 // table as a request for a generated one ([rewrite.Table.ZeroGenerates]),
 // it fails instead of writing the row under another key.
 func upsert(ctx context.Context, c Conn, t *rewrite.Table, keys [][]driver.Value) error {
+	return upsertBy(ctx, c, t, keys, t.UpsertSQL)
+}
+
+// upsertBy is upsert by the statements gen builds.
+func upsertBy(ctx context.Context, c Conn, t *rewrite.Table, keys [][]driver.Value, gen func(int) string) error {
 	if t.ZeroGenerates() {
 		for _, k := range keys {
 			if zero(k[0]) {
@@ -402,12 +409,17 @@ func upsert(ctx context.Context, c Conn, t *rewrite.Table, keys [][]driver.Value
 			}
 		}
 	}
-	return forKeys(ctx, c, t, keys, t.UpsertSQL)
+	return forKeysIn(ctx, c, t, keys, gen, t.UpsertBatch())
 }
 
 // forKeys runs the statement gen builds for the keys, in batches.
 func forKeys(ctx context.Context, c Conn, t *rewrite.Table, keys [][]driver.Value, gen func(int) string) error {
-	batch := t.KeyBatch()
+	return forKeysIn(ctx, c, t, keys, gen, t.KeyBatch())
+}
+
+// forKeysIn runs the statement gen builds for the keys, batch keys at a
+// time.
+func forKeysIn(ctx context.Context, c Conn, t *rewrite.Table, keys [][]driver.Value, gen func(int) string, batch int) error {
 	var args []driver.NamedValue // one buffer for every batch: Exec keeps none
 	for len(keys) > 0 {
 		n := min(len(keys), batch)

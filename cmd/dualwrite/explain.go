@@ -245,9 +245,9 @@ func mirrorSteps(plan *rewrite.Plan) []step {
 
 // mysqlSteps lists the statements of a MySQL dual write whose statement
 // runs without RETURNING, or nil for another plan: an UPDATE or DELETE
-// restricted to the keys of the rows a locking pre-select locked, or an
-// INSERT that names its keys in its values (or leaves them to
-// AUTO_INCREMENT).
+// restricted to the keys of the rows a locking pre-select locked, an
+// UPDATE whose WHERE names the key, or an INSERT that names its keys in
+// its values (or leaves them to AUTO_INCREMENT).
 func mysqlSteps(plan *rewrite.Plan) []step {
 	t := plan.Table
 	upsert := step{What: "upsert up(row of " + t.Map.Old + ") into " + t.Map.New + " for those keys", SQL: t.UpsertSQL(1)}
@@ -270,13 +270,17 @@ func mysqlSteps(plan *rewrite.Plan) []step {
 			upsert.What = strings.Replace(upsert.What, "those keys", "the new keys", 1) +
 				" (where a row took a key another changed row left, in a savepoint: if it fails, it runs again after the new rows of those keys are deleted)"
 			return append(steps,
-				step{What: "check that the new keys name as many rows of " + t.Map.Old + " as your statement changed (a key the column stores otherwise than computed would name none)", SQL: plan.NewKeysSQL(1)},
+				step{What: "check that the new keys name as many rows of " + t.Map.Old + " as your statement changed (a key the column stores otherwise than computed would name none)", SQL: plan.Table.CountSQL(1)},
 				step{What: "delete from " + t.Map.New + " the old keys that no longer have a row in " + t.Map.Old, SQL: t.DeleteSQL(1)},
 				upsert)
 		}
 		return append(steps, upsert)
 	case plan.InsertKeys != nil:
 		upsert.What = strings.Replace(upsert.What, "those keys", "the keys your statement's values name and those the server generated for it (from the insert id)", 1)
+		return []step{{What: "your statement, as written", SQL: plan.Capture}, upsert}
+	case plan.PointKey != nil:
+		upsert.What = strings.Replace(upsert.What, "for those keys", "for the key your WHERE names, reading the row locked, whether or not your statement changed it", 1)
+		upsert.SQL = t.UpsertLockedSQL(1)
 		return []step{{What: "your statement, as written", SQL: plan.Capture}, upsert}
 	}
 	return nil

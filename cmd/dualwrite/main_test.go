@@ -290,8 +290,10 @@ func TestExplain(t *testing.T) {
 }
 
 // TestExplainMySQL: on MySQL explain shows the steps the driver runs
-// there: an UPDATE or DELETE locks its rows and runs restricted to their
-// keys, an INSERT runs as written and its keys come from its values; an
+// there: an UPDATE by its key runs as written and its mirror locks the old
+// row, a DELETE has RETURNING on MariaDB, another UPDATE or DELETE locks
+// its rows and runs restricted to their keys, an INSERT runs as written
+// and its keys come from its values; an
 // INSERT ... SELECT has RETURNING on MariaDB 10.5 and later, and with
 // --dsn explain plans as the driver does on the server it reaches.
 func TestExplainMySQL(t *testing.T) {
@@ -314,17 +316,25 @@ func TestExplainMySQL(t *testing.T) {
 		}
 		return out
 	}
-	e := explain(t, "UPDATE users SET visits = visits + 1 WHERE id = ?")
-	if want := []string{"SELECT users.`id` FROM users WHERE id = ? FOR UPDATE", "UPDATE users SET visits = visits + 1 WHERE (id = ?) AND users.`id` IN (?)", users.UpsertSQL(1)}; e.Action != "mirror" || !reflect.DeepEqual(sqls(e), want) {
+	e := explain(t, "UPDATE users SET visits = visits + 1 WHERE id > ?")
+	if want := []string{"SELECT users.`id` FROM users WHERE id > ? FOR UPDATE", "UPDATE users SET visits = visits + 1 WHERE (id > ?) AND users.`id` IN (?)", users.UpsertSQL(1)}; e.Action != "mirror" || !reflect.DeepEqual(sqls(e), want) {
 		t.Errorf("update: %+v\nwant steps %q", e, want)
+	}
+	e = explain(t, "UPDATE users SET visits = visits + 1 WHERE id = ?")
+	if want := []string{"UPDATE users SET visits = visits + 1 WHERE id = ?", users.UpsertLockedSQL(1)}; e.Action != "mirror" || !reflect.DeepEqual(sqls(e), want) {
+		t.Errorf("point update: %+v\nwant steps %q", e, want)
 	}
 	e = explain(t, "UPDATE users SET id = id + 100 WHERE id = ?")
 	if got := sqls(e); len(got) != 5 || !strings.HasPrefix(got[0], "SELECT users.`id`, (id + 100) FROM users") || got[3] != users.DeleteSQL(1) || got[4] != users.UpsertSQL(1) {
 		t.Errorf("key change: steps %q, want the pre-select of old and new keys, the restricted UPDATE, the check of the new keys, the delete and the upsert", got)
 	}
 	e = explain(t, "DELETE FROM users WHERE visits > 3")
-	if got := sqls(e); len(got) != 3 || !strings.HasPrefix(got[1], "DELETE FROM users WHERE (visits > 3) AND ") || got[2] != users.DeleteSQL(1) {
-		t.Errorf("delete: steps %q, want the pre-select, the restricted DELETE and the generated delete", got)
+	if want := []string{"DELETE FROM users WHERE visits > 3 RETURNING `id`", users.DeleteSQL(1)}; !reflect.DeepEqual(sqls(e), want) {
+		t.Errorf("delete: steps %q, want %q (MariaDB's RETURNING)", sqls(e), want)
+	}
+	e = explain(t, "DELETE u FROM users u JOIN audit a ON a.id = u.id")
+	if got := sqls(e); len(got) != 3 || !strings.HasPrefix(got[1], "DELETE u FROM users u JOIN audit a ON a.id = u.id WHERE ") || got[2] != users.DeleteSQL(1) {
+		t.Errorf("multi-table delete: steps %q, want the pre-select, the restricted DELETE and the generated delete", got)
 	}
 	e = explain(t, "INSERT INTO users (id, full_name) VALUES (?, ?)")
 	if want := []string{"INSERT INTO users (id, full_name) VALUES (?, ?)", users.UpsertSQL(1)}; !reflect.DeepEqual(sqls(e), want) || !strings.Contains(e.Steps[1].What, "insert id") {
@@ -432,7 +442,7 @@ func TestMigrationPostgres(t *testing.T) {
 func TestMigrationMySQL(t *testing.T) {
 	b := newMySQL(t)
 	e := invoke(t, nil, b.flags("explain", "UPDATE users SET visits = visits + 1 WHERE id = ?")...)
-	e.expect(t, 0, "planned against: the live schema (--driver mysql", "action: mirror", compiled(t, corpus.MySQLMapping, rewrite.MySQL).UpsertSQL(1))
+	e.expect(t, 0, "planned against: the live schema (--driver mysql", "action: mirror", compiled(t, corpus.MySQLMapping, rewrite.MySQL).UpsertLockedSQL(1))
 	testMigration(t, b)
 }
 

@@ -105,6 +105,9 @@ const (
 	LockWaitTimeout = 1205 // ER_LOCK_WAIT_TIMEOUT: the statement, or with innodb_rollback_on_timeout the transaction
 	Deadlock        = 1213 // ER_LOCK_DEADLOCK: the whole transaction was rolled back
 	NoSavepoint     = 1305 // ER_SP_DOES_NOT_EXIST
+	// AutoIncRead is ER_AUTOINC_READ_FAILED, which InnoDB also reports for
+	// a deadlock on a table's AUTO-INC lock: the transaction may be gone.
+	AutoIncRead = 1467
 )
 
 // KeyValue returns a key value that github.com/go-sql-driver/mysql read
