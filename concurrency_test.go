@@ -122,6 +122,12 @@ func raceLost(err error) bool {
 	switch sqlState(err) {
 	case "40P01", "23505", "40001", "1062/23000", "1213/40001": // MySQL: duplicate key, deadlock
 		return true
+	case "1467/HY000":
+		// InnoDB's report of a deadlock on a table's AUTO-INC lock, which
+		// the mirror's INSERT ... SELECT into a table with AUTO_INCREMENT
+		// takes (innodb_autoinc_lock_mode 1): the transaction is rolled
+		// back, as for 1213.
+		return true
 	}
 	return false
 }

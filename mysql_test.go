@@ -443,17 +443,7 @@ func TestMySQLPointUpdateLocksTheRow(t *testing.T) {
 				_, err := tx.Exec("UPDATE users SET visits = 5 WHERE id = ? AND FALSE", 1)
 				done <- err
 			}()
-			// The mirror waits for other's lock.
-			for waiting := 0; waiting == 0; {
-				select {
-				case err := <-done:
-					t.Fatalf("the UPDATE ended (%v) before the other transaction committed", err)
-				case <-time.After(20 * time.Millisecond):
-				}
-				if err := e.raw.QueryRow("SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'").Scan(&waiting); err != nil {
-					t.Fatal(err)
-				}
-			}
+			mytest.WaitLockWait(t, e.raw, done) // the mirror waits for other's lock
 			if err := other.Commit(); err != nil {
 				t.Fatal(err)
 			}
@@ -469,6 +459,56 @@ func TestMySQLPointUpdateLocksTheRow(t *testing.T) {
 			}
 			e.checkInvariant()
 		})
+	}
+}
+
+// TestMySQLMirrorAutoIncLock: InnoDB's INSERT ... SELECT into a table with
+// an AUTO_INCREMENT column takes the table's AUTO-INC lock at each row it
+// inserts and, at innodb_autoinc_lock_mode 1 (MariaDB's default), holds it
+// to the end of the statement. A mirror of several keys in one statement
+// (into users, in the write phase both) would hold it while waiting for
+// another transaction's row, and that transaction's INSERT of a generated
+// id would wait for it: a deadlock, which InnoDB reports to the INSERT as
+// error 1467. The mirror writes such a table one key a statement.
+func TestMySQLMirrorAutoIncLock(t *testing.T) {
+	b := mysqlBackend
+	e := b.open(t)
+	if err := e.sw.SetWrite(mapping.WriteBoth); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	other, err := e.raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Rollback() }()
+	// other holds the users row of key 200 the mirror will need after
+	// the row of key 100.
+	if _, err := other.Exec("INSERT INTO users (id, full_name) VALUES (200, 'Held Row')"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.db.Exec("INSERT INTO accounts (account_id, first_name, last_name) VALUES (100, 'First', 'Key'), (200, 'Waits', 'ForRow')")
+		done <- err
+	}()
+	mytest.WaitLockWait(t, e.raw, done) // the mirror waits for other's row
+	if _, err := other.Exec("INSERT INTO users (full_name) VALUES ('Generated Id')"); err != nil {
+		t.Fatalf("an INSERT of a generated id while the mirror waits: %v", err)
+	}
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	var n int
+	if err := e.raw.QueryRow("SELECT (SELECT full_name FROM users WHERE id = 200), (SELECT COUNT(*) FROM users WHERE id = 100)").Scan(&name, &n); err != nil {
+		t.Fatal(err)
+	}
+	if name != "Waits ForRow" || n != 1 {
+		t.Fatalf("users row 200 is %q and there are %d rows of 100, want row 200 mirrored from accounts and one row of 100", name, n)
 	}
 }
 

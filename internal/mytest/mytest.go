@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql" // the "mysql" driver
 )
@@ -136,4 +137,29 @@ func ErrorNumber(err error) uint16 {
 		return me.Number
 	}
 	return 0
+}
+
+// WaitLockWait returns once a session of db's current database waits for
+// a lock, and fails the test if waiting delivers first (the statement that
+// was to wait ended). It polls information_schema, so an interleaving does
+// not rest on timing; InnoDB refreshes what innodb_trx shows only when it
+// was not read for 100 ms, so the polls are further apart than that.
+func WaitLockWait(t testing.TB, db *sql.DB, waiting <-chan error) {
+	t.Helper()
+	for {
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM information_schema.innodb_trx t
+JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id
+WHERE t.trx_state = 'LOCK WAIT' AND p.db = DATABASE()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		select {
+		case err := <-waiting:
+			t.Fatalf("a statement was to wait for a lock; it ended: %v", err)
+		case <-time.After(150 * time.Millisecond):
+		}
+	}
 }
