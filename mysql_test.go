@@ -217,6 +217,42 @@ func TestMySQLKeyChange(t *testing.T) {
 	}
 }
 
+// TestMySQLKeyChangeAfterSnapshot: at REPEATABLE READ a key-changing
+// UPDATE that leaves the key as it was (SET id = id + 0) of a row
+// committed after the transaction's snapshot passes the check of its new
+// keys, which reads the latest rows, not the snapshot that lacks the row.
+func TestMySQLKeyChangeAfterSnapshot(t *testing.T) {
+	for _, b := range []backend{mysqlBackend, mysqlNoReturningBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			e := b.open(t)
+			ctx := context.Background()
+			tx, err := e.pinned(t).BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tx.Rollback() }()
+			var n int
+			if err := tx.QueryRow("SELECT COUNT(*) FROM users").Scan(&n); err != nil { // the snapshot
+				t.Fatal(err)
+			}
+			mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (7, 'After Snapshot')")
+			for _, d := range []int{0, 10} {
+				if _, err := tx.Exec("UPDATE users SET id = id + ? WHERE id = ?", d, 7); err != nil {
+					t.Fatalf("SET id = id + %d: %v", d, err)
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			got := dbtest.Rows(t, e.raw, "SELECT id FROM users")
+			if want := [][]any{{int64(17)}}; !equalRows(got, want) {
+				t.Fatalf("users ids %v, want %v", got, want)
+			}
+			e.checkInvariant()
+		})
+	}
+}
+
 // TestMySQLNewPhaseUsesIndexes: in the new phase a filter on a renamed key
 // or an indexed renamed column is served by the new table's index
 // (MariaDB merges the derived table into the query), shown with EXPLAIN.

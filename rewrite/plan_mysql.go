@@ -435,9 +435,12 @@ func (p *Planner) insertKey(query string, st *Statement, params *Params, sp Span
 
 // CountSQL returns the count of the old rows of n keys: for a MySQL
 // key-changing UPDATE's check of the new keys it computed, and a point
-// UPDATE's of key 0.
+// UPDATE's of key 0. It reads them FOR UPDATE, the latest committed rows:
+// a plain read at REPEATABLE READ would read the transaction's snapshot,
+// which lacks a row committed after it that the UPDATE locked but left
+// unchanged (SET id = id + 0).
 func (t *Table) CountSQL(n int) string {
-	return "SELECT COUNT(*) FROM " + t.d.Quote(t.Map.Old) + " WHERE " + t.oldKeyList + " IN (" + t.keyValues(n) + ")"
+	return "SELECT COUNT(*) FROM " + t.d.Quote(t.Map.Old) + " WHERE " + t.oldKeyList + " IN (" + t.keyValues(n) + ") FOR UPDATE"
 }
 
 // keepsKey reports whether the j-th assignment of an ON DUPLICATE KEY
