@@ -1095,7 +1095,12 @@ func printHeader(b *bench, groups []group, rounds, chunk int, withMetrics bool) 
 	}
 	if my {
 		fmt.Printf("%s %s via github.com/go-sql-driver/mysql %s, %s\n", b.my.engine(), b.my.version, moduleVersion("github.com/go-sql-driver/mysql"), b.my.settings)
-		fmt.Printf("  one database per variant (dwbench_%s_*, InnoDB, dropped at the end), autocommit, interpolateParams=%v\n", b.my.run, b.my.cfg.InterpolateParams)
+		fmt.Printf("  one database per variant (dwbench_%s_*, InnoDB, dropped at the end), autocommit\n", b.my.run)
+		if b.my.cfg.InterpolateParams {
+			fmt.Printf("  interpolateParams=true: the driver sends a db.Exec with arguments as one text statement\n")
+		} else {
+			fmt.Printf("  interpolateParams=false: the driver runs a db.Exec with arguments as prepare, execute, close (2 round trips)\n")
+		}
 	}
 	fmt.Printf("each variant: its own *sql.DB, SetMaxOpenConns(1), db.Exec (reads: db.QueryRow(...).Scan) with arguments\n")
 	fmt.Printf("  (no prepared statements on the caller's side)\n")
