@@ -27,8 +27,8 @@ import (
 // They run only when -groups names them: see docs/benchmarks.md.
 
 // copyGroupNames are the throughput groups: copy on SQLite, pg-copy on
-// PostgreSQL.
-var copyGroupNames = []string{"copy", "pg-copy"}
+// PostgreSQL, my-copy on MariaDB (MySQL).
+var copyGroupNames = []string{"copy", "pg-copy", "my-copy"}
 
 // copyTarget is the least throughput of backfill and of verify, as a
 // fraction of the bulk copy's.
@@ -57,19 +57,26 @@ var (
 )
 
 // copyUsersSelect returns the select list of the copy groups' users rows
-// over an integer i, in SQL that SQLite and PostgreSQL both run: every
-// 10th full_name is a first name alone, every 7th (else) has a middle
-// name, the others are "first last"; every 13th email is NULL, the others
-// are unique (first.last<i>@example.com); visits from 0 to 999.
-func copyUsersSelect() string {
+// over an integer i, in SQL that SQLite and PostgreSQL both run (MySQL
+// with mysql set: CONCAT for ||, DIV for the integer /): every 10th
+// full_name is a first name alone, every 7th (else) has a middle name,
+// the others are "first last"; every 13th email is NULL, the others are
+// unique (first.last<i>@example.com); visits from 0 to 999.
+func copyUsersSelect(mysql bool) string {
+	cat := func(s ...string) string { return strings.Join(s, " || ") }
+	div := " / "
+	if mysql {
+		cat = func(s ...string) string { return "CONCAT(" + strings.Join(s, ", ") + ")" }
+		div = " DIV "
+	}
 	first := pick(copyFirstNames, "i")
-	middle := pick(copyFirstNames, "i / 7")
-	last := pick(copyLastNames, "i / 20")
+	middle := pick(copyFirstNames, "i"+div+"7")
+	last := pick(copyLastNames, "i"+div+"20")
 	return "i, CASE WHEN i % 10 = 0 THEN " + first +
-		" WHEN i % 7 = 0 THEN " + first + " || ' ' || " + middle + " || ' ' || " + last +
-		" ELSE " + first + " || ' ' || " + last + " END," +
-		" CASE WHEN i % 13 = 0 THEN NULL ELSE lower(" + first + ") || '.' || replace(lower(" + last + "), ' ', '') || i || '@example.com' END," +
-		" (i * 37 + i / 7) % 1000"
+		" WHEN i % 7 = 0 THEN " + cat(first, "' '", middle, "' '", last) +
+		" ELSE " + cat(first, "' '", last) + " END," +
+		" CASE WHEN i % 13 = 0 THEN NULL ELSE " + cat("lower("+first+")", "'.'", "replace(lower("+last+"), ' ', '')", "i", "'@example.com'") + " END," +
+		" (i * 37 + i" + div + "7) % 1000"
 }
 
 // pick returns an expression that picks one of names, the one at (i mod
@@ -92,13 +99,18 @@ func pick(names []string, index string) string {
 // the number of rows.
 func qCopyFillSQLite() string {
 	return "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)\n" +
-		"INSERT INTO users (id, full_name, email, visits) SELECT " + copyUsersSelect() + " FROM n"
+		"INSERT INTO users (id, full_name, email, visits) SELECT " + copyUsersSelect(false) + " FROM n"
 }
 
 // qCopyFillPostgres is qCopyFillSQLite for pg-copy.
 func qCopyFillPostgres() string {
-	return "INSERT INTO users (id, full_name, email, visits) SELECT " + copyUsersSelect() +
+	return "INSERT INTO users (id, full_name, email, visits) SELECT " + copyUsersSelect(false) +
 		" FROM generate_series(1, $1::int) AS i"
+}
+
+// qCopyFillMySQL is qCopyFillSQLite for my-copy, with rows rows.
+func qCopyFillMySQL(rows int64) string {
+	return "INSERT INTO users (id, full_name, email, visits) SELECT " + copyUsersSelect(true) + " FROM " + mySeq(rows)
 }
 
 // copyGroup is one engine's copy group: three variants, each on its own
@@ -136,7 +148,8 @@ type copySample struct {
 func (s copySample) rowsPerSecond() float64 { return float64(s.rows) / s.seconds }
 
 // copyGroups sets up the copy groups named in want (none when want is
-// empty: they are not in the default set). pg-copy needs b.pg.
+// empty: they are not in the default set). pg-copy needs b.pg, my-copy
+// b.my.
 func (b *bench) copyGroups(want []string, rows int64) ([]*copyGroup, error) {
 	var out []*copyGroup
 	if slices.Contains(want, "copy") {
@@ -150,6 +163,13 @@ func (b *bench) copyGroups(want []string, rows int64) ([]*copyGroup, error) {
 		g, err := b.pgCopyGroup(rows)
 		if err != nil {
 			return nil, fmt.Errorf("setting up pg-copy: %w", err)
+		}
+		out = append(out, g)
+	}
+	if slices.Contains(want, "my-copy") && b.my != nil {
+		g, err := b.myCopyGroup(rows)
+		if err != nil {
+			return nil, fmt.Errorf("setting up my-copy: %w", err)
 		}
 		out = append(out, g)
 	}
@@ -367,6 +387,73 @@ func (b *bench) pgCopyGroup(rows int64) (*copyGroup, error) {
 	return g, nil
 }
 
+// myCopyGroup makes the my-copy group's databases, one per variant, each
+// with users filled by one INSERT ... SELECT from a recursive CTE (the
+// unique index on email built afterwards), then ANALYZE TABLE; the verify
+// variant's accounts is then filled with up(users). InnoDB has no
+// checkpoint to ask for: a measurement starts right after accounts is
+// emptied (TRUNCATE).
+func (b *bench) myCopyGroup(rows int64) (*copyGroup, error) {
+	ctx := b.ctx
+	m, err := mapping.Parse([]byte(corpus.MySQLMapping))
+	if err != nil {
+		return nil, err
+	}
+	dbs := map[string]*sql.DB{}
+	for _, v := range []string{"bulk", "backfill", "verify"} {
+		// The unique index on email, under the name the schema gave it,
+		// is built after the rows.
+		stmts := append([]string{}, corpus.MySQLBenchSchema...)
+		stmts = append(stmts, `ALTER TABLE users DROP INDEX email`, qCopyFillMySQL(rows),
+			`ALTER TABLE users ADD UNIQUE INDEX email (email)`, `ANALYZE TABLE users`)
+		cfg, err := b.my.newDatabase("my-copy", v, stmts)
+		if err != nil {
+			return nil, err
+		}
+		db, err := sql.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(1)
+		b.dbs = append(b.dbs, db)
+		dbs[v] = db
+	}
+	if err := execRows(ctx, dbs["verify"], rows, upInsert(m)); err != nil {
+		return nil, err
+	}
+	if _, err := dbs["verify"].ExecContext(ctx, `ANALYZE TABLE accounts`); err != nil {
+		return nil, err
+	}
+	settle := func(*sql.DB) func(ctx context.Context) error {
+		return func(context.Context) error { return nil }
+	}
+	empty := func(db *sql.DB) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := db.ExecContext(ctx, `TRUNCATE accounts`)
+			return err
+		}
+	}
+	g := &copyGroup{name: "my-copy", engine: b.my.engine(), rows: rows}
+	copyVariants(g, m, dbs, empty, settle)
+	diff := mirrorDiff(usersTable(m), "EXCEPT ALL")
+	g.check = func(ctx context.Context) ([]string, error) {
+		var out []string
+		for _, v := range []string{"bulk", "backfill"} {
+			var missing, extra, users, visits int64
+			if err := dbs[v].QueryRowContext(ctx, diff).Scan(&missing, &extra, &users, &visits); err != nil {
+				return nil, fmt.Errorf("checking my-copy / %s: %w", v, err)
+			}
+			if missing > 0 || extra > 0 || users != rows {
+				return nil, fmt.Errorf("check FAILED: my-copy / %s: accounts != up(users): %d rows of up(users) missing from accounts, %d accounts rows not in up(users), of %d users rows (want %d)",
+					v, missing, extra, users, rows)
+			}
+			out = append(out, fmt.Sprintf("check my-copy / %s: accounts = up(users), %d rows (EXCEPT ALL both ways)", v, users))
+		}
+		return out, nil
+	}
+	return g, nil
+}
+
 // copyVariants fills in g's variants on their databases: empty(db)
 // empties accounts and settles the database, settle(db) only settles it.
 func copyVariants(g *copyGroup, m *mapping.Mapping, dbs map[string]*sql.DB,
@@ -511,14 +598,18 @@ func printCopyHeader(b *bench, groups []*copyGroup, rounds int, setup time.Durat
 		case "pg-copy":
 			fmt.Printf("pg-copy: %s\n  via github.com/jackc/pgx/v5 %s (stdlib), %s; one schema per variant (dw_bench_%s_pg_copy_*), autovacuum off on its tables\n",
 				b.pg.version, moduleVersion("github.com/jackc/pgx/v5"), b.pg.settings, b.pg.run)
+		case "my-copy":
+			fmt.Printf("my-copy: %s %s\n  via github.com/go-sql-driver/mysql %s, %s; one database per variant (dwbench_%s_my_copy_*), InnoDB\n",
+				b.my.engine(), b.my.version, moduleVersion("github.com/go-sql-driver/mysql"), b.my.settings, b.my.run)
 		}
 	}
-	fmt.Printf("users -> accounts of the test mapping (copy: corpus.Mapping, pg-copy: corpus.PostgresMapping), %d users rows,\n", groups[0].rows)
-	fmt.Printf("  the same in each variant's database")
+	fmt.Printf("users -> accounts of the test mapping (copy: corpus.Mapping, pg-copy: corpus.PostgresMapping, my-copy: corpus.MySQLMapping),\n  %d users rows,", groups[0].rows)
+	fmt.Printf(" the same in each variant's database")
 	fmt.Printf(" (setup took %s); each variant its own *sql.DB, SetMaxOpenConns(1)\n", setup.Round(100*time.Millisecond))
 	fmt.Printf("rounds: %d; in each, every variant runs once, in an order that rotates every round; medians over the rounds\n", rounds)
 	fmt.Println()
-	fmt.Println("variants (timed: the run only; before it, untimed: accounts emptied, a checkpoint (SQLite: the WAL's, PostgreSQL: CHECKPOINT), a GC):")
+	fmt.Println("variants (timed: the run only; before it, untimed: accounts emptied, a checkpoint (SQLite: the WAL's, PostgreSQL: CHECKPOINT;")
+	fmt.Println("  MariaDB: none), a GC):")
 	fmt.Println("  bulk      one INSERT INTO accounts (cols) SELECT <the mapping's up expressions> FROM users, accounts empty")
 	fmt.Printf("  backfill  backfill.Run, default options (batches of %d rows, each one transaction), accounts empty,\n", backfill.DefaultBatchSize)
 	fmt.Println("            the checkpoint reset (backfill.Reset)")

@@ -1,5 +1,5 @@
-// Command bench measures what dualwrite costs on SQLite (and PostgreSQL), in one run, as
-// ratios to the raw driver:
+// Command bench measures what dualwrite costs on SQLite (and PostgreSQL,
+// MariaDB), in one run, as ratios to the raw driver:
 //
 //   - an unmapped statement (INSERT and UPDATE on audit) through the wrapper
 //     against the raw github.com/mattn/go-sqlite3 driver (target: within 1.05x);
@@ -23,6 +23,20 @@
 // that mirrors each row (target: wrapper / trigger within 1.2x); after the
 // rounds accounts = up(users) must hold in the schemas that mirror.
 //
+// With -mysql (default: $DUALWRITE_TEST_MYSQL_DSN; without it they are
+// skipped), the same on MariaDB (or MySQL) through
+// github.com/go-sql-driver/mysql, each variant in its own database
+// (InnoDB; mysql.go): my-unmapped, an INSERT into the unmapped table audit
+// through the wrapper against the raw driver (target: 1.05x), and
+// my-insert, my-update and my-delete (DELETE FROM users WHERE id = ?, each
+// operation an existing row), the wrapper against the users statement
+// alone, the hand-coded transaction (target: 1.0x), the users statement
+// with AFTER INSERT / UPDATE / DELETE triggers that mirror each row
+// (target: 1.2x), and, for information, the wrapper with
+// dualwrite.WithoutReturning() (MySQL 8's plans) against the hand-coded
+// transaction; after the rounds accounts = up(users) must hold in the
+// databases that mirror.
+//
 // Not in the default set, run only when -groups names them: the reverse
 // dual writes of the write phase both (reverse.go; groups reverse-insert,
 // reverse-update, and with -postgres pg-reverse-insert, pg-reverse-update),
@@ -30,15 +44,16 @@
 // both against the accounts statement alone, the same two writes by hand
 // (targets: 1.3x on SQLite, 1.0x on PostgreSQL) and a trigger on accounts
 // that writes users with the mapping's reverse expressions (target: 1.2x),
-// with users = down(accounts) checked after the rounds; copy (SQLite)
-// and pg-copy (PostgreSQL, with -postgres), the throughput of
+// with users = down(accounts) checked after the rounds; copy (SQLite),
+// pg-copy (PostgreSQL, with -postgres) and my-copy (MariaDB, with
+// -mysql), the throughput of
 // backfill.Run and verify.Table on -copy-rows users rows (default
 // 1,000,000), each as a ratio to one bulk INSERT INTO accounts SELECT
 // <the mapping's expressions> FROM users (targets: at least 0.5x), in
 // -copy-rounds rounds (copy.go).
 //
 // Every variant has its own SQLite file (WAL journal, synchronous=NORMAL;
-// on PostgreSQL its own schema)
+// on PostgreSQL its own schema, on MariaDB its own database)
 // and its own *sql.DB limited to one connection, and uses db.Exec with
 // arguments (the read group db.QueryRow(...).Scan): no prepared statements
 // on the caller's side. Within a round the
@@ -49,8 +64,8 @@
 //
 // Run it from the module root:
 //
-//	go run ./internal/bench [-n ops-per-round] [-rounds 7] [-cpuprofile file] [-postgres dsn]
-//	go run ./internal/bench -groups copy,pg-copy [-copy-rows 1000000] [-copy-rounds 3] [-postgres dsn]
+//	go run ./internal/bench [-n ops-per-round] [-rounds 7] [-cpuprofile file] [-postgres dsn] [-mysql dsn]
+//	go run ./internal/bench -groups copy,pg-copy,my-copy [-copy-rows 1000000] [-copy-rounds 3] [-postgres dsn] [-mysql dsn]
 package main
 
 import (
@@ -181,8 +196,11 @@ func run() (err error) {
 	pgDSN := flag.String("postgres", os.Getenv(pgDSNEnv), "PostgreSQL `DSN` for the pg-* groups (default $"+pgDSNEnv+"; empty: the pg-* groups are skipped)")
 	pgN := flag.Int("pg-n", 1500, "operations per variant per round in the pg-* groups")
 	pgWarmup := flag.Int("pg-warmup", 500, "warm-up operations per variant in the pg-* groups")
-	copyRows := flag.Int64("copy-rows", 1_000_000, "`rows` of users in the copy and pg-copy groups")
-	copyRounds := flag.Int("copy-rounds", 3, "rounds of the copy and pg-copy groups; each runs every variant once")
+	myDSN := flag.String("mysql", os.Getenv(myDSNEnv), "MariaDB or MySQL `DSN` (go-sql-driver/mysql syntax) for the my-* groups (default $"+myDSNEnv+"; empty: the my-* groups are skipped)")
+	myN := flag.Int("my-n", 1000, "operations per variant per round in the my-* groups")
+	myWarmup := flag.Int("my-warmup", 300, "warm-up operations per variant in the my-* groups")
+	copyRows := flag.Int64("copy-rows", 1_000_000, "`rows` of users in the copy, pg-copy and my-copy groups")
+	copyRounds := flag.Int("copy-rounds", 3, "rounds of the copy, pg-copy and my-copy groups; each runs every variant once")
 	scaleRounds := flag.Int("scale-rounds", 7, "measurements per figure of the scale group (the least time and the median allocation are printed)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured rounds to `file`")
 	withMetrics := flag.Bool("metrics", false, "register dualwrite's Prometheus metrics (on a private registry) on the wrapper")
@@ -190,8 +208,9 @@ func run() (err error) {
 	flag.StringVar(&dsnParams, "params", defaultParams, "the DSN parameters of every database (go-sqlite3 syntax)")
 	dir := flag.String("dir", "", "directory for the SQLite files (default: a new temporary directory, removed at the end)")
 	flag.Parse()
-	if *n < 1 || *pgN < 1 || *rounds < 1 || *chunk < 1 || *warmup < 0 || *pgWarmup < 0 || *copyRows < 1 || *copyRounds < 1 || *scaleRounds < 1 {
-		return errors.New("-n, -pg-n, -rounds, -chunk, -copy-rows, -copy-rounds and -scale-rounds must be at least 1, -warmup and -pg-warmup at least 0")
+	if *n < 1 || *pgN < 1 || *myN < 1 || *rounds < 1 || *chunk < 1 || *warmup < 0 || *pgWarmup < 0 || *myWarmup < 0 ||
+		*copyRows < 1 || *copyRounds < 1 || *scaleRounds < 1 {
+		return errors.New("-n, -pg-n, -my-n, -rounds, -chunk, -copy-rows, -copy-rounds and -scale-rounds must be at least 1, -warmup, -pg-warmup and -my-warmup at least 0")
 	}
 	if v := os.Getenv(dualwrite.WritePhaseEnv); v != "" {
 		fmt.Printf("note: %s=%q is set; the benchmark overrides the write phase to dual with a Switch\n", dualwrite.WritePhaseEnv, v)
@@ -249,6 +268,29 @@ func run() (err error) {
 		}
 		groups = append(groups, pgs...)
 	}
+	isMy := func(g string) bool { return slices.Contains(myGroupNames, g) || g == "my-copy" }
+	myWanted := len(want) == 0 || slices.ContainsFunc(want, isMy)
+	mySkipped := false
+	switch {
+	case !myWanted:
+	case *myDSN == "":
+		mySkipped = true
+		skipped := myGroupNames
+		if len(want) > 0 {
+			skipped = slices.DeleteFunc(slices.Clone(want), func(g string) bool { return !isMy(g) })
+		}
+		fmt.Printf("MariaDB groups (%s) skipped: set %s or -mysql to a DSN, e.g. root@tcp(127.0.0.1:3306)/test\n",
+			strings.Join(skipped, ", "), myDSNEnv)
+	default:
+		if b.my, err = newMy(*myDSN); err != nil {
+			return err
+		}
+		mys, err := b.myGroups(want, *withMetrics, *myN, *myWarmup, *rounds)
+		if err != nil {
+			return err
+		}
+		groups = append(groups, mys...)
+	}
 	setupStart := time.Now()
 	copies, err := b.copyGroups(want, *copyRows)
 	if err != nil {
@@ -257,7 +299,7 @@ func run() (err error) {
 	copySetup := time.Since(setupStart)
 	scale := slices.Contains(want, "scale")
 	if len(groups) == 0 && len(copies) == 0 && !scale {
-		if pgSkipped {
+		if pgSkipped || mySkipped {
 			return nil
 		}
 		return fmt.Errorf("-groups %q names no group", *only)
@@ -321,6 +363,7 @@ func run() (err error) {
 func allGroupNames() []string {
 	names := []string{"unmapped-insert", "unmapped-update", "dual-insert", "dual-update", "read-point"}
 	names = append(names, pgGroupNames...)
+	names = append(names, myGroupNames...)
 	return append(names, optInGroupNames()...)
 }
 
@@ -527,7 +570,9 @@ type bench struct {
 
 	pg        *pgState         // the PostgreSQL groups' server and schemas; nil without them
 	pgMapping *mapping.Mapping // corpus.PostgresMapping
-	checks    []mirrorCheck    // the reverse groups' and PostgreSQL groups' databases that mirror, checked at the end
+	my        *myState         // the MariaDB groups' server and databases; nil without them
+	myMapping *mapping.Mapping // corpus.MySQLMapping
+	checks    []mirrorCheck    // the reverse, PostgreSQL and MariaDB groups' databases that mirror, checked at the end
 }
 
 // readCheck is what checkReads verifies of one wrapper variant of the read
@@ -570,6 +615,9 @@ func (b *bench) close() {
 	}
 	if b.pg != nil {
 		b.pg.close()
+	}
+	if b.my != nil {
+		b.my.close()
 	}
 }
 
@@ -1011,12 +1059,31 @@ func printHeader(b *bench, groups []group, rounds, chunk int, withMetrics bool) 
 	isReverse := func(g group) bool {
 		return slices.Contains(reverseGroupNames, g.name) || slices.Contains(pgReverseGroupNames, g.name)
 	}
-	sqlite := slices.ContainsFunc(groups, func(g group) bool { return !isPg(g) })
+	isMy := func(g group) bool { return slices.Contains(myGroupNames, g.name) }
+	sqlite := slices.ContainsFunc(groups, func(g group) bool { return !isPg(g) && !isMy(g) })
 	pg := slices.ContainsFunc(groups, isPg)
+	my := slices.ContainsFunc(groups, isMy)
 	reverse := slices.ContainsFunc(groups, isReverse)
-	forward := slices.ContainsFunc(groups, func(g group) bool { return !isReverse(g) })
-	engines := map[[2]bool]string{{true, false}: "SQLite", {false, true}: "PostgreSQL", {true, true}: "SQLite and PostgreSQL"}[[2]bool{sqlite, pg}]
-	fmt.Printf("dualwrite overhead on %s: one run, variants interleaved in rounds\n", engines)
+	forward := slices.ContainsFunc(groups, func(g group) bool {
+		return slices.ContainsFunc(g.variants, func(v variant) bool { return v.name == "raw-old-only" })
+	})
+	var engines []string
+	for _, e := range []struct {
+		on   bool
+		name string
+	}{{sqlite, "SQLite"}, {pg, "PostgreSQL"}, {my, "MariaDB"}} {
+		if e.on {
+			engines = append(engines, e.name)
+		}
+	}
+	if my {
+		engines[len(engines)-1] = b.my.engine()
+	}
+	and := strings.Join(engines, " and ")
+	if len(engines) > 2 {
+		and = strings.Join(engines[:len(engines)-1], ", ") + " and " + engines[len(engines)-1]
+	}
+	fmt.Printf("dualwrite overhead on %s: one run, variants interleaved in rounds\n", and)
 	fmt.Printf("go %s %s/%s, GOMAXPROCS=%d, NumCPU=%d\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	if sqlite {
 		fmt.Printf("SQLite %s via github.com/mattn/go-sqlite3 %s\n", b.version, moduleVersion("github.com/mattn/go-sqlite3"))
@@ -1025,6 +1092,15 @@ func printHeader(b *bench, groups []group, rounds, chunk int, withMetrics bool) 
 	if pg {
 		fmt.Printf("%s\n  via github.com/jackc/pgx/v5 %s (stdlib), %s\n", b.pg.version, moduleVersion("github.com/jackc/pgx/v5"), b.pg.settings)
 		fmt.Printf("  one schema per variant (%s_*, search_path in the DSN, dropped at the end), autocommit\n", "dw_bench_"+b.pg.run)
+	}
+	if my {
+		fmt.Printf("%s %s via github.com/go-sql-driver/mysql %s, %s\n", b.my.engine(), b.my.version, moduleVersion("github.com/go-sql-driver/mysql"), b.my.settings)
+		fmt.Printf("  one database per variant (dwbench_%s_*, InnoDB, dropped at the end), autocommit\n", b.my.run)
+		if b.my.cfg.InterpolateParams {
+			fmt.Printf("  interpolateParams=true: the driver sends a db.Exec with arguments as one text statement\n")
+		} else {
+			fmt.Printf("  interpolateParams=false: the driver runs a db.Exec with arguments as prepare, execute, close (2 round trips)\n")
+		}
 	}
 	fmt.Printf("each variant: its own *sql.DB, SetMaxOpenConns(1), db.Exec (reads: db.QueryRow(...).Scan) with arguments\n")
 	fmt.Printf("  (no prepared statements on the caller's side)\n")
@@ -1048,11 +1124,12 @@ func printHeader(b *bench, groups []group, rounds, chunk int, withMetrics bool) 
 		return slices.ContainsFunc(g.variants, func(v variant) bool { return v.name == "raw" })
 	}) {
 		fmt.Println("  raw           the same statement through the raw driver")
-		fmt.Println("  raw-copy      raw again, on its own file: raw / raw-copy is an A/A test, the noise floor")
+		fmt.Println("  raw-copy      raw again, on its own file (database): raw / raw-copy is an A/A test, the noise floor")
 	}
 	if forward {
 		fmt.Println("  raw-old-only  only the old-table statement through the raw driver (no mirror)")
-		fmt.Println("  raw-2stmt-tx  BEGIN; the users statement; the accounts statement (computed columns); COMMIT, raw driver")
+		fmt.Println("  raw-2stmt-tx  BEGIN (my-*: START TRANSACTION); the users statement; the accounts statement (computed columns);")
+		fmt.Println("                COMMIT, raw driver")
 	}
 	if reverse {
 		fmt.Println("  raw-new-only  (reverse) only the new-table statement through the raw driver (no mirror)")
@@ -1063,6 +1140,11 @@ func printHeader(b *bench, groups []group, rounds, chunk int, withMetrics bool) 
 		fmt.Println("                upserts the accounts row with the mapping's expressions")
 		fmt.Println("  dualwrite-fenced (pg-*) dualwrite, with dualwrite's fence installed (dualwrite fence install):")
 		fmt.Println("                a deferred trigger on users and accounts that checks new = up(old) at COMMIT")
+	}
+	if my && forward {
+		fmt.Println("  trigger       (my-*) the users statement through the raw driver; AFTER INSERT / UPDATE / DELETE ... FOR EACH ROW")
+		fmt.Println("                triggers on users upsert (delete) the accounts row with the mapping's expressions")
+		fmt.Println("  dualwrite-noreturning (my-*) dualwrite with dualwrite.WithoutReturning(): MySQL 8's plans, no RETURNING")
 	}
 	if reverse {
 		fmt.Println("  trigger       (reverse) the accounts statement through the raw driver; AFTER INSERT/UPDATE/DELETE triggers")

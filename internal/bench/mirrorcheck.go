@@ -8,26 +8,30 @@ import (
 	"github.com/dualwrite/dualwrite/mapping"
 )
 
-// mirrorCheck is one database (a SQLite file or a PostgreSQL schema) of
-// a variant that mirrors, checked after the rounds: the table it wrote,
-// table.Old, must be projected into table.New by table's expressions, and
-// hold what its operations imply.
+// mirrorCheck is one database (a SQLite file, a PostgreSQL schema or a
+// MariaDB database) of a variant that mirrors, checked after the rounds:
+// the table it wrote, table.Old, must be projected into table.New by
+// table's expressions, and hold what its operations imply.
 type mirrorCheck struct {
 	group, variant string
-	where          string // the file or schema, for messages
+	where          string // the file, schema or database, for messages
 	driver, dsn    string // the base driver and its DSN
 	table          *mapping.Table
 	dir            string // "up" (forward) or "down" (table is flipped)
-	except         string // "EXCEPT ALL" (PostgreSQL) or "EXCEPT" (SQLite, keyed rows: the same)
-	insert         bool   // each operation inserted a row; otherwise it added 1 to visits
+	except         string // "EXCEPT ALL" (PostgreSQL, MariaDB) or "EXCEPT" (SQLite, keyed rows: the same)
+	insert         bool   // each operation inserted a row
+	deletes        bool   // each operation deleted a row; otherwise (neither) it added 1 to visits
+	seed           int64  // the rows table.Old was seeded with; 0: seedRows
 }
 
 // checkMirrors runs every mirror check, through the base driver: the rows
 // of the projection of table.Old missing from table.New and the rows of
 // table.New not in it must both be none (NULLs equal), and table.Old must
-// hold seedRows + ops rows with sum(visits) = 0 after inserts, or seedRows
-// rows with sum(visits) = ops after updates, where ops[group] is the
-// number of operations each variant of the group ran, warm-up included.
+// hold seed + ops rows with sum(visits) = 0 after inserts, seed - ops rows
+// with sum(visits) = 0 after deletes, or seed rows with sum(visits) = ops
+// after updates, where seed is the rows seeded (seedRows unless said) and
+// ops[group] the number of operations each variant of the group ran,
+// warm-up included.
 // It returns a summary line per check.
 func (b *bench) checkMirrors(ops map[string]int) ([]string, error) {
 	var out []string
@@ -49,9 +53,15 @@ func (b *bench) checkMirrors(ops map[string]int) ([]string, error) {
 		}
 		n := int64(ops[c.group])
 		wantRows, wantVisits := int64(seedRows), int64(0)
-		if c.insert {
+		if c.seed != 0 {
+			wantRows = c.seed
+		}
+		switch {
+		case c.insert:
 			wantRows += n
-		} else {
+		case c.deletes:
+			wantRows -= n
+		default:
 			wantVisits = n
 		}
 		if rows != wantRows || visits != wantVisits {
