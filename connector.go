@@ -217,6 +217,3 @@ func (c *Connector) writePhase() mapping.WritePhase {
 	return c.cfg.sw.Write(c.drv.mapping.Phases.Write)
 }
 
-func (c *Connector) readPhase() mapping.ReadPhase {
-	return c.cfg.sw.Read(c.drv.mapping.Phases)
-}

@@ -33,6 +33,11 @@ type Switch struct {
 	readOverride  atomic.Pointer[mapping.ReadPhase]
 	write         envVar
 	read          envVar
+	// The read share: SetReadShare's, else the environment's (ReadShareEnv),
+	// parsed once per value.
+	shareOverride atomic.Pointer[readShare]
+	shareEnv      envVar
+	shareParsed   atomic.Pointer[readShare]
 
 	mu      sync.Mutex // serializes re-parsing a changed value and attach
 	logger  *slog.Logger
@@ -103,7 +108,14 @@ func (s *Switch) Read(def mapping.Phases) mapping.ReadPhase {
 	} else if e := s.env(&s.read, ReadPhaseEnv, parseRead); e != "" {
 		p = mapping.ReadPhase(e)
 	}
-	if p != mapping.ReadOld && s.Write(def.Write) == mapping.WriteOff {
+	return s.safeRead(p, def.Write)
+}
+
+// safeRead returns read phase p, unless the write phase in force (def:
+// the mapping file's) is off and p reads the new tables: then it reports
+// the unsafe combination and returns old.
+func (s *Switch) safeRead(p mapping.ReadPhase, def mapping.WritePhase) mapping.ReadPhase {
+	if p != mapping.ReadOld && s.Write(def) == mapping.WriteOff {
 		s.reportUnsafe(p)
 		return mapping.ReadOld
 	}
@@ -165,7 +177,7 @@ func (s *Switch) checkEnv() error {
 		name  string
 		parse func(string) (string, error)
 		last  *envVar
-	}{{WritePhaseEnv, parseWrite, &s.write}, {ReadPhaseEnv, parseRead, &s.read}} {
+	}{{WritePhaseEnv, parseWrite, &s.write}, {ReadPhaseEnv, parseRead, &s.read}, {ReadShareEnv, parseShareText, &s.shareEnv}} {
 		if raw := os.Getenv(v.name); raw != "" {
 			if _, err := v.parse(raw); err != nil {
 				return fmt.Errorf("%w: %s: %w; set it to a valid value, or unset it to use the mapping file's phase", ErrInvalidPhase, v.name, err)

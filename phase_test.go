@@ -75,6 +75,9 @@ func TestInvalidPhaseAtStartUp(t *testing.T) {
 		{dualwrite.WritePhaseEnv, "dual;off", "off, dual, both"},
 		{dualwrite.WritePhaseEnv, "ｄｕａｌ", "off, dual, both"},
 		{dualwrite.ReadPhaseEnv, "olde", "old, compare, new"},
+		{dualwrite.ReadShareEnv, "newest:5", "old, compare, new"},
+		{dualwrite.ReadShareEnv, "new:101", "from 0 to 100"},
+		{dualwrite.ReadShareEnv, "new", "<phase>:<percent>"},
 	} {
 		t.Run(c.variable+"="+c.value, func(t *testing.T) {
 			t.Setenv(c.variable, c.value)

@@ -28,7 +28,8 @@ func (c *conn) query(ctx context.Context, plan *rewrite.Plan, args []driver.Name
 			c.txState = txn.TxUnknown // MySQL: a deadlock rolled back the caller's transaction
 		}
 	}()
-	phase := c.c.readPhase()
+	phase, by := c.c.cfg.sw.readFor(ctx, c.c.drv.mapping.Phases)
+	c.c.metrics.Route(string(phase), by)
 	table := readTable(plan)
 	if phase == mapping.ReadOld || plan.Reverse && phase != mapping.ReadCompare {
 		// A query of the new tables is compared with up(old) in compare,

@@ -22,6 +22,10 @@
 //   - dualwrite_reads_total{table,phase}: queries of mapped tables, by the
 //     read phase they ran in (old, compare, new); table is the first mapped
 //     table the query names.
+//   - dualwrite_read_routes_total{phase,by}: the same queries by the read
+//     phase chosen for them and how: "default" (the phase in force),
+//     "context" (dualwrite.WithReadPhase) or "share" (a read share took the
+//     query); a phase the write phase refuses is counted as old.
 //   - dualwrite_read_compare_total{table,result}: comparisons in the compare
 //     phase: "match", "mismatch", "error" (the new side failed; the caller
 //     still got the old rows), or "not_compared" (a sampled query that the
@@ -55,6 +59,7 @@ type Metrics struct {
 	invalidPhase *prometheus.CounterVec
 	planCache    *prometheus.CounterVec
 	reads        *prometheus.CounterVec
+	routes       *prometheus.CounterVec
 	compares     *prometheus.CounterVec
 	hit, miss    prometheus.Counter // resolved once: looked up on every statement
 	tables       map[string]bool    // the table label values besides Other
@@ -101,12 +106,16 @@ func New(reg prometheus.Registerer, tables []string) (*Metrics, error) {
 			Name: "dualwrite_reads_total",
 			Help: "Queries of mapped tables by read phase.",
 		}, []string{"table", "phase"}),
+		routes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dualwrite_read_routes_total",
+			Help: "Queries of mapped tables by the read phase chosen for them and how it was chosen (default, context, share).",
+		}, []string{"phase", "by"}),
 		compares: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dualwrite_read_compare_total",
 			Help: "Comparisons of old and new query results in the compare phase, by result.",
 		}, []string{"table", "result"}),
 	}
-	for _, c := range []**prometheus.CounterVec{&m.writes, &m.passthrough, &m.refused, &m.invalidPhase, &m.planCache, &m.reads, &m.compares} {
+	for _, c := range []**prometheus.CounterVec{&m.writes, &m.passthrough, &m.refused, &m.invalidPhase, &m.planCache, &m.reads, &m.routes, &m.compares} {
 		if err := register(reg, c); err != nil {
 			return nil, err
 		}
@@ -224,6 +233,14 @@ const (
 func (m *Metrics) Read(table, phase string) {
 	if m != nil {
 		m.reads.WithLabelValues(m.table(table), phase).Inc()
+	}
+}
+
+// Route records the read phase chosen for a query of a mapped table, and
+// how it was chosen.
+func (m *Metrics) Route(phase, by string) {
+	if m != nil {
+		m.routes.WithLabelValues(phase, by).Inc()
 	}
 }
 
