@@ -216,4 +216,3 @@ func (c *Connector) mappedName(name string) string {
 func (c *Connector) writePhase() mapping.WritePhase {
 	return c.cfg.sw.Write(c.drv.mapping.Phases.Write)
 }
-

@@ -119,28 +119,28 @@ func (f *faultyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 // fails it, and a statement that runs it.
 var faults = map[string][]fault{
 	"sqlite": {
-		{txn.StepBegin, "BEGIN IMMEDIATE", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
-		{txn.StepPreSelect, "SELECT users.", "UPDATE users SET id = 10 WHERE id = 1"},
-		{txn.StepStatement, "UPDATE users SET visits", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
-		{txn.StepResult, "SELECT last_insert_rowid()", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
-		{txn.StepUpsert, `INSERT INTO "accounts"`, "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
-		{txn.StepDelete, `DELETE FROM "accounts"`, "DELETE FROM users WHERE id = 2"},
-		{txn.StepDelete, `DELETE FROM "accounts"`, "UPDATE users SET id = 10 WHERE id = 1"},
-		{txn.StepCommit, "COMMIT", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
+		{txn.StepBegin, "BEGIN IMMEDIATE", "UPDATE users SET visits = visits + 1 WHERE id = 1", ""},
+		{txn.StepPreSelect, "SELECT users.", "UPDATE users SET id = 10 WHERE id = 1", ""},
+		{txn.StepStatement, "UPDATE users SET visits", "UPDATE users SET visits = visits + 1 WHERE id = 1", ""},
+		{txn.StepResult, "SELECT last_insert_rowid()", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')", ""},
+		{txn.StepUpsert, `INSERT INTO "accounts"`, "INSERT INTO users (id, full_name) VALUES (5, 'New Person')", ""},
+		{txn.StepDelete, `DELETE FROM "accounts"`, "DELETE FROM users WHERE id = 2", ""},
+		{txn.StepDelete, `DELETE FROM "accounts"`, "UPDATE users SET id = 10 WHERE id = 1", ""},
+		{txn.StepCommit, "COMMIT", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')", ""},
 	},
 	// A PostgreSQL dual write is one statement, but for a key change and a DELETE.
 	"postgres": {
-		{txn.StepStatement, "WITH dw_w AS (INSERT", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
-		{txn.StepStatement, "WITH dw_w AS (UPDATE", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
-		{txn.StepStatement, "DELETE FROM users", "DELETE FROM users WHERE id = 2"},
-		{txn.StepDelete, `DELETE FROM "accounts"`, "DELETE FROM users WHERE id = 2"},
-		{txn.StepCommit, "COMMIT", "DELETE FROM users WHERE id = 2"},
-		{txn.StepBegin, "BEGIN", "UPDATE users SET id = 10 WHERE id = 1"},
-		{txn.StepPreSelect, "SELECT users.tableoid", "UPDATE users SET id = 10 WHERE id = 1"},
-		{txn.StepStatement, "UPDATE users SET id", "UPDATE users SET id = 10 WHERE id = 1"},
-		{txn.StepUpsert, `INSERT INTO "accounts"`, "UPDATE users SET id = 10 WHERE id = 1"},
-		{txn.StepDelete, `DELETE FROM "accounts"`, "UPDATE users SET id = 10 WHERE id = 1"},
-		{txn.StepCommit, "COMMIT", "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepStatement, "WITH dw_w AS (INSERT", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')", ""},
+		{txn.StepStatement, "WITH dw_w AS (UPDATE", "UPDATE users SET visits = visits + 1 WHERE id = 1", ""},
+		{txn.StepStatement, "DELETE FROM users", "DELETE FROM users WHERE id = 2", ""},
+		{txn.StepDelete, `DELETE FROM "accounts"`, "DELETE FROM users WHERE id = 2", ""},
+		{txn.StepCommit, "COMMIT", "DELETE FROM users WHERE id = 2", ""},
+		{txn.StepBegin, "BEGIN", "UPDATE users SET id = 10 WHERE id = 1", ""},
+		{txn.StepPreSelect, "SELECT users.tableoid", "UPDATE users SET id = 10 WHERE id = 1", ""},
+		{txn.StepStatement, "UPDATE users SET id", "UPDATE users SET id = 10 WHERE id = 1", ""},
+		{txn.StepUpsert, `INSERT INTO "accounts"`, "UPDATE users SET id = 10 WHERE id = 1", ""},
+		{txn.StepDelete, `DELETE FROM "accounts"`, "UPDATE users SET id = 10 WHERE id = 1", ""},
+		{txn.StepCommit, "COMMIT", "UPDATE users SET id = 10 WHERE id = 1", ""},
 	},
 	// A MySQL INSERT is mirrored by the keys it names or the insert id, an
 	// UPDATE whose WHERE names the key by that key, a DELETE by the keys
@@ -148,21 +148,24 @@ var faults = map[string][]fault{
 	// UPDATE by those of its pre-select; a key change checks that the new
 	// keys name its rows before mirroring them.
 	"mysql": {
-		{txn.StepBegin, "START TRANSACTION", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
-		{txn.StepPreSelect, "SELECT users.`id`", "UPDATE users SET visits = visits + 1 WHERE id IN (1)"},
-		{txn.StepPreSelect, "SELECT users.`id`", "UPDATE users SET id = 10 WHERE id = 1"},
-		{txn.StepStatement, "UPDATE users SET visits", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
-		{txn.StepStatement, "INSERT INTO users", "INSERT INTO users (full_name) VALUES ('New Person')"},
-		{txn.StepUpsert, "INSERT INTO `accounts`", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
-		{txn.StepUpsert, "INSERT INTO `accounts`", "INSERT INTO users (full_name) VALUES ('New Person')"},
-		{txn.StepUpsert, "INSERT INTO `accounts`", "UPDATE users SET visits = visits + 1 WHERE id = 1"},
-		{txn.StepUpsert, "SELECT COUNT(*) FROM `users`", "UPDATE users SET id = 10 WHERE id = 1"},
-		{txn.StepDelete, "DELETE FROM `accounts`", "UPDATE users SET id = 10 WHERE id = 1"},
-		{txn.StepUpsert, "INSERT INTO `accounts`", "UPDATE users SET id = 10 WHERE id = 1"},
-		{txn.StepStatement, "DELETE FROM users", "DELETE FROM users WHERE id = 2"},
-		{txn.StepDelete, "DELETE FROM `accounts`", "DELETE FROM users WHERE id = 2"},
-		{txn.StepCommit, "COMMIT", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')"},
-		{txn.StepCommit, "COMMIT", "UPDATE users SET id = 10 WHERE id = 1"},
+		{txn.StepBegin, "START TRANSACTION", "UPDATE users SET visits = visits + 1 WHERE id = 1", "tx"},
+		{txn.StepBegin, "START TRANSACTION", "UPDATE users SET visits = visits + 1 WHERE id IN (1)", ""},
+		{txn.StepStatement, "BEGIN NOT ATOMIC", "UPDATE users SET visits = visits + 1 WHERE id = 1", "autocommit"},
+		{txn.StepPreSelect, "SELECT users.`id`", "UPDATE users SET visits = visits + 1 WHERE id IN (1)", ""},
+		{txn.StepPreSelect, "SELECT users.`id`", "UPDATE users SET id = 10 WHERE id = 1", ""},
+		{txn.StepStatement, "UPDATE users SET visits", "UPDATE users SET visits = visits + 1 WHERE id = 1", "tx"},
+		{txn.StepStatement, "INSERT INTO users", "INSERT INTO users (full_name) VALUES ('New Person')", ""},
+		{txn.StepUpsert, "INSERT INTO `accounts`", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')", ""},
+		{txn.StepUpsert, "INSERT INTO `accounts`", "INSERT INTO users (full_name) VALUES ('New Person')", ""},
+		{txn.StepUpsert, "INSERT INTO `accounts`", "UPDATE users SET visits = visits + 1 WHERE id = 1", "tx"},
+		{txn.StepUpsert, "INSERT INTO `accounts`", "UPDATE users SET visits = visits + 1 WHERE id IN (1)", ""},
+		{txn.StepUpsert, "SELECT COUNT(*) FROM `users`", "UPDATE users SET id = 10 WHERE id = 1", ""},
+		{txn.StepDelete, "DELETE FROM `accounts`", "UPDATE users SET id = 10 WHERE id = 1", ""},
+		{txn.StepUpsert, "INSERT INTO `accounts`", "UPDATE users SET id = 10 WHERE id = 1", ""},
+		{txn.StepStatement, "DELETE FROM users", "DELETE FROM users WHERE id = 2", ""},
+		{txn.StepDelete, "DELETE FROM `accounts`", "DELETE FROM users WHERE id = 2", ""},
+		{txn.StepCommit, "COMMIT", "INSERT INTO users (id, full_name) VALUES (5, 'New Person')", ""},
+		{txn.StepCommit, "COMMIT", "UPDATE users SET id = 10 WHERE id = 1", ""},
 	},
 }
 
@@ -170,41 +173,42 @@ var faults = map[string][]fault{
 // the new tables, mirrored back into the old ones.
 var reverseFaults = map[string][]fault{
 	"sqlite": {
-		{txn.StepBegin, "BEGIN IMMEDIATE", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1"},
-		{txn.StepPreSelect, "SELECT accounts.", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
-		{txn.StepStatement, "UPDATE accounts SET visits", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1"},
-		{txn.StepResult, "SELECT last_insert_rowid()", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
-		{txn.StepUpsert, `INSERT INTO "users"`, "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
-		{txn.StepDelete, `DELETE FROM "users"`, "DELETE FROM accounts WHERE account_id = 2"},
-		{txn.StepDelete, `DELETE FROM "users"`, "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
-		{txn.StepCommit, "COMMIT", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
+		{txn.StepBegin, "BEGIN IMMEDIATE", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1", ""},
+		{txn.StepPreSelect, "SELECT accounts.", "UPDATE accounts SET account_id = 10 WHERE account_id = 1", ""},
+		{txn.StepStatement, "UPDATE accounts SET visits", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1", ""},
+		{txn.StepResult, "SELECT last_insert_rowid()", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')", ""},
+		{txn.StepUpsert, `INSERT INTO "users"`, "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')", ""},
+		{txn.StepDelete, `DELETE FROM "users"`, "DELETE FROM accounts WHERE account_id = 2", ""},
+		{txn.StepDelete, `DELETE FROM "users"`, "UPDATE accounts SET account_id = 10 WHERE account_id = 1", ""},
+		{txn.StepCommit, "COMMIT", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')", ""},
 	},
 	"postgres": {
-		{txn.StepStatement, "WITH dw_w AS (INSERT", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
-		{txn.StepStatement, "WITH dw_w AS (UPDATE", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1"},
-		{txn.StepStatement, "DELETE FROM accounts", "DELETE FROM accounts WHERE account_id = 2"},
-		{txn.StepDelete, `DELETE FROM "users"`, "DELETE FROM accounts WHERE account_id = 2"},
-		{txn.StepCommit, "COMMIT", "DELETE FROM accounts WHERE account_id = 2"},
-		{txn.StepBegin, "BEGIN", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
-		{txn.StepPreSelect, "SELECT accounts.tableoid", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
-		{txn.StepStatement, "UPDATE accounts SET account_id", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
-		{txn.StepUpsert, `INSERT INTO "users"`, "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
-		{txn.StepDelete, `DELETE FROM "users"`, "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
-		{txn.StepCommit, "COMMIT", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
+		{txn.StepStatement, "WITH dw_w AS (INSERT", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')", ""},
+		{txn.StepStatement, "WITH dw_w AS (UPDATE", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1", ""},
+		{txn.StepStatement, "DELETE FROM accounts", "DELETE FROM accounts WHERE account_id = 2", ""},
+		{txn.StepDelete, `DELETE FROM "users"`, "DELETE FROM accounts WHERE account_id = 2", ""},
+		{txn.StepCommit, "COMMIT", "DELETE FROM accounts WHERE account_id = 2", ""},
+		{txn.StepBegin, "BEGIN", "UPDATE accounts SET account_id = 10 WHERE account_id = 1", ""},
+		{txn.StepPreSelect, "SELECT accounts.tableoid", "UPDATE accounts SET account_id = 10 WHERE account_id = 1", ""},
+		{txn.StepStatement, "UPDATE accounts SET account_id", "UPDATE accounts SET account_id = 10 WHERE account_id = 1", ""},
+		{txn.StepUpsert, `INSERT INTO "users"`, "UPDATE accounts SET account_id = 10 WHERE account_id = 1", ""},
+		{txn.StepDelete, `DELETE FROM "users"`, "UPDATE accounts SET account_id = 10 WHERE account_id = 1", ""},
+		{txn.StepCommit, "COMMIT", "UPDATE accounts SET account_id = 10 WHERE account_id = 1", ""},
 	},
 	"mysql": {
-		{txn.StepBegin, "START TRANSACTION", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1"},
-		{txn.StepPreSelect, "SELECT accounts.`account_id`", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
-		{txn.StepStatement, "UPDATE accounts SET visits", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1"},
-		{txn.StepStatement, "INSERT INTO accounts", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
-		{txn.StepUpsert, "INSERT INTO `users`", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
-		{txn.StepUpsert, "INSERT INTO `users`", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1"},
-		{txn.StepUpsert, "SELECT COUNT(*) FROM `accounts`", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
-		{txn.StepDelete, "DELETE FROM `users`", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
-		{txn.StepUpsert, "INSERT INTO `users`", "UPDATE accounts SET account_id = 10 WHERE account_id = 1"},
-		{txn.StepDelete, "DELETE FROM `users`", "DELETE FROM accounts WHERE account_id = 2"},
-		{txn.StepCommit, "COMMIT", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')"},
-		{txn.StepCommit, "COMMIT", "DELETE FROM accounts WHERE account_id = 2"},
+		{txn.StepBegin, "START TRANSACTION", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1", "tx"},
+		{txn.StepStatement, "BEGIN NOT ATOMIC", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1", "autocommit"},
+		{txn.StepPreSelect, "SELECT accounts.`account_id`", "UPDATE accounts SET account_id = 10 WHERE account_id = 1", ""},
+		{txn.StepStatement, "UPDATE accounts SET visits", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1", "tx"},
+		{txn.StepStatement, "INSERT INTO accounts", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')", ""},
+		{txn.StepUpsert, "INSERT INTO `users`", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')", ""},
+		{txn.StepUpsert, "INSERT INTO `users`", "UPDATE accounts SET visits = visits + 1 WHERE account_id = 1", "tx"},
+		{txn.StepUpsert, "SELECT COUNT(*) FROM `accounts`", "UPDATE accounts SET account_id = 10 WHERE account_id = 1", ""},
+		{txn.StepDelete, "DELETE FROM `users`", "UPDATE accounts SET account_id = 10 WHERE account_id = 1", ""},
+		{txn.StepUpsert, "INSERT INTO `users`", "UPDATE accounts SET account_id = 10 WHERE account_id = 1", ""},
+		{txn.StepDelete, "DELETE FROM `users`", "DELETE FROM accounts WHERE account_id = 2", ""},
+		{txn.StepCommit, "COMMIT", "INSERT INTO accounts (account_id, first_name, last_name) VALUES (5, 'New', 'Person')", ""},
+		{txn.StepCommit, "COMMIT", "DELETE FROM accounts WHERE account_id = 2", ""},
 	},
 }
 
@@ -214,6 +218,10 @@ type fault struct {
 	step   txn.Step
 	prefix string
 	stmt   string
+	// only, when set, limits where the fault is injected: "autocommit" to
+	// a MariaDB point UPDATE outside a transaction, one compound statement
+	// there (rewrite.Plan.Block), and "tx" to everything else.
+	only string
 }
 
 // inTxUnit spells the unit of a dual write of steps inside a caller's
@@ -258,6 +266,10 @@ func testFaults(t *testing.T, b backend, cases []fault, open func(testing.TB, dr
 			if inTx {
 				// Inside a caller's transaction a dual write of steps is a savepoint.
 				prefix = inTxUnit[b.engine()].Replace(prefix)
+			}
+			block := !inTx && b.engine() == "mysql" && b.name != mysqlNoReturningBackend.name
+			if s.only == "tx" && block || s.only == "autocommit" && !block {
+				continue
 			}
 			name := string(s.step) + "/" + prefix
 			if inTx {

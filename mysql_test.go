@@ -18,6 +18,7 @@ import (
 	"github.com/dualwrite/dualwrite/internal/mytest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
+	"github.com/dualwrite/dualwrite/txn"
 )
 
 // mysqlEnv opens the shared suites' MariaDB database with extra DSN
@@ -496,6 +497,63 @@ func TestMySQLPointUpdateLocksTheRow(t *testing.T) {
 			e.checkInvariant()
 		})
 	}
+}
+
+// TestMySQLBlock: on MariaDB a point UPDATE outside a transaction is one
+// compound statement, one client statement as a SELECT is; the UPDATE's
+// own error comes back as the server's error itself, unchanged, and the
+// mirror's as a dual write's error with nothing written.
+func TestMySQLBlock(t *testing.T) {
+	e := mysqlBackend.open(t)
+	ctx := context.Background()
+	mustExec(t, e.db, "INSERT INTO users (id, full_name, email) VALUES (1, 'Ada Lovelace', 'ada@x'), (2, 'Alan Turing', 'alan@x')")
+	c := e.pinned(t)
+	questions := func() int64 {
+		var name string
+		var n int64
+		if err := c.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Questions'").Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	statements := func(f func()) int64 {
+		before := questions()
+		f()
+		return questions() - before
+	}
+	update := func() {
+		if _, err := c.ExecContext(ctx, "UPDATE users SET visits = visits + 1 WHERE id = ?", 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update() // prepares the block on the connection
+	one := statements(func() {
+		if _, err := c.ExecContext(ctx, "SELECT 1"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got := statements(update); got != one {
+		t.Fatalf("a dual UPDATE by key is %d client statements, want %d, as many as a SELECT", got, one)
+	}
+	_, err := c.ExecContext(ctx, "UPDATE users SET visits = 'many' WHERE id = ?", 1)
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1366 || strings.Contains(me.Message, rewrite.MySQLBlockPrefix) {
+		t.Fatalf("the UPDATE's own error: %v, want the server's 1366 as it is", err)
+	}
+	if _, ok := err.(*mysql.MySQLError); !ok { //nolint:errorlint // the server's error itself
+		t.Fatalf("the UPDATE's own error is a %T, want *mysql.MySQLError", err)
+	}
+	mustExec(t, e.raw, "CREATE UNIQUE INDEX accounts_first_name ON accounts (first_name)")
+	_, err = c.ExecContext(ctx, "UPDATE users SET full_name = 'Ada Turing' WHERE id = ?", 2)
+	var te *txn.Error
+	if !errors.As(err, &te) || te.Step != txn.StepUpsert || !errors.As(err, &me) || me.Number != 1062 {
+		t.Fatalf("the mirror's error: %v, want a dual write's error at its upsert wrapping the server's 1062", err)
+	}
+	var name string
+	if err := e.raw.QueryRow("SELECT full_name FROM users WHERE id = 2").Scan(&name); err != nil || name != "Alan Turing" {
+		t.Fatalf("users row 2 after the failed mirror: %q (%v), want it unchanged", name, err)
+	}
+	e.checkInvariant()
 }
 
 // TestMySQLMirrorAutoIncLock: InnoDB's INSERT ... SELECT into a table with

@@ -123,6 +123,11 @@ type Plan struct {
 	// row, which it locks (Table.UpsertLockedSQL), whether or not the
 	// UPDATE changed it.
 	PointKey []InsertKey
+	// Block, on MariaDB, is a point UPDATE's whole dual write outside a
+	// transaction as one compound statement (mariaDBBlock): its arguments
+	// are the caller's, then the key's; it returns one row, the UPDATE's
+	// row count.
+	Block string
 	// NewKeyCols, on a MySQL UPDATE that assigns key columns, is how many
 	// columns of PreSelect's rows, after the old keys, hold the new keys,
 	// which must all name old rows after it ([Table.CountSQL]).

@@ -161,7 +161,54 @@ func (p *Planner) pointUpdate(query string, st *Statement, t *Table) *Plan {
 		}
 		plan.PointKey = append(plan.PointKey, k)
 	}
+	plan.Block = p.mariaDBBlock(query[:st.End], t)
 	return plan
+}
+
+// MySQLBlockPrefix begins the message of an error a compound statement's
+// mirror raised (mariaDBBlock); the server's number and SQLSTATE are
+// kept.
+const MySQLBlockPrefix = "dualwrite mirror: "
+
+// mariaDBBlock returns a point UPDATE's dual write as one MariaDB compound
+// statement, one round trip where the statements of a transaction are
+// four: it opens the transaction, runs the UPDATE as written, keeps its
+// row count, runs the mirror, commits and returns the count. On an error
+// it rolls back and raises the error again, the mirror's with
+// MySQLBlockPrefix before its message. It returns "" where that cannot be
+// done alike: on MySQL, which has no compound statement outside stored
+// programs; and for a statement that reads what the block would change
+// (the insert id, the row count) or names one of its variables, which
+// take precedence over columns inside it.
+func (p *Planner) mariaDBBlock(stmt string, t *Table) string {
+	if !p.d.returning {
+		return ""
+	}
+	upper := strings.ToUpper(stmt)
+	for _, w := range []string{"LAST_INSERT_ID", "ROW_COUNT", "FOUND_ROWS", "DUALWRITE_"} {
+		if strings.Contains(upper, w) {
+			return ""
+		}
+	}
+	return "BEGIN NOT ATOMIC\n" +
+		"DECLARE dualwrite_rows BIGINT;\n" +
+		"DECLARE dualwrite_step INT DEFAULT 0;\n" +
+		"DECLARE dualwrite_message VARCHAR(512);\n" +
+		"DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN\n" +
+		"  GET DIAGNOSTICS CONDITION 1 dualwrite_message = MESSAGE_TEXT;\n" +
+		"  ROLLBACK;\n" +
+		"  IF dualwrite_step = 1 THEN RESIGNAL; END IF;\n" +
+		"  SET dualwrite_message = CONCAT('" + MySQLBlockPrefix + "', dualwrite_message);\n" +
+		"  RESIGNAL SET MESSAGE_TEXT = dualwrite_message;\n" +
+		"END;\n" +
+		"START TRANSACTION;\n" +
+		"SET dualwrite_step = 1;\n" +
+		stmt + "\n;\n" +
+		"SET dualwrite_rows = ROW_COUNT(), dualwrite_step = 2;\n" +
+		t.UpsertLockedSQL(1) + ";\n" +
+		"COMMIT;\n" +
+		"SELECT dualwrite_rows;\n" +
+		"END"
 }
 
 // mysqlKeyChange plans an UPDATE that assigns key columns: its pre-select

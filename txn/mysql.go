@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dualwrite/dualwrite/internal/mysqlrun"
 	"github.com/dualwrite/dualwrite/rewrite"
@@ -210,16 +211,9 @@ func writePoint(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.N
 	res := &Result{}
 	res.LastInsertID, _ = r.LastInsertId()
 	res.RowsAffected, _ = r.RowsAffected()
-	bound := plan.Params.Bind(args)
-	key := make([]driver.Value, len(plan.PointKey))
-	for i, k := range plan.PointKey {
-		key[i] = k.Lit
-		if k.Arg > 0 && k.Arg <= len(bound) {
-			key[i] = bound[k.Arg-1].Value
-		}
-		if key[i] == nil {
-			return res, StepUpsert, nil
-		}
+	key, ok := pointKey(plan, args)
+	if !ok {
+		return res, StepUpsert, nil
 	}
 	if plan.Table.ZeroGenerates() && zero(key[0]) {
 		// The mirror fails on a row of key 0 (upsert); the UPDATE of
@@ -234,6 +228,48 @@ func writePoint(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.N
 		}
 	}
 	return res, StepUpsert, upsertBy(ctx, c, plan.Table, [][]driver.Value{key}, plan.Table.UpsertLockedSQL)
+}
+
+// pointKey returns the key a point UPDATE names with args, and false when
+// it is NULL in part, which names no row.
+func pointKey(plan *rewrite.Plan, args []driver.NamedValue) ([]driver.Value, bool) {
+	bound := plan.Params.Bind(args)
+	key := make([]driver.Value, len(plan.PointKey))
+	for i, k := range plan.PointKey {
+		key[i] = k.Lit
+		if k.Arg > 0 && k.Arg <= len(bound) {
+			key[i] = bound[k.Arg-1].Value
+		}
+		if key[i] == nil {
+			return nil, false
+		}
+	}
+	return key, true
+}
+
+// writeBlock runs a point UPDATE's dual write outside a transaction as the
+// plan's compound statement (MariaDB), one round trip: the statement's
+// own error comes back unchanged, the mirror's as an *Error, and the row
+// count the block returns is the UPDATE's.
+func writeBlock(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.NamedValue, key []driver.Value) (*Result, error) {
+	t := plan.Table
+	bargs := plan.Params.Bind(args)
+	for _, v := range key {
+		bargs = append(bargs, driver.NamedValue{Ordinal: len(bargs) + 1, Value: v})
+	}
+	n, err := insertID(ctx, c, plan.Block, bargs)
+	switch {
+	case err == nil:
+		return &Result{RowsAffected: n}, nil
+	case errors.Is(err, driver.ErrBadConn):
+		// The block may have committed: never let database/sql retry it.
+		return nil, &Error{Table: t.Map.Old, Step: StepCommit, Err: errConnLost}
+	case RolledBack(err):
+		return nil, err // a deadlock, at any step, as without the block
+	case strings.HasPrefix(mysqlrun.Message(err), rewrite.MySQLBlockPrefix):
+		return nil, &Error{Table: t.Map.Old, Step: StepUpsert, Err: safe(mirrorConflict(t, err))}
+	}
+	return nil, err // the UPDATE's own: rolled back whole
 }
 
 // insertID reads the one integer query returns.

@@ -146,6 +146,11 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 			return nil, err
 		}
 	}
+	if plan.Block != "" && state == TxNone {
+		if key, ok := pointKey(plan, args); ok && !(plan.Table.ZeroGenerates() && zero(key[0])) {
+			return writeBlock(ctx, c, plan, args, key)
+		}
+	}
 	u, outside, begun, err := Open(ctx, c, state, d.InTxQuery(), d.WriteUnit)
 	if err != nil {
 		return nil, err // nothing reached the table; driver.ErrBadConn may stand

@@ -281,7 +281,11 @@ func mysqlSteps(plan *rewrite.Plan) []step {
 	case plan.PointKey != nil:
 		upsert.What = strings.Replace(upsert.What, "for those keys", "for the key your WHERE names, reading the row locked, whether or not your statement changed it", 1)
 		upsert.SQL = t.UpsertLockedSQL(1)
-		return []step{{What: "your statement, as written", SQL: plan.Capture}, upsert}
+		steps := []step{{What: "your statement, as written", SQL: plan.Capture}, upsert}
+		if plan.Block != "" {
+			steps = append(steps, step{What: "outside a transaction (MariaDB): instead of the transaction and the two statements, one compound statement that runs them and returns your statement's row count", SQL: plan.Block})
+		}
+		return steps
 	}
 	return nil
 }

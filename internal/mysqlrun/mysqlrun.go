@@ -73,28 +73,45 @@ func Args(d *rewrite.Dialect, query string, args []any) ([]any, error) {
 // github.com/go-sql-driver/mysql error in err's chain (a *MySQLError, read
 // by its fields), or 0: 1205 for a lock wait timeout, 1213 for a deadlock.
 func ErrorNumber(err error) uint16 {
+	if f, ok := errorField(err, "Number"); ok && f.Kind() == reflect.Uint16 {
+		return uint16(f.Uint())
+	}
+	return 0
+}
+
+// Message returns the server's message of a github.com/go-sql-driver/mysql
+// error in err's chain, or "".
+func Message(err error) string {
+	if f, ok := errorField(err, "Message"); ok && f.Kind() == reflect.String {
+		return f.String()
+	}
+	return ""
+}
+
+// errorField returns the named field of the first *MySQLError in err's
+// chain.
+func errorField(err error, name string) (reflect.Value, bool) {
 	for err != nil {
 		v := reflect.ValueOf(err)
 		if v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct && v.Elem().Type().Name() == "MySQLError" {
-			if f := v.Elem().FieldByName("Number"); f.IsValid() && f.Kind() == reflect.Uint16 {
-				return uint16(f.Uint())
-			}
+			f := v.Elem().FieldByName(name)
+			return f, f.IsValid()
 		}
 		if u, ok := err.(interface{ Unwrap() []error }); ok {
 			for _, e := range u.Unwrap() {
-				if n := ErrorNumber(e); n != 0 {
-					return n
+				if f, ok := errorField(e, name); ok {
+					return f, true
 				}
 			}
-			return 0
+			return reflect.Value{}, false
 		}
 		u, ok := err.(interface{ Unwrap() error })
 		if !ok {
-			return 0
+			return reflect.Value{}, false
 		}
 		err = u.Unwrap()
 	}
-	return 0
+	return reflect.Value{}, false
 }
 
 // Error numbers of MySQL and MariaDB.
