@@ -535,6 +535,26 @@ func TestMySQLBlock(t *testing.T) {
 	if got := statements(update); got != one {
 		t.Fatalf("a dual UPDATE by key is %d client statements, want %d, as many as a SELECT", got, one)
 	}
+	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (3, 'Grace Hopper'), (4, 'Edsger Dijkstra')")
+	del := func(id int) sql.Result {
+		r, err := c.ExecContext(ctx, "DELETE FROM users WHERE id = ? AND visits = 0", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	del(3)
+	var deleted sql.Result
+	if got := statements(func() { deleted = del(4) }); got != one {
+		t.Fatalf("a dual DELETE by key is %d client statements, want %d", got, one)
+	}
+	if n, err := deleted.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("the DELETE's RowsAffected = %d, %v; want 1", n, err)
+	}
+	if n, err := del(1).RowsAffected(); err != nil || n != 0 { // visits is 2: the row stays, and its new row
+		t.Fatalf("a DELETE that matches nothing: RowsAffected = %d, %v; want 0", n, err)
+	}
+	e.checkInvariant()
 	_, err := c.ExecContext(ctx, "UPDATE users SET visits = 'many' WHERE id = ?", 1)
 	var me *mysql.MySQLError
 	if !errors.As(err, &me) || me.Number != 1366 || strings.Contains(me.Message, rewrite.MySQLBlockPrefix) {

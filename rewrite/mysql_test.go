@@ -52,7 +52,7 @@ func describe(plan *rewrite.Plan) string {
 			rows = append(rows, "("+strings.Join(ks, ", ")+")")
 		}
 		return "insert, keys " + strings.Join(rows, " ")
-	case plan.PointKey != nil:
+	case plan.PointKey != nil && plan.Kind == rewrite.KindUpdate:
 		var ks []string
 		for _, k := range plan.PointKey {
 			if k.Arg > 0 {
@@ -179,6 +179,34 @@ func TestMySQLPlans(t *testing.T) {
 			}
 		} else if !strings.HasPrefix(got, c.want) {
 			t.Errorf("without RETURNING, %s:\n got  %s\n want %s", c.query, got, c.want)
+		}
+	}
+}
+
+// TestMySQLBlocks: on MariaDB a point UPDATE or DELETE has a compound
+// statement for outside a transaction, unless it returns rows or reads
+// what the block changes or names; MySQL has none.
+func TestMySQLBlocks(t *testing.T) {
+	cases := map[string]bool{
+		"UPDATE users SET visits = visits + 1 WHERE id = ?":                          true,
+		"DELETE FROM users WHERE id = ? AND visits = 0":                              true,
+		"DELETE FROM users WHERE id = ? RETURNING email":                             false,
+		"DELETE FROM users WHERE id > ?":                                             false,
+		"UPDATE users SET visits = LAST_INSERT_ID(visits) WHERE id = ?":              false,
+		"UPDATE users SET visits = row_count() WHERE id = ?":                         false,
+		"UPDATE users SET full_name = 'dualwrite_rows' WHERE id = ?":                 false,
+		"UPDATE users u JOIN audit a ON a.id = u.id SET u.visits = 1 WHERE u.id = 1": false,
+	}
+	for _, d := range []*rewrite.Dialect{rewrite.MySQL, rewrite.MySQLWithoutReturning} {
+		p := mysqlPlanner(t, d)
+		for q, want := range cases {
+			plan, _ := p.Plan(q)
+			if want = want && d == rewrite.MySQL; (plan.Block != "") != want {
+				t.Errorf("%s on %s: block %q, want one: %v", q, d.Name, plan.Block, want)
+			}
+			if plan.Block != "" && !strings.Contains(plan.Block, "\n"+q+"\n;\n") {
+				t.Errorf("%s: the block does not hold the statement on lines of its own:\n%s", q, plan.Block)
+			}
 		}
 	}
 }

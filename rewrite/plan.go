@@ -117,16 +117,16 @@ type Plan struct {
 	// into a table with an AUTO_INCREMENT column, reads the insert id the
 	// statement would have reported (0 when it inserted no row).
 	InsertKeys [][]InsertKey
-	// PointKey, in MySQL, is the key an UPDATE's WHERE fixes with
-	// top-level AND conjuncts (id = ? AND ...): the statement runs as
-	// written, and the mirror sets the new row of that key from the old
+	// PointKey, in MySQL, is the key an UPDATE's or DELETE's WHERE fixes
+	// with top-level AND conjuncts (id = ? AND ...). An UPDATE then runs
+	// as written, and the mirror sets the new row of that key from the old
 	// row, which it locks (Table.UpsertLockedSQL), whether or not the
 	// UPDATE changed it.
 	PointKey []InsertKey
-	// Block, on MariaDB, is a point UPDATE's whole dual write outside a
-	// transaction as one compound statement (mariaDBBlock): its arguments
-	// are the caller's, then the key's; it returns one row, the UPDATE's
-	// row count.
+	// Block, on MariaDB, is such an UPDATE's or DELETE's whole dual write
+	// outside a transaction as one compound statement (mariaDBBlock): its
+	// arguments are the caller's, then the key's; it returns one row, the
+	// statement's row count.
 	Block string
 	// NewKeyCols, on a MySQL UPDATE that assigns key columns, is how many
 	// columns of PreSelect's rows, after the old keys, hold the new keys,

@@ -128,6 +128,10 @@ func (p *Planner) mysqlMirror(query string, st *Statement, t *Table) *Plan {
 			// MariaDB's single-table DELETE ... RETURNING returns the
 			// keys of exactly the rows it deleted.
 			plan, _ := p.capturePlan(query, st, t)
+			plan.Params = p.d.params(query, st.Params)
+			if plan.PointKey = p.pointKey(query, st, t, plan.Params); plan.PointKey != nil && !st.Returning {
+				plan.Block = p.mariaDBBlock(query[:st.End], t, KindDelete)
+			}
 			return plan
 		}
 	}
@@ -139,6 +143,19 @@ func (p *Planner) mysqlMirror(query string, st *Statement, t *Table) *Plan {
 // runs as written and the mirror sets the new row of that key. It changes
 // no other row, so no pre-select needs to learn which it changed.
 func (p *Planner) pointUpdate(query string, st *Statement, t *Table) *Plan {
+	params := p.d.params(query, st.Params)
+	key := p.pointKey(query, st, t, params)
+	if key == nil {
+		return nil
+	}
+	return &Plan{Action: Mirror, Kind: KindUpdate, Table: t, KeyCols: len(t.Map.Key), Capture: query[:st.End],
+		Params: params, PointKey: key, Block: p.mariaDBBlock(query[:st.End], t, KindUpdate)}
+}
+
+// pointKey returns where each key column's value comes from in a
+// single-table UPDATE or DELETE whose WHERE fixes the whole key with
+// top-level AND conjuncts, or nil.
+func (p *Planner) pointKey(query string, st *Statement, t *Table, params *Params) []InsertKey {
 	if st.Joined || st.Where.End <= st.Where.Start {
 		return nil
 	}
@@ -151,18 +168,16 @@ func (p *Planner) pointUpdate(query string, st *Statement, t *Table) *Plan {
 	if vals == nil {
 		return nil
 	}
-	plan := &Plan{Action: Mirror, Kind: KindUpdate, Table: t, KeyCols: len(t.Map.Key), Capture: query[:st.End]}
-	plan.Params = p.d.params(query, st.Params)
+	var key []InsertKey
 	for _, v := range vals {
 		sp := Span{Start: st.Where.Start + int(v[0].Start), End: st.Where.Start + int(v[len(v)-1].End)}
-		k, ok := p.insertKey(query, st, plan.Params, sp)
+		k, ok := p.insertKey(query, st, params, sp)
 		if !ok || k.Generated {
 			return nil
 		}
-		plan.PointKey = append(plan.PointKey, k)
+		key = append(key, k)
 	}
-	plan.Block = p.mariaDBBlock(query[:st.End], t)
-	return plan
+	return key
 }
 
 // MySQLBlockPrefix begins the message of an error a compound statement's
@@ -170,17 +185,19 @@ func (p *Planner) pointUpdate(query string, st *Statement, t *Table) *Plan {
 // kept.
 const MySQLBlockPrefix = "dualwrite mirror: "
 
-// mariaDBBlock returns a point UPDATE's dual write as one MariaDB compound
-// statement, one round trip where the statements of a transaction are
-// four: it opens the transaction, runs the UPDATE as written, keeps its
-// row count, runs the mirror, commits and returns the count. On an error
+// mariaDBBlock returns a point UPDATE's or DELETE's dual write as one
+// MariaDB compound statement, one round trip where the statements of a
+// transaction are four: it opens the transaction, runs the statement as
+// written, keeps its row count, runs the mirror (an UPDATE's upsert; a
+// DELETE's delete of the new row, where it deleted the old one, whose
+// lock it then holds), commits and returns the count. On an error
 // it rolls back and raises the error again, the mirror's with
 // MySQLBlockPrefix before its message. It returns "" where that cannot be
 // done alike: on MySQL, which has no compound statement outside stored
 // programs; and for a statement that reads what the block would change
 // (the insert id, the row count) or names one of its variables, which
 // take precedence over columns inside it.
-func (p *Planner) mariaDBBlock(stmt string, t *Table) string {
+func (p *Planner) mariaDBBlock(stmt string, t *Table, kind Kind) string {
 	if !p.d.returning {
 		return ""
 	}
@@ -189,6 +206,10 @@ func (p *Planner) mariaDBBlock(stmt string, t *Table) string {
 		if strings.Contains(upper, w) {
 			return ""
 		}
+	}
+	mirror := t.UpsertLockedSQL(1) + ";"
+	if kind == KindDelete {
+		mirror = "IF dualwrite_rows > 0 THEN " + t.DeleteKeysSQL(1) + "; END IF;"
 	}
 	return "BEGIN NOT ATOMIC\n" +
 		"DECLARE dualwrite_rows BIGINT;\n" +
@@ -205,7 +226,7 @@ func (p *Planner) mariaDBBlock(stmt string, t *Table) string {
 		"SET dualwrite_step = 1;\n" +
 		stmt + "\n;\n" +
 		"SET dualwrite_rows = ROW_COUNT(), dualwrite_step = 2;\n" +
-		t.UpsertLockedSQL(1) + ";\n" +
+		mirror + "\n" +
 		"COMMIT;\n" +
 		"SELECT dualwrite_rows;\n" +
 		"END"

@@ -230,7 +230,7 @@ func writePoint(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.N
 	return res, StepUpsert, upsertBy(ctx, c, plan.Table, [][]driver.Value{key}, plan.Table.UpsertLockedSQL)
 }
 
-// pointKey returns the key a point UPDATE names with args, and false when
+// pointKey returns the key a point UPDATE or DELETE names with args, and false when
 // it is NULL in part, which names no row.
 func pointKey(plan *rewrite.Plan, args []driver.NamedValue) ([]driver.Value, bool) {
 	bound := plan.Params.Bind(args)
@@ -247,10 +247,10 @@ func pointKey(plan *rewrite.Plan, args []driver.NamedValue) ([]driver.Value, boo
 	return key, true
 }
 
-// writeBlock runs a point UPDATE's dual write outside a transaction as the
+// writeBlock runs a point UPDATE's or DELETE's dual write outside a transaction as the
 // plan's compound statement (MariaDB), one round trip: the statement's
 // own error comes back unchanged, the mirror's as an *Error, and the row
-// count the block returns is the UPDATE's.
+// count the block returns is the statement's.
 func writeBlock(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.NamedValue, key []driver.Value) (*Result, error) {
 	t := plan.Table
 	bargs := plan.Params.Bind(args)

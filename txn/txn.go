@@ -162,7 +162,7 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		res, step, err = writeRestricted(ctx, c, plan, args)
 	case plan.InsertKeys != nil:
 		res, step, err = writeInsert(ctx, c, plan, args)
-	case plan.PointKey != nil:
+	case plan.PointKey != nil && plan.Kind == rewrite.KindUpdate:
 		res, step, err = writePoint(ctx, c, plan, args)
 	default:
 		res, step, err = write(ctx, c, d, plan, args, needResult, begun)

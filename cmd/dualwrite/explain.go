@@ -227,7 +227,11 @@ func mirrorSteps(plan *rewrite.Plan) []step {
 	steps = append(steps, step{What: statement, SQL: plan.Capture})
 	deleteSQL := t.DeleteSQL(1)
 	if plan.Kind == rewrite.KindDelete {
-		return append(steps, step{What: "delete from " + t.Map.New + " the returned keys that have no row in " + t.Map.Old, SQL: deleteSQL})
+		steps = append(steps, step{What: "delete from " + t.Map.New + " the returned keys that have no row in " + t.Map.Old, SQL: deleteSQL})
+		if plan.Block != "" {
+			steps = append(steps, step{What: "outside a transaction (MariaDB): instead of the transaction and the two statements, one compound statement that runs your statement, deletes the new row of the key your WHERE names where it deleted the old one, and returns your statement's row count", SQL: plan.Block})
+		}
+		return steps
 	}
 	projection := "up"
 	if plan.Reverse {
@@ -278,7 +282,7 @@ func mysqlSteps(plan *rewrite.Plan) []step {
 	case plan.InsertKeys != nil:
 		upsert.What = strings.Replace(upsert.What, "those keys", "the keys your statement's values name and those the server generated for it (from the insert id)", 1)
 		return []step{{What: "your statement, as written", SQL: plan.Capture}, upsert}
-	case plan.PointKey != nil:
+	case plan.PointKey != nil && plan.Kind == rewrite.KindUpdate:
 		upsert.What = strings.Replace(upsert.What, "for those keys", "for the key your WHERE names, reading the row locked, whether or not your statement changed it", 1)
 		upsert.SQL = t.UpsertLockedSQL(1)
 		steps := []step{{What: "your statement, as written", SQL: plan.Capture}, upsert}
