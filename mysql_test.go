@@ -576,6 +576,38 @@ func TestMySQLBlock(t *testing.T) {
 	e.checkInvariant()
 }
 
+// TestMySQLInsertKeyStoredOtherwise: an INSERT that gives an
+// AUTO_INCREMENT key a value the column stores as another number (7.5 is
+// stored as 8) is refused before it runs, in autocommit (one compound
+// statement on MariaDB) and in a transaction: the mirror would look for
+// the row under the value given. An integer, or its text, is mirrored.
+func TestMySQLInsertKeyStoredOtherwise(t *testing.T) {
+	for _, b := range []backend{mysqlBackend, mysqlNoReturningBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			e := b.open(t)
+			var ue *rewrite.UnsupportedError
+			if _, err := e.db.Exec("INSERT INTO users (id, full_name) VALUES (?, 'Half Key')", 7.5); !errors.As(err, &ue) {
+				t.Fatalf("a key of 7.5: %v, want a refusal", err)
+			}
+			tx, err := e.db.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec("INSERT INTO users (id, full_name) VALUES (?, 'Half Key')", "9.5"); !errors.As(err, &ue) {
+				t.Fatalf("a key of '9.5': %v, want a refusal", err)
+			}
+			mustExec(t, tx, "INSERT INTO users (id, full_name) VALUES (?, 'Whole Key')", "11")
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if got := dbtest.Rows(t, e.raw, "SELECT id FROM users"); !equalRows(got, [][]any{{int64(11)}}) {
+				t.Fatalf("users ids %v, want [11]", got)
+			}
+			e.checkInvariant()
+		})
+	}
+}
+
 // TestMySQLMirrorAutoIncLock: InnoDB's INSERT ... SELECT into a table with
 // an AUTO_INCREMENT column takes the table's AUTO-INC lock at each row it
 // inserts and, at innodb_autoinc_lock_mode 1 (MariaDB's default), holds it

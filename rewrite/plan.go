@@ -118,7 +118,8 @@ type Plan struct {
 	// statement would have reported (0 when it inserted no row).
 	InsertKeys [][]InsertKey
 	// PointKey, in MySQL, is the key an UPDATE's or DELETE's WHERE fixes
-	// with top-level AND conjuncts (id = ? AND ...). An UPDATE then runs
+	// with top-level AND conjuncts (id = ? AND ...), or a one-row INSERT's
+	// key, for its Block. An UPDATE then runs
 	// as written, and the mirror sets the new row of that key from the old
 	// row, which it locks (Table.UpsertLockedSQL), whether or not the
 	// UPDATE changed it.
@@ -126,8 +127,10 @@ type Plan struct {
 	// Block, on MariaDB, is such an UPDATE's or DELETE's whole dual write
 	// outside a transaction as one compound statement (mariaDBBlock): its
 	// arguments are the caller's, then the key's; it returns one row, the
-	// statement's row count.
-	Block string
+	// statement's row count. BlockInsertID is set on an INSERT's block
+	// whose key is the AUTO_INCREMENT column: its insert id is the key.
+	Block         string
+	BlockInsertID bool
 	// NewKeyCols, on a MySQL UPDATE that assigns key columns, is how many
 	// columns of PreSelect's rows, after the old keys, hold the new keys,
 	// which must all name old rows after it ([Table.CountSQL]).

@@ -185,12 +185,13 @@ func (p *Planner) pointKey(query string, st *Statement, t *Table, params *Params
 // kept.
 const MySQLBlockPrefix = "dualwrite mirror: "
 
-// mariaDBBlock returns a point UPDATE's or DELETE's dual write as one
-// MariaDB compound statement, one round trip where the statements of a
-// transaction are four: it opens the transaction, runs the statement as
-// written, keeps its row count, runs the mirror (an UPDATE's upsert; a
-// DELETE's delete of the new row, where it deleted the old one, whose
-// lock it then holds), commits and returns the count. On an error
+// mariaDBBlock returns a point UPDATE's, DELETE's or one-row INSERT's
+// dual write as one MariaDB compound statement, one round trip where the
+// statements of a transaction are four: it opens the transaction, runs the
+// statement as written, keeps its row count, runs the mirror (an UPDATE's
+// or INSERT's upsert; a DELETE's delete of the new row, where it deleted
+// the old one, whose lock it then holds), commits and returns the count.
+// On an error
 // it rolls back and raises the error again, the mirror's with
 // MySQLBlockPrefix before its message. It returns "" where that cannot be
 // done alike: on MySQL, which has no compound statement outside stored
@@ -208,7 +209,10 @@ func (p *Planner) mariaDBBlock(stmt string, t *Table, kind Kind) string {
 		}
 	}
 	mirror := t.UpsertLockedSQL(1) + ";"
-	if kind == KindDelete {
+	switch kind {
+	case KindInsert:
+		mirror = t.UpsertSQL(1) + ";"
+	case KindDelete:
 		mirror = "IF dualwrite_rows > 0 THEN " + t.DeleteKeysSQL(1) + "; END IF;"
 	}
 	return "BEGIN NOT ATOMIC\n" +
@@ -445,6 +449,17 @@ func (p *Planner) mysqlInsert(query string, st *Statement, t *Table) *Plan {
 			return refuse(m.Old, "an INSERT that leaves part of a composite key to the server", "give every key column a value")
 		}
 		plan.InsertKeys = append(plan.InsertKeys, keys)
+	}
+	// A plain INSERT of one row whose key it names: outside a transaction,
+	// one compound statement. Its insert id is then 0, or the key where
+	// the key is the AUTO_INCREMENT column (the server reports the value
+	// the statement stored there); another AUTO_INCREMENT column may take
+	// a generated value, which the block cannot report.
+	if len(plan.InsertKeys) == 1 && !st.Ignore && !st.Upsert && !st.Replace && !slicesGenerated(plan.InsertKeys[0]) &&
+		(ai == "" || len(m.Key) == 1 && strings.EqualFold(m.Key[0], ai)) {
+		plan.PointKey = plan.InsertKeys[0]
+		plan.BlockInsertID = ai != ""
+		plan.Block = p.mariaDBBlock(query[:st.End], t, KindInsert)
 	}
 	return plan
 }

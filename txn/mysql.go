@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/dualwrite/dualwrite/internal/mysqlrun"
@@ -135,7 +136,23 @@ func checkNewKeys(ctx context.Context, c Conn, plan *rewrite.Plan, keys [][]driv
 // others: the ids the server generates after an explicit one do not follow
 // the insert id it reports.
 func checkInsertKeys(plan *rewrite.Plan, args []driver.NamedValue) error {
-	explicit, generated := insertKeys(plan, plan.Params.Bind(args))
+	bound := plan.Params.Bind(args)
+	for _, row := range plan.InsertKeys {
+		for i, k := range row {
+			v := k.Lit
+			if k.Arg > 0 && k.Arg <= len(bound) {
+				v = bound[k.Arg-1].Value
+			}
+			if k.Auto && v != nil && !integer(v) {
+				// The column would store it rounded or converted, a key
+				// the mirror would not find.
+				return &rewrite.UnsupportedError{Table: plan.Table.Map.Old,
+					Construct: fmt.Sprintf("an INSERT that gives the AUTO_INCREMENT key column %s the value %v (%T), which it stores as another number", plan.Table.Map.Key[i], text(v), v),
+					Fix:       "pass the key as an integer"}
+			}
+		}
+	}
+	explicit, generated := insertKeys(plan, bound)
 	for _, k := range explicit {
 		if generated > 0 && !zero(k[0]) {
 			return &rewrite.UnsupportedError{Table: plan.Table.Map.Old,
@@ -174,6 +191,19 @@ func insertKeys(plan *rewrite.Plan, args []driver.NamedValue) (keys [][]driver.V
 		}
 	}
 	return keys, generated
+}
+
+// integer reports whether v is an integer, or the text of one, as an
+// integer column stores it.
+func integer(v driver.Value) bool {
+	switch v := v.(type) {
+	case int64, uint64:
+		return true
+	case string, []byte:
+		_, err := strconv.ParseInt(strings.TrimPrefix(fmt.Sprint(text(v)), "+"), 10, 64)
+		return err == nil
+	}
+	return false
 }
 
 // zero reports whether v is zero as a key value.
@@ -260,7 +290,13 @@ func writeBlock(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.N
 	n, err := insertID(ctx, c, plan.Block, bargs)
 	switch {
 	case err == nil:
-		return &Result{RowsAffected: n}, nil
+		res := &Result{RowsAffected: n}
+		if plan.BlockInsertID && n > 0 {
+			// The server reports the key an INSERT stored in the
+			// AUTO_INCREMENT column; a block's key is never 0 (generated).
+			_, err = fmt.Sscan(fmt.Sprint(text(key[0])), &res.LastInsertID)
+		}
+		return res, err
 	case errors.Is(err, driver.ErrBadConn):
 		// The block may have committed: never let database/sql retry it.
 		return nil, &Error{Table: t.Map.Old, Step: StepCommit, Err: errConnLost}

@@ -146,8 +146,11 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 			return nil, err
 		}
 	}
-	if plan.Block != "" && state == TxNone {
-		if key, ok := pointKey(plan, args); ok && !(plan.Table.ZeroGenerates() && zero(key[0])) {
+	if plan.Block != "" && state == TxNone && len(args) == plan.Params.Count {
+		// (With another number of arguments the statement's own run gives
+		// the driver's error.)
+		// Key 0 may stand for a generated key: as four statements.
+		if key, ok := pointKey(plan, args); ok && !(zero(key[0]) && (plan.Table.ZeroGenerates() || plan.BlockInsertID)) {
 			return writeBlock(ctx, c, plan, args, key)
 		}
 	}
