@@ -576,9 +576,9 @@ func TestMySQLBlock(t *testing.T) {
 	e.checkInvariant()
 }
 
-// TestMySQLInsertKeyStoredOtherwise: an INSERT that gives an
-// AUTO_INCREMENT key a value the column stores as another number (7.5 is
-// stored as 8) is refused before it runs, in autocommit (one compound
+// TestMySQLInsertKeyStoredOtherwise: an INSERT that gives an integer key
+// a value the column stores as another number (7.5 is stored as 8) is
+// refused before it runs, in autocommit (one compound
 // statement on MariaDB) and in a transaction: the mirror would look for
 // the row under the value given. An integer, or its text, is mirrored.
 func TestMySQLInsertKeyStoredOtherwise(t *testing.T) {
@@ -602,6 +602,14 @@ func TestMySQLInsertKeyStoredOtherwise(t *testing.T) {
 			}
 			if got := dbtest.Rows(t, e.raw, "SELECT id FROM users"); !equalRows(got, [][]any{{int64(11)}}) {
 				t.Fatalf("users ids %v, want [11]", got)
+			}
+			// accounts.account_id is a BIGINT without AUTO_INCREMENT, in
+			// the write phase both.
+			if err := e.sw.SetWrite(mapping.WriteBoth); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.db.Exec("INSERT INTO accounts (account_id, first_name, last_name) VALUES (?, 'Half', 'Key')", 12.5); !errors.As(err, &ue) {
+				t.Fatalf("an accounts key of 12.5: %v, want a refusal", err)
 			}
 			e.checkInvariant()
 		})

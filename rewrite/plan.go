@@ -190,6 +190,11 @@ type Schema struct {
 	// INSERT that leaves it to the server learns the generated keys from
 	// the insert id the server reports.
 	AutoIncrement map[string]string
+	// IntegerKeys maps the mapped tables (MySQL, folded) whose key has
+	// columns of an integer type to which ones: an INSERT that gives one
+	// a value the column stores as another number (7.5, '9.5') is refused,
+	// since the mirror would look for the row under the value given.
+	IntegerKeys map[string][]bool
 	// InsertTriggers maps the mapped tables (old and new, folded) with a
 	// BEFORE INSERT ... FOR EACH ROW trigger (MySQL) to what it is: it may
 	// change the key of a row the statement names, so an INSERT whose

@@ -38,6 +38,9 @@ type InsertKey struct {
 	// Auto is set on the AUTO_INCREMENT column: an argument of NULL or 0
 	// leaves its value to the server too.
 	Auto bool
+	// Integer is set on a column of an integer type: a value it would
+	// store as another number is refused.
+	Integer bool
 }
 
 // Restrict is an UPDATE or DELETE restricted to the keys of the rows its
@@ -422,6 +425,7 @@ func (p *Planner) mysqlInsert(query string, st *Statement, t *Table) *Plan {
 		}
 	}
 	params := p.d.params(query, st.Params)
+	ints := p.schema.IntegerKeys[p.d.FoldName(m.Old)]
 	plan := &Plan{Action: Mirror, Kind: KindInsert, Table: t, KeyCols: len(m.Key), Params: params,
 		Capture: query[:st.End], InsertStep: max(p.schema.AutoIncrementStep, 1)}
 	for _, row := range st.Rows {
@@ -443,6 +447,7 @@ func (p *Planner) mysqlInsert(query string, st *Statement, t *Table) *Plan {
 				return refuse(m.Old, "an INSERT that sets key column "+k+" to NULL or DEFAULT", "give "+k+" a value in every row")
 			}
 			v.Auto = strings.EqualFold(k, ai)
+			v.Integer = v.Auto || i < len(ints) && ints[i]
 			keys[i] = v
 		}
 		if len(m.Key) > 1 && slicesGenerated(keys) {

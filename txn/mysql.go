@@ -143,11 +143,11 @@ func checkInsertKeys(plan *rewrite.Plan, args []driver.NamedValue) error {
 			if k.Arg > 0 && k.Arg <= len(bound) {
 				v = bound[k.Arg-1].Value
 			}
-			if k.Auto && v != nil && !integer(v) {
+			if k.Integer && v != nil && !integer(v) {
 				// The column would store it rounded or converted, a key
 				// the mirror would not find.
 				return &rewrite.UnsupportedError{Table: plan.Table.Map.Old,
-					Construct: fmt.Sprintf("an INSERT that gives the AUTO_INCREMENT key column %s the value %v (%T), which it stores as another number", plan.Table.Map.Key[i], text(v), v),
+					Construct: fmt.Sprintf("an INSERT that gives the integer key column %s the value %v (%T), which it stores as another number", plan.Table.Map.Key[i], text(v), v),
 					Fix:       "pass the key as an integer"}
 			}
 		}

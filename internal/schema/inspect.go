@@ -106,7 +106,8 @@ func (in *inspector) run(m *mapping.Mapping) (*rewrite.Schema, []Problem, error)
 func emptySchema() *rewrite.Schema {
 	return &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{},
 		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}, KeyTypes: map[string][]string{},
-		Columns: map[string][]string{}, InsertTriggers: map[string]string{}, AutoIncrement: map[string]string{}}
+		Columns: map[string][]string{}, InsertTriggers: map[string]string{}, AutoIncrement: map[string]string{},
+		IntegerKeys: map[string][]bool{}}
 }
 
 // side is one table of a mapping entry with the section that lists its
@@ -168,6 +169,9 @@ func (in *inspector) writeFacts(s *rewrite.Schema, name string, tbl *table, key 
 	}
 	if tbl.autoIncrement != "" {
 		s.AutoIncrement[in.d.sql.FoldName(name)] = in.d.sql.FoldName(tbl.autoIncrement)
+	}
+	if ints := tbl.integerKey(key); ints != nil {
+		s.IntegerKeys[in.d.sql.FoldName(name)] = ints
 	}
 	var cols []string
 	for _, c := range tbl.cols {

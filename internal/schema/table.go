@@ -163,6 +163,28 @@ func literal(dflt string) string {
 // keyTypes returns the types the key columns' values are bound as, one
 // per key column, "" for a column bound without a cast; nil when none
 // needs one.
+// integerKey returns, for MySQL, which key columns are of an integer
+// type (TINYINT to BIGINT, as COLUMN_TYPE spells them), or nil for none.
+func (t *table) integerKey(key []string) []bool {
+	var ints []bool
+	for i, k := range key {
+		c, ok := t.col(k)
+		if !ok {
+			continue
+		}
+		typ := strings.ToLower(c.typ)
+		for _, p := range []string{"tinyint", "smallint", "mediumint", "int", "bigint"} {
+			if typ == p || strings.HasPrefix(typ, p+"(") || strings.HasPrefix(typ, p+" ") {
+				if ints == nil {
+					ints = make([]bool, len(key))
+				}
+				ints[i] = true
+			}
+		}
+	}
+	return ints
+}
+
 func (t *table) keyTypes(key []string) []string {
 	var types []string
 	for i, k := range key {
