@@ -150,7 +150,7 @@ func Write(ctx context.Context, c Conn, d *rewrite.Dialect, plan *rewrite.Plan, 
 		// (With another number of arguments the statement's own run gives
 		// the driver's error.)
 		// Key 0 may stand for a generated key: as four statements.
-		if key, ok := pointKey(plan, args); ok && !(zero(key[0]) && (plan.Table.ZeroGenerates() || plan.BlockInsertID)) {
+		if key, ok := pointKey(plan, args); ok && (!zero(key[0]) || !plan.Table.ZeroGenerates() && !plan.BlockInsertID) {
 			return writeBlock(ctx, c, plan, args, key)
 		}
 	}
