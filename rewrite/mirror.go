@@ -21,6 +21,7 @@ type Table struct {
 	oldKeyList, newKeyList string   // key columns for "<list> IN (...)"
 	keyTypes               []string // per key column, the type its bound values are cast to, or ""
 	upsert1, delete1       string   // the statements for one key
+	upsertLocked1          string   // MySQL: UpsertLockedSQL(1)
 	// full holds the statements for KeyBatch keys, every batch of a big
 	// write but its last: made at the first big write, since most
 	// programs never make one.
@@ -112,6 +113,9 @@ func (d *Dialect) CompileKeyTypes(t *mapping.Table, keyTypes []string) *Table {
 	}
 	ct.derived = "(SELECT " + strings.Join(rev, ", ") + " FROM " + q(t.New) + ")"
 	ct.upsert1 = ct.UpsertSQL(1)
+	if d.mysql {
+		ct.upsertLocked1 = ct.UpsertLockedSQL(1)
+	}
 	ct.delete1 = ct.DeleteSQL(1)
 	return ct
 }
@@ -170,6 +174,9 @@ func (t *Table) UpsertSQL(n int) string {
 // transaction ends, where a plain INSERT ... SELECT reads a snapshot
 // without locks at READ COMMITTED.
 func (t *Table) UpsertLockedSQL(n int) string {
+	if n == 1 && t.upsertLocked1 != "" {
+		return t.upsertLocked1
+	}
 	return t.upsertHead + t.keyValues(n) + ") FOR UPDATE" + t.conflict
 }
 

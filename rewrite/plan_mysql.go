@@ -43,6 +43,16 @@ type InsertKey struct {
 	Integer bool
 }
 
+// Value returns the key value with the caller's arguments bound by
+// number (Params.Bind): the argument's, or the literal (nil where the
+// server generates it).
+func (k InsertKey) Value(args []driver.NamedValue) driver.Value {
+	if k.Arg > 0 && k.Arg <= len(args) {
+		return args[k.Arg-1].Value
+	}
+	return k.Lit
+}
+
 // Restrict is an UPDATE or DELETE restricted to the keys of the rows its
 // pre-select locked: Head, the key condition for them, and Tail. Args of
 // the caller's arguments go before the condition's, the rest after it.

@@ -74,13 +74,8 @@ func writeRestricted(ctx context.Context, c Conn, plan *rewrite.Plan, args []dri
 		}
 		res.callerRows(cols, types, data, 0)
 		res.RowsAffected = int64(len(data))
-	} else {
-		r, err := c.Exec(ctx, query, qargs)
-		if err != nil {
-			return nil, StepStatement, err
-		}
-		res.LastInsertID, _ = r.LastInsertId()
-		res.RowsAffected, _ = r.RowsAffected()
+	} else if res, err = execResult(ctx, c, query, qargs); err != nil {
+		return nil, StepStatement, err
 	}
 	switch {
 	case plan.Kind == rewrite.KindDelete:
@@ -139,11 +134,7 @@ func checkInsertKeys(plan *rewrite.Plan, args []driver.NamedValue) error {
 	bound := plan.Params.Bind(args)
 	for _, row := range plan.InsertKeys {
 		for i, k := range row {
-			v := k.Lit
-			if k.Arg > 0 && k.Arg <= len(bound) {
-				v = bound[k.Arg-1].Value
-			}
-			if k.Integer && v != nil && !integer(v) {
+			if v := k.Value(bound); k.Integer && v != nil && !integer(v) {
 				// The column would store it rounded or converted, a key
 				// the mirror would not find.
 				return &rewrite.UnsupportedError{Table: plan.Table.Map.Old,
@@ -172,16 +163,12 @@ func insertKeys(plan *rewrite.Plan, args []driver.NamedValue) (keys [][]driver.V
 		key := make([]driver.Value, len(row))
 		gen := false
 		for i, k := range row {
-			switch {
-			case k.Generated:
+			if k.Generated {
 				gen = true
-			case k.Arg > 0 && k.Arg <= len(args):
-				key[i] = args[k.Arg-1].Value
-				gen = gen || k.Auto && (key[i] == nil || zero(key[i]))
-			default:
-				key[i] = k.Lit
-				gen = gen || k.Auto && zero(key[i])
+				continue
 			}
+			key[i] = k.Value(args)
+			gen = gen || k.Auto && (key[i] == nil || zero(key[i]))
 		}
 		if gen {
 			generated++
@@ -214,13 +201,10 @@ func zero(v driver.Value) bool { return fmt.Sprint(text(v)) == "0" }
 // left to the server, consecutive from the insert id.
 func writeInsert(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.NamedValue) (*Result, Step, error) {
 	keys, generated := insertKeys(plan, plan.Params.Bind(args))
-	r, err := c.Exec(ctx, plan.Capture, args)
+	res, err := execResult(ctx, c, plan.Capture, args)
 	if err != nil {
 		return nil, StepStatement, err
 	}
-	res := &Result{}
-	res.LastInsertID, _ = r.LastInsertId()
-	res.RowsAffected, _ = r.RowsAffected()
 	if first := res.LastInsertID; generated > 0 && first > 0 {
 		for i := range int64(generated) {
 			keys = append(keys, []driver.Value{first + i*plan.InsertStep})
@@ -234,13 +218,10 @@ func writeInsert(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.
 // UPDATE changed the row or not, the new row is then up(old). A NULL key
 // names no row.
 func writePoint(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.NamedValue) (*Result, Step, error) {
-	r, err := c.Exec(ctx, plan.Capture, args)
+	res, err := execResult(ctx, c, plan.Capture, args)
 	if err != nil {
 		return nil, StepStatement, err
 	}
-	res := &Result{}
-	res.LastInsertID, _ = r.LastInsertId()
-	res.RowsAffected, _ = r.RowsAffected()
 	key, ok := pointKey(plan, args)
 	if !ok {
 		return res, StepUpsert, nil
@@ -260,17 +241,26 @@ func writePoint(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.N
 	return res, StepUpsert, upsertBy(ctx, c, plan.Table, [][]driver.Value{key}, plan.Table.UpsertLockedSQL)
 }
 
+// execResult runs query by Exec, and returns the insert id and row count
+// the driver reports.
+func execResult(ctx context.Context, c Conn, query string, args []driver.NamedValue) (*Result, error) {
+	r, err := c.Exec(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	res.LastInsertID, _ = r.LastInsertId()
+	res.RowsAffected, _ = r.RowsAffected()
+	return res, nil
+}
+
 // pointKey returns the key a point UPDATE or DELETE names with args, and false when
 // it is NULL in part, which names no row.
 func pointKey(plan *rewrite.Plan, args []driver.NamedValue) ([]driver.Value, bool) {
 	bound := plan.Params.Bind(args)
 	key := make([]driver.Value, len(plan.PointKey))
 	for i, k := range plan.PointKey {
-		key[i] = k.Lit
-		if k.Arg > 0 && k.Arg <= len(bound) {
-			key[i] = bound[k.Arg-1].Value
-		}
-		if key[i] == nil {
+		if key[i] = k.Value(bound); key[i] == nil {
 			return nil, false
 		}
 	}

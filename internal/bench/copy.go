@@ -368,22 +368,7 @@ func (b *bench) pgCopyGroup(rows int64) (*copyGroup, error) {
 			return rows, execRows(ctx, locked, rows, lockedSQL)
 		},
 	})
-	diff := mirrorDiff(usersTable(m), "EXCEPT ALL")
-	g.check = func(ctx context.Context) ([]string, error) {
-		var out []string
-		for _, v := range []string{"bulk", "backfill", "bulk-locked"} {
-			var missing, extra, users, visits int64
-			if err := dbs[v].QueryRowContext(ctx, diff).Scan(&missing, &extra, &users, &visits); err != nil {
-				return nil, fmt.Errorf("checking pg-copy / %s: %w", v, err)
-			}
-			if missing > 0 || extra > 0 || users != rows {
-				return nil, fmt.Errorf("check FAILED: pg-copy / %s: accounts != up(users): %d rows of up(users) missing from accounts, %d accounts rows not in up(users), of %d users rows (want %d)",
-					v, missing, extra, users, rows)
-			}
-			out = append(out, fmt.Sprintf("check pg-copy / %s: accounts = up(users), %d rows (EXCEPT ALL both ways)", v, users))
-		}
-		return out, nil
-	}
+	g.check = copyCheck(g.name, m, dbs, rows, "bulk", "backfill", "bulk-locked")
 	return g, nil
 }
 
@@ -435,23 +420,29 @@ func (b *bench) myCopyGroup(rows int64) (*copyGroup, error) {
 	}
 	g := &copyGroup{name: "my-copy", engine: b.my.engine(), rows: rows}
 	copyVariants(g, m, dbs, empty, settle)
+	g.check = copyCheck(g.name, m, dbs, rows, "bulk", "backfill")
+	return g, nil
+}
+
+// copyCheck returns the check of a copy group: in the databases of the
+// variants, accounts = up(users) with all the rows.
+func copyCheck(group string, m *mapping.Mapping, dbs map[string]*sql.DB, rows int64, variants ...string) func(context.Context) ([]string, error) {
 	diff := mirrorDiff(usersTable(m), "EXCEPT ALL")
-	g.check = func(ctx context.Context) ([]string, error) {
+	return func(ctx context.Context) ([]string, error) {
 		var out []string
-		for _, v := range []string{"bulk", "backfill"} {
+		for _, v := range variants {
 			var missing, extra, users, visits int64
 			if err := dbs[v].QueryRowContext(ctx, diff).Scan(&missing, &extra, &users, &visits); err != nil {
-				return nil, fmt.Errorf("checking my-copy / %s: %w", v, err)
+				return nil, fmt.Errorf("checking %s / %s: %w", group, v, err)
 			}
 			if missing > 0 || extra > 0 || users != rows {
-				return nil, fmt.Errorf("check FAILED: my-copy / %s: accounts != up(users): %d rows of up(users) missing from accounts, %d accounts rows not in up(users), of %d users rows (want %d)",
-					v, missing, extra, users, rows)
+				return nil, fmt.Errorf("check FAILED: %s / %s: accounts != up(users): %d rows of up(users) missing from accounts, %d accounts rows not in up(users), of %d users rows (want %d)",
+					group, v, missing, extra, users, rows)
 			}
-			out = append(out, fmt.Sprintf("check my-copy / %s: accounts = up(users), %d rows (EXCEPT ALL both ways)", v, users))
+			out = append(out, fmt.Sprintf("check %s / %s: accounts = up(users), %d rows (EXCEPT ALL both ways)", group, v, users))
 		}
 		return out, nil
 	}
-	return g, nil
 }
 
 // copyVariants fills in g's variants on their databases: empty(db)
