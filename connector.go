@@ -38,6 +38,9 @@ type Connector struct {
 	// roundTrip runs checkRoundTrip once, when the write phase both first
 	// applies.
 	roundTrip sync.Once
+	// shared reads the fleet's phases and keeps the process's record;
+	// nil without WithSharedPhases.
+	shared *shared
 }
 
 var _ driver.Connector = (*Connector)(nil)
@@ -73,7 +76,22 @@ func newConnector(base driver.Connector, drv *Driver) (*Connector, error) {
 	if err := c.cfg.sw.checkEnv(); err != nil {
 		return nil, err
 	}
+	if cfg.shared != nil {
+		if c.shared, err = newShared(c, *cfg.shared); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// Close stops reading the shared phases ([WithSharedPhases]) and deletes
+// the process's record; sql.DB.Close calls it. The base connector is the
+// caller's: Close leaves it open.
+func (c *Connector) Close() error {
+	if c.shared != nil {
+		return c.shared.close()
+	}
+	return nil
 }
 
 // Driver returns the dualwrite driver.
@@ -90,7 +108,10 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err = c.checkConn(ctx, inner); err != nil {
+	if err = c.checkConn(ctx, inner); err == nil && c.shared != nil {
+		err = c.shared.start(ctx)
+	}
+	if err != nil {
 		_ = inner.Close()
 		return nil, err
 	}

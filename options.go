@@ -23,6 +23,7 @@ type config struct {
 	// noReturning: MySQL plans that do without RETURNING (WithoutReturning).
 	noReturning bool
 	sampleRate  float64
+	shared      *SharedPhases // WithSharedPhases
 }
 
 func defaultConfig() config {

@@ -21,7 +21,8 @@ const (
 
 // Switch decides the phases in force for each statement: a programmatic
 // override when one is set ([Switch.SetWrite], [Switch.SetRead]), else the
-// environment, else the mapping file's default. An invalid value in the
+// environment, else the fleet's shared phases when a connector shares them
+// ([WithSharedPhases]), else the mapping file's default. An invalid value in the
 // environment when a connector is created is an error (see [NewConnector]);
 // one that appears later is logged and counted once per distinct value, and
 // the last valid phase stays in force. Reading from the new tables (read phase
@@ -38,6 +39,8 @@ type Switch struct {
 	shareOverride atomic.Pointer[readShare]
 	shareEnv      envVar
 	shareParsed   atomic.Pointer[readShare]
+	// shared is what the control table said last (WithSharedPhases).
+	shared atomic.Pointer[sharedState]
 
 	mu      sync.Mutex // serializes re-parsing a changed value and attach
 	logger  *slog.Logger
@@ -97,12 +100,18 @@ func (s *Switch) Write(def mapping.WritePhase) mapping.WritePhase {
 	if p := s.env(&s.write, WritePhaseEnv, parseWrite); p != "" {
 		return mapping.WritePhase(p)
 	}
+	if st := s.shared.Load(); st != nil {
+		return st.phases.Write
+	}
 	return def
 }
 
 // Read returns the read phase in force, given the mapping file's defaults.
 func (s *Switch) Read(def mapping.Phases) mapping.ReadPhase {
 	p := def.Read
+	if st := s.shared.Load(); st != nil {
+		p = st.phases.Read
+	}
 	if o := s.readOverride.Load(); o != nil {
 		p = *o
 	} else if e := s.env(&s.read, ReadPhaseEnv, parseRead); e != "" {
@@ -123,6 +132,22 @@ func (s *Switch) safeRead(p mapping.ReadPhase, def mapping.WritePhase) mapping.R
 		s.unsafe.Store(nil) // report the next unsafe combination again
 	}
 	return p
+}
+
+// decidedBy says what decides the write and the read phase, "" where
+// neither the override nor the environment does.
+func (s *Switch) decidedBy() (write, read string) {
+	if s.writeOverride.Load() != nil {
+		write = decidedOverride
+	} else if s.env(&s.write, WritePhaseEnv, parseWrite) != "" {
+		write = decidedEnvironment
+	}
+	if s.readOverride.Load() != nil {
+		read = decidedOverride
+	} else if s.env(&s.read, ReadPhaseEnv, parseRead) != "" {
+		read = decidedEnvironment
+	}
+	return write, read
 }
 
 func parseWrite(raw string) (string, error) {

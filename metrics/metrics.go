@@ -34,7 +34,7 @@
 //   - dualwrite_invalid_phase_total{variable}: invalid phase values seen in
 //     the environment (the last valid phase stays in force).
 //   - dualwrite_plan_cache_total{result}: plan cache lookups, "hit" or "miss".
-//   - the backfill's collectors: see [Backfill].
+//   - the backfill's collectors: see [Backfill]; a fleet's: see [Fleet].
 //
 // Label values are bounded: a table label is one of the names the mapping
 // gives [New] or [Other], whatever name a statement holds; operation is
@@ -42,7 +42,6 @@
 package metrics
 
 import (
-	"errors"
 	"time"
 	"unicode/utf8"
 
@@ -116,16 +115,12 @@ func New(reg prometheus.Registerer, tables []string) (*Metrics, error) {
 		}, []string{"table", "result"}),
 	}
 	for _, c := range []**prometheus.CounterVec{&m.writes, &m.passthrough, &m.refused, &m.invalidPhase, &m.planCache, &m.reads, &m.routes, &m.compares} {
-		if err := register(reg, c); err != nil {
+		if err := reuse(reg, c); err != nil {
 			return nil, err
 		}
 	}
-	if err := reg.Register(m.mirrorTime); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, err
-		}
-		m.mirrorTime = are.ExistingCollector.(*prometheus.HistogramVec)
+	if err := reuse(reg, &m.mirrorTime); err != nil {
+		return nil, err
 	}
 	m.hit, m.miss = m.planCache.WithLabelValues("hit"), m.planCache.WithLabelValues("miss")
 	for _, t := range tables {
@@ -144,19 +139,6 @@ func (m *Metrics) table(name string) string {
 	return Other
 }
 
-func register(reg prometheus.Registerer, c **prometheus.CounterVec) error {
-	err := reg.Register(*c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
-		if !ok {
-			return err
-		}
-		*c = existing
-		return nil
-	}
-	return err
-}
 
 // Write outcomes.
 const (

@@ -9,7 +9,7 @@
 //
 //	dualwrite <command> --mapping FILE [--driver sqlite3|pgx|mysql] [--dsn DSN] [flags]
 //
-// The commands are check, explain, status, backfill, verify and fence; `dualwrite
+// The commands are check, explain, status, backfill, verify, phase and fence; `dualwrite
 // help` lists them with their flags. The exit status is 0 on success, 1 when
 // check finds problems or verify finds differences, and 2 on any error: bad
 // flags, an unreadable mapping, an unreachable database.
@@ -55,6 +55,9 @@ Commands:
   verify     compare every new row with up(old row); exit 1 on any difference
              [--batch-size N] [--samples N] [--json] [--table T]
              [--direction forward|reverse] [--round-trip]
+  phase      dualwrite phase set|history: change the fleet's shared phases
+             when it is safe, or list the changes
+             [--write P] [--read P] [--force] [--fleet NAME]
   fence      dualwrite fence install|remove|status: on PostgreSQL, make every
              write that does not come through dualwrite's mirror fail at COMMIT
              [--both] (install: the fence of the write phase both)
@@ -103,8 +106,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return a.verify(ctx, args[1:])
 	case "fence":
 		return a.fence(ctx, args[1:])
+	case "phase":
+		return a.phase(ctx, args[1:])
 	}
-	fmt.Fprintf(stderr, "dualwrite: unknown command %q: use check, explain, status, backfill, verify or fence (dualwrite help lists them)\n", args[0])
+	fmt.Fprintf(stderr, "dualwrite: unknown command %q: use check, explain, status, backfill, verify, phase or fence (dualwrite help lists them)\n", args[0])
 	return exitError
 }
 

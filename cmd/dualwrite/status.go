@@ -9,6 +9,7 @@ import (
 
 	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/backfill"
+	"github.com/dualwrite/dualwrite/internal/control"
 	"github.com/dualwrite/dualwrite/mapping"
 )
 
@@ -16,12 +17,15 @@ import (
 // the row counts and the backfill checkpoint of every mapped pair.
 func (a *app) status(ctx context.Context, args []string) int {
 	var c common
-	fs := a.flagSet(&c, "--mapping FILE [--driver sqlite3|pgx|mysql] [--dsn DSN]",
+	fs := a.flagSet(&c, "--mapping FILE [--driver sqlite3|pgx|mysql] [--dsn DSN] [--fleet NAME]",
 		"Shows the phases a program started in this environment would use (from\n"+
 			"DUALWRITE_WRITE_PHASE, DUALWRITE_READ_PHASE and the mapping's defaults) and,\n"+
-			"with --dsn, the row counts of every mapped old and new table and the\n"+
-			"backfill's checkpoint per table. Exit status: 0, or 2 when a table cannot\n"+
-			"be read.")
+			"with --dsn, the fleet's shared phases and its processes (the phases each\n"+
+			"runs, what decided them, which are stale and which run another mapping),\n"+
+			"the row counts of every mapped old and new table and the backfill's\n"+
+			"checkpoint and last verify per table. Exit status: 0, or 2 when a table\n"+
+			"cannot be read.")
+	fleet := fs.String("fleet", control.DefaultFleet, "the fleet (dualwrite.SharedPhases.Fleet)")
 	if code := a.parseFlags(fs, args); code != proceed {
 		return code
 	}
@@ -36,8 +40,12 @@ func (a *app) status(ctx context.Context, args []string) int {
 		fmt.Fprintln(a.stdout, "tables: pass --dsn for row counts and backfill progress")
 		return exitOK
 	}
-	fmt.Fprintln(a.stdout, "tables:")
 	code = exitOK
+	if err := printFleet(ctx, a.stdout, t, *fleet); err != nil {
+		fmt.Fprintf(a.stdout, "fleet %s: cannot be read (%v)\n", *fleet, err)
+		code = exitError
+	}
+	fmt.Fprintln(a.stdout, "tables:")
 	for _, mt := range t.m.Tables {
 		line, ok := tableStatus(ctx, t, mt)
 		fmt.Fprintf(a.stdout, "  %s -> %s: %s\n", mt.Old, mt.New, line)
