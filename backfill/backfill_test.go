@@ -20,7 +20,6 @@ import (
 	"github.com/mattn/go-sqlite3"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/dualwrite/dualwrite"
 	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/internal/mytest"
@@ -31,6 +30,10 @@ import (
 	"github.com/dualwrite/dualwrite/txn"
 	"github.com/dualwrite/dualwrite/verify"
 )
+
+// OpenDual opens base through the dualwrite driver with mapping m, in the
+// write phase dual; dual_test.go sets it.
+var OpenDual func(base driver.Connector, m *mapping.Mapping) (*sql.DB, error)
 
 // testDB is one test database seen two ways: raw, through the base driver
 // (the backfill's and the checks'), and wrapped, through dualwrite in the
@@ -105,15 +108,9 @@ func open(t *testing.T, dialect string, schema []string, yaml string) *testDB {
 	if db.m, err = mapping.Parse([]byte(yaml)); err != nil {
 		t.Fatal(err)
 	}
-	sw := dualwrite.NewSwitch()
-	if err := sw.SetWrite(mapping.WriteDual); err != nil {
+	if db.wrapped, err = OpenDual(base, db.m); err != nil {
 		t.Fatal(err)
 	}
-	c, err := dualwrite.NewConnector(base, db.m, dualwrite.WithSwitch(sw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.wrapped = sql.OpenDB(c)
 	t.Cleanup(func() { db.wrapped.Close() })
 	for _, mt := range db.m.Tables {
 		db.tables = append(db.tables, db.d.Compile(mt))

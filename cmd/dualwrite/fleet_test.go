@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dualwrite/dualwrite/internal/control"
+	"github.com/dualwrite/dualwrite/internal/corpus"
+)
+
+// fleetRefresh is how often the fleet's processes read the shared phases
+// in these tests, and propagation how long after a change a process may
+// take it: the refresh and the time of one read, which is a
+// primary-key SELECT; a second covers a loaded machine.
+const (
+	fleetRefresh = 50 * time.Millisecond
+	propagation  = fleetRefresh + time.Second
+)
+
+var (
+	childOnce   sync.Once
+	childBinary string
+	childErr    error
+)
+
+// buildChild builds internal/fleetchild once.
+func buildChild(t *testing.T) string {
+	t.Helper()
+	childOnce.Do(func() {
+		childBinary = filepath.Join(filepath.Dir(binary), "fleetchild")
+		out, err := exec.Command("go", "build", "-o", childBinary, "../../internal/fleetchild").CombinedOutput()
+		if err != nil {
+			childErr = fmt.Errorf("building fleetchild: %w\n%s", err, out)
+		}
+	})
+	if childErr != nil {
+		t.Fatal(childErr)
+	}
+	return childBinary
+}
+
+// child is one process of the fleet.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string
+	stderr *strings.Builder
+	mu     *sync.Mutex
+	last   string // the last phases line read
+}
+
+// startChild starts a fleetchild on b's database with the extra
+// environment env, and waits for its first phases.
+func startChild(t *testing.T, b *backend, dsn string, env ...string) *child {
+	t.Helper()
+	cmd := exec.Command(buildChild(t), "-driver", b.driver, "-dsn", dsn, "-mapping", b.mapping, "-refresh", fleetRefresh.String())
+	cmd.Env = append(cmd.Environ(), env...)
+	c := &child{cmd: cmd, lines: make(chan string, 100), stderr: &strings.Builder{}, mu: &sync.Mutex{}}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = lockedWriter{c.mu, c.stderr}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+	}()
+	t.Cleanup(func() {
+		_ = c.stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("fleetchild %d stderr:\n%s", cmd.Process.Pid, c.errors())
+		}
+	})
+	c.wait(t, "phases ", 30*time.Second)
+	return c
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// errors returns what the child wrote to its standard error.
+func (c *child) errors() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stderr.String()
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// wait waits up to d for a phases line that starts with want and returns
+// how long it took.
+func (c *child) wait(t *testing.T, want string, d time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if strings.HasPrefix(c.last, want) {
+		return 0
+	}
+	timeout := time.After(d)
+	for {
+		select {
+		case line, ok := <-c.lines:
+			if !ok {
+				t.Fatalf("fleetchild %d exited waiting for %q; stderr:\n%s", c.pid(), want, c.errors())
+			}
+			c.last = line
+			if strings.HasPrefix(line, want) {
+				return time.Since(start)
+			}
+		case <-timeout:
+			t.Fatalf("fleetchild %d: no %q within %v (last: %q)", c.pid(), want, d, c.last)
+		}
+	}
+}
+
+// still checks that the child's phases stay want for d.
+func (c *child) still(t *testing.T, want string, d time.Duration) {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case line, ok := <-c.lines:
+			if !ok {
+				t.Fatalf("fleetchild %d exited; stderr:\n%s", c.pid(), c.errors())
+			}
+			c.last = line
+			t.Fatalf("fleetchild %d changed its phases to %q, want %q kept", c.pid(), line, want)
+		case <-timeout:
+			if !strings.HasPrefix(c.last, want) {
+				t.Fatalf("fleetchild %d runs %q, want %q", c.pid(), c.last, want)
+			}
+			return
+		}
+	}
+}
+
+// send writes a command to the child.
+func (c *child) send(t *testing.T, command string) {
+	t.Helper()
+	if _, err := io.WriteString(c.stdin, command+"\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setPhases runs dualwrite phase set and checks that every child takes
+// the phases within propagation.
+func setPhases(t *testing.T, b *backend, children []*child, write, read string) {
+	t.Helper()
+	invoke(t, nil, b.flags("phase", "set", "--write", write, "--read", read, "--by", "fleet test")...).expect(t, 0, "-> write "+write+", read "+read)
+	want := "phases write=" + write + " read=" + read
+	for _, c := range children {
+		if took := c.wait(t, want, propagation); took > 0 {
+			t.Logf("fleetchild %d took %v to run %s", c.pid(), took.Round(time.Millisecond), want)
+		}
+	}
+}
+
+// waitStatus runs dualwrite status until its output matches every one of
+// want, for up to d, and returns the output.
+func waitStatus(t *testing.T, b *backend, d time.Duration, want ...*regexp.Regexp) string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		r := invoke(t, nil, b.flags("status")...)
+		ok := r.code == 0
+		for _, w := range want {
+			ok = ok && w.MatchString(r.stdout)
+		}
+		if ok {
+			return r.stdout
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dualwrite status: no match for %v within %v:\n%s%s", want, d, r.stdout, r.stderr)
+		}
+		time.Sleep(fleetRefresh)
+	}
+}
+
+// processLine matches the status line of the process pid with its phases.
+func processLine(pid int, write, read string) *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^  \S+ pid ` + strconv.Itoa(pid) + ` \(.*\): write ` + write + `, read ` + read + ` `)
+}
+
+func TestFleetSQLite(t *testing.T) {
+	b := newSQLite(t, corpus.Schema...)
+	testFleet(t, b, b.dsn+"?_busy_timeout=10000")
+}
+
+func TestFleetPostgres(t *testing.T) {
+	b := newPostgres(t)
+	testFleet(t, b, b.dsn)
+}
+
+func TestFleetMySQL(t *testing.T) {
+	b := newMySQL(t)
+	testFleet(t, b, b.dsn)
+}
+
+// testFleet runs three processes on b's database: a phase change reaches
+// them all; status shows each; a transition that reads the new tables is
+// refused while one writes off, and accepted once it mirrors; a process
+// killed with SIGKILL goes stale and ages out; writes cannot go off while
+// processes read the new tables.
+func testFleet(t *testing.T, b *backend, dsn string) {
+	b.exec(t, "INSERT INTO users (id, full_name, email, visits) VALUES (1, 'Ada Lovelace', 'ada@example.com', 3), (2, 'Alan Turing', NULL, 1)")
+	// The fleet starts off, whatever the mapping file says.
+	invoke(t, nil, b.flags("phase", "set", "--write", "off")...).expect(t, 0, "-> write off, read old (version 1")
+	off := startChild(t, b, dsn, "DUALWRITE_WRITE_PHASE=off")
+	c1, c2 := startChild(t, b, dsn), startChild(t, b, dsn)
+	all := []*child{off, c1, c2}
+	for _, c := range all {
+		c.wait(t, "phases write=off read=old", 0)
+	}
+	waitStatus(t, b, 30*time.Second, regexp.MustCompile(`processes: 3 live, 0 stale, 0 with another mapping`),
+		processLine(off.pid(), "off", "old"), processLine(c1.pid(), "off", "old"), processLine(c2.pid(), "off", "old"))
+
+	// Writes go dual everywhere but where the environment decides.
+	invoke(t, nil, b.flags("phase", "set", "--write", "dual")...).expect(t, 0, "write off, read old -> write dual, read old (version 2")
+	for _, c := range []*child{c1, c2} {
+		c.wait(t, "phases write=dual read=old", propagation)
+	}
+	off.still(t, "phases write=off read=old", 5*fleetRefresh)
+	out := waitStatus(t, b, 30*time.Second, processLine(c1.pid(), "dual", "old"), processLine(c2.pid(), "dual", "old"))
+	if !processLine(off.pid(), "off", "old").MatchString(out) || !strings.Contains(out, "(write: environment; read: control table)") {
+		t.Errorf("status does not show the process whose environment writes off:\n%s", out)
+	}
+
+	// Reads leave old only after a backfill and a verify, and only once
+	// every process mirrors.
+	invoke(t, nil, b.flags("phase", "set", "--read", "compare")...).expect(t, 1, "users backfilled and verified with no difference: it was never backfilled")
+	invoke(t, nil, b.flags("backfill")...).expect(t, 0)
+	invoke(t, nil, b.flags("verify")...).expect(t, 0)
+	invoke(t, nil, b.flags("phase", "set", "--read", "compare")...).expect(t, 1,
+		fmt.Sprintf("needs every live process to mirror writes: process %d on", off.pid()), "writes off (write: environment")
+	off.send(t, "write dual")
+	off.wait(t, "phases write=dual read=old", propagation)
+	waitStatus(t, b, 30*time.Second, processLine(off.pid(), "dual", "old"))
+	setPhases(t, b, all, "dual", "compare")
+
+	// A process killed with SIGKILL goes stale, then ages out.
+	if err := c2.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, b, control.StaleAfter(fleetRefresh)+10*time.Second, regexp.MustCompile(`processes: 2 live, 1 stale`),
+		regexp.MustCompile(`pid `+strconv.Itoa(c2.pid())+` .*STALE: last seen`))
+	out = waitStatus(t, b, control.AgedOutAfter(fleetRefresh)+10*time.Second, regexp.MustCompile(`processes: 2 live, 0 stale`))
+	if strings.Contains(out, "pid "+strconv.Itoa(c2.pid())+" ") {
+		t.Errorf("the killed process has not aged out:\n%s", out)
+	}
+
+	// Writes cannot stop mirroring while processes read the new tables.
+	invoke(t, nil, b.flags("phase", "set", "--write", "off")...).expect(t, 1, "write phase off needs every live process to read old", "reads compare")
+	setPhases(t, b, all[:2], "dual", "old")
+	setPhases(t, b, []*child{c1}, "off", "old")
+	off.still(t, "phases write=dual read=old", 5*fleetRefresh) // its override
+	r := invoke(t, nil, b.flags("phase", "history", "-n", "3")...)
+	r.expect(t, 0, "5  ", "write dual, read old -> write off, read old", "4  ", "3  ", "write dual, read old -> write dual, read compare")
+	if strings.Contains(r.stdout, "2  ") {
+		t.Errorf("history -n 3 lists more:\n%s", r.stdout)
+	}
+}
