@@ -172,6 +172,12 @@ func (s *shared) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if last := s.c.cfg.sw.shared.Load(); !ok && last != nil && last.version > 0 {
+		// Dropped, or its row deleted: the mapping file's phases may be
+		// less safe than the last known.
+		return fmt.Errorf("the shared phases of fleet %q are gone from %s (dropped, or the row deleted); keeping version %d",
+			s.cfg.Fleet, control.PhasesTable, last.version)
+	}
 	st := &sharedState{phases: s.c.drv.mapping.Phases, by: decidedMapping, readAt: time.Now()}
 	if ok {
 		st.phases, st.by, st.version = p.Phases, decidedControl, p.Version

@@ -293,3 +293,110 @@ func testFleet(t *testing.T, b *backend, dsn string) {
 		t.Errorf("history -n 3 lists more:\n%s", r.stdout)
 	}
 }
+
+// TestFleetUnreachableSQLite: processes keep their phases while the
+// control table is dropped, and take the phases set once it is back.
+func TestFleetUnreachableSQLite(t *testing.T) {
+	b := newSQLite(t, corpus.Schema...)
+	testControlDropped(t, b, b.dsn+"?_busy_timeout=10000", nil)
+}
+
+func TestFleetUnreachableMySQL(t *testing.T) {
+	b := newMySQL(t)
+	testControlDropped(t, b, b.dsn, nil)
+}
+
+// TestFleetUnreachablePostgres: the application's role loses the right to
+// read the control table, the table is dropped, and every connection of
+// the role is ended (as a restart of the server ends them): each time the
+// processes keep their phases, and take the next change once the control
+// table answers again.
+func TestFleetUnreachablePostgres(t *testing.T) {
+	b := newPostgres(t)
+	role := fmt.Sprintf("dw_fleet_%d", time.Now().UnixNano()%1e9)
+	b.exec(t, "CREATE ROLE "+role+" LOGIN")
+	t.Cleanup(func() {
+		for _, s := range []string{"DROP OWNED BY " + role, "DROP ROLE " + role} {
+			if _, err := b.db.Exec(s); err != nil {
+				t.Errorf("%s: %v", s, err)
+			}
+		}
+	})
+	grant := func() {
+		b.exec(t, "GRANT USAGE ON SCHEMA "+schemaOf(t, b)+" TO "+role,
+			"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "+schemaOf(t, b)+" TO "+role)
+	}
+	// The operator creates the control tables; the application may only use them.
+	invoke(t, nil, b.flags("phase", "set", "--write", "dual")...).expect(t, 0, "(version 1")
+	grant()
+	dsn := strings.Replace(b.dsn, "postgres@", role+"@", 1)
+	children := testControlDropped(t, b, dsn, grant)
+
+	b.exec(t, "REVOKE SELECT ON "+control.PhasesTable+" FROM "+role)
+	invoke(t, nil, b.flags("phase", "set", "--write", "dual")...).expect(t, 0)
+	for _, c := range children {
+		c.still(t, "phases write=off read=old", 10*fleetRefresh)
+		waitFor(t, c, "the control table cannot be used")
+	}
+	grant()
+	for _, c := range children {
+		c.wait(t, "phases write=dual read=old", propagation)
+	}
+
+	b.exec(t, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '"+role+"'")
+	for _, c := range children {
+		c.still(t, "phases write=dual read=old", 5*fleetRefresh)
+	}
+	invoke(t, nil, b.flags("phase", "set", "--write", "off")...).expect(t, 0)
+	for _, c := range children {
+		c.wait(t, "phases write=off read=old", propagation)
+	}
+}
+
+// schemaOf returns the schema of b's PostgreSQL DSN.
+func schemaOf(t *testing.T, b *backend) string {
+	t.Helper()
+	var s string
+	if err := b.db.QueryRow("SELECT current_schema()").Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitFor waits until the child's standard error holds want.
+func waitFor(t *testing.T, c *child, want string) {
+	t.Helper()
+	deadline := time.Now().Add(propagation)
+	for !strings.Contains(c.errors(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("fleetchild %d has not logged %q; stderr:\n%s", c.pid(), want, c.errors())
+		}
+		time.Sleep(fleetRefresh)
+	}
+}
+
+// testControlDropped starts two processes on dsn in the shared phases
+// write dual, read old; drops the phases table, under which they keep
+// them; and sets write off, which recreates it (then calls regrant, if
+// any, for the new table) and which they take. It returns the processes.
+func testControlDropped(t *testing.T, b *backend, dsn string, regrant func()) []*child {
+	invoke(t, nil, b.flags("phase", "set", "--write", "dual")...).expect(t, 0)
+	children := []*child{startChild(t, b, dsn), startChild(t, b, dsn)}
+	for _, c := range children {
+		c.wait(t, "phases write=dual read=old", propagation)
+	}
+	b.exec(t, "DROP TABLE "+control.PhasesTable)
+	for _, c := range children {
+		c.still(t, "phases write=dual read=old", 10*fleetRefresh)
+		waitFor(t, c, "are gone from "+control.PhasesTable)
+	}
+	invoke(t, nil, b.flags("phase", "set", "--write", "off")...).expect(t, 0, "-> write off, read old (version")
+	if regrant != nil {
+		regrant()
+	}
+	for _, c := range children {
+		c.wait(t, "phases write=off read=old", propagation)
+		waitFor(t, c, "the control table answers again")
+	}
+	return children
+}

@@ -241,7 +241,14 @@ func (s *Store) Set(ctx context.Context, db *sql.DB, m *mapping.Mapping, ch Chan
 	if err != nil {
 		return Transition{}, err
 	}
-	t := Transition{ChangedBy: ch.By, From: prev.Phases, To: ch.To, Digest: f.Digest}
+	t := Transition{Version: prev.Version + 1, ChangedBy: ch.By, From: prev.Phases, To: ch.To, Digest: f.Digest}
+	if !ok {
+		last, err := s.lastVersion(ctx, db, ch.Fleet)
+		if err != nil {
+			return t, err
+		}
+		t.Version = last + 1
+	}
 	if reasons := Refusals(f, ch.To); len(reasons) > 0 {
 		if !ch.Force {
 			return t, &RefusedError{From: prev.Phases, To: ch.To, Reasons: reasons}
@@ -259,6 +266,5 @@ func (s *Store) Set(ctx context.Context, db *sql.DB, m *mapping.Mapping, ch Chan
 	if err := tx.Commit(); err != nil {
 		return t, err
 	}
-	t.Version = prev.Version + 1
 	return t, nil
 }

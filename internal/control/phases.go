@@ -79,7 +79,8 @@ func millis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 var ErrChanged = errors.New("the shared phases changed meanwhile; check again")
 
 // write records the transition from prev (version 0: none) to t.To in tx,
-// unless another transition was recorded since prev was read.
+// as version t.Version, unless another transition was recorded since prev
+// was read.
 func (s *Store) write(ctx context.Context, tx *sql.Tx, fleet string, prev Phases, t Transition) error {
 	now := s.sp.now
 	ph := s.d.Placeholder
@@ -87,12 +88,12 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, fleet string, prev Phases
 	var err error
 	if prev.Version == 0 {
 		res, err = tx.ExecContext(ctx, "INSERT INTO "+s.q(PhasesTable)+" ("+s.q("fleet")+", "+s.list(phaseCols...)+") VALUES ("+
-			s.params(1, 5)+", "+now+", "+ph(6)+")", fleet, t.To.Write, t.To.Read, t.Digest, 1, t.ChangedBy)
+			s.params(1, 5)+", "+now+", "+ph(6)+")", fleet, t.To.Write, t.To.Read, t.Digest, t.Version, t.ChangedBy)
 	} else {
 		res, err = tx.ExecContext(ctx, "UPDATE "+s.q(PhasesTable)+" SET "+s.q("write_phase")+" = "+ph(1)+", "+s.q("read_phase")+" = "+ph(2)+", "+
 			s.q("mapping_digest")+" = "+ph(3)+", "+s.q("version")+" = "+ph(4)+", "+s.q("changed_at")+" = "+now+", "+s.q("changed_by")+" = "+ph(5)+
 			" WHERE "+s.q("fleet")+" = "+ph(6)+" AND "+s.q("version")+" = "+ph(7),
-			t.To.Write, t.To.Read, t.Digest, prev.Version+1, t.ChangedBy, fleet, prev.Version)
+			t.To.Write, t.To.Read, t.Digest, t.Version, t.ChangedBy, fleet, prev.Version)
 	}
 	if err != nil {
 		return err // a first transition that lost to another fails on the key
@@ -103,8 +104,17 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, fleet string, prev Phases
 	_, err = tx.ExecContext(ctx, "INSERT INTO "+s.q(TransitionsTable)+" ("+
 		s.list("fleet", "version", "changed_at", "changed_by", "from_write", "from_read", "to_write", "to_read", "mapping_digest", "forced")+
 		") VALUES ("+ph(1)+", "+ph(2)+", "+now+", "+s.params(3, 7)+")",
-		fleet, prev.Version+1, t.ChangedBy, t.From.Write, t.From.Read, t.To.Write, t.To.Read, t.Digest, t.Forced)
+		fleet, t.Version, t.ChangedBy, t.From.Write, t.From.Read, t.To.Write, t.To.Read, t.Digest, t.Forced)
 	return err
+}
+
+// lastVersion returns the version of fleet's last recorded transition, 0
+// for none: the phases row may be gone (dropped) while the transitions
+// stay.
+func (s *Store) lastVersion(ctx context.Context, q Querier, fleet string) (int64, error) {
+	var v int64
+	err := q.QueryRowContext(ctx, "SELECT COALESCE(MAX("+s.q("version")+"), 0) FROM "+s.q(TransitionsTable)+" WHERE "+s.q("fleet")+" = "+s.d.Placeholder(1), fleet).Scan(&v)
+	return v, err
 }
 
 // Transitions returns fleet's last n transitions (all when n <= 0), the
