@@ -18,8 +18,8 @@ import (
 	"github.com/dualwrite/dualwrite/mapping"
 )
 
-// counterValue returns the sum of the series of a counter (or the sample
-// counts of a histogram) whose labels include the given ones.
+// counterValue returns the sum of the series of a counter or a gauge (or
+// the sample counts of a histogram) whose labels include the given ones.
 func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -40,6 +40,8 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ma
 			}
 			if h := m.GetHistogram(); h != nil {
 				sum += float64(h.GetSampleCount())
+			} else if g := m.GetGauge(); g != nil {
+				sum += g.GetValue()
 			} else {
 				sum += m.GetCounter().GetValue()
 			}
