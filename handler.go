@@ -2,38 +2,67 @@ package dualwrite
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"os"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/dualwrite/dualwrite/internal/control"
 	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/rewrite"
 )
 
-// Status is what [Handler] reports: the phases in force, the overrides,
-// and dualwrite's counters.
+// Status is what [Handler] reports: the phases in force, what decided
+// them, the overrides, the fleet's shared phases, and dualwrite's counters.
 type Status struct {
 	WritePhase    mapping.WritePhase `json:"write_phase"`
 	ReadPhase     mapping.ReadPhase  `json:"read_phase"`
 	WriteOverride mapping.WritePhase `json:"write_override,omitempty"`
 	ReadOverride  mapping.ReadPhase  `json:"read_override,omitempty"`
+	// WriteDecidedBy and ReadDecidedBy say what decided each phase:
+	// "override", "environment", "control table" (the fleet's shared
+	// phases; "control table, capped: ..." for a process that runs another
+	// mapping than the fleet), or "mapping file".
+	WriteDecidedBy string `json:"write_decided_by"`
+	ReadDecidedBy  string `json:"read_decided_by"`
+	// Shared is the fleet's shared phases as the process last read them,
+	// when its connector shares them ([WithSharedPhases]).
+	Shared *SharedStatus `json:"shared,omitempty"`
 	// Counters maps each dualwrite counter series, written as
 	// name{label="value",...}, to its value.
 	Counters map[string]float64 `json:"counters,omitempty"`
 	Error    string             `json:"error,omitempty"`
 }
 
-// PhaseChange is the body of a POST to [Handler]: each field that is set
-// sets that override; the value "default" removes it.
+// SharedStatus is a fleet's shared phases as a process last read them.
+type SharedStatus struct {
+	Fleet      string             `json:"fleet"`
+	WritePhase mapping.WritePhase `json:"write_phase"`
+	ReadPhase  mapping.ReadPhase  `json:"read_phase"`
+	Version    int64              `json:"version"` // 0: the fleet has none
+	ReadAt     time.Time          `json:"read_at"`
+}
+
+// PhaseChange is the body of a POST to [Handler]. With Scope "process"
+// (or none), each field that is set sets that override of the Switch, for
+// this process; the value "default" removes it. With Scope "fleet", the
+// fields set change the fleet's shared phases ([WithSharedPhases]), as
+// `dualwrite phase set` does.
 type PhaseChange struct {
 	Write string `json:"write,omitempty"`
 	Read  string `json:"read,omitempty"`
+	Scope string `json:"scope,omitempty"`
 }
 
 // HandlerOption configures [Handler].
@@ -41,6 +70,17 @@ type HandlerOption func(*handlerConfig)
 
 type handlerConfig struct {
 	authorize func(*http.Request) error
+	db        *sql.DB
+}
+
+// WithHandlerDB gives [Handler] the application's database (opened
+// through dualwrite or with the base driver), where it checks a phase
+// change as `dualwrite phase set` does: the backfill and the recorded
+// verify of every mapped table, and the fleet's processes. Without it the
+// handler refuses every change that moves reads off the old tables or
+// writes to both, since it cannot check them.
+func WithHandlerDB(db *sql.DB) HandlerOption {
+	return func(c *handlerConfig) { c.db = db }
 }
 
 // WithAuthorize makes [Handler] accept phase changes from the requests f
@@ -57,13 +97,20 @@ const maxChangeBody = 1 << 16
 
 // Handler returns an http.Handler for operators. GET returns the [Status] as
 // JSON, to anyone who reaches the handler. POST with a JSON [PhaseChange]
-// sets or clears the overrides of sw (for every connector that shares it)
-// and returns the new status. A POST is accepted only from a request that
+// sets or clears the overrides of sw (for every connector that shares it),
+// or changes the fleet's shared phases, and returns the new status. A
+// change is made only when it is safe, by the checks of `dualwrite phase
+// set`, against the database given with [WithHandlerDB]: reads leave old,
+// and writes go both, only when every live process of the fleet mirrors
+// writes with this mapping and every table's last recorded verify, made
+// after its backfill was done, found no difference; writes stop mirroring
+// only when no live process reads the new tables or writes both. A POST is accepted only from a request that
 // the function given with [WithAuthorize] authorizes (403 otherwise, and
 // always without one), only with Content-Type application/json (415
 // otherwise), and only with a body that is exactly one JSON object of the
 // fields of PhaseChange, each at most once, given as strings (400
-// otherwise, and 400 with the reason when a value is invalid or unsafe):
+// otherwise, and 400 with the reasons when a value is invalid or the
+// change unsafe; refusals are counted in dualwrite_transitions_refused_total):
 // a browser's cross-site form cannot change a phase. m supplies the
 // mapping file's default phases; g, when not nil, supplies the counters
 // (the registry given to [WithRegisterer]).
@@ -117,7 +164,11 @@ func change(w http.ResponseWriter, r *http.Request, cfg handlerConfig, sw *Switc
 	if err != nil {
 		return http.StatusBadRequest, "body: " + err.Error() + `; send {"write": "off|dual|both|default", "read": "old|compare|new|default"}`
 	}
-	if err := applyChange(sw, m, ch); err != nil {
+	if err := applyChange(r.Context(), sw, m, cfg.db, ch); err != nil {
+		var refused *control.RefusedError
+		if errors.As(err, &refused) || errors.Is(err, errUnsafePhases) {
+			sw.metrics.TransitionRefused()
+		}
 		return http.StatusBadRequest, err.Error()
 	}
 	return http.StatusOK, ""
@@ -145,6 +196,8 @@ func decodeChange(body []byte) (PhaseChange, error) {
 			dst = &ch.Write
 		case "read":
 			dst = &ch.Read
+		case "scope":
+			dst = &ch.Scope
 		default:
 			return ch, fmt.Errorf("unknown field %q", key)
 		}
@@ -179,19 +232,33 @@ func decodeChange(body []byte) (PhaseChange, error) {
 	return ch, nil
 }
 
-// applyChange checks the whole change before it applies any of it.
-func applyChange(sw *Switch, m *mapping.Mapping, ch PhaseChange) error {
+// applyChange checks the whole change, against db when not nil, before it
+// applies any of it.
+func applyChange(ctx context.Context, sw *Switch, m *mapping.Mapping, db *sql.DB, ch PhaseChange) error {
+	switch ch.Scope {
+	case "", "process":
+	case "fleet":
+		return applyFleetChange(ctx, sw, m, db, ch)
+	default:
+		return fmt.Errorf("scope %q: use process or fleet", ch.Scope)
+	}
 	write, read := sw.Write(m.Phases.Write), sw.Read(m.Phases)
-	if ch.Write != "" && ch.Write != "default" {
+	switch ch.Write {
+	case "":
+	case "default":
+		write = sw.writeDefault(m.Phases.Write)
+	default:
 		p, err := mapping.ParseWritePhase(ch.Write)
 		if err != nil {
 			return err
 		}
 		write = p
-	} else if ch.Write == "default" {
-		write = m.Phases.Write
 	}
-	if ch.Read != "" && ch.Read != "default" {
+	switch ch.Read {
+	case "":
+	case "default":
+		read = sw.readDefault(m.Phases)
+	default:
 		p, err := mapping.ParseReadPhase(ch.Read)
 		if err != nil {
 			return err
@@ -200,6 +267,13 @@ func applyChange(sw *Switch, m *mapping.Mapping, ch PhaseChange) error {
 	}
 	if write == mapping.WriteOff && read != mapping.ReadOld && ch.Read != "default" {
 		return errUnsafePhases
+	}
+	if read == mapping.ReadOld && write != mapping.WriteOff {
+		read = mapping.ReadOld // clearing the read override may leave one the write phase refuses
+	}
+	to := mapping.Phases{Write: write, Read: read}
+	if err := checkChange(ctx, sw, m, db, to); err != nil {
+		return err
 	}
 	switch ch.Write {
 	case "":
@@ -220,8 +294,93 @@ func applyChange(sw *Switch, m *mapping.Mapping, ch PhaseChange) error {
 	return nil
 }
 
+// checkChange checks that this process may run the phases to, by the
+// rules of control.Refusals, against db; this process's own record does
+// not count, since the change replaces its phases.
+func checkChange(ctx context.Context, sw *Switch, m *mapping.Mapping, db *sql.DB, to mapping.Phases) error {
+	from := mapping.Phases{Write: sw.Write(m.Phases.Write), Read: sw.Read(m.Phases)}
+	if to == from || (to.Read == mapping.ReadOld && to.Write != mapping.WriteBoth && to.Write.Mirrors()) {
+		return nil // no change, or one back to reading old with writes mirrored
+	}
+	if db == nil {
+		if to.Read != mapping.ReadOld || to.Write == mapping.WriteBoth {
+			return &control.RefusedError{From: from, To: to, Reasons: []string{
+				"the handler cannot check the backfill and the verify without the database: give it dualwrite.WithHandlerDB"}}
+		}
+		return nil
+	}
+	d, err := handlerDialect(db, m)
+	if err != nil {
+		return err
+	}
+	fleet, self := "", ""
+	if st := sw.shared.Load(); st != nil {
+		fleet, self = st.fleet, st.self
+	}
+	f, err := control.New(d).ReadFacts(ctx, db, m, fleet)
+	if err != nil {
+		return fmt.Errorf("checking the change: %w", err)
+	}
+	f.Processes = slices.DeleteFunc(f.Processes, func(p control.Process) bool { return p.ID == self })
+	if reasons := control.Refusals(f, to); len(reasons) > 0 {
+		return &control.RefusedError{From: from, To: to, Reasons: reasons}
+	}
+	return nil
+}
+
+// applyFleetChange changes the fleet's shared phases, as `dualwrite phase
+// set` does.
+func applyFleetChange(ctx context.Context, sw *Switch, m *mapping.Mapping, db *sql.DB, ch PhaseChange) error {
+	st := sw.shared.Load()
+	if st == nil || db == nil {
+		return errors.New(`scope "fleet" needs a connector that shares its phases (dualwrite.WithSharedPhases) and the database (dualwrite.WithHandlerDB)`)
+	}
+	d, err := handlerDialect(db, m)
+	if err != nil {
+		return err
+	}
+	s := control.New(d)
+	cur, ok, err := s.ReadPhases(ctx, db, st.fleet)
+	if err != nil {
+		return err
+	}
+	to := m.Phases
+	if ok {
+		to = cur.Phases
+	}
+	if ch.Write != "" {
+		if to.Write, err = mapping.ParseWritePhase(ch.Write); err != nil {
+			return err
+		}
+	}
+	if ch.Read != "" {
+		if to.Read, err = mapping.ParseReadPhase(ch.Read); err != nil {
+			return err
+		}
+	}
+	host, _ := os.Hostname()
+	_, err = s.Set(ctx, db, m, control.Change{Fleet: st.fleet, To: to, By: fmt.Sprintf("operator endpoint of %s pid %d", host, os.Getpid())})
+	return err
+}
+
+// handlerDialect is the dialect of db: the dualwrite driver's, else the
+// mapping's or the one its base driver implies.
+func handlerDialect(db *sql.DB, m *mapping.Mapping) (*rewrite.Dialect, error) {
+	if drv, ok := db.Driver().(*Driver); ok {
+		return drv.dialect, nil
+	}
+	return dialectFor(m, "", db.Driver())
+}
+
 func status(sw *Switch, m *mapping.Mapping, g prometheus.Gatherer) Status {
 	st := Status{WritePhase: sw.Write(m.Phases.Write), ReadPhase: sw.Read(m.Phases)}
+	st.WriteDecidedBy, st.ReadDecidedBy = sw.decidedBy()
+	below := decidedMapping
+	if sh := sw.shared.Load(); sh != nil {
+		below = sh.by
+		st.Shared = &SharedStatus{Fleet: sh.fleet, WritePhase: sh.phases.Write, ReadPhase: sh.phases.Read, Version: sh.version, ReadAt: sh.readAt.UTC()}
+	}
+	st.WriteDecidedBy, st.ReadDecidedBy = or(st.WriteDecidedBy, below), or(st.ReadDecidedBy, below)
 	if p := sw.writeOverride.Load(); p != nil {
 		st.WriteOverride = *p
 	}

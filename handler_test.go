@@ -1,6 +1,7 @@
 package dualwrite_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -11,15 +12,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/backfill"
 	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/rewrite"
+	"github.com/dualwrite/dualwrite/verify"
 )
 
 func TestHandler(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	e := newEnv(t, dualwrite.WithRegisterer(reg))
 	seed(t, e)
-	mustExec(t, e.raw, "UPDATE accounts SET visits = 100 WHERE account_id = 1")
-	srv := httptest.NewServer(dualwrite.Handler(e.sw, e.m, reg, dualwrite.WithAuthorize(func(*http.Request) error { return nil })))
+	srv := httptest.NewServer(dualwrite.Handler(e.sw, e.m, reg, dualwrite.WithAuthorize(func(*http.Request) error { return nil }),
+		dualwrite.WithHandlerDB(e.raw)))
 	defer srv.Close()
 	post := func(body string) (int, dualwrite.Status) {
 		t.Helper()
@@ -42,9 +46,42 @@ func TestHandler(t *testing.T) {
 		}
 		return v
 	}
-	if code, st := post(`{"read": "new"}`); code != 200 || st.ReadPhase != mapping.ReadNew || st.ReadOverride != mapping.ReadNew {
+	// Reads leave old only after a backfill and a recorded verify.
+	refused := func(want string) {
+		t.Helper()
+		if code, st := post(`{"read": "new"}`); code != 400 || st.ReadPhase != mapping.ReadOld || !strings.Contains(st.Error, want) {
+			t.Fatalf("POST read=new: %d %+v; want it refused: %s", code, st, want)
+		}
+	}
+	refused("users backfilled and verified with no difference: it was never backfilled: run dualwrite backfill")
+	ctx := context.Background()
+	for _, mt := range e.m.Tables {
+		if _, err := backfill.Run(ctx, e.raw, rewrite.SQLite, rewrite.SQLite.Compile(mt), backfill.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused("it was never verified: run dualwrite verify")
+	if _, err := verify.Run(ctx, e.raw, rewrite.SQLite, e.m, verify.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	refused("it was never verified") // not recorded
+	mustExec(t, e.raw, "UPDATE accounts SET visits = 100 WHERE account_id = 1")
+	if _, err := verify.Run(ctx, e.raw, rewrite.SQLite, e.m, verify.Options{Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	refused("its last verify")
+	mustExec(t, e.raw, "UPDATE accounts SET visits = 3 WHERE account_id = 1")
+	if _, err := verify.Run(ctx, e.raw, rewrite.SQLite, e.m, verify.Options{Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := counterValue(t, reg, "dualwrite_transitions_refused_total", nil); n != 4 {
+		t.Errorf("dualwrite_transitions_refused_total = %v, want 4", n)
+	}
+	if code, st := post(`{"read": "new"}`); code != 200 || st.ReadPhase != mapping.ReadNew || st.ReadOverride != mapping.ReadNew ||
+		st.ReadDecidedBy != "override" || st.WriteDecidedBy != "mapping file" {
 		t.Fatalf("POST read=new: %d %+v", code, st)
 	}
+	mustExec(t, e.raw, "UPDATE accounts SET visits = 100 WHERE account_id = 1") // to tell the tables apart
 	if v := visits(); v != 100 {
 		t.Fatalf("after switching to new over HTTP: visits %d, want 100", v)
 	}
@@ -56,6 +93,9 @@ func TestHandler(t *testing.T) {
 	}
 	if code, st := post(`{"read": "sideways"}`); code != 400 || !strings.Contains(st.Error, "sideways") {
 		t.Fatalf("POST read=sideways: %d %+v", code, st)
+	}
+	if code, st := post(`{"read": "new", "scope": "fleet"}`); code != 400 || !strings.Contains(st.Error, "dualwrite.WithSharedPhases") {
+		t.Fatalf("POST scope=fleet without shared phases: %d %+v", code, st)
 	}
 	if code, st := post(`{"read": "default"}`); code != 200 || st.ReadPhase != mapping.ReadOld || st.ReadOverride != "" {
 		t.Fatalf("POST read=default: %d %+v", code, st)

@@ -97,6 +97,11 @@ func (s *Switch) Write(def mapping.WritePhase) mapping.WritePhase {
 	if p := s.writeOverride.Load(); p != nil {
 		return *p
 	}
+	return s.writeDefault(def)
+}
+
+// writeDefault returns the write phase in force without the override.
+func (s *Switch) writeDefault(def mapping.WritePhase) mapping.WritePhase {
 	if p := s.env(&s.write, WritePhaseEnv, parseWrite); p != "" {
 		return mapping.WritePhase(p)
 	}
@@ -108,16 +113,22 @@ func (s *Switch) Write(def mapping.WritePhase) mapping.WritePhase {
 
 // Read returns the read phase in force, given the mapping file's defaults.
 func (s *Switch) Read(def mapping.Phases) mapping.ReadPhase {
-	p := def.Read
-	if st := s.shared.Load(); st != nil {
-		p = st.phases.Read
-	}
 	if o := s.readOverride.Load(); o != nil {
-		p = *o
-	} else if e := s.env(&s.read, ReadPhaseEnv, parseRead); e != "" {
-		p = mapping.ReadPhase(e)
+		return s.safeRead(*o, def.Write)
 	}
-	return s.safeRead(p, def.Write)
+	return s.safeRead(s.readDefault(def), def.Write)
+}
+
+// readDefault returns the read phase asked for without the override,
+// before the check against the write phase.
+func (s *Switch) readDefault(def mapping.Phases) mapping.ReadPhase {
+	if e := s.env(&s.read, ReadPhaseEnv, parseRead); e != "" {
+		return mapping.ReadPhase(e)
+	}
+	if st := s.shared.Load(); st != nil {
+		return st.phases.Read
+	}
+	return def.Read
 }
 
 // safeRead returns read phase p, unless the write phase in force (def:

@@ -89,6 +89,8 @@ const (
 
 // sharedState is what the control table said last, as the process runs it.
 type sharedState struct {
+	fleet   string
+	self    string // the process's record
 	phases  mapping.Phases
 	by      string // decidedControl, decidedCapped, or decidedMapping (no shared phases yet)
 	version int64
@@ -178,11 +180,11 @@ func (s *shared) refresh(ctx context.Context) error {
 		return fmt.Errorf("the shared phases of fleet %q are gone from %s (dropped, or the row deleted); keeping version %d",
 			s.cfg.Fleet, control.PhasesTable, last.version)
 	}
-	st := &sharedState{phases: s.c.drv.mapping.Phases, by: decidedMapping, readAt: time.Now()}
+	st := &sharedState{fleet: s.cfg.Fleet, self: s.self.ID, phases: s.c.drv.mapping.Phases, by: decidedMapping, readAt: time.Now()}
 	if ok {
 		st.phases, st.by, st.version = p.Phases, decidedControl, p.Version
 		if p.Digest != s.digest {
-			st.phases, st.by = capped(p.Phases), decidedCapped
+			st.phases, st.by = control.Capped(p.Phases), decidedCapped
 		}
 	}
 	prev := s.c.cfg.sw.shared.Swap(st)
@@ -192,16 +194,6 @@ func (s *shared) refresh(ctx context.Context) error {
 			slog.String("decided_by", st.by), slog.Int64("version", st.version))
 	}
 	return nil
-}
-
-// capped returns the phases a process whose mapping is not the fleet's
-// runs: none that reads or writes the new tables on their own.
-func capped(p mapping.Phases) mapping.Phases {
-	if p.Write == mapping.WriteBoth {
-		p.Write = mapping.WriteDual
-	}
-	p.Read = mapping.ReadOld
-	return p
 }
 
 // record returns the process's record as it runs now.

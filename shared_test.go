@@ -3,6 +3,9 @@ package dualwrite_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,11 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dualwrite/dualwrite"
+	"github.com/dualwrite/dualwrite/backfill"
 	"github.com/dualwrite/dualwrite/internal/control"
 	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/rewrite"
+	"github.com/dualwrite/dualwrite/verify"
 )
 
 // sharedEnv is a SQLite file with the corpus schema, opened through a
@@ -223,5 +228,73 @@ func TestSharedPhasesStartUp(t *testing.T) {
 	if _, err := dualwrite.NewConnector(dbtest.Connector{DSN: dsn, Base: &sqlite3.SQLiteDriver{}}, m,
 		dualwrite.WithSharedPhases(dualwrite.SharedPhases{Refresh: time.Millisecond})); err == nil || !strings.Contains(err.Error(), "Refresh") {
 		t.Fatalf("a 1ms refresh: %v", err)
+	}
+}
+
+// TestSharedPhasesEndpoint: the operator endpoint changes the fleet's
+// shared phases through the checks of dualwrite phase set, and says why it
+// refuses.
+func TestSharedPhasesEndpoint(t *testing.T) {
+	e := newSharedEnv(t, corpus.Mapping)
+	h := dualwrite.Handler(e.sw, e.m, e.reg, dualwrite.WithAuthorize(func(*http.Request) error { return nil }), dualwrite.WithHandlerDB(e.raw))
+	post := func(body string) (int, dualwrite.Status) {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var st dualwrite.Status
+		if err := json.NewDecoder(rec.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		return rec.Code, st
+	}
+	if code, st := post(`{"write": "off", "scope": "fleet"}`); code != 200 || st.Shared == nil || st.Shared.Fleet != "f" {
+		t.Fatalf("POST write=off to the fleet: %d %+v", code, st)
+	}
+	e.waitPhases(t, mapping.WriteOff, mapping.ReadOld)
+	if code, st := post(`{"write": "dual", "scope": "fleet"}`); code != 200 {
+		t.Fatalf("POST write=dual to the fleet: %d %+v", code, st)
+	}
+	e.waitPhases(t, mapping.WriteDual, mapping.ReadOld)
+	e.record(t, "write: control table; read: control table")
+
+	// Another process of the fleet still writes off.
+	ctx := context.Background()
+	other := control.Process{ID: "other", Fleet: "f", Host: "elsewhere", PID: 42, Version: "v0", Digest: e.m.Digest(),
+		Write: "off", Read: "old", DecidedBy: "write: environment; read: control table", Refresh: time.Minute}
+	if err := e.store.Heartbeat(ctx, e.raw, other); err != nil {
+		t.Fatal(err)
+	}
+	for _, mt := range e.m.Tables {
+		if _, err := backfill.Run(ctx, e.raw, rewrite.SQLite, rewrite.SQLite.Compile(mt), backfill.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := verify.Run(ctx, e.raw, rewrite.SQLite, e.m, verify.Options{Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	code, st := post(`{"read": "compare", "scope": "fleet"}`)
+	if code != 400 || !strings.Contains(st.Error, "process 42 on elsewhere (other) writes off (write: environment") {
+		t.Fatalf("POST read=compare to the fleet while a process writes off: %d %+v", code, st)
+	}
+	// The same change for this process alone is refused for the same reason.
+	if code, st := post(`{"read": "compare"}`); code != 400 || !strings.Contains(st.Error, "process 42 on elsewhere") {
+		t.Fatalf("POST read=compare while a process writes off: %d %+v", code, st)
+	}
+	other.Write = "dual"
+	if err := e.store.Heartbeat(ctx, e.raw, other); err != nil {
+		t.Fatal(err)
+	}
+	if code, st := post(`{"read": "compare", "scope": "fleet"}`); code != 200 {
+		t.Fatalf("POST read=compare to the fleet once every process mirrors: %d %+v", code, st)
+	}
+	e.waitPhases(t, mapping.WriteDual, mapping.ReadCompare)
+	ts, err := e.store.Transitions(ctx, e.raw, "f", 1)
+	if err != nil || len(ts) != 1 || !strings.HasPrefix(ts[0].ChangedBy, "operator endpoint of ") || ts[0].To.Read != mapping.ReadCompare {
+		t.Fatalf("last transition %+v, %v", ts, err)
+	}
+	if n := counterValue(t, e.reg, "dualwrite_transitions_refused_total", nil); n != 2 {
+		t.Errorf("dualwrite_transitions_refused_total = %v, want 2", n)
 	}
 }

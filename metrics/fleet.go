@@ -17,15 +17,12 @@ import (
 //   - dualwrite_control_errors_total{op}: failures to read the shared phases
 //     (op "read"; the process keeps its last known phases) or to write its
 //     record (op "heartbeat").
-//   - dualwrite_transitions_refused_total: phase changes the operator
-//     endpoint refused as unsafe.
 //
 // Its methods do nothing on a nil *Fleet.
 type Fleet struct {
 	phase   *prometheus.GaugeVec
 	age     prometheus.Gauge
 	errs    *prometheus.CounterVec
-	refused prometheus.Counter
 }
 
 // NewFleet creates the collectors and registers them on reg, reusing those
@@ -44,10 +41,6 @@ func NewFleet(reg prometheus.Registerer) (*Fleet, error) {
 			Name: "dualwrite_control_errors_total",
 			Help: "Failures to read the shared phases (op read) or to write the process's record (op heartbeat).",
 		}, []string{"op"}),
-		refused: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "dualwrite_transitions_refused_total",
-			Help: "Phase changes the operator endpoint refused as unsafe.",
-		}),
 	}
 	if err := reuse(reg, &f.phase); err != nil {
 		return nil, err
@@ -56,9 +49,6 @@ func NewFleet(reg prometheus.Registerer) (*Fleet, error) {
 		return nil, err
 	}
 	if err := reuse(reg, &f.errs); err != nil {
-		return nil, err
-	}
-	if err := reuse(reg, &f.refused); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -111,12 +101,5 @@ func (f *Fleet) Age(d time.Duration) {
 func (f *Fleet) ControlError(op string) {
 	if f != nil {
 		f.errs.WithLabelValues(op).Inc()
-	}
-}
-
-// Refused records a phase change refused as unsafe.
-func (f *Fleet) Refused() {
-	if f != nil {
-		f.refused.Inc()
 	}
 }

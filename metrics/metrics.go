@@ -34,6 +34,8 @@
 //   - dualwrite_invalid_phase_total{variable}: invalid phase values seen in
 //     the environment (the last valid phase stays in force).
 //   - dualwrite_plan_cache_total{result}: plan cache lookups, "hit" or "miss".
+//   - dualwrite_transitions_refused_total: phase changes the operator
+//     endpoint (dualwrite.Handler) refused as unsafe.
 //   - the backfill's collectors: see [Backfill]; a fleet's: see [Fleet].
 //
 // Label values are bounded: a table label is one of the names the mapping
@@ -60,6 +62,7 @@ type Metrics struct {
 	reads        *prometheus.CounterVec
 	routes       *prometheus.CounterVec
 	compares     *prometheus.CounterVec
+	refusedPhase *prometheus.CounterVec
 	hit, miss    prometheus.Counter // resolved once: looked up on every statement
 	tables       map[string]bool    // the table label values besides Other
 }
@@ -113,8 +116,12 @@ func New(reg prometheus.Registerer, tables []string) (*Metrics, error) {
 			Name: "dualwrite_read_compare_total",
 			Help: "Comparisons of old and new query results in the compare phase, by result.",
 		}, []string{"table", "result"}),
+		refusedPhase: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dualwrite_transitions_refused_total",
+			Help: "Phase changes the operator endpoint refused as unsafe.",
+		}, nil),
 	}
-	for _, c := range []**prometheus.CounterVec{&m.writes, &m.passthrough, &m.refused, &m.invalidPhase, &m.planCache, &m.reads, &m.routes, &m.compares} {
+	for _, c := range []**prometheus.CounterVec{&m.writes, &m.passthrough, &m.refused, &m.invalidPhase, &m.planCache, &m.reads, &m.routes, &m.compares, &m.refusedPhase} {
 		if err := reuse(reg, c); err != nil {
 			return nil, err
 		}
@@ -222,6 +229,13 @@ func (m *Metrics) Read(table, phase string) {
 func (m *Metrics) Route(phase, by string) {
 	if m != nil {
 		m.routes.WithLabelValues(phase, by).Inc()
+	}
+}
+
+// TransitionRefused records a phase change refused as unsafe.
+func (m *Metrics) TransitionRefused() {
+	if m != nil {
+		m.refusedPhase.WithLabelValues().Inc()
 	}
 }
 

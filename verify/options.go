@@ -36,6 +36,14 @@ type Options struct {
 	// callback slows the verification. Setting it costs one count(*) of
 	// each old table before its first range, for the estimate of rows left.
 	Progress func(Progress)
+	// Record makes [Run] record each table's result in the control table
+	// dualwrite_verify (created if missing), with the state its backfill's
+	// checkpoint had when the verification began: `dualwrite phase set`
+	// and the operator endpoint move reads off the old tables only after
+	// a recorded verification with no difference, made with the same
+	// mapping after the backfill's last batch. Not with Limit, nor with a
+	// flipped mapping.
+	Record bool
 }
 
 // Progress is a table's verification so far, given to Options.Progress
@@ -68,6 +76,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Limit < 0 {
 		return o, fmt.Errorf("%w: Options.Limit is %d; give the number of keys to verify per table, or 0 for all", ErrInvalidArgument, o.Limit)
+	}
+	if o.Record && o.Limit > 0 {
+		return o, fmt.Errorf("%w: Options.Record with Options.Limit: only a verification of every key is recorded", ErrInvalidArgument)
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = DefaultBatchSize

@@ -61,7 +61,21 @@ func Table(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *mapping.Table
 // failed: an unreachable database, a failed query, a done ctx (the error
 // then wraps ctx.Err()). On error Run returns no report.
 func Run(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping, opts Options) (*Report, error) {
-	return runAll(ctx, db, d, m, opts, (*verifier).table)
+	if !opts.Record {
+		return runAll(ctx, db, d, m, opts, (*verifier).table)
+	}
+	if m != nil && m.Flipped {
+		return nil, fmt.Errorf("%w: Options.Record with a flipped mapping: only the forward verification is recorded", ErrInvalidArgument)
+	}
+	stamps, err := backfillStamps(ctx, db, d, m)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := runAll(ctx, db, d, m, opts, (*verifier).table)
+	if err != nil {
+		return nil, err
+	}
+	return rep, record(ctx, db, d, m, rep, stamps)
 }
 
 // runAll checks every mapped pair of m with check, one after another in

@@ -35,7 +35,19 @@ func (a *app) status(ctx context.Context, args []string) int {
 	}
 	defer t.close()
 	fmt.Fprintf(a.stdout, "mapping: %s (dialect %s; defaults: write %s, read %s)\n", t.m.File, t.d.Name, t.m.Phases.Write, t.m.Phases.Read)
-	printPhases(a.stdout, t.m.Phases)
+	def, from := t.m.Phases, "mapping default"
+	if t.db != nil {
+		cur, ok, err := control.New(t.d).ReadPhases(ctx, t.db, *fleet)
+		switch {
+		case err != nil:
+			fmt.Fprintf(a.stdout, "fleet %s: the shared phases cannot be read (%v)\n", *fleet, err)
+		case ok && cur.Digest != t.m.Digest():
+			def, from = control.Capped(cur.Phases), fmt.Sprintf("fleet %s's shared phases, set with another mapping, capped for this one", *fleet)
+		case ok:
+			def, from = cur.Phases, fmt.Sprintf("fleet %s's shared phases", *fleet)
+		}
+	}
+	printPhases(a.stdout, def, from)
 	if t.db == nil {
 		fmt.Fprintln(a.stdout, "tables: pass --dsn for row counts and backfill progress")
 		return exitOK
@@ -46,8 +58,13 @@ func (a *app) status(ctx context.Context, args []string) int {
 		code = exitError
 	}
 	fmt.Fprintln(a.stdout, "tables:")
+	verifies, err := control.New(t.d).Verifies(ctx, t.db)
+	if err != nil {
+		fmt.Fprintf(a.stdout, "verify results cannot be read (%v)\n", err)
+		code = exitError
+	}
 	for _, mt := range t.m.Tables {
-		line, ok := tableStatus(ctx, t, mt)
+		line, ok := tableStatus(ctx, t, mt, verifies)
 		fmt.Fprintf(a.stdout, "  %s -> %s: %s\n", mt.Old, mt.New, line)
 		if !ok {
 			code = exitError
@@ -57,8 +74,9 @@ func (a *app) status(ctx context.Context, args []string) int {
 }
 
 // printPhases prints the phases a program started in this environment
-// would use, where each comes from, and what is wrong with the variables.
-func printPhases(w io.Writer, def mapping.Phases) {
+// would use, where each comes from, and what is wrong with the variables;
+// def are the phases below the environment, from says where they come from.
+func printPhases(w io.Writer, def mapping.Phases, from string) {
 	sw := dualwrite.NewSwitch()
 	write, read := sw.Write(def.Write), sw.Read(def)
 	_, werr := mapping.ParseWritePhase(os.Getenv(dualwrite.WritePhaseEnv))
@@ -66,8 +84,8 @@ func printPhases(w io.Writer, def mapping.Phases) {
 	if rerr != nil {
 		asked = def.Read
 	}
-	fmt.Fprintf(w, "write phase: %-7s %s\n", write, source(dualwrite.WritePhaseEnv, werr))
-	note := source(dualwrite.ReadPhaseEnv, rerr)
+	fmt.Fprintf(w, "write phase: %-7s %s\n", write, source(dualwrite.WritePhaseEnv, werr, from))
+	note := source(dualwrite.ReadPhaseEnv, rerr, from)
 	if asked != read {
 		note += fmt.Sprintf("; %s is refused while the write phase is off, since the new tables do not follow the old ones: reads stay on old (set %s=dual first)",
 			asked, dualwrite.WritePhaseEnv)
@@ -84,22 +102,23 @@ var mirrored = map[mapping.WritePhase]string{
 }
 
 // source says where a phase comes from: the environment variable name, or
-// the mapping's default when the variable is unset or invalid (err is the
-// error parsing its value).
-func source(name string, err error) string {
+// from when the variable is unset or invalid (err is the error parsing its
+// value).
+func source(name string, err error, from string) string {
 	raw := os.Getenv(name)
 	switch {
 	case raw == "":
-		return fmt.Sprintf("(mapping default; %s is not set)", name)
+		return fmt.Sprintf("(%s; %s is not set)", from, name)
 	case err != nil:
-		return fmt.Sprintf("(mapping default; %s is invalid and ignored: %v)", name, err)
+		return fmt.Sprintf("(%s; %s is invalid and ignored: %v)", from, name, err)
 	}
 	return fmt.Sprintf("(from %s=%s)", name, raw)
 }
 
-// tableStatus returns the row counts and the backfill checkpoint of one
-// mapped pair, and false when something could not be read.
-func tableStatus(ctx context.Context, t *target, mt *mapping.Table) (string, bool) {
+// tableStatus returns the row counts, the backfill checkpoint and the last
+// recorded verify of one mapped pair, and false when something could not
+// be read.
+func tableStatus(ctx context.Context, t *target, mt *mapping.Table, verifies map[string]control.VerifyRecord) (string, bool) {
 	ok := true
 	count := func(table string) string {
 		var n int64
@@ -114,7 +133,25 @@ func tableStatus(ctx context.Context, t *target, mt *mapping.Table) (string, boo
 	if err != nil {
 		return line + "cannot read the checkpoint (" + err.Error() + ")", false
 	}
-	return line + checkpointStatus(cp), ok
+	return line + checkpointStatus(cp) + "; verify: " + verifyStatus(cp, mt, verifies), ok
+}
+
+// verifyStatus describes the last recorded verify of mt, given its
+// backfill checkpoint.
+func verifyStatus(cp backfill.Checkpoint, mt *mapping.Table, verifies map[string]control.VerifyRecord) string {
+	r, ok := verifies[mt.Old]
+	if !ok {
+		return "none recorded"
+	}
+	s := fmt.Sprintf("%d %s in %d keys, %s by %s", r.Differences, plural(r.Differences, "difference", "differences"), r.Compared,
+		r.Finished.Format(time.RFC3339), r.By)
+	switch {
+	case r.Digest != mt.Digest():
+		s += " (with another mapping)"
+	case r.Backfill != control.BackfillStamp(cp):
+		s += " (before the backfill's last batch)"
+	}
+	return s
 }
 
 // checkpointStatus describes a backfill checkpoint.

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/dualwrite/dualwrite/backfill"
 	"github.com/dualwrite/dualwrite/internal/control"
 	"github.com/dualwrite/dualwrite/mapping"
 	"github.com/dualwrite/dualwrite/verify"
@@ -57,7 +56,6 @@ func (a *app) verify(ctx context.Context, args []string) int {
 		return code
 	}
 	defer t.close()
-	var err error
 	tables, code := a.tables(fs, t.m, *only)
 	if code != proceed {
 		return code
@@ -75,22 +73,11 @@ func (a *app) verify(ctx context.Context, args []string) int {
 	if *roundTrip {
 		check = verify.RoundTrip
 	}
-	record := !*noRecord && !*roundTrip && *direction == "forward"
-	var stamps map[string]string
-	if record {
-		if stamps, err = backfillStamps(ctx, t, &m); err != nil {
-			return a.fail(err)
-		}
-	}
+	opts.Record = !*noRecord && !*roundTrip && *direction == "forward"
 	rep, err := check(ctx, t.db, t.d, &m, opts)
 	prog.finish()
 	if err != nil {
 		return a.fail(err)
-	}
-	if record {
-		if err := recordVerify(ctx, t, &m, rep, stamps); err != nil {
-			return a.fail(fmt.Errorf("recording the result (--no-record skips it): %w", err))
-		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
@@ -112,41 +99,6 @@ func (a *app) verify(ctx context.Context, args []string) int {
 		return exitFindings
 	}
 	return exitOK
-}
-
-// backfillStamps returns the state of each table's backfill checkpoint,
-// as a verify that starts now records it.
-func backfillStamps(ctx context.Context, t *target, m *mapping.Mapping) (map[string]string, error) {
-	stamps := map[string]string{}
-	for _, mt := range m.Tables {
-		cp, err := backfill.ReadCheckpoint(ctx, t.db, t.d, t.d.Compile(mt), "")
-		if err != nil {
-			return nil, err
-		}
-		stamps[mt.Old] = control.BackfillStamp(cp)
-	}
-	return stamps, nil
-}
-
-// recordVerify records each table's result in the control table.
-func recordVerify(ctx context.Context, t *target, m *mapping.Mapping, rep *verify.Report, stamps map[string]string) error {
-	s := control.New(t.d)
-	if err := s.Ensure(ctx, t.db); err != nil {
-		return err
-	}
-	by := defaultBy()
-	for _, tr := range rep.Tables {
-		mt := m.Table(tr.Table)
-		if mt == nil {
-			continue
-		}
-		err := s.RecordVerify(ctx, t.db, control.VerifyRecord{Table: mt.Old, Digest: mt.Digest(), Backfill: stamps[mt.Old],
-			Compared: tr.RowsProcessed, Differences: tr.Mismatched + tr.MissingInNew + tr.ExtraInNew, By: by})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // roundTripAdvice tells what rows that change shape mean.

@@ -61,6 +61,17 @@ func (s *Store) ReadPhases(ctx context.Context, q Querier, fleet string) (Phases
 	return p, true, nil
 }
 
+// Capped returns the phases a process runs when its mapping is not the one
+// the fleet's shared phases p were set with: none that reads or writes the
+// new tables on their own.
+func Capped(p mapping.Phases) mapping.Phases {
+	if p.Write == mapping.WriteBoth {
+		p.Write = mapping.WriteDual
+	}
+	p.Read = mapping.ReadOld
+	return p
+}
+
 // parsePhases parses a pair of phases as stored.
 func parsePhases(write, read string) (mapping.Phases, error) {
 	w, err := mapping.ParseWritePhase(write)

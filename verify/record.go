@@ -1,0 +1,55 @@
+package verify
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/user"
+
+	"github.com/dualwrite/dualwrite/backfill"
+	"github.com/dualwrite/dualwrite/internal/control"
+	"github.com/dualwrite/dualwrite/mapping"
+	"github.com/dualwrite/dualwrite/rewrite"
+)
+
+// backfillStamps returns the state of each table's backfill checkpoint, as
+// a verification that starts now records it (Options.Record).
+func backfillStamps(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping) (map[string]string, error) {
+	if db == nil || d == nil || m == nil {
+		return nil, fmt.Errorf("%w: nil database, dialect or mapping", ErrInvalidArgument)
+	}
+	stamps := map[string]string{}
+	for _, mt := range m.Tables {
+		cp, err := backfill.ReadCheckpoint(ctx, db, d, d.Compile(mt), "")
+		if err != nil {
+			return nil, err
+		}
+		stamps[mt.Old] = control.BackfillStamp(cp)
+	}
+	return stamps, nil
+}
+
+// record records each table's result in the control table.
+func record(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping, rep *Report, stamps map[string]string) error {
+	s := control.New(d)
+	if err := s.Ensure(ctx, db); err != nil {
+		return fmt.Errorf("recording the result: %w", err)
+	}
+	by := "unknown"
+	if u, err := user.Current(); err == nil {
+		by = u.Username
+	}
+	if host, err := os.Hostname(); err == nil {
+		by += "@" + host
+	}
+	for _, tr := range rep.Tables {
+		mt := m.Table(tr.Table)
+		err := s.RecordVerify(ctx, db, control.VerifyRecord{Table: mt.Old, Digest: mt.Digest(), Backfill: stamps[mt.Old],
+			Compared: tr.RowsProcessed, Differences: tr.Mismatched + tr.MissingInNew + tr.ExtraInNew, By: by})
+		if err != nil {
+			return fmt.Errorf("recording the result of %s: %w", mt.Old, err)
+		}
+	}
+	return nil
+}
