@@ -139,7 +139,6 @@ func (m *Metrics) table(name string) string {
 	return Other
 }
 
-
 // Write outcomes.
 const (
 	Mirrored       = "mirrored"

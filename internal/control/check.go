@@ -57,7 +57,7 @@ func (s *Store) Verifies(ctx context.Context, q Querier) (map[string]VerifyRecor
 		}
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := map[string]VerifyRecord{}
 	for rows.Next() {
 		var r VerifyRecord
@@ -262,4 +262,3 @@ func (s *Store) Set(ctx context.Context, db *sql.DB, m *mapping.Mapping, ch Chan
 	t.Version = prev.Version + 1
 	return t, nil
 }
-

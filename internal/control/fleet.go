@@ -99,7 +99,7 @@ func (s *Store) Fleet(ctx context.Context, q Querier, fleet string) ([]Process, 
 		}
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []Process
 	for rows.Next() {
 		var p Process

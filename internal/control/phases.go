@@ -123,7 +123,7 @@ func (s *Store) Transitions(ctx context.Context, q Querier, fleet string, n int)
 		}
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []Transition
 	for rows.Next() {
 		var t Transition
