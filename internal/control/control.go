@@ -46,16 +46,23 @@ type spelling struct {
 	// to write the other columns when the key exists; cols are those
 	// columns, quoted.
 	upsert func(key string, cols []string) string
+	// keep follows an INSERT of a row whose key is the column key (quoted),
+	// to leave the row that has the key as it is: the INSERT then affects
+	// no row (on MySQL, unless the connection counts the rows found,
+	// clientFoundRows).
+	keep func(key string) string
 }
 
 var spellings = map[string]spelling{
 	rewrite.SQLite.Name: {
 		now:    "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
 		upsert: onConflict,
+		keep:   doNothing,
 	},
 	rewrite.Postgres.Name: {
 		now:    "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)",
 		upsert: onConflict,
+		keep:   doNothing,
 	},
 	rewrite.MySQL.Name: {
 		now: "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
@@ -66,6 +73,7 @@ var spellings = map[string]spelling{
 			}
 			return " ON DUPLICATE KEY UPDATE " + strings.Join(set, ", ")
 		},
+		keep: func(key string) string { return " ON DUPLICATE KEY UPDATE " + key + " = " + key },
 	},
 }
 
@@ -76,6 +84,8 @@ func onConflict(key string, cols []string) string {
 	}
 	return " ON CONFLICT (" + key + ") DO UPDATE SET " + strings.Join(set, ", ")
 }
+
+func doNothing(key string) string { return " ON CONFLICT (" + key + ") DO NOTHING" }
 
 // Store reads and writes the control tables of one database in one dialect.
 type Store struct {
