@@ -65,7 +65,10 @@ var spellings = map[string]spelling{
 		keep:   doNothing,
 	},
 	rewrite.MySQL.Name: {
-		now: "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+		// Not UNIX_TIMESTAMP(NOW(3)), which goes through the session's
+		// time zone: it is an hour behind in the hour that a change from
+		// summer time repeats.
+		now: "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(3)) DIV 1000",
 		upsert: func(_ string, cols []string) string {
 			var set []string
 			for _, c := range cols {
