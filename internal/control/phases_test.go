@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dualwrite/dualwrite/mapping"
 )
@@ -119,6 +120,22 @@ func TestSetRefusedAndForced(t *testing.T) {
 			t.Fatalf("the forced transition: Set returned %+v, Transitions %+v", tr, ts)
 		}
 		matchReasons(t, []string{ts[0].Forced}, "users backfilled and verified with no difference: it was never backfilled: run dualwrite backfill; read phase new needs memberships")
+
+		// More reasons, all recorded.
+		for i := range 3 {
+			p := Process{ID: fmt.Sprintf("web-%d.example.com:4242:0a1b2c3d", i), Fleet: DefaultFleet, Host: fmt.Sprintf("web-%d.example.com", i), PID: 4242,
+				Digest: "another", Write: "off", Read: "old", DecidedBy: "write: environment; read: control table, capped: this process runs another mapping", Refresh: time.Hour}
+			if err := e.s.Heartbeat(ctx, e.db, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tr, err = e.s.Set(ctx, e.db, e.m, Change{Fleet: DefaultFleet, To: bothNew, By: "bob", Force: true})
+		if err != nil {
+			t.Fatalf("forced with %d characters of reasons: %v", len(tr.Forced), err)
+		}
+		if ts, err = e.s.Transitions(ctx, e.db, DefaultFleet, 1); err != nil || len(ts) != 1 || ts[0].Forced != tr.Forced || ts[0].Version != 3 {
+			t.Fatalf("the forced transition: Set returned %+v, Transitions %+v, %v", tr, ts, err)
+		}
 	})
 }
 
