@@ -20,9 +20,9 @@ import (
 //
 // Its methods do nothing on a nil *Fleet.
 type Fleet struct {
-	phase   *prometheus.GaugeVec
-	age     prometheus.Gauge
-	errs    *prometheus.CounterVec
+	phase *prometheus.GaugeVec
+	age   prometheus.Gauge
+	errs  *prometheus.CounterVec
 }
 
 // NewFleet creates the collectors and registers them on reg, reusing those

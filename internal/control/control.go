@@ -46,19 +46,34 @@ type spelling struct {
 	// to write the other columns when the key exists; cols are those
 	// columns, quoted.
 	upsert func(key string, cols []string) string
+	// keep follows an INSERT of a row whose key is the column key (quoted),
+	// to leave the row that has the key as it is: the INSERT then affects
+	// no row (on MySQL, unless the connection counts the rows found,
+	// clientFoundRows).
+	keep func(key string) string
+	// long is the type of a column of text that may be long: the reasons
+	// of a forced transition, one or more for each table and process.
+	long string
 }
 
 var spellings = map[string]spelling{
 	rewrite.SQLite.Name: {
 		now:    "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
 		upsert: onConflict,
+		keep:   doNothing,
+		long:   "TEXT",
 	},
 	rewrite.Postgres.Name: {
 		now:    "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)",
 		upsert: onConflict,
+		keep:   doNothing,
+		long:   "TEXT",
 	},
 	rewrite.MySQL.Name: {
-		now: "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+		// Not UNIX_TIMESTAMP(NOW(3)), which goes through the session's
+		// time zone: it is an hour behind in the hour that a change from
+		// summer time repeats.
+		now: "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(3)) DIV 1000",
 		upsert: func(_ string, cols []string) string {
 			var set []string
 			for _, c := range cols {
@@ -66,6 +81,8 @@ var spellings = map[string]spelling{
 			}
 			return " ON DUPLICATE KEY UPDATE " + strings.Join(set, ", ")
 		},
+		keep: func(key string) string { return " ON DUPLICATE KEY UPDATE " + key + " = " + key },
+		long: "MEDIUMTEXT", // TEXT holds 64 KB
 	},
 }
 
@@ -76,6 +93,8 @@ func onConflict(key string, cols []string) string {
 	}
 	return " ON CONFLICT (" + key + ") DO UPDATE SET " + strings.Join(set, ", ")
 }
+
+func doNothing(key string) string { return " ON CONFLICT (" + key + ") DO NOTHING" }
 
 // Store reads and writes the control tables of one database in one dialect.
 type Store struct {
@@ -121,7 +140,7 @@ func (s *Store) Ensure(ctx context.Context, q Querier) error {
 			{"mapping_digest", text + " NOT NULL"}, {"version", num + " NOT NULL"}, {"changed_at", num + " NOT NULL"}, {"changed_by", text + " NOT NULL"}}, "fleet"},
 		{TransitionsTable, [][2]string{{"fleet", key + " NOT NULL"}, {"version", num + " NOT NULL"}, {"changed_at", num + " NOT NULL"},
 			{"changed_by", text + " NOT NULL"}, {"from_write", text + " NOT NULL"}, {"from_read", text + " NOT NULL"},
-			{"to_write", text + " NOT NULL"}, {"to_read", text + " NOT NULL"}, {"mapping_digest", text + " NOT NULL"}, {"forced", text + " NOT NULL"}}, "fleet, version"},
+			{"to_write", text + " NOT NULL"}, {"to_read", text + " NOT NULL"}, {"mapping_digest", text + " NOT NULL"}, {"forced", s.sp.long + " NOT NULL"}}, "fleet, version"},
 		{ProcessesTable, [][2]string{{"id", key + " NOT NULL"}, {"fleet", text + " NOT NULL"}, {"host", text + " NOT NULL"}, {"pid", num + " NOT NULL"},
 			{"version", text + " NOT NULL"}, {"mapping_digest", text + " NOT NULL"}, {"write_phase", text + " NOT NULL"}, {"read_phase", text + " NOT NULL"},
 			{"decided_by", text + " NOT NULL"}, {"phases_version", num + " NOT NULL"}, {"phases_read_at", num + " NOT NULL"},

@@ -99,7 +99,7 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, fleet string, prev Phases
 	var err error
 	if prev.Version == 0 {
 		res, err = tx.ExecContext(ctx, "INSERT INTO "+s.q(PhasesTable)+" ("+s.q("fleet")+", "+s.list(phaseCols...)+") VALUES ("+
-			s.params(1, 5)+", "+now+", "+ph(6)+")", fleet, t.To.Write, t.To.Read, t.Digest, t.Version, t.ChangedBy)
+			s.params(1, 5)+", "+now+", "+ph(6)+")"+s.sp.keep(s.q("fleet")), fleet, t.To.Write, t.To.Read, t.Digest, t.Version, t.ChangedBy)
 	} else {
 		res, err = tx.ExecContext(ctx, "UPDATE "+s.q(PhasesTable)+" SET "+s.q("write_phase")+" = "+ph(1)+", "+s.q("read_phase")+" = "+ph(2)+", "+
 			s.q("mapping_digest")+" = "+ph(3)+", "+s.q("version")+" = "+ph(4)+", "+s.q("changed_at")+" = "+now+", "+s.q("changed_by")+" = "+ph(5)+
@@ -107,8 +107,9 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, fleet string, prev Phases
 			t.To.Write, t.To.Read, t.Digest, t.Version, t.ChangedBy, fleet, prev.Version)
 	}
 	if err != nil {
-		return err // a first transition that lost to another fails on the key
+		return err
 	}
+	// A first transition that lost to another inserted nothing.
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return fmt.Errorf("%w (version %d is no longer the last)", ErrChanged, prev.Version)
 	}
