@@ -8,6 +8,10 @@
 //     running only the old-table statement and (b) the same two writes
 //     hand-coded in one transaction with the raw driver (target: wrapper /
 //     hand-coded within 1.3x);
+//   - the dual UPDATE through a connector that shares its phases with a
+//     fleet (dualwrite.WithSharedPhases) against one that takes them from
+//     the mapping file (shared-update; target: within 1.05x), with an A/A
+//     control;
 //   - a point query (SELECT ... FROM users WHERE id = ?, 10,000 rows)
 //     through the wrapper in read phases old, new and compare, each against
 //     the raw driver (targets: 1.05x, 1.10x, 2.3x); after the rounds the
@@ -361,7 +365,7 @@ func run() (err error) {
 // allGroupNames returns the names of every group, those of the default
 // set first.
 func allGroupNames() []string {
-	names := []string{"unmapped-insert", "unmapped-update", "dual-insert", "dual-update", "read-point"}
+	names := []string{"unmapped-insert", "unmapped-update", "dual-insert", "dual-update", "shared-update", "read-point"}
 	names = append(names, pgGroupNames...)
 	names = append(names, myGroupNames...)
 	return append(names, optInGroupNames()...)
@@ -605,6 +609,9 @@ func newBench(dir string, withMetrics bool) (*bench, error) {
 		if err := dualwrite.Register(name, "sqlite3", m, opts...); err != nil {
 			return nil, err
 		}
+	}
+	if err := registerShared(m, withMetrics); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -862,6 +869,14 @@ func (b *bench) groups(want []string, n, warmup int) ([]group, error) {
 					insert: sp.name == "reverse-insert"})
 			}
 		}
+		out = append(out, g)
+	}
+	if selected(want, "shared-update") {
+		g, err := b.sharedGroup()
+		if err != nil {
+			return nil, err
+		}
+		g.n, g.warmup = n, warmup
 		out = append(out, g)
 	}
 	if selected(want, "read-point") {
