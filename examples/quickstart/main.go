@@ -295,7 +295,9 @@ func backfillAndVerify(w io.Writer, raw *sql.DB) error {
 		}
 		fmt.Fprintf(w, "   %s: done (%d rows copied, %d new rows without an old row deleted)\n", p.Table, p.Rows, p.Deleted)
 	}
-	rep, err := verify.Run(context.Background(), raw, rewrite.SQLite, theMapping, verify.Options{})
+	// Record: the operator endpoint (step 13) moves reads off users only
+	// after a recorded verify with no difference.
+	rep, err := verify.Run(context.Background(), raw, rewrite.SQLite, theMapping, verify.Options{Record: true})
 	if err != nil {
 		return err
 	}
@@ -441,9 +443,10 @@ func authorizeOperator(r *http.Request) error {
 // operatorEndpoint is step 13: dualwrite.Handler on a test server, then the
 // repair of account 2.
 func operatorEndpoint(w io.Writer, db *sql.DB) error {
-	srv := httptest.NewServer(dualwrite.Handler(sw, theMapping, registry, dualwrite.WithAuthorize(authorizeOperator)))
+	srv := httptest.NewServer(dualwrite.Handler(sw, theMapping, registry, dualwrite.WithAuthorize(authorizeOperator), dualwrite.WithHandlerDB(db)))
 	defer srv.Close()
-	fmt.Fprintln(w, "13. The operator endpoint: dualwrite.Handler(sw, mapping, registry, dualwrite.WithAuthorize(...)), mounted on a test server.")
+	fmt.Fprintln(w, "13. The operator endpoint: dualwrite.Handler(sw, mapping, registry, dualwrite.WithAuthorize(...), dualwrite.WithHandlerDB(db)),")
+	fmt.Fprintln(w, "    mounted on a test server; it moves reads off users only after the backfill and a recorded verify (step 7).")
 	call := func(method, body, token string) error {
 		req, err := http.NewRequest(method, srv.URL, strings.NewReader(body))
 		if err != nil {
