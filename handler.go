@@ -268,9 +268,6 @@ func applyChange(ctx context.Context, sw *Switch, m *mapping.Mapping, db *sql.DB
 	if write == mapping.WriteOff && read != mapping.ReadOld && ch.Read != "default" {
 		return errUnsafePhases
 	}
-	if read == mapping.ReadOld && write != mapping.WriteOff {
-		read = mapping.ReadOld // clearing the read override may leave one the write phase refuses
-	}
 	to := mapping.Phases{Write: write, Read: read}
 	if err := checkChange(ctx, sw, m, db, to); err != nil {
 		return err

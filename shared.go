@@ -162,6 +162,7 @@ func (s *shared) start(ctx context.Context) error {
 			"(grant the application's role that, and the right to create them or create them with dualwrite phase set)",
 			s.cfg.Fleet, err, control.PhasesTable, control.ProcessesTable, control.TransitionsTable)
 	}
+	s.metrics.Phases(s.self.Write, writePhases, s.self.Read, readPhases)
 	s.started = true
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.loop(s.stop, s.done)

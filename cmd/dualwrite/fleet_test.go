@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -63,7 +64,13 @@ type child struct {
 // environment env, and waits for its first phases.
 func startChild(t *testing.T, b *backend, dsn string, env ...string) *child {
 	t.Helper()
-	cmd := exec.Command(buildChild(t), "-driver", b.driver, "-dsn", dsn, "-mapping", b.mapping, "-refresh", fleetRefresh.String())
+	return startChildWith(t, b, dsn, b.mapping, env...)
+}
+
+// startChildWith is startChild with another mapping file.
+func startChildWith(t *testing.T, b *backend, dsn, mappingFile string, env ...string) *child {
+	t.Helper()
+	cmd := exec.Command(buildChild(t), "-driver", b.driver, "-dsn", dsn, "-mapping", mappingFile, "-refresh", fleetRefresh.String())
 	cmd.Env = append(cmd.Environ(), env...)
 	c := &child{cmd: cmd, lines: make(chan string, 100), stderr: &strings.Builder{}, mu: &sync.Mutex{}}
 	stdout, err := cmd.StdoutPipe()
@@ -165,6 +172,15 @@ func (c *child) still(t *testing.T, want string, d time.Duration) {
 			}
 			return
 		}
+	}
+}
+
+// stop ends the child: it closes its database, which deletes its record.
+func (c *child) stop(t *testing.T) {
+	t.Helper()
+	_ = c.stdin.Close()
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("fleetchild %d: %v; stderr:\n%s", c.pid(), err, c.errors())
 	}
 }
 
@@ -270,6 +286,22 @@ func testFleet(t *testing.T, b *backend, dsn string) {
 	off.wait(t, "phases write=dual read=old", propagation)
 	waitStatus(t, b, 30*time.Second, processLine(off.pid(), "dual", "old"))
 	setPhases(t, b, all, "dual", "compare")
+
+	// A process with another mapping reads old, is shown, and keeps reads
+	// from going further until it stops.
+	mappingText, err := os.ReadFile(b.mapping)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherMapping := writeFile(t, t.TempDir(), "other.yaml", strings.Replace(strings.Replace(string(mappingText), "upper(role)", "lower(role)", 1), "UPPER(role)", "LOWER(role)", 1))
+	odd := startChildWith(t, b, dsn, otherMapping)
+	odd.wait(t, "phases write=dual read=old", propagation)
+	waitStatus(t, b, 30*time.Second, regexp.MustCompile(`processes: 4 live, 0 stale, 1 with another mapping`),
+		regexp.MustCompile(`pid `+strconv.Itoa(odd.pid())+` .*capped: this process runs another mapping.*ANOTHER MAPPING`))
+	invoke(t, nil, b.flags("phase", "set", "--read", "new")...).expect(t, 1,
+		fmt.Sprintf("read phase new needs every live process to run this mapping: process %d on", odd.pid()))
+	odd.stop(t)
+	waitStatus(t, b, 30*time.Second, regexp.MustCompile(`processes: 3 live, 0 stale, 0 with another mapping`))
 
 	// A process killed with SIGKILL goes stale, then ages out.
 	if err := c2.cmd.Process.Signal(syscall.SIGKILL); err != nil {
