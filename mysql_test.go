@@ -678,3 +678,88 @@ func TestMySQLQuotedNameInMapping(t *testing.T) {
 		t.Fatalf("got %v, want ErrSchemaMismatch naming accounts.email_address and the fix", err)
 	}
 }
+
+// TestMySQLInexactKeys: a key column that stores a value given for it as
+// another value (DECIMAL rounds, DATE drops the time) must not leave the
+// row unmirrored, as a mirror that looked for the key as given would. On
+// MariaDB an INSERT ... VALUES into such a table reads its keys back with
+// RETURNING; without RETURNING the keys named are counted after the
+// INSERT, and a key stored otherwise fails the dual write, nothing written.
+func TestMySQLInexactKeys(t *testing.T) {
+	schema := []string{
+		"CREATE TABLE prices (amount DECIMAL(8,2) NOT NULL PRIMARY KEY, label VARCHAR(40))",
+		"CREATE TABLE prices2 (cents_key DECIMAL(8,2) NOT NULL PRIMARY KEY, label VARCHAR(40))",
+		"CREATE TABLE days (day DATE NOT NULL PRIMARY KEY, note VARCHAR(40))",
+		"CREATE TABLE days2 (day_key DATE NOT NULL PRIMARY KEY, note VARCHAR(40))",
+	}
+	yaml := `dialect: mysql
+phases:
+  write: dual
+tables:
+  - old: prices
+    new: prices2
+    key: [amount]
+    columns:
+      cents_key: amount
+      label: upper(label)
+    reverse:
+      amount: cents_key
+      label: lower(label)
+  - old: days
+    new: days2
+    key: [day]
+    columns:
+      day_key: day
+      note: upper(note)
+    reverse:
+      day: day_key
+      note: lower(note)
+`
+	for _, b := range []backend{mysqlBackend, mysqlNoReturningBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnvWith(t, schema, yaml, dbtest.Connector{DSN: b.dsn(t), Base: b.driver}, b.opts...)
+			inserts := []struct {
+				query string
+				arg   any
+			}{
+				{"INSERT INTO prices (amount, label) VALUES (?, 'rounded')", "1.005"},
+				{"INSERT INTO prices (amount, label) VALUES (2.999, 'literal')", nil},
+				{"INSERT INTO days (day, note) VALUES (?, 'with a time')", "2024-01-02 10:30:00"},
+			}
+			for _, in := range inserts {
+				var err error
+				if in.arg != nil {
+					_, err = e.db.Exec(in.query, in.arg)
+				} else {
+					_, err = e.db.Exec(in.query)
+				}
+				var ue *rewrite.UnsupportedError
+				switch {
+				case b.name == mysqlBackend.name && err != nil:
+					t.Errorf("%s: %v, want it mirrored with the key RETURNING gives", in.query, err)
+				case b.name != mysqlBackend.name && !errors.As(err, &ue):
+					t.Errorf("%s: %v, want the dual write refused after it ran", in.query, err)
+				}
+			}
+			want := int64(3)
+			if b.name != mysqlBackend.name {
+				want = 0 // each refused INSERT was rolled back
+			}
+			var n int64
+			if err := e.raw.QueryRow("SELECT (SELECT COUNT(*) FROM prices) + (SELECT COUNT(*) FROM days)").Scan(&n); err != nil || n != want {
+				t.Fatalf("old rows: %d, %v; want %d", n, err, want)
+			}
+			// Keys given as stored pass everywhere.
+			mustExec(t, e.db, "INSERT INTO prices (amount, label) VALUES (?, 'exact')", "7.25")
+			mustExec(t, e.db, "INSERT INTO days (day, note) VALUES (?, 'exact')", "2024-03-04")
+			if b.name != mysqlBackend.name {
+				_, err := e.db.Exec("INSERT IGNORE INTO days (day, note) VALUES ('2024-03-05', 'ignored')")
+				var ue *rewrite.UnsupportedError
+				if !errors.As(err, &ue) || !strings.Contains(err.Error(), "INSERT IGNORE") {
+					t.Errorf("INSERT IGNORE into days without RETURNING: %v, want a refusal", err)
+				}
+			}
+			e.checkInvariant()
+		})
+	}
+}

@@ -117,6 +117,11 @@ type Plan struct {
 	// into a table with an AUTO_INCREMENT column, reads the insert id the
 	// statement would have reported (0 when it inserted no row).
 	InsertKeys [][]InsertKey
+	// CountInsertKeys, with InsertKeys, asks for the keys the INSERT names
+	// to be counted after it: each must name a row, or one was stored as
+	// another value and the dual write fails (InexactKeys, without
+	// RETURNING).
+	CountInsertKeys bool
 	// PointKey, in MySQL, is the key an UPDATE's or DELETE's WHERE fixes
 	// with top-level AND conjuncts (id = ? AND ...), or a one-row INSERT's
 	// key, for its Block. An UPDATE then runs
@@ -195,6 +200,12 @@ type Schema struct {
 	// a value the column stores as another number (7.5, '9.5') is refused,
 	// since the mirror would look for the row under the value given.
 	IntegerKeys map[string][]bool
+	// InexactKeys maps the mapped tables (MySQL, folded) whose key has
+	// columns that may store a value given for them as another value (a
+	// DECIMAL rounds, a DATE drops a time) to which ones: an INSERT ...
+	// VALUES names such a key as given, so its keys are read back with
+	// RETURNING where the server has it, and counted after it elsewhere.
+	InexactKeys map[string][]bool
 	// InsertTriggers maps the mapped tables (old and new, folded) with a
 	// BEFORE INSERT ... FOR EACH ROW trigger (MySQL) to what it is: it may
 	// change the key of a row the statement names, so an INSERT whose

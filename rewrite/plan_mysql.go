@@ -414,6 +414,12 @@ func (p *Planner) mysqlInsert(query string, st *Statement, t *Table) *Plan {
 		return refuse(m.Old, "INSERT on a table with "+trigger+", which may change the keys the statement names",
 			"drop the trigger while dual-writing")
 	}
+	if inexact := p.schema.InexactKeys[p.d.FoldName(m.Old)]; inexact != nil && p.d.returning && !st.Upsert && !st.Replace {
+		// The keys as stored, from the server (an upsert's are counted
+		// below: its RETURNING does not tell the rows it updated).
+		plan, _ := p.capturePlan(query, st, t)
+		return plan
+	}
 	if !st.HasColumns {
 		cols, ok := p.schema.Columns[p.d.FoldName(m.Old)]
 		if !ok {
@@ -464,6 +470,15 @@ func (p *Planner) mysqlInsert(query string, st *Statement, t *Table) *Plan {
 			return refuse(m.Old, "an INSERT that leaves part of a composite key to the server", "give every key column a value")
 		}
 		plan.InsertKeys = append(plan.InsertKeys, keys)
+	}
+	if inexact := p.schema.InexactKeys[p.d.FoldName(m.Old)]; inexact != nil {
+		if st.Ignore {
+			return refuse(m.Old, "INSERT IGNORE into a table whose key column "+m.Key[slices.Index(inexact, true)]+
+				" may store a value as another one (its type is not an integer, VARCHAR, TEXT or BLOB): a row it skips cannot be told from a key stored otherwise",
+				"insert without IGNORE, or give the table an integer or VARCHAR key")
+		}
+		plan.CountInsertKeys = true
+		return plan // no Block: it would mirror the key as given
 	}
 	// A plain INSERT of one row whose key it names: outside a transaction,
 	// one compound statement. Its insert id is then 0, or the key where

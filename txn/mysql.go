@@ -95,6 +95,18 @@ func writeRestricted(ctx context.Context, c Conn, plan *rewrite.Plan, args []dri
 // stores otherwise than the expression computed it (a rounded number, a
 // truncated string) names none, and mirroring it would miss the row.
 func checkNewKeys(ctx context.Context, c Conn, plan *rewrite.Plan, keys [][]driver.Value) error {
+	got, n, err := countKeys(ctx, c, plan.Table, keys)
+	if err == nil && got != n {
+		err = fmt.Errorf("the new keys of %s computed from the UPDATE's SET name %d rows after it, not %d: a key column stores a value otherwise than its SET expression computes it (a rounded number, a padded or converted string); compute the new key in the column's type, or move the row with DELETE and INSERT",
+			plan.Table.Map.Old, got, n)
+	}
+	return err
+}
+
+// countKeys counts, with a locking read, the rows of t's old table that
+// the distinct keys of keys name, batch by batch; it returns the counts of
+// the first batch that names fewer rows than keys, or of the last one.
+func countKeys(ctx context.Context, c Conn, t *rewrite.Table, keys [][]driver.Value) (got, want int64, err error) {
 	seen := map[string]bool{}
 	var distinct [][]driver.Value
 	for _, k := range keys {
@@ -103,7 +115,7 @@ func checkNewKeys(ctx context.Context, c Conn, plan *rewrite.Plan, keys [][]driv
 			distinct = append(distinct, k)
 		}
 	}
-	batch := plan.Table.KeyBatch()
+	batch := t.KeyBatch()
 	for len(distinct) > 0 {
 		n := min(len(distinct), batch)
 		var args []driver.NamedValue
@@ -112,18 +124,12 @@ func checkNewKeys(ctx context.Context, c Conn, plan *rewrite.Plan, keys [][]driv
 				args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
 			}
 		}
-		query := plan.Table.CountSQL(n)
-		got, err := insertID(ctx, c, query, args)
-		if err != nil {
-			return err
-		}
-		if got != int64(n) {
-			return fmt.Errorf("the new keys of %s computed from the UPDATE's SET name %d rows after it, not %d: a key column stores a value otherwise than its SET expression computes it (a rounded number, a padded or converted string); compute the new key in the column's type, or move the row with DELETE and INSERT",
-				plan.Table.Map.Old, got, n)
+		if got, err = insertID(ctx, c, t.CountSQL(n), args); err != nil || got != int64(n) {
+			return got, int64(n), err
 		}
 		distinct = distinct[n:]
 	}
-	return nil
+	return got, got, nil
 }
 
 // checkInsertKeys refuses, before anything runs, a MySQL INSERT that
@@ -204,6 +210,18 @@ func writeInsert(ctx context.Context, c Conn, plan *rewrite.Plan, args []driver.
 	res, err := execResult(ctx, c, plan.Capture, args)
 	if err != nil {
 		return nil, StepStatement, err
+	}
+	if plan.CountInsertKeys {
+		// A key column that may store a value otherwise than given (a
+		// DECIMAL, a DATE): every key named must name a row now.
+		if got, n, err := countKeys(ctx, c, plan.Table, keys); err != nil || got != n {
+			if err == nil {
+				err = &rewrite.UnsupportedError{Table: plan.Table.Map.Old,
+					Construct: fmt.Sprintf("an INSERT whose keys, as given, name %d rows after it, not %d: a key column stored a value otherwise than given (a DECIMAL rounded, a DATE without its time)", got, n),
+					Fix:       "give each key exactly as the column stores it"}
+			}
+			return nil, StepUpsert, err
+		}
 	}
 	if first := res.LastInsertID; generated > 0 && first > 0 {
 		for i := range int64(generated) {

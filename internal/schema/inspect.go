@@ -107,7 +107,7 @@ func emptySchema() *rewrite.Schema {
 	return &rewrite.Schema{OtherUnique: map[string]bool{}, ReplaceOnConflict: map[string]bool{}, Guards: map[string]rewrite.Guard{},
 		Replace: map[string]*rewrite.ReplaceTargets{}, RowTriggers: map[string]string{}, KeyTypes: map[string][]string{},
 		Columns: map[string][]string{}, InsertTriggers: map[string]string{}, AutoIncrement: map[string]string{},
-		IntegerKeys: map[string][]bool{}}
+		IntegerKeys: map[string][]bool{}, InexactKeys: map[string][]bool{}}
 }
 
 // side is one table of a mapping entry with the section that lists its
@@ -172,6 +172,11 @@ func (in *inspector) writeFacts(s *rewrite.Schema, name string, tbl *table, key 
 	}
 	if ints := tbl.integerKey(key); ints != nil {
 		s.IntegerKeys[in.d.sql.FoldName(name)] = ints
+	}
+	if in.d.sql.Name == rewrite.MySQL.Name {
+		if inexact := tbl.inexactKey(key); inexact != nil {
+			s.InexactKeys[in.d.sql.FoldName(name)] = inexact
+		}
 	}
 	var cols []string
 	for _, c := range tbl.cols {

@@ -185,6 +185,34 @@ func (t *table) integerKey(key []string) []bool {
 	return ints
 }
 
+// inexactKey returns, for each key column, whether a value given for it
+// may be stored as another value that no longer compares equal to the one
+// given (MySQL's COLUMN_TYPE): every type but the integers, VARCHAR,
+// VARBINARY and the TEXT and BLOB types (DECIMAL rounds, DATE drops a
+// time, CHAR and BINARY pad or strip, FLOAT rounds); nil when none may.
+func (t *table) inexactKey(key []string) []bool {
+	var out []bool
+	for i, k := range key {
+		c, ok := t.col(k)
+		if !ok {
+			continue
+		}
+		typ := strings.ToLower(c.typ)
+		exact := false
+		for _, p := range []string{"tinyint", "smallint", "mediumint", "int", "bigint", "varchar", "varbinary",
+			"tinytext", "text", "mediumtext", "longtext", "tinyblob", "blob", "mediumblob", "longblob"} {
+			exact = exact || typ == p || strings.HasPrefix(typ, p+"(") || strings.HasPrefix(typ, p+" ")
+		}
+		if !exact {
+			if out == nil {
+				out = make([]bool, len(key))
+			}
+			out[i] = true
+		}
+	}
+	return out
+}
+
 func (t *table) keyTypes(key []string) []string {
 	var types []string
 	for i, k := range key {
