@@ -6,7 +6,8 @@
 // (check.go).
 //
 // Every time in these tables is the database's clock, in milliseconds since
-// 1970, so that the hosts' clocks do not matter.
+// 1970, so that the hosts' clocks do not matter; the one exception is a
+// process's phases_read_at, which it takes from its own clock.
 package control
 
 import (

@@ -15,13 +15,17 @@ type Process struct {
 	Version string // the program's version, as its build info gives it
 	Digest  string // the digest of its mapping
 	// Write and Read are the phases it runs now, DecidedBy what decided
-	// them: "override", "environment", "control table", "mapping file",
-	// or, for a process whose mapping is not the fleet's, "control table
-	// (capped: another mapping)".
+	// each, as "write: X; read: Y", X and Y one of "override",
+	// "environment", "control table", "mapping file" (the fleet has no
+	// shared phases yet) or, for a process whose mapping is not the one
+	// the shared phases were set with, "control table, capped: this
+	// process runs another mapping".
 	Write, Read string
 	DecidedBy   string
 	// PhasesVersion is the version of the shared phases it last read (0:
-	// none), PhasesReadAt when it last read them.
+	// none), PhasesReadAt when it last read them, by the process's own
+	// clock (the one time in the control tables that is not the
+	// database's).
 	PhasesVersion int64
 	PhasesReadAt  time.Time
 	// Refresh is how often it reads the shared phases; it writes this
