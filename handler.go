@@ -78,7 +78,7 @@ type handlerConfig struct {
 // change as `dualwrite phase set` does: the backfill and the recorded
 // verify of every mapped table, and the fleet's processes. Without it the
 // handler refuses every change that moves reads off the old tables or
-// writes to both, since it cannot check them.
+// writes to both or off, since it cannot check them.
 func WithHandlerDB(db *sql.DB) HandlerOption {
 	return func(c *handlerConfig) { c.db = db }
 }
@@ -300,11 +300,8 @@ func checkChange(ctx context.Context, sw *Switch, m *mapping.Mapping, db *sql.DB
 		return nil // no change, or one back to reading old with writes mirrored
 	}
 	if db == nil {
-		if to.Read != mapping.ReadOld || to.Write == mapping.WriteBoth {
-			return &control.RefusedError{From: from, To: to, Reasons: []string{
-				"the handler cannot check the backfill and the verify without the database: give it dualwrite.WithHandlerDB"}}
-		}
-		return nil
+		return &control.RefusedError{From: from, To: to, Reasons: []string{
+			"the handler cannot check the change (the backfill, the verify, what the fleet's processes run) without the database: give it dualwrite.WithHandlerDB"}}
 	}
 	d, err := handlerDialect(db, m)
 	if err != nil {
@@ -356,8 +353,13 @@ func applyFleetChange(ctx context.Context, sw *Switch, m *mapping.Mapping, db *s
 		}
 	}
 	host, _ := os.Hostname()
-	_, err = s.Set(ctx, db, m, control.Change{Fleet: st.fleet, To: to, By: fmt.Sprintf("operator endpoint of %s pid %d", host, os.Getpid())})
-	return err
+	if _, err = s.Set(ctx, db, m, control.Change{Fleet: st.fleet, To: to, By: fmt.Sprintf("operator endpoint of %s pid %d", host, os.Getpid())}); err != nil {
+		return err
+	}
+	if r := sw.refresher.Load(); r != nil {
+		(*r)(ctx) // this process takes the change now; the others within their refresh
+	}
+	return nil
 }
 
 // handlerDialect is the dialect of db: the dualwrite driver's, else the

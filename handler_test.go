@@ -163,7 +163,7 @@ func TestHandlerRefusesUnsafeRequests(t *testing.T) {
 			return errors.New("wrong token")
 		}
 		return nil
-	}))
+	}), dualwrite.WithHandlerDB(e.raw))
 	const ok = "Bearer s3cret"
 	for _, c := range []struct {
 		contentType, auth, body string
@@ -188,6 +188,10 @@ func TestHandlerRefusesUnsafeRequests(t *testing.T) {
 		if code, st := do(h, c.contentType, c.auth, c.body); code != c.code || st.Error == "" {
 			t.Errorf("POST %s %q %q: %d %q, want %d", c.contentType, c.auth, c.body, code, st.Error, c.code)
 		}
+	}
+	noDB := dualwrite.Handler(e.sw, e.m, nil, dualwrite.WithAuthorize(func(*http.Request) error { return nil }))
+	if code, st := do(noDB, "application/json", "", `{"write": "off"}`); code != http.StatusBadRequest || !strings.Contains(st.Error, "dualwrite.WithHandlerDB") {
+		t.Fatalf("POST write=off to a handler without the database: %d %+v", code, st)
 	}
 	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"write": "off"}`+"\n"))
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")

@@ -1,6 +1,7 @@
 package dualwrite
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,8 +40,10 @@ type Switch struct {
 	shareOverride atomic.Pointer[readShare]
 	shareEnv      envVar
 	shareParsed   atomic.Pointer[readShare]
-	// shared is what the control table said last (WithSharedPhases).
-	shared atomic.Pointer[sharedState]
+	// shared is what the control table said last (WithSharedPhases), and
+	// refresher reads it again now.
+	shared    atomic.Pointer[sharedState]
+	refresher atomic.Pointer[func(context.Context)]
 
 	mu      sync.Mutex // serializes re-parsing a changed value and attach
 	logger  *slog.Logger

@@ -158,11 +158,13 @@ func (s *shared) start(ctx context.Context) error {
 		err = s.heartbeat(ctx)
 	}
 	if err != nil {
-		return fmt.Errorf("dualwrite: shared phases of fleet %q: %w; the process needs to read and write the control tables %s, %s and %s "+
-			"(grant the application's role that, and the right to create them or create them with dualwrite phase set)",
-			s.cfg.Fleet, err, control.PhasesTable, control.ProcessesTable, control.TransitionsTable)
+		return fmt.Errorf("dualwrite: shared phases of fleet %q: %w; the process needs the control tables %s, %s, %s and %s, "+
+			"to read %s and to write its record in %s (grant the application's role that, and the right to create the tables or create them with dualwrite phase set)",
+			s.cfg.Fleet, err, control.PhasesTable, control.TransitionsTable, control.ProcessesTable, control.VerifyTable, control.PhasesTable, control.ProcessesTable)
 	}
-	s.metrics.Phases(s.self.Write, writePhases, s.self.Read, readPhases)
+	s.metrics.Phases(s.self.Write, writePhases, string(s.c.cfg.sw.Read(s.c.drv.mapping.Phases)), readPhases)
+	refresh := func(ctx context.Context) { _ = s.refresh(ctx) } // the loop reports the errors
+	s.c.cfg.sw.refresher.Store(&refresh)
 	s.started = true
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.loop(s.stop, s.done)
@@ -209,6 +211,11 @@ func (s *shared) record() control.Process {
 		writeBy, readBy = or(writeBy, st.by), or(readBy, st.by)
 	}
 	p.DecidedBy = "write: " + writeBy + "; read: " + readBy
+	// A read share sends some queries elsewhere: the record says so, and
+	// the checks count the process as reading both phases.
+	if r := sw.share(); r != nil && r.percent > 0 && string(r.phase) != p.Read && sw.safeRead(r.phase, def.Write) == r.phase {
+		p.Read += "+" + r.text + "%"
+	}
 	return p
 }
 
@@ -252,7 +259,7 @@ func (s *shared) loop(stop, done chan struct{}) {
 			s.report("heartbeat", s.heartbeat(ctx))
 		}
 		cancel()
-		s.metrics.Phases(p.Write, writePhases, p.Read, readPhases)
+		s.metrics.Phases(p.Write, writePhases, string(s.c.cfg.sw.Read(s.c.drv.mapping.Phases)), readPhases)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -296,5 +297,34 @@ func TestSharedPhasesEndpoint(t *testing.T) {
 	}
 	if n := counterValue(t, e.reg, "dualwrite_transitions_refused_total", nil); n != 2 {
 		t.Errorf("dualwrite_transitions_refused_total = %v, want 2", n)
+	}
+}
+
+// TestSharedPhasesReadShare: a process whose read share sends queries to
+// the new tables says so in its record, and writes cannot go off while it
+// does.
+func TestSharedPhasesReadShare(t *testing.T) {
+	e := newSharedEnv(t, corpus.Mapping)
+	if err := e.sw.SetReadShare(mapping.ReadNew, 5); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ps, err := e.store.Fleet(context.Background(), e.raw, "f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) == 1 && ps[0].Read == "old+new:5%" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("records %+v; want read old+new:5%%", ps)
+		}
+		time.Sleep(sharedRefresh / 2)
+	}
+	_, err := e.store.Set(context.Background(), e.raw, e.m, control.Change{Fleet: "f", To: mapping.Phases{Write: mapping.WriteOff, Read: mapping.ReadOld}, By: "test"})
+	var re *control.RefusedError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "reads old+new:5%") {
+		t.Fatalf("write off while a process reads a share from new: %v", err)
 	}
 }

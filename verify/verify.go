@@ -67,7 +67,7 @@ func Run(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping
 	if m != nil && m.Flipped {
 		return nil, fmt.Errorf("%w: Options.Record with a flipped mapping: only the forward verification is recorded", ErrInvalidArgument)
 	}
-	stamps, err := backfillStamps(ctx, db, d, m)
+	st, err := begin(ctx, db, d, m)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func Run(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapping
 	if err != nil {
 		return nil, err
 	}
-	return rep, record(ctx, db, d, m, rep, stamps)
+	return rep, record(ctx, db, d, m, rep, st)
 }
 
 // runAll checks every mapped pair of m with check, one after another in

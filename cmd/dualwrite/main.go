@@ -49,12 +49,14 @@ Commands:
              [--round-trip-sample N]
   explain    show what the driver does with a statement, without running it:
              dualwrite explain [--dsn DSN] [--json] "<sql>"
-  status     the phases in force, row counts and backfill progress per table
+  status     the phases in force and what decides them; with --dsn the fleet's
+             shared phases and processes, row counts, backfill progress and
+             the last recorded verify per table [--fleet NAME]
   backfill   copy the old rows into the new tables, in batches, resumably
              [--batch-size N] [--rows-per-second R] [--pause D] [--reset] [--table T]
   verify     compare every new row with up(old row); exit 1 on any difference
              [--batch-size N] [--samples N] [--json] [--table T]
-             [--direction forward|reverse] [--round-trip]
+             [--direction forward|reverse] [--round-trip] [--no-record]
   phase      dualwrite phase set|history: change the fleet's shared phases
              when it is safe, or list the changes
              [--write P] [--read P] [--force] [--fleet NAME]

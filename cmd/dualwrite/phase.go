@@ -26,8 +26,9 @@ func (a *app) phase(ctx context.Context, args []string) int {
 			"its refresh interval, unless an override or its environment decides. The\n"+
 			"change is made only when it is safe:\n"+
 			"  - reads leave old, and writes go both, only when every live process mirrors\n"+
-			"    writes with this mapping, and each table's last verify, made after its\n"+
-			"    backfill was done, found no difference;\n"+
+			"    writes with this mapping, and each table's last verify, begun after its\n"+
+			"    backfill was done and after writes last went from off to mirrored, found\n"+
+			"    no difference;\n"+
 			"  - writes go off only when no live process reads compare or new, or writes both.\n"+
 			"Otherwise it says why and exits 1. --force makes the change anyway and\n"+
 			"records the reasons. Every change is recorded: who, when, from, to.\n"+

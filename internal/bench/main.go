@@ -1120,6 +1120,9 @@ func printHeader(b *bench, groups []group, rounds, chunk int, withMetrics bool) 
 	fmt.Printf("each variant: its own *sql.DB, SetMaxOpenConns(1), db.Exec (reads: db.QueryRow(...).Scan) with arguments\n")
 	fmt.Printf("  (no prepared statements on the caller's side)\n")
 	phases := "write phase dual (Switch override)"
+	if slices.ContainsFunc(groups, func(g group) bool { return g.name == "shared-update" }) {
+		phases += "; shared-update: write phase dual from the mapping file, no override (dualwrite-shared: read through WithSharedPhases)"
+	}
 	if reverse {
 		phases += "; reverse-*, pg-reverse-*: write phase both (a wrapper with its own Switch)"
 	}

@@ -23,8 +23,11 @@ type VerifyRecord struct {
 	Backfill    string
 	Compared    int64
 	Differences int64
-	Finished    time.Time
-	By          string
+	// Started is when the verification began, by the database's clock
+	// ([Store.Now]); Finished when it was recorded.
+	Started  time.Time
+	Finished time.Time
+	By       string
 }
 
 // BackfillStamp identifies the state of a backfill checkpoint.
@@ -32,7 +35,7 @@ func BackfillStamp(cp backfill.Checkpoint) string {
 	return fmt.Sprintf("done=%t rows=%d deleted=%d updated=%s", cp.Done, cp.Rows, cp.Deleted, cp.Updated.UTC().Format(time.RFC3339Nano))
 }
 
-var verifyCols = []string{"old_table", "mapping_digest", "backfill", "compared", "differences", "verified_by"}
+var verifyCols = []string{"old_table", "mapping_digest", "backfill", "compared", "differences", "started_at", "verified_by"}
 
 // RecordVerify records r as the last verify of its table; Finished is the
 // database's clock.
@@ -43,7 +46,7 @@ func (s *Store) RecordVerify(ctx context.Context, q Querier, r VerifyRecord) err
 	}
 	_, err := q.ExecContext(ctx, "INSERT INTO "+s.q(VerifyTable)+" ("+s.list(verifyCols...)+", "+s.q("finished_at")+") VALUES ("+
 		s.params(1, len(verifyCols))+", "+s.sp.now+")"+s.sp.upsert(s.q("old_table"), update),
-		r.Table, r.Digest, r.Backfill, r.Compared, r.Differences, r.By)
+		r.Table, r.Digest, r.Backfill, r.Compared, r.Differences, r.Started.UnixMilli(), r.By)
 	return err
 }
 
@@ -61,11 +64,11 @@ func (s *Store) Verifies(ctx context.Context, q Querier) (map[string]VerifyRecor
 	out := map[string]VerifyRecord{}
 	for rows.Next() {
 		var r VerifyRecord
-		var at int64
-		if err := rows.Scan(&r.Table, &r.Digest, &r.Backfill, &r.Compared, &r.Differences, &r.By, &at); err != nil {
+		var started, at int64
+		if err := rows.Scan(&r.Table, &r.Digest, &r.Backfill, &r.Compared, &r.Differences, &started, &r.By, &at); err != nil {
 			return nil, err
 		}
-		r.Finished = millis(at)
+		r.Started, r.Finished = millis(started), millis(at)
 		out[r.Table] = r
 	}
 	return out, rows.Err()
@@ -79,6 +82,10 @@ type Facts struct {
 	Processes []Process
 	// Tables are the mapped pairs, in mapping order.
 	Tables []TableFacts
+	// Resumed is when the fleet's writes last went from off to mirrored
+	// (its transitions); zero if never. Writes made while they were off
+	// are in no new table: a verify must have begun after it.
+	Resumed time.Time
 }
 
 // TableFacts are one mapped pair's backfill and verify.
@@ -94,6 +101,11 @@ func (s *Store) ReadFacts(ctx context.Context, db *sql.DB, m *mapping.Mapping, f
 	var err error
 	if fleet != "" {
 		if f.Processes, err = s.Fleet(ctx, db, fleet); err != nil {
+			return f, err
+		}
+	}
+	if fleet != "" {
+		if f.Resumed, err = s.resumed(ctx, db, fleet); err != nil {
 			return f, err
 		}
 	}
@@ -119,8 +131,9 @@ func (s *Store) ReadFacts(ctx context.Context, db *sql.DB, m *mapping.Mapping, f
 // safe:
 //   - reads leave old, or writes go both (a release that reads and writes
 //     the new tables), only when every live process mirrors writes with the
-//     same mapping, and each table's last verify, made after its backfill's
-//     last batch with the same mapping, found no difference;
+//     same mapping, and each table's last verify, begun after its
+//     backfill's last batch and after the fleet's writes last went from
+//     off to mirrored, with the same mapping, found no difference;
 //   - writes stop mirroring only when no live process reads the new tables
 //     or writes them (both).
 //
@@ -151,7 +164,7 @@ func Refusals(f Facts, to mapping.Phases) []string {
 			}
 		}
 		for _, t := range f.Tables {
-			if r := verified(t); r != "" {
+			if r := verified(t, f.Resumed); r != "" {
 				out = append(out, why+" needs "+t.Map.Old+" backfilled and verified with no difference: "+r)
 			}
 		}
@@ -168,8 +181,9 @@ func Refusals(f Facts, to mapping.Phases) []string {
 }
 
 // verified says what is missing for t to count as backfilled and verified,
-// "" when nothing is.
-func verified(t TableFacts) string {
+// "" when nothing is; resumed is when the fleet's writes last went from off
+// to mirrored.
+func verified(t TableFacts, resumed time.Time) string {
 	cp, r := t.Checkpoint, t.Verify
 	switch {
 	case cp.Updated.IsZero():
@@ -184,6 +198,9 @@ func verified(t TableFacts) string {
 		return "its last verify was made with another mapping: run dualwrite verify"
 	case r.Backfill != BackfillStamp(cp):
 		return "its last verify ran before its backfill's last batch: run dualwrite verify"
+	case r.Started.Before(resumed):
+		return fmt.Sprintf("its last verify began before the fleet's writes went from off to mirrored again (%s), and writes made while they were off are not in %s: run dualwrite backfill --reset --table %s, then dualwrite verify",
+			resumed.Format(time.RFC3339), t.Map.New, t.Map.Old)
 	case r.Differences > 0:
 		return fmt.Sprintf("its last verify (%s) found %d %s: backfill again and verify", r.Finished.Format(time.RFC3339), r.Differences, plural(r.Differences, "difference", "differences"))
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dualwrite/dualwrite/backfill"
 	"github.com/dualwrite/dualwrite/mapping"
 )
 
@@ -195,6 +196,23 @@ func TestSetChecks(t *testing.T) {
 				t.Errorf("transition %d: %+v, want to %v", i, tr, want[i])
 			}
 		}
+
+		// A row written while writes were off is in no new table: the
+		// verify from before they went back to mirrored no longer counts.
+		e.exec(t, "INSERT INTO users (id, full_name) VALUES (900, 'Written While Off')")
+		must(dualOld)
+		const resumed = "its last verify began before the fleet's writes went from off to mirrored again"
+		refused(t, set(dualComp), users+resumed, members+resumed)
+		if rep := e.verify(t); rep.OK {
+			t.Fatal("verify found no difference after a write made while writes were off")
+		}
+		refused(t, set(dualComp), users+"its last verify")
+		if err := backfill.Reset(ctx, e.db, e.d, e.d.Compile(e.m.Table("users")), ""); err != nil {
+			t.Fatal(err)
+		}
+		e.backfill(t, "users", 100, false)
+		e.verify(t)
+		must(dualComp)
 	})
 }
 

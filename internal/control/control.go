@@ -147,7 +147,8 @@ func (s *Store) Ensure(ctx context.Context, q Querier) error {
 			{"decided_by", text + " NOT NULL"}, {"phases_version", num + " NOT NULL"}, {"phases_read_at", num + " NOT NULL"},
 			{"refresh_ms", num + " NOT NULL"}, {"started_at", num + " NOT NULL"}, {"last_seen", num + " NOT NULL"}}, "id"},
 		{VerifyTable, [][2]string{{"old_table", key + " NOT NULL"}, {"mapping_digest", text + " NOT NULL"}, {"backfill", text + " NOT NULL"},
-			{"compared", num + " NOT NULL"}, {"differences", num + " NOT NULL"}, {"finished_at", num + " NOT NULL"}, {"verified_by", text + " NOT NULL"}}, "old_table"},
+			{"compared", num + " NOT NULL"}, {"differences", num + " NOT NULL"}, {"started_at", num + " NOT NULL"}, {"finished_at", num + " NOT NULL"},
+			{"verified_by", text + " NOT NULL"}}, "old_table"},
 	}
 	for _, t := range tables {
 		var cols []string

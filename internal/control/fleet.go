@@ -14,7 +14,9 @@ type Process struct {
 	PID     int64
 	Version string // the program's version, as its build info gives it
 	Digest  string // the digest of its mapping
-	// Write and Read are the phases it runs now, DecidedBy what decided
+	// Write and Read are the phases it runs now (Read followed by
+	// "+<phase>:<percent>%" while a read share sends that share of its
+	// queries to another phase), DecidedBy what decided
 	// each, as "write: X; read: Y", X and Y one of "override",
 	// "environment", "control table", "mapping file" (the fleet has no
 	// shared phases yet) or, for a process whose mapping is not the one

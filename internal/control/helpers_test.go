@@ -161,6 +161,10 @@ func (e *engine) verify(t *testing.T) verifyResult {
 	for _, mt := range e.m.Tables {
 		stamps[mt.Old] = BackfillStamp(e.checkpoint(t, mt.Old))
 	}
+	now, err := e.s.Now(ctx, e.db)
+	if err != nil {
+		t.Fatal(err)
+	}
 	records, err := RunVerify(ctx, e.db, e.d, e.m)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +172,7 @@ func (e *engine) verify(t *testing.T) verifyResult {
 	res := verifyResult{OK: true}
 	for _, r := range records {
 		mt := e.m.Table(r.Table)
-		r.Digest, r.Backfill, r.By = mt.Digest(), stamps[mt.Old], "verifier"
+		r.Digest, r.Backfill, r.Started, r.By = mt.Digest(), stamps[mt.Old], millis(now), "verifier"
 		if err := e.s.RecordVerify(ctx, e.db, r); err != nil {
 			t.Fatal(err)
 		}

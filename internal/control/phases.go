@@ -129,6 +129,24 @@ func (s *Store) lastVersion(ctx context.Context, q Querier, fleet string) (int64
 	return v, err
 }
 
+// resumed returns when fleet's writes last went from off to mirrored, by
+// its transitions; the zero time if never.
+func (s *Store) resumed(ctx context.Context, q Querier, fleet string) (time.Time, error) {
+	var at sql.NullInt64
+	err := q.QueryRowContext(ctx, "SELECT MAX("+s.q("changed_at")+") FROM "+s.q(TransitionsTable)+" WHERE "+s.q("fleet")+" = "+s.d.Placeholder(1)+
+		" AND "+s.q("from_write")+" = "+s.d.Placeholder(2)+" AND "+s.q("to_write")+" <> "+s.d.Placeholder(3), fleet, mapping.WriteOff, mapping.WriteOff).Scan(&at)
+	if err != nil {
+		if err = s.missing(ctx, q, TransitionsTable, err); errors.Is(err, ErrNoTable) {
+			return time.Time{}, nil
+		}
+		return time.Time{}, err
+	}
+	if !at.Valid {
+		return time.Time{}, nil
+	}
+	return millis(at.Int64), nil
+}
+
 // Transitions returns fleet's last n transitions (all when n <= 0), the
 // newest first.
 func (s *Store) Transitions(ctx context.Context, q Querier, fleet string, n int) ([]Transition, error) {
