@@ -17,6 +17,7 @@ import (
 
 	"github.com/dualwrite/dualwrite/internal/control"
 	"github.com/dualwrite/dualwrite/internal/corpus"
+	"github.com/dualwrite/dualwrite/internal/dbtest"
 )
 
 // fleetRefresh is how often the fleet's processes read the shared phases
@@ -55,8 +56,7 @@ type child struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	lines  chan string
-	stderr *strings.Builder
-	mu     *sync.Mutex
+	stderr *dbtest.SyncBuffer
 	last   string // the last phases line read
 }
 
@@ -72,7 +72,7 @@ func startChildWith(t *testing.T, b *backend, dsn, mappingFile string, env ...st
 	t.Helper()
 	cmd := exec.Command(buildChild(t), "-driver", b.driver, "-dsn", dsn, "-mapping", mappingFile, "-refresh", fleetRefresh.String())
 	cmd.Env = append(cmd.Environ(), env...)
-	c := &child{cmd: cmd, lines: make(chan string, 100), stderr: &strings.Builder{}, mu: &sync.Mutex{}}
+	c := &child{cmd: cmd, lines: make(chan string, 100), stderr: &dbtest.SyncBuffer{}}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func startChildWith(t *testing.T, b *backend, dsn, mappingFile string, env ...st
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = lockedWriter{c.mu, c.stderr}
+	cmd.Stderr = c.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -109,23 +109,8 @@ func startChildWith(t *testing.T, b *backend, dsn, mappingFile string, env ...st
 	return c
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 // errors returns what the child wrote to its standard error.
-func (c *child) errors() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stderr.String()
-}
+func (c *child) errors() string { return c.stderr.String() }
 
 func (c *child) pid() int { return c.cmd.Process.Pid }
 

@@ -3,7 +3,6 @@ package control
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -52,12 +51,8 @@ func (s *Store) RecordVerify(ctx context.Context, q Querier, r VerifyRecord) err
 
 // Verifies returns the last verify of each table that has one.
 func (s *Store) Verifies(ctx context.Context, q Querier) (map[string]VerifyRecord, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+s.list(verifyCols...)+", "+s.q("finished_at")+" FROM "+s.q(VerifyTable))
-	if err != nil {
-		err = s.missing(ctx, q, VerifyTable, err)
-		if errors.Is(err, ErrNoTable) {
-			return nil, nil
-		}
+	rows, err := s.query(ctx, q, VerifyTable, "SELECT "+s.list(verifyCols...)+", "+s.q("finished_at")+" FROM "+s.q(VerifyTable))
+	if err != nil || rows == nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()

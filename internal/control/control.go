@@ -196,6 +196,18 @@ func (s *Store) missing(ctx context.Context, q Querier, table string, err error)
 	return fmt.Errorf("%s: %w", table, err)
 }
 
+// query runs query, a read of table; rows is nil, with no error, when the
+// table does not exist.
+func (s *Store) query(ctx context.Context, q Querier, table, query string, args ...any) (*sql.Rows, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		if err = s.missing(ctx, q, table, err); errors.Is(err, ErrNoTable) {
+			err = nil
+		}
+	}
+	return rows, err
+}
+
 // Now returns the database's clock, in milliseconds since 1970.
 func (s *Store) Now(ctx context.Context, q Querier) (int64, error) {
 	var now int64

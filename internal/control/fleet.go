@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -96,13 +95,9 @@ func (s *Store) Leave(ctx context.Context, q Querier, id string) error {
 // with their age and staleness by the database's clock; none when the
 // table does not exist.
 func (s *Store) Fleet(ctx context.Context, q Querier, fleet string) ([]Process, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+s.list(append([]string{"id"}, processCols...)...)+", "+s.list("started_at", "last_seen")+", "+s.sp.now+
+	rows, err := s.query(ctx, q, ProcessesTable, "SELECT "+s.list(append([]string{"id"}, processCols...)...)+", "+s.list("started_at", "last_seen")+", "+s.sp.now+
 		" FROM "+s.q(ProcessesTable)+" WHERE "+s.q("fleet")+" = "+s.d.Placeholder(1)+" ORDER BY "+s.list("host", "pid", "id"), fleet)
-	if err != nil {
-		err = s.missing(ctx, q, ProcessesTable, err)
-		if errors.Is(err, ErrNoTable) {
-			return nil, nil
-		}
+	if err != nil || rows == nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()

@@ -155,12 +155,8 @@ func (s *Store) Transitions(ctx context.Context, q Querier, fleet string, n int)
 	if n > 0 {
 		query += fmt.Sprintf(" LIMIT %d", n)
 	}
-	rows, err := q.QueryContext(ctx, query, fleet)
-	if err != nil {
-		err = s.missing(ctx, q, TransitionsTable, err)
-		if errors.Is(err, ErrNoTable) {
-			return nil, nil
-		}
+	rows, err := s.query(ctx, q, TransitionsTable, query, fleet)
+	if err != nil || rows == nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()
