@@ -302,6 +302,8 @@ func testFleet(t *testing.T, b *backend, dsn string) {
 	// Writes cannot stop mirroring while processes read the new tables.
 	invoke(t, nil, b.flags("phase", "set", "--write", "off")...).expect(t, 1, "write phase off needs every live process to read old", "reads compare")
 	setPhases(t, b, all[:2], "dual", "old")
+	// The change is acknowledged once every record says so.
+	waitStatus(t, b, 30*time.Second, processLine(off.pid(), "dual", "old"), processLine(c1.pid(), "dual", "old"))
 	setPhases(t, b, []*child{c1}, "off", "old")
 	off.still(t, "phases write=dual read=old", 5*fleetRefresh) // its override
 	r := invoke(t, nil, b.flags("phase", "history", "-n", "3")...)
