@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"database/sql"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,8 @@ import (
 	"github.com/dualwrite/dualwrite/internal/control"
 	"github.com/dualwrite/dualwrite/internal/corpus"
 	"github.com/dualwrite/dualwrite/internal/dbtest"
+	"github.com/dualwrite/dualwrite/internal/pgtest"
+	"github.com/dualwrite/dualwrite/rewrite"
 )
 
 // fleetRefresh is how often the fleet's processes read the shared phases
@@ -418,4 +421,35 @@ func testControlDropped(t *testing.T, b *backend, dsn string, regrant func()) []
 		waitFor(t, c, "the control table answers again")
 	}
 	return children
+}
+
+// TestFleetServerRestartPostgres: the server stops under the processes
+// (a server of the test's own) and starts again: they keep their phases
+// while it is down, and take the next change once it is back.
+func TestFleetServerRestartPostgres(t *testing.T) {
+	cl := pgtest.NewCluster(t)
+	db, err := sql.Open("pgx", cl.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	b := &backend{driver: "pgx", dsn: cl.DSN, db: db, d: rewrite.Postgres,
+		mapping: writeFile(t, t.TempDir(), "mapping.yaml", corpus.PostgresMapping)}
+	b.exec(t, corpus.PostgresSchema...)
+	invoke(t, nil, b.flags("phase", "set", "--write", "dual")...).expect(t, 0)
+	children := []*child{startChild(t, b, cl.DSN), startChild(t, b, cl.DSN)}
+	for _, c := range children {
+		c.wait(t, "phases write=dual read=old", propagation)
+	}
+	cl.Stop()
+	for _, c := range children {
+		waitFor(t, c, "the control table cannot be used")
+		c.still(t, "phases write=dual read=old", 10*fleetRefresh)
+	}
+	cl.Start()
+	invoke(t, nil, b.flags("phase", "set", "--write", "off")...).expect(t, 0, "-> write off, read old (version 2")
+	for _, c := range children {
+		c.wait(t, "phases write=off read=old", propagation)
+		waitFor(t, c, "the control table answers again")
+	}
 }
