@@ -185,9 +185,10 @@ func (r *runner) mappingChanged() error {
 
 // batchRetrying runs a batch, again when the database aborted it for a lock
 // timeout, a deadlock or a serialization conflict, and, without a plain
-// INSERT, when its plain INSERT met a new row (see statements.lockedBatch).
+// INSERT, when its plain INSERT met a new row (see statements.lockedBatch
+// and runner.txBatch).
 func (r *runner) batchRetrying(ctx context.Context) (batchResult, error) {
-	plain := r.s.oneStatement()
+	plain := r.s.rowLocks()
 	for i := 1; ; i++ {
 		res, err := r.batch(ctx, plain)
 		if err == nil || i == attempts {
@@ -207,14 +208,18 @@ func (r *runner) batchRetrying(ctx context.Context) (batchResult, error) {
 // retryReason returns why a batch that failed with err may succeed when
 // tried again, as the metrics label it, or "" if it may not: a lock
 // timeout, a deadlock or a serialization failure (SQLSTATE 55P03, 40P01,
-// 40001; MySQL's errors 1205 and 1213), or a unique violation (23505) of
-// a plain INSERT.
+// 40001; MySQL's errors 1205 and 1213), or a unique violation (23505;
+// MySQL's duplicate key, 1062) of a plain INSERT.
 func retryReason(err error, plain bool) string {
 	switch mysqlrun.ErrorNumber(err) {
 	case mysqlrun.LockWaitTimeout:
 		return metrics.RetryLockTimeout
 	case mysqlrun.Deadlock:
 		return metrics.RetryDeadlock
+	case mysqlrun.Duplicate:
+		if plain {
+			return metrics.RetryUniqueViolation
+		}
 	}
 	switch txn.SQLState(err) {
 	case "55P03":

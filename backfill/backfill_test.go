@@ -1304,43 +1304,48 @@ func TestBackfillGivesWay(t *testing.T) {
 	db.checkTable(db.tables[0])
 }
 
-// TestBackfillPlainInsertMeetsDualWrite: on PostgreSQL a batch copies by
-// plain INSERT when the new table has no row in its range. An application
-// transaction that updates an old row and so inserts its first new row,
-// and commits while the batch waits for the old row's lock, makes that
-// INSERT fail with a unique violation: the batch is tried again with the
-// upsert, and the row ends as the application left it.
+// TestBackfillPlainInsertMeetsDualWrite: on PostgreSQL and MySQL a batch
+// copies by plain INSERT when the new table has no row in its range at its
+// snapshot. An application transaction that updates an old row and so
+// inserts its first new row, and commits while the batch waits for the old
+// row's lock, makes that INSERT fail with a unique violation (MySQL: a
+// duplicate key): the batch is tried again with the upsert, and the row
+// ends as the application left it.
 func TestBackfillPlainInsertMeetsDualWrite(t *testing.T) {
-	db := openCorpus(t, rewrite.Postgres.Name)
-	db.seed(10, 0, 0)
-	app, pid := db.appTx(db.wrapped, "UPDATE users SET full_name = 'Ada King', visits = 7 WHERE id = 9")
-	reg := prometheus.NewRegistry()
-	mb, err := metrics.NewBackfill(reg)
-	if err != nil {
-		t.Fatal(err)
+	for _, dialect := range []string{rewrite.Postgres.Name, rewrite.MySQL.Name} {
+		t.Run(dialect, func(t *testing.T) {
+			db := openCorpus(t, dialect)
+			db.seed(10, 0, 0)
+			app, pid := db.appTx(db.wrapped, "UPDATE users SET full_name = 'Ada King', visits = 7 WHERE id = 9")
+			reg := prometheus.NewRegistry()
+			mb, err := metrics.NewBackfill(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wait := db.runAside(Options{LockTimeout: time.Minute, Metrics: mb})
+			db.waitBlockedBy(pid)
+			if err := app.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if p, err := wait(); err != nil || p.Rows != 10 || p.Deleted != 0 || !p.Done {
+				t.Fatalf("backfill: %+v, %v", p, err)
+			}
+			retries := func(reason string) float64 {
+				v, _ := series(t, reg, "dualwrite_backfill_retries_total", map[string]string{"table": "users", "reason": reason})
+				return v
+			}
+			if got := retries(metrics.RetryUniqueViolation); got != 1 {
+				t.Fatalf("%v retries for a unique violation, want 1", got)
+			}
+			if got := retries(metrics.RetryLockTimeout); got != 0 {
+				t.Fatalf("%v retries for a lock timeout, want 0", got)
+			}
+			if got := db.rows("SELECT first_name, last_name, visits FROM accounts WHERE account_id = 9"); !reflect.DeepEqual(got, [][]any{{"Ada", "King", int64(7)}}) {
+				t.Fatalf("account 9: %v", got)
+			}
+			db.checkTable(db.tables[0])
+		})
 	}
-	wait := db.runAside(Options{LockTimeout: time.Minute, Metrics: mb})
-	db.waitBlockedBy(pid)
-	if err := app.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := wait(); err != nil || p.Rows != 10 || !p.Done {
-		t.Fatalf("backfill: %+v, %v", p, err)
-	}
-	retries := func(reason string) float64 {
-		v, _ := series(t, reg, "dualwrite_backfill_retries_total", map[string]string{"table": "users", "reason": reason})
-		return v
-	}
-	if got := retries(metrics.RetryUniqueViolation); got != 1 {
-		t.Fatalf("%v retries for a unique violation, want 1", got)
-	}
-	if got := retries(metrics.RetryLockTimeout); got != 0 {
-		t.Fatalf("%v retries for a lock timeout, want 0", got)
-	}
-	if got := db.rows("SELECT first_name, last_name, visits FROM accounts WHERE account_id = 9"); !reflect.DeepEqual(got, [][]any{{"Ada", "King", int64(7)}}) {
-		t.Fatalf("account 9: %v", got)
-	}
-	db.checkTable(db.tables[0])
 }
 
 // TestBackfillSQLiteDatetimeKey: keys of a column declared DATETIME, stored

@@ -38,7 +38,7 @@ func (r *runner) batch(ctx context.Context, plain bool) (batchResult, error) {
 	if r.s.oneStatement() {
 		return r.lockedBatch(ctx, plain)
 	}
-	return r.txBatch(ctx)
+	return r.txBatch(ctx, plain)
 }
 
 // txBatch runs a batch on SQLite or MySQL, in a transaction of its own: it
@@ -51,12 +51,24 @@ func (r *runner) batch(ctx context.Context, plain bool) (batchResult, error) {
 // batch's (see mysqlBegin); the claim locks the checkpoint's row (SELECT
 // ... FOR UPDATE), so that runs take turns, and the batch locks the
 // range's old rows and the gaps between them as it copies them
-// (copyRange): a dual write of one of them committed before, and the
-// copy reads what it wrote, or waits for the batch and writes over the
-// copy; no old row is inserted in the range meanwhile. The statements
-// that follow read the rows as committed, with locks (a DELETE's subquery
-// does at REPEATABLE READ), not as a snapshot.
-func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
+// (copyRange, copyPlain): a dual write of one of them committed before,
+// and the copy reads what it wrote, or waits for the batch and writes
+// over the copy; no old row is inserted in the range meanwhile.
+//
+// With plain, on MySQL, a range without new rows at the batch's snapshot
+// (anyNew, read after the end and before the copy takes any lock) is
+// copied by plain INSERT (copyPlain), whose rows affected are the rows
+// copied, and has no orphans to delete: a dual write commits a key's new
+// row with its old row, never one without the other, so a new row without
+// an old row is one the new table had of its own, which the snapshot
+// sees. A new row that a dual write commits in the range after the
+// snapshot has its old row, which the copy reads: the INSERT fails on it
+// with a duplicate key error, and the batch is tried again without plain
+// (batchRetrying), as on PostgreSQL. Otherwise the copy is the upsert, and
+// the statements that follow (the count of the rows copied, the DELETE of
+// the orphans) read the rows as committed, with locks (a DELETE's
+// subquery does at REPEATABLE READ), not as the snapshot.
+func (r *runner) txBatch(ctx context.Context, plain bool) (res batchResult, err error) {
 	var tx *sql.Tx
 	if r.s.lockedTx() {
 		var done func()
@@ -89,16 +101,21 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 	}
 	lower, upper := start != nil, end != nil
 	bounds := append(append([]any(nil), start...), end...)
+	// found: the range may have new rows, which the copy upserts, and
+	// orphans, which the batch deletes. A range without new rows before
+	// the copy has no orphans after it: on SQLite the batch holds the
+	// write lock, and on MySQL anyNew locks the range's gap in the new
+	// table, so none comes meanwhile.
 	found := true
-	if !r.s.lockedTx() {
-		// The batch holds the write lock: a range without new rows before
-		// the copy has no orphans after it, and needs no DELETE.
-		q := r.s.anyNew(lower, upper)
-		if err := tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&found); err != nil {
+	if !r.s.lockedTx() || plain {
+		if found, err = r.anyNew(ctx, tx, lower, upper, bounds); err != nil {
 			return res, err
 		}
 	}
 	q := r.s.copyRange(r.t, lower, upper)
+	if !found && r.s.lockedTx() {
+		q = r.s.copyPlain(r.t, lower, upper)
+	}
 	n, err := rowsAffected(tx.ExecContext(ctx, q, r.s.args(q, bounds...)...))
 	if err != nil {
 		if n := mysqlrun.ErrorNumber(err); r.s.lockedTx() && (n == mysqlrun.SubqueryRows || n == mysqlrun.BadNull) {
@@ -107,7 +124,7 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 		}
 		return res, err
 	}
-	if r.s.lockedTx() {
+	if found && r.s.lockedTx() {
 		q := r.s.countRange(lower, upper)
 		if err := tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&n); err != nil {
 			return res, err
@@ -294,6 +311,14 @@ func (r *runner) end(ctx context.Context, q querier, start []any) (key []any, er
 		}
 	}
 	return key, nil
+}
+
+// anyNew reports whether the new table has a row in a batch's key range
+// (statements.anyNew).
+func (r *runner) anyNew(ctx context.Context, tx *sql.Tx, lower, upper bool, bounds []any) (found bool, err error) {
+	q := r.s.anyNew(lower, upper)
+	err = tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&found)
+	return found, err
 }
 
 // rowsAffected returns the rows a statement that ran with err affected.
