@@ -88,6 +88,7 @@ type runner struct {
 	t     *rewrite.Table
 	s     *statements
 	cp    *checkpoints
+	prep  *prepared // txBatch's statements
 	opts  Options
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
@@ -95,11 +96,12 @@ type runner struct {
 
 func newRunner(db *sql.DB, d *rewrite.Dialect, t *rewrite.Table, opts Options) *runner {
 	return &runner{db: db, t: t, s: newStatements(d, t), cp: newCheckpoints(d, t, opts.CheckpointTable),
-		opts: opts, now: time.Now, sleep: sleep}
+		prep: newPrepared(db), opts: opts, now: time.Now, sleep: sleep}
 }
 
 func (r *runner) run(ctx context.Context) (Progress, error) {
 	p := Progress{Table: r.t.Map.Old}
+	defer r.prep.close()
 	if r.s.lockedTx() {
 		if err := r.checkSession(ctx); err != nil {
 			return p, err

@@ -728,6 +728,41 @@ func TestBackfillMySQLLeavesSessionAsFound(t *testing.T) {
 	}
 }
 
+// TestBackfillMySQLPreparesOnce: on MySQL a run prepares each statement
+// of its batches once per connection, after the first batch that runs
+// it: batches in the middle of a run, whose statements earlier batches
+// ran, prepare none (github.com/go-sql-driver/mysql would prepare each
+// statement with parameters at each use).
+func TestBackfillMySQLPreparesOnce(t *testing.T) {
+	db := openCorpus(t, rewrite.MySQL.Name)
+	db.seed(30, 0, 0)
+	db.raw.SetMaxOpenConns(1) // the run's connection is the one SHOW reads
+	prepares := func() int64 {
+		var name string
+		var n int64
+		if err := db.raw.QueryRow("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'").Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var counts []int64
+	p, err := Run(context.Background(), db.raw, db.d, db.tables[0], Options{BatchSize: 3, Progress: func(Progress) {
+		counts = append(counts, prepares())
+	}})
+	if err != nil || p.Rows != 30 || !p.Done {
+		t.Fatalf("%+v, %v", p, err)
+	}
+	if len(counts) < 8 {
+		t.Fatalf("%d batches, want at least 8", len(counts))
+	}
+	// Batches 3 to 8 (the 3rd to 8th reports) run the same statements as
+	// batch 2.
+	if n := counts[7] - counts[1]; n != 0 {
+		t.Fatalf("batches 3 to 8 prepared %d statements, want 0 (prepares after each batch: %v)", n, counts)
+	}
+	db.checkTable(db.tables[0])
+}
+
 // TestBackfillMySQLGivesWay: on MySQL a batch waits for an application
 // transaction that writes an old row of its range at most LockTimeout
 // (error 1205), is tried again, and the backfill completes once the

@@ -38,12 +38,17 @@ func (r *runner) batch(ctx context.Context, plain bool) (batchResult, error) {
 	if r.s.oneStatement() {
 		return r.lockedBatch(ctx, plain)
 	}
-	return r.txBatch(ctx, plain)
+	res, err := r.txBatch(ctx, plain)
+	if !res.cp.Done {
+		r.prep.prepare(ctx) // with the batch's connection back in the pool
+	}
+	return res, err
 }
 
 // txBatch runs a batch on SQLite or MySQL, in a transaction of its own: it
 // claims the checkpoint, finds the end of its range, copies it, deletes
-// the orphans, and saves the checkpoint.
+// the orphans, and saves the checkpoint. A statement runs prepared from
+// the run's second batch that runs it on (see prepared).
 //
 // On SQLite the claim is a write, which takes the database's write lock:
 // nothing else writes until the batch commits. On MySQL the transaction
@@ -85,7 +90,8 @@ func (r *runner) txBatch(ctx context.Context, plain bool) (res batchResult, err 
 			_ = tx.Rollback()
 		}
 	}()
-	cp, err := r.cp.claim(ctx, tx)
+	btx := r.prep.in(tx)
+	cp, err := r.cp.claim(ctx, btx)
 	switch {
 	case err != nil:
 		return res, err
@@ -95,7 +101,7 @@ func (r *runner) txBatch(ctx context.Context, plain bool) (res batchResult, err 
 		return batchResult{cp: cp}, tx.Commit()
 	}
 	start := cp.LastKey
-	end, err := r.end(ctx, tx, start)
+	end, err := r.end(ctx, btx, start)
 	if err != nil {
 		return res, err
 	}
@@ -108,7 +114,7 @@ func (r *runner) txBatch(ctx context.Context, plain bool) (res batchResult, err 
 	// table, so none comes meanwhile.
 	found := true
 	if !r.s.lockedTx() || plain {
-		if found, err = r.anyNew(ctx, tx, lower, upper, bounds); err != nil {
+		if found, err = r.anyNew(ctx, btx, lower, upper, bounds); err != nil {
 			return res, err
 		}
 	}
@@ -116,7 +122,7 @@ func (r *runner) txBatch(ctx context.Context, plain bool) (res batchResult, err 
 	if !found && r.s.lockedTx() {
 		q = r.s.copyPlain(r.t, lower, upper)
 	}
-	n, err := rowsAffected(tx.ExecContext(ctx, q, r.s.args(q, bounds...)...))
+	n, err := rowsAffected(btx.ExecContext(ctx, q, r.s.args(q, bounds...)...))
 	if err != nil {
 		if n := mysqlrun.ErrorNumber(err); r.s.lockedTx() && (n == mysqlrun.SubqueryRows || n == mysqlrun.BadNull) {
 			// The upsert's guard (rewrite.MySQLMirrorConflict) or a NULL up value.
@@ -126,14 +132,14 @@ func (r *runner) txBatch(ctx context.Context, plain bool) (res batchResult, err 
 	}
 	if found && r.s.lockedTx() {
 		q := r.s.countRange(lower, upper)
-		if err := tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&n); err != nil {
+		if err := btx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&n); err != nil {
 			return res, err
 		}
 	}
 	var deleted int64
 	if found {
 		q := r.s.deleteOrphans(lower, upper)
-		if deleted, err = rowsAffected(tx.ExecContext(ctx, q, r.s.args(q, bounds...)...)); err != nil {
+		if deleted, err = rowsAffected(btx.ExecContext(ctx, q, r.s.args(q, bounds...)...)); err != nil {
 			return res, err
 		}
 	}
@@ -141,7 +147,7 @@ func (r *runner) txBatch(ctx context.Context, plain bool) (res batchResult, err 
 	cp.Rows += n
 	cp.Deleted += deleted
 	cp.Updated = r.now().UTC()
-	if err := r.cp.save(ctx, tx, cp); err != nil {
+	if err := r.cp.save(ctx, btx, cp); err != nil {
 		return res, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -315,7 +321,7 @@ func (r *runner) end(ctx context.Context, q querier, start []any) (key []any, er
 
 // anyNew reports whether the new table has a row in a batch's key range
 // (statements.anyNew).
-func (r *runner) anyNew(ctx context.Context, tx *sql.Tx, lower, upper bool, bounds []any) (found bool, err error) {
+func (r *runner) anyNew(ctx context.Context, tx querier, lower, upper bool, bounds []any) (found bool, err error) {
 	q := r.s.anyNew(lower, upper)
 	err = tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&found)
 	return found, err

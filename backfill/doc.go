@@ -74,7 +74,10 @@
 // copy computes that does not fit its column must fail it), with
 // sql_safe_updates on, or with a sql_select_limit. The copy's upsert
 // refuses to overwrite the row of another unique key of the new table
-// (rewrite.MySQLMirrorConflict).
+// (rewrite.MySQLMirrorConflict). On SQLite and MySQL a run prepares each
+// statement of its batches on db once, between the first batch that runs
+// it and the next, and closes them when it returns; a statement that does
+// not prepare runs unprepared.
 //
 // A batch's key range runs from after the last batch's end to its last key,
 // or has no end when it found fewer than BatchSize rows: that batch is the
