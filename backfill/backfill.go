@@ -58,7 +58,7 @@ func Run(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *rewrite.Table, 
 	if err := checkArgs(db, d, t); err != nil {
 		return Progress{}, err
 	}
-	opts, err := opts.withDefaults()
+	opts, err := opts.withDefaults(d)
 	if err != nil {
 		return Progress{Table: t.Map.Old}, err
 	}

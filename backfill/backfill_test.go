@@ -524,6 +524,30 @@ func TestBackfillBesideDualWrites(t *testing.T) {
 	})
 }
 
+// TestBackfillDefaultBatchSize: with Options.BatchSize 0 a run's batches
+// are of DefaultBatchSize rows, and of DefaultMySQLBatchSize on MySQL.
+func TestBackfillDefaultBatchSize(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		db := openCorpus(t, dialect)
+		digit := "(SELECT 0 AS i UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4" +
+			" UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)"
+		db.exec("INSERT INTO users (id, full_name, visits) SELECT 1 + a.i + 10 * b.i + 100 * c.i + 1000 * d.i, 'X Y', 0 FROM " +
+			digit + " AS a, " + digit + " AS b, " + digit + " AS c, " + digit + " AS d WHERE a.i + 10 * b.i + 100 * c.i + 1000 * d.i < 2500")
+		want := int64(DefaultBatchSize)
+		if dialect == rewrite.MySQL.Name {
+			want = DefaultMySQLBatchSize
+		}
+		var sizes []int64
+		p, err := Run(context.Background(), db.raw, db.d, db.tables[0], Options{Progress: func(p Progress) {
+			sizes = append(sizes, p.RunRows)
+		}})
+		if err != nil || p.RunRows != 2500 || sizes[0] != want {
+			t.Fatalf("%+v, %v; rows after each batch %v, want %d after the first", p, err, sizes, want)
+		}
+		db.checkTable(db.tables[0])
+	})
+}
+
 // TestBackfillResumes: a run cancelled after some batches leaves a
 // checkpoint at the last committed one; the next run copies only the rest
 // (rows the first run copied and that were then corrupted stay corrupted);
@@ -1185,7 +1209,7 @@ func TestBackfillThrottle(t *testing.T) {
 		}
 		var reports []Progress
 		tc.opts.Progress = func(p Progress) { reports = append(reports, p) }
-		opts, err := tc.opts.withDefaults()
+		opts, err := tc.opts.withDefaults(db.d)
 		if err != nil {
 			t.Fatal(err)
 		}
