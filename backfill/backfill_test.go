@@ -529,10 +529,11 @@ func TestBackfillBesideDualWrites(t *testing.T) {
 func TestBackfillDefaultBatchSize(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		db := openCorpus(t, dialect)
+		const rows = DefaultMySQLBatchSize + 500 // more than either default
 		digit := "(SELECT 0 AS i UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4" +
 			" UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)"
-		db.exec("INSERT INTO users (id, full_name, visits) SELECT 1 + a.i + 10 * b.i + 100 * c.i + 1000 * d.i, 'X Y', 0 FROM " +
-			digit + " AS a, " + digit + " AS b, " + digit + " AS c, " + digit + " AS d WHERE a.i + 10 * b.i + 100 * c.i + 1000 * d.i < 2500")
+		db.exec("INSERT INTO users (id, full_name, visits) SELECT 1 + a.i + 10 * b.i + 100 * c.i + 1000 * d.i, 'X Y', 0 FROM "+
+			digit+" AS a, "+digit+" AS b, "+digit+" AS c, "+digit+" AS d WHERE a.i + 10 * b.i + 100 * c.i + 1000 * d.i < ?", rows)
 		want := int64(DefaultBatchSize)
 		if dialect == rewrite.MySQL.Name {
 			want = DefaultMySQLBatchSize
@@ -541,7 +542,7 @@ func TestBackfillDefaultBatchSize(t *testing.T) {
 		p, err := Run(context.Background(), db.raw, db.d, db.tables[0], Options{Progress: func(p Progress) {
 			sizes = append(sizes, p.RunRows)
 		}})
-		if err != nil || p.RunRows != 2500 || sizes[0] != want {
+		if err != nil || p.RunRows != rows || sizes[0] != want {
 			t.Fatalf("%+v, %v; rows after each batch %v, want %d after the first", p, err, sizes, want)
 		}
 		db.checkTable(db.tables[0])
