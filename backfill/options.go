@@ -14,12 +14,12 @@ const (
 	DefaultBatchSize = 1000
 	// DefaultMySQLBatchSize is DefaultBatchSize on MySQL and MariaDB,
 	// where a batch is a transaction of several statements, a round trip
-	// each, whose COMMIT waits for the flush of the redo log: about 2.4 ms
+	// each, whose COMMIT waits for the flush of the redo log: about 2.5 ms
 	// a batch besides its rows, where a PostgreSQL batch, one statement
-	// that commits asynchronously, spends about 0.6 ms. Three times the
+	// that commits asynchronously, spends about 0.7 ms. Three times the
 	// rows give each row about the share it has on PostgreSQL, for a batch
-	// that holds its rows' locks longer (about 13 ms on the benchmark's
-	// machine, a PostgreSQL batch 3 ms).
+	// that holds its rows' locks longer (13-20 ms on the benchmark's
+	// machine, a PostgreSQL batch of 1000 rows 3 ms).
 	DefaultMySQLBatchSize  = 3000
 	DefaultLockTimeout     = 2 * time.Second
 	DefaultCheckpointTable = "dualwrite_backfill"
