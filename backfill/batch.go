@@ -110,8 +110,8 @@ func (r *runner) txBatch(ctx context.Context, plain bool) (res batchResult, err 
 	// found: the range may have new rows, which the copy upserts, and
 	// orphans, which the batch deletes. A range without new rows before
 	// the copy has no orphans after it: on SQLite the batch holds the
-	// write lock, and on MySQL anyNew locks the range's gap in the new
-	// table, so none comes meanwhile.
+	// write lock, and on MySQL no dual write commits an orphan meanwhile
+	// (see above).
 	found := true
 	if !r.s.lockedTx() || plain {
 		if found, err = r.anyNew(ctx, btx, lower, upper, bounds); err != nil {
