@@ -788,6 +788,51 @@ func TestBackfillMySQLPreparesOnce(t *testing.T) {
 	db.checkTable(db.tables[0])
 }
 
+// TestBackfillMySQLDeletesOnlyWithOrphans: on MySQL a batch whose range
+// has new rows, all with their old rows (as dual writes leave them),
+// upserts and runs no DELETE; one whose range has a new row without an
+// old row deletes it.
+func TestBackfillMySQLDeletesOnlyWithOrphans(t *testing.T) {
+	db := openCorpus(t, rewrite.MySQL.Name)
+	db.seed(30, 0, 0)         // users 1, 3, ..., 59
+	db.raw.SetMaxOpenConns(1) // the run's connection is the one SHOW reads
+	deletes := func() int64 {
+		var name string
+		var n int64
+		if err := db.raw.QueryRow("SHOW SESSION STATUS LIKE 'Com_delete'").Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	ctx := context.Background()
+	// run runs the backfill again from the start, and returns its progress
+	// and the DELETEs its batches ran.
+	run := func() (Progress, int64) {
+		t.Helper()
+		if err := Reset(ctx, db.raw, db.d, db.tables[0], ""); err != nil {
+			t.Fatal(err)
+		}
+		before := deletes()
+		p, err := Run(ctx, db.raw, db.d, db.tables[0], Options{BatchSize: 7})
+		if err != nil || p.Rows != 30 || !p.Done {
+			t.Fatalf("%+v, %v", p, err)
+		}
+		n := deletes() - before
+		db.checkTable(db.tables[0])
+		return p, n
+	}
+	run()
+	db.exec("DELETE FROM accounts WHERE account_id % 3 <> 0")        // new rows left in every batch's range
+	db.exec("UPDATE accounts SET visits = -1 WHERE account_id = 27") // a stale one among them
+	if p, n := run(); p.Deleted != 0 || n != 0 {
+		t.Fatalf("%+v, %d DELETEs; want no row deleted, no DELETE for ranges without orphans", p, n)
+	}
+	db.exec("INSERT INTO accounts (account_id, first_name, visits) VALUES (28, 'Orphan', 0)")
+	if p, n := run(); p.Deleted != 1 || n != 1 {
+		t.Fatalf("%+v, %d DELETEs; want the orphan deleted by its batch's one DELETE", p, n)
+	}
+}
+
 // TestBackfillMySQLGivesWay: on MySQL a batch waits for an application
 // transaction that writes an old row of its range at most LockTimeout
 // (error 1205), is tried again, and the backfill completes once the

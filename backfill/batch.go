@@ -60,19 +60,22 @@ func (r *runner) batch(ctx context.Context, plain bool) (batchResult, error) {
 // and the copy reads what it wrote, or waits for the batch and writes
 // over the copy; no old row is inserted in the range meanwhile.
 //
-// With plain, on MySQL, a range without new rows at the batch's snapshot
-// (anyNew, read after the end and before the copy takes any lock) is
-// copied by plain INSERT (copyPlain), whose rows affected are the rows
-// copied, and has no orphans to delete: a dual write commits a key's new
-// row with its old row, never one without the other, so a new row without
-// an old row is one the new table had of its own, which the snapshot
-// sees. A new row that a dual write commits in the range after the
-// snapshot has its old row, which the copy reads: the INSERT fails on it
-// with a duplicate key error, and the batch is tried again without plain
-// (batchRetrying), as on PostgreSQL. Otherwise the copy is the upsert, and
-// the statements that follow (the count of the rows copied, the DELETE of
-// the orphans) read the rows as committed, with locks (a DELETE's
-// subquery does at REPEATABLE READ), not as the snapshot.
+// With plain, on MySQL, the batch reads at its snapshot whether the range
+// has new rows and orphans among them (newRows, read after the end and
+// before the copy takes any lock). A range without orphans at the
+// snapshot has none to delete: a dual write commits a key's new row with
+// its old row, never one without the other, so a new row without an old
+// row is one the new table had of its own, which the snapshot sees (as
+// PostgreSQL's batch finds its orphans at its statement's snapshot). A
+// range without new rows is copied by plain INSERT (copyPlain), whose
+// rows affected are the rows copied: a new row that a dual write commits
+// in the range after the snapshot has its old row, which the copy reads,
+// and the INSERT fails on it with a duplicate key error; the batch is
+// then tried again without plain (batchRetrying), as on PostgreSQL.
+// Otherwise the copy is the upsert, and the statements that follow (the
+// count of the rows copied, the DELETE of the orphans) read the rows as
+// committed, with locks (a DELETE's subquery does at REPEATABLE READ),
+// not as the snapshot.
 func (r *runner) txBatch(ctx context.Context, plain bool) (res batchResult, err error) {
 	var tx *sql.Tx
 	if r.s.lockedTx() {
@@ -107,14 +110,14 @@ func (r *runner) txBatch(ctx context.Context, plain bool) (res batchResult, err 
 	}
 	lower, upper := start != nil, end != nil
 	bounds := append(append([]any(nil), start...), end...)
-	// found: the range may have new rows, which the copy upserts, and
-	// orphans, which the batch deletes. A range without new rows before
-	// the copy has no orphans after it: on SQLite the batch holds the
-	// write lock, and on MySQL no dual write commits an orphan meanwhile
-	// (see above).
-	found := true
+	// found: the range may have new rows, which the copy upserts;
+	// orphans: it may have new rows without an old row, which the batch
+	// deletes. A range without them before the copy has none after it: on
+	// SQLite the batch holds the write lock, and on MySQL no dual write
+	// commits an orphan meanwhile (see above).
+	found, orphans := true, true
 	if !r.s.lockedTx() || plain {
-		if found, err = r.anyNew(ctx, btx, lower, upper, bounds); err != nil {
+		if found, orphans, err = r.newRows(ctx, btx, lower, upper, bounds); err != nil {
 			return res, err
 		}
 	}
@@ -137,7 +140,7 @@ func (r *runner) txBatch(ctx context.Context, plain bool) (res batchResult, err 
 		}
 	}
 	var deleted int64
-	if found {
+	if orphans {
 		q := r.s.deleteOrphans(lower, upper)
 		if deleted, err = rowsAffected(btx.ExecContext(ctx, q, r.s.args(q, bounds...)...)); err != nil {
 			return res, err
@@ -319,12 +322,12 @@ func (r *runner) end(ctx context.Context, q querier, start []any) (key []any, er
 	return key, nil
 }
 
-// anyNew reports whether the new table has a row in a batch's key range
-// (statements.anyNew).
-func (r *runner) anyNew(ctx context.Context, tx querier, lower, upper bool, bounds []any) (found bool, err error) {
-	q := r.s.anyNew(lower, upper)
-	err = tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&found)
-	return found, err
+// newRows reports whether the new table has a row in a batch's key range,
+// and an orphan (statements.newRows).
+func (r *runner) newRows(ctx context.Context, tx querier, lower, upper bool, bounds []any) (found, orphans bool, err error) {
+	q := r.s.newRows(lower, upper)
+	err = tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&found, &orphans)
+	return found, orphans, err
 }
 
 // rowsAffected returns the rows a statement that ran with err affected.

@@ -141,14 +141,21 @@ func (s *statements) copyPlain(t *rewrite.Table, lower, upper bool) string {
 // deleteOrphans returns, for SQLite and MySQL, the statement that deletes the new
 // rows of a key range whose key has no old row.
 func (s *statements) deleteOrphans(lower, upper bool) string {
-	return "DELETE FROM " + s.new + s.where(s.newKey, lower, upper, "NOT EXISTS (SELECT 1 FROM "+s.old+" WHERE "+s.join+")")
+	return "DELETE FROM " + s.new + s.where(s.newKey, lower, upper, s.orphan())
 }
 
-// anyNew returns, for SQLite and MySQL, the query whether the new table
-// has a row in a key range. A range that has none before its batch copies
-// has no new row without an old row after it.
-func (s *statements) anyNew(lower, upper bool) string {
-	return "SELECT EXISTS (SELECT 1 FROM " + s.new + s.where(s.newKey, lower, upper, "") + ")"
+// newRows returns, for SQLite and MySQL, the query whether the new table
+// has a row in a key range, and whether it has one there whose key has no
+// old row (an orphan). A range that has none before its batch copies has
+// none after it.
+func (s *statements) newRows(lower, upper bool) string {
+	return "SELECT EXISTS (SELECT 1 FROM " + s.new + s.where(s.newKey, lower, upper, "") + "), EXISTS (SELECT 1 FROM " + s.new +
+		s.where(s.newKey, lower, upper, s.orphan()) + ")"
+}
+
+// orphan returns the condition that a new row's key has no old row.
+func (s *statements) orphan() string {
+	return "NOT EXISTS (SELECT 1 FROM " + s.old + " WHERE " + s.join + ")"
 }
 
 // lockedBatch returns the one statement of a PostgreSQL batch, which is a
