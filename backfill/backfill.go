@@ -58,7 +58,7 @@ func Run(ctx context.Context, db *sql.DB, d *rewrite.Dialect, t *rewrite.Table, 
 	if err := checkArgs(db, d, t); err != nil {
 		return Progress{}, err
 	}
-	opts, err := opts.withDefaults()
+	opts, err := opts.withDefaults(d)
 	if err != nil {
 		return Progress{Table: t.Map.Old}, err
 	}
@@ -88,6 +88,7 @@ type runner struct {
 	t     *rewrite.Table
 	s     *statements
 	cp    *checkpoints
+	prep  *prepared // txBatch's statements
 	opts  Options
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
@@ -95,11 +96,12 @@ type runner struct {
 
 func newRunner(db *sql.DB, d *rewrite.Dialect, t *rewrite.Table, opts Options) *runner {
 	return &runner{db: db, t: t, s: newStatements(d, t), cp: newCheckpoints(d, t, opts.CheckpointTable),
-		opts: opts, now: time.Now, sleep: sleep}
+		prep: newPrepared(db), opts: opts, now: time.Now, sleep: sleep}
 }
 
 func (r *runner) run(ctx context.Context) (Progress, error) {
 	p := Progress{Table: r.t.Map.Old}
+	defer r.prep.close()
 	if r.s.lockedTx() {
 		if err := r.checkSession(ctx); err != nil {
 			return p, err
@@ -185,9 +187,10 @@ func (r *runner) mappingChanged() error {
 
 // batchRetrying runs a batch, again when the database aborted it for a lock
 // timeout, a deadlock or a serialization conflict, and, without a plain
-// INSERT, when its plain INSERT met a new row (see statements.lockedBatch).
+// INSERT, when its plain INSERT met a new row (see statements.lockedBatch
+// and runner.txBatch).
 func (r *runner) batchRetrying(ctx context.Context) (batchResult, error) {
-	plain := r.s.oneStatement()
+	plain := r.s.rowLocks()
 	for i := 1; ; i++ {
 		res, err := r.batch(ctx, plain)
 		if err == nil || i == attempts {
@@ -207,14 +210,18 @@ func (r *runner) batchRetrying(ctx context.Context) (batchResult, error) {
 // retryReason returns why a batch that failed with err may succeed when
 // tried again, as the metrics label it, or "" if it may not: a lock
 // timeout, a deadlock or a serialization failure (SQLSTATE 55P03, 40P01,
-// 40001; MySQL's errors 1205 and 1213), or a unique violation (23505) of
-// a plain INSERT.
+// 40001; MySQL's errors 1205 and 1213), or a unique violation (23505;
+// MySQL's duplicate key, 1062) of a plain INSERT.
 func retryReason(err error, plain bool) string {
 	switch mysqlrun.ErrorNumber(err) {
 	case mysqlrun.LockWaitTimeout:
 		return metrics.RetryLockTimeout
 	case mysqlrun.Deadlock:
 		return metrics.RetryDeadlock
+	case mysqlrun.Duplicate:
+		if plain {
+			return metrics.RetryUniqueViolation
+		}
 	}
 	switch txn.SQLState(err) {
 	case "55P03":

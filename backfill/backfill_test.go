@@ -537,6 +537,31 @@ func TestBackfillBesideDualWrites(t *testing.T) {
 	})
 }
 
+// TestBackfillDefaultBatchSize: with Options.BatchSize 0 a run's batches
+// are of DefaultBatchSize rows, and of DefaultMySQLBatchSize on MySQL.
+func TestBackfillDefaultBatchSize(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		db := openCorpus(t, dialect)
+		const rows = DefaultMySQLBatchSize + 500 // more than either default
+		digit := "(SELECT 0 AS i UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4" +
+			" UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)"
+		db.exec("INSERT INTO users (id, full_name, visits) SELECT 1 + a.i + 10 * b.i + 100 * c.i + 1000 * d.i, 'X Y', 0 FROM "+
+			digit+" AS a, "+digit+" AS b, "+digit+" AS c, "+digit+" AS d WHERE a.i + 10 * b.i + 100 * c.i + 1000 * d.i < ?", rows)
+		want := int64(DefaultBatchSize)
+		if dialect == rewrite.MySQL.Name {
+			want = DefaultMySQLBatchSize
+		}
+		var sizes []int64
+		p, err := Run(context.Background(), db.raw, db.d, db.tables[0], Options{Progress: func(p Progress) {
+			sizes = append(sizes, p.RunRows)
+		}})
+		if err != nil || p.RunRows != rows || sizes[0] != want {
+			t.Fatalf("%+v, %v; rows after each batch %v, want %d after the first", p, err, sizes, want)
+		}
+		db.checkTable(db.tables[0])
+	})
+}
+
 // TestBackfillResumes: a run cancelled after some batches leaves a
 // checkpoint at the last committed one; the next run copies only the rest
 // (rows the first run copied and that were then corrupted stay corrupted);
@@ -738,6 +763,86 @@ func TestBackfillMySQLLeavesSessionAsFound(t *testing.T) {
 	}
 	if after := show(); !reflect.DeepEqual(after, before) || fmt.Sprint(after[0]) != "7" {
 		t.Fatalf("session after the run %v, before %v", after, before)
+	}
+}
+
+// TestBackfillMySQLPreparesOnce: on MySQL a run prepares each statement
+// of its batches once per connection, after the first batch that runs
+// it: batches in the middle of a run, whose statements earlier batches
+// ran, prepare none (github.com/go-sql-driver/mysql would prepare each
+// statement with parameters at each use).
+func TestBackfillMySQLPreparesOnce(t *testing.T) {
+	db := openCorpus(t, rewrite.MySQL.Name)
+	db.seed(30, 0, 0)
+	db.raw.SetMaxOpenConns(1) // the run's connection is the one SHOW reads
+	prepares := func() int64 {
+		var name string
+		var n int64
+		if err := db.raw.QueryRow("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'").Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var counts []int64
+	p, err := Run(context.Background(), db.raw, db.d, db.tables[0], Options{BatchSize: 3, Progress: func(Progress) {
+		counts = append(counts, prepares())
+	}})
+	if err != nil || p.Rows != 30 || !p.Done {
+		t.Fatalf("%+v, %v", p, err)
+	}
+	if len(counts) < 8 {
+		t.Fatalf("%d batches, want at least 8", len(counts))
+	}
+	// Batches 3 to 8 (the 3rd to 8th reports) run the same statements as
+	// batch 2.
+	if n := counts[7] - counts[1]; n != 0 {
+		t.Fatalf("batches 3 to 8 prepared %d statements, want 0 (prepares after each batch: %v)", n, counts)
+	}
+	db.checkTable(db.tables[0])
+}
+
+// TestBackfillMySQLDeletesOnlyWithOrphans: on MySQL a batch whose range
+// has new rows, all with their old rows (as dual writes leave them),
+// upserts and runs no DELETE; one whose range has a new row without an
+// old row deletes it.
+func TestBackfillMySQLDeletesOnlyWithOrphans(t *testing.T) {
+	db := openCorpus(t, rewrite.MySQL.Name)
+	db.seed(30, 0, 0)         // users 1, 3, ..., 59
+	db.raw.SetMaxOpenConns(1) // the run's connection is the one SHOW reads
+	deletes := func() int64 {
+		var name string
+		var n int64
+		if err := db.raw.QueryRow("SHOW SESSION STATUS LIKE 'Com_delete'").Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	ctx := context.Background()
+	// run runs the backfill again from the start, and returns its progress
+	// and the DELETEs its batches ran.
+	run := func() (Progress, int64) {
+		t.Helper()
+		if err := Reset(ctx, db.raw, db.d, db.tables[0], ""); err != nil {
+			t.Fatal(err)
+		}
+		before := deletes()
+		p, err := Run(ctx, db.raw, db.d, db.tables[0], Options{BatchSize: 7})
+		if err != nil || p.Rows != 30 || !p.Done {
+			t.Fatalf("%+v, %v", p, err)
+		}
+		n := deletes() - before
+		db.checkTable(db.tables[0])
+		return p, n
+	}
+	run()
+	db.exec("DELETE FROM accounts WHERE account_id % 3 <> 0")        // new rows left in every batch's range
+	db.exec("UPDATE accounts SET visits = -1 WHERE account_id = 27") // a stale one among them
+	if p, n := run(); p.Deleted != 0 || n != 0 {
+		t.Fatalf("%+v, %d DELETEs; want no row deleted, no DELETE for ranges without orphans", p, n)
+	}
+	db.exec("INSERT INTO accounts (account_id, first_name, visits) VALUES (28, 'Orphan', 0)")
+	if p, n := run(); p.Deleted != 1 || n != 1 {
+		t.Fatalf("%+v, %d DELETEs; want the orphan deleted by its batch's one DELETE", p, n)
 	}
 }
 
@@ -1163,7 +1268,7 @@ func TestBackfillThrottle(t *testing.T) {
 		}
 		var reports []Progress
 		tc.opts.Progress = func(p Progress) { reports = append(reports, p) }
-		opts, err := tc.opts.withDefaults()
+		opts, err := tc.opts.withDefaults(db.d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1317,43 +1422,48 @@ func TestBackfillGivesWay(t *testing.T) {
 	db.checkTable(db.tables[0])
 }
 
-// TestBackfillPlainInsertMeetsDualWrite: on PostgreSQL a batch copies by
-// plain INSERT when the new table has no row in its range. An application
-// transaction that updates an old row and so inserts its first new row,
-// and commits while the batch waits for the old row's lock, makes that
-// INSERT fail with a unique violation: the batch is tried again with the
-// upsert, and the row ends as the application left it.
+// TestBackfillPlainInsertMeetsDualWrite: on PostgreSQL and MySQL a batch
+// copies by plain INSERT when the new table has no row in its range at its
+// snapshot. An application transaction that updates an old row and so
+// inserts its first new row, and commits while the batch waits for the old
+// row's lock, makes that INSERT fail with a unique violation (MySQL: a
+// duplicate key): the batch is tried again with the upsert, and the row
+// ends as the application left it.
 func TestBackfillPlainInsertMeetsDualWrite(t *testing.T) {
-	db := openCorpus(t, rewrite.Postgres.Name)
-	db.seed(10, 0, 0)
-	app, pid := db.appTx(db.wrapped, "UPDATE users SET full_name = 'Ada King', visits = 7 WHERE id = 9")
-	reg := prometheus.NewRegistry()
-	mb, err := metrics.NewBackfill(reg)
-	if err != nil {
-		t.Fatal(err)
+	for _, dialect := range []string{rewrite.Postgres.Name, rewrite.MySQL.Name} {
+		t.Run(dialect, func(t *testing.T) {
+			db := openCorpus(t, dialect)
+			db.seed(10, 0, 0)
+			app, pid := db.appTx(db.wrapped, "UPDATE users SET full_name = 'Ada King', visits = 7 WHERE id = 9")
+			reg := prometheus.NewRegistry()
+			mb, err := metrics.NewBackfill(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wait := db.runAside(Options{LockTimeout: time.Minute, Metrics: mb})
+			db.waitBlockedBy(pid)
+			if err := app.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if p, err := wait(); err != nil || p.Rows != 10 || p.Deleted != 0 || !p.Done {
+				t.Fatalf("backfill: %+v, %v", p, err)
+			}
+			retries := func(reason string) float64 {
+				v, _ := series(t, reg, "dualwrite_backfill_retries_total", map[string]string{"table": "users", "reason": reason})
+				return v
+			}
+			if got := retries(metrics.RetryUniqueViolation); got != 1 {
+				t.Fatalf("%v retries for a unique violation, want 1", got)
+			}
+			if got := retries(metrics.RetryLockTimeout); got != 0 {
+				t.Fatalf("%v retries for a lock timeout, want 0", got)
+			}
+			if got := db.rows("SELECT first_name, last_name, visits FROM accounts WHERE account_id = 9"); !reflect.DeepEqual(got, [][]any{{"Ada", "King", int64(7)}}) {
+				t.Fatalf("account 9: %v", got)
+			}
+			db.checkTable(db.tables[0])
+		})
 	}
-	wait := db.runAside(Options{LockTimeout: time.Minute, Metrics: mb})
-	db.waitBlockedBy(pid)
-	if err := app.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := wait(); err != nil || p.Rows != 10 || !p.Done {
-		t.Fatalf("backfill: %+v, %v", p, err)
-	}
-	retries := func(reason string) float64 {
-		v, _ := series(t, reg, "dualwrite_backfill_retries_total", map[string]string{"table": "users", "reason": reason})
-		return v
-	}
-	if got := retries(metrics.RetryUniqueViolation); got != 1 {
-		t.Fatalf("%v retries for a unique violation, want 1", got)
-	}
-	if got := retries(metrics.RetryLockTimeout); got != 0 {
-		t.Fatalf("%v retries for a lock timeout, want 0", got)
-	}
-	if got := db.rows("SELECT first_name, last_name, visits FROM accounts WHERE account_id = 9"); !reflect.DeepEqual(got, [][]any{{"Ada", "King", int64(7)}}) {
-		t.Fatalf("account 9: %v", got)
-	}
-	db.checkTable(db.tables[0])
 }
 
 // TestBackfillSQLiteDatetimeKey: keys of a column declared DATETIME, stored

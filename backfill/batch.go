@@ -38,12 +38,17 @@ func (r *runner) batch(ctx context.Context, plain bool) (batchResult, error) {
 	if r.s.oneStatement() {
 		return r.lockedBatch(ctx, plain)
 	}
-	return r.txBatch(ctx)
+	res, err := r.txBatch(ctx, plain)
+	if !res.cp.Done {
+		r.prep.prepare(ctx) // with the batch's connection back in the pool
+	}
+	return res, err
 }
 
 // txBatch runs a batch on SQLite or MySQL, in a transaction of its own: it
 // claims the checkpoint, finds the end of its range, copies it, deletes
-// the orphans, and saves the checkpoint.
+// the orphans, and saves the checkpoint. A statement runs prepared from
+// the run's second batch that runs it on (see prepared).
 //
 // On SQLite the claim is a write, which takes the database's write lock:
 // nothing else writes until the batch commits. On MySQL the transaction
@@ -51,12 +56,27 @@ func (r *runner) batch(ctx context.Context, plain bool) (batchResult, error) {
 // batch's (see mysqlBegin); the claim locks the checkpoint's row (SELECT
 // ... FOR UPDATE), so that runs take turns, and the batch locks the
 // range's old rows and the gaps between them as it copies them
-// (copyRange): a dual write of one of them committed before, and the
-// copy reads what it wrote, or waits for the batch and writes over the
-// copy; no old row is inserted in the range meanwhile. The statements
-// that follow read the rows as committed, with locks (a DELETE's subquery
-// does at REPEATABLE READ), not as a snapshot.
-func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
+// (copyRange, copyPlain): a dual write of one of them committed before,
+// and the copy reads what it wrote, or waits for the batch and writes
+// over the copy; no old row is inserted in the range meanwhile.
+//
+// With plain, on MySQL, the batch reads at its snapshot whether the range
+// has new rows and orphans among them (newRows, read after the end and
+// before the copy takes any lock). A range without orphans at the
+// snapshot has none to delete: a dual write commits a key's new row with
+// its old row, never one without the other, so a new row without an old
+// row is one the new table had of its own, which the snapshot sees (as
+// PostgreSQL's batch finds its orphans at its statement's snapshot). A
+// range without new rows is copied by plain INSERT (copyPlain), whose
+// rows affected are the rows copied: a new row that a dual write commits
+// in the range after the snapshot has its old row, which the copy reads,
+// and the INSERT fails on it with a duplicate key error; the batch is
+// then tried again without plain (batchRetrying), as on PostgreSQL.
+// Otherwise the copy is the upsert, and the statements that follow (the
+// count of the rows copied, the DELETE of the orphans) read the rows as
+// committed, with locks (a DELETE's subquery does at REPEATABLE READ),
+// not as the snapshot.
+func (r *runner) txBatch(ctx context.Context, plain bool) (res batchResult, err error) {
 	var tx *sql.Tx
 	if r.s.lockedTx() {
 		var done func()
@@ -73,7 +93,8 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	cp, err := r.cp.claim(ctx, tx)
+	btx := r.prep.in(tx)
+	cp, err := r.cp.claim(ctx, btx)
 	switch {
 	case err != nil:
 		return res, err
@@ -83,23 +104,28 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 		return batchResult{cp: cp}, tx.Commit()
 	}
 	start := cp.LastKey
-	end, err := r.end(ctx, tx, start)
+	end, err := r.end(ctx, btx, start)
 	if err != nil {
 		return res, err
 	}
 	lower, upper := start != nil, end != nil
 	bounds := append(append([]any(nil), start...), end...)
-	found := true
-	if !r.s.lockedTx() {
-		// The batch holds the write lock: a range without new rows before
-		// the copy has no orphans after it, and needs no DELETE.
-		q := r.s.anyNew(lower, upper)
-		if err := tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&found); err != nil {
+	// found: the range may have new rows, which the copy upserts;
+	// orphans: it may have new rows without an old row, which the batch
+	// deletes. A range without them before the copy has none after it: on
+	// SQLite the batch holds the write lock, and on MySQL no dual write
+	// commits an orphan meanwhile (see above).
+	found, orphans := true, true
+	if !r.s.lockedTx() || plain {
+		if found, orphans, err = r.newRows(ctx, btx, lower, upper, bounds); err != nil {
 			return res, err
 		}
 	}
 	q := r.s.copyRange(r.t, lower, upper)
-	n, err := rowsAffected(tx.ExecContext(ctx, q, r.s.args(q, bounds...)...))
+	if !found && r.s.lockedTx() {
+		q = r.s.copyPlain(r.t, lower, upper)
+	}
+	n, err := rowsAffected(btx.ExecContext(ctx, q, r.s.args(q, bounds...)...))
 	if err != nil {
 		if n := mysqlrun.ErrorNumber(err); r.s.lockedTx() && (n == mysqlrun.SubqueryRows || n == mysqlrun.BadNull) {
 			// The upsert's guard (rewrite.MySQLMirrorConflict) or a NULL up value.
@@ -107,16 +133,16 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 		}
 		return res, err
 	}
-	if r.s.lockedTx() {
+	if found && r.s.lockedTx() {
 		q := r.s.countRange(lower, upper)
-		if err := tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&n); err != nil {
+		if err := btx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&n); err != nil {
 			return res, err
 		}
 	}
 	var deleted int64
-	if found {
+	if orphans {
 		q := r.s.deleteOrphans(lower, upper)
-		if deleted, err = rowsAffected(tx.ExecContext(ctx, q, r.s.args(q, bounds...)...)); err != nil {
+		if deleted, err = rowsAffected(btx.ExecContext(ctx, q, r.s.args(q, bounds...)...)); err != nil {
 			return res, err
 		}
 	}
@@ -124,7 +150,7 @@ func (r *runner) txBatch(ctx context.Context) (res batchResult, err error) {
 	cp.Rows += n
 	cp.Deleted += deleted
 	cp.Updated = r.now().UTC()
-	if err := r.cp.save(ctx, tx, cp); err != nil {
+	if err := r.cp.save(ctx, btx, cp); err != nil {
 		return res, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -294,6 +320,14 @@ func (r *runner) end(ctx context.Context, q querier, start []any) (key []any, er
 		}
 	}
 	return key, nil
+}
+
+// newRows reports whether the new table has a row in a batch's key range,
+// and an orphan (statements.newRows).
+func (r *runner) newRows(ctx context.Context, tx querier, lower, upper bool, bounds []any) (found, orphans bool, err error) {
+	q := r.s.newRows(lower, upper)
+	err = tx.QueryRowContext(ctx, q, r.s.args(q, bounds...)...).Scan(&found, &orphans)
+	return found, orphans, err
 }
 
 // rowsAffected returns the rows a statement that ran with err affected.

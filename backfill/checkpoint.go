@@ -203,7 +203,7 @@ func (c *checkpoints) readStored(ctx context.Context, db querier) (Checkpoint, s
 // ends, or with a lock on its row (MySQL, SELECT ... FOR UPDATE): batches
 // take turns. A PostgreSQL batch claims the checkpoint in its one
 // statement instead (claimIf).
-func (c *checkpoints) claim(ctx context.Context, tx *sql.Tx) (Checkpoint, error) {
+func (c *checkpoints) claim(ctx context.Context, tx querier) (Checkpoint, error) {
 	q := c.d.Quote
 	query := "UPDATE " + c.quoted + " SET " + q("updated_at") + " = " + q("updated_at") +
 		" WHERE " + q("old_table") + " = " + c.d.Placeholder(1) + " RETURNING " + c.columns
@@ -250,7 +250,7 @@ func (c *checkpoints) saveIf(p, table int, claim, copied, deleted string) string
 }
 
 // save writes cp in tx.
-func (c *checkpoints) save(ctx context.Context, tx *sql.Tx, cp Checkpoint) error {
+func (c *checkpoints) save(ctx context.Context, tx querier, cp Checkpoint) error {
 	key, err := encodeKey(cp.LastKey)
 	if err != nil {
 		return err

@@ -28,8 +28,8 @@
 //  3. upserts up(old) of the range's old rows into the new table
 //     ([rewrite.Table.UpsertFrom]);
 //  4. deletes the new rows in its key range whose key has no old row (on
-//     SQLite only if the range had new rows before step 3: otherwise there
-//     are none);
+//     SQLite and MySQL only if the range had such rows before step 3:
+//     otherwise there are none);
 //  5. records the range's end, the rows copied and the rows deleted in the
 //     checkpoint, and commits.
 //
@@ -56,17 +56,28 @@
 // On MySQL and MariaDB (InnoDB tables) a batch is a REPEATABLE READ
 // transaction on a connection of its own: step 1 locks the checkpoint's row
 // (SELECT ... FOR UPDATE), so that two runs take turns; step 3 locks the
-// range's old rows as it reads them (see below); step 3's count of rows
-// copied is a count(*) of the range, since ON DUPLICATE KEY UPDATE counts
-// rows it updates twice and rows it leaves as they were not at all; step 4
-// always runs. The batch sets the connection's innodb_lock_wait_timeout to
+// range's old rows as it reads them (see below). Step 4 is skipped when
+// the range has no new row without an old row at the batch's snapshot
+// (taken by step 2): a dual write never commits a new row without its old
+// row, so a new row without one is one the new table had of its own,
+// which the snapshot sees. When the range has no new row at all there, a
+// first run's usual case, step 3 copies by plain INSERT, whose rows
+// affected are the rows copied. If a dual write committed one of the
+// range's new rows after the snapshot, the INSERT meets it and fails with
+// a duplicate key error (1062), and the batch is run again with the
+// upsert and step 4. After the upsert the rows copied are a count(*) of
+// the range (ON DUPLICATE KEY UPDATE counts rows it updates twice and
+// rows it leaves as they were not at all). The batch sets the connection's innodb_lock_wait_timeout to
 // [Options.LockTimeout] (in whole seconds) and sets it back after the
 // batch; a connection on which that fails is closed, not returned to the
 // pool. Run refuses connections whose sql_mode is not strict (a value the
 // copy computes that does not fit its column must fail it), with
 // sql_safe_updates on, or with a sql_select_limit. The copy's upsert
 // refuses to overwrite the row of another unique key of the new table
-// (rewrite.MySQLMirrorConflict).
+// (rewrite.MySQLMirrorConflict). On SQLite and MySQL a run prepares each
+// statement of its batches on db once, between the first batch that runs
+// it and the next, and closes them when it returns; a statement that does
+// not prepare runs unprepared.
 //
 // A batch's key range runs from after the last batch's end to its last key,
 // or has no end when it found fewer than BatchSize rows: that batch is the

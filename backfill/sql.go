@@ -114,24 +114,48 @@ func (s *statements) endFrom(p, n int, head string) string {
 // between them: the rows a covering index would give a count(*) are not
 // locked there, and writes of their other columns would not wait.
 func (s *statements) copyRange(t *rewrite.Table, lower, upper bool) string {
+	return t.UpsertFrom(s.oldRange(lower, upper))
+}
+
+// oldRange returns the subquery of the old rows of a key range that
+// copyRange and copyPlain copy, with FOR UPDATE on MySQL.
+func (s *statements) oldRange(lower, upper bool) string {
 	lock := ""
 	if s.lockedTx() {
 		lock = " FOR UPDATE"
 	}
-	return t.UpsertFrom("(SELECT * FROM " + s.old + s.where(s.oldKey, lower, upper, "") + lock + ")")
+	return "(SELECT * FROM " + s.old + s.where(s.oldKey, lower, upper, "") + lock + ")"
+}
+
+// copyPlain returns, for MySQL, copyRange's statement as a plain INSERT
+// (rewrite.Table.InsertFrom), for a key range without new rows at the
+// batch's snapshot: it writes less than the upsert, and its rows affected
+// are the rows copied. It fails with a duplicate key error (1062) where
+// it meets a new row all the same: one a dual write committed after the
+// snapshot, one outside the range as the new key sorts, or one that holds
+// the value of another unique key.
+func (s *statements) copyPlain(t *rewrite.Table, lower, upper bool) string {
+	return t.InsertFrom(s.oldRange(lower, upper))
 }
 
 // deleteOrphans returns, for SQLite and MySQL, the statement that deletes the new
 // rows of a key range whose key has no old row.
 func (s *statements) deleteOrphans(lower, upper bool) string {
-	return "DELETE FROM " + s.new + s.where(s.newKey, lower, upper, "NOT EXISTS (SELECT 1 FROM "+s.old+" WHERE "+s.join+")")
+	return "DELETE FROM " + s.new + s.where(s.newKey, lower, upper, s.orphan())
 }
 
-// anyNew returns, for SQLite, the query whether the new table has a row in
-// a key range. A range that has none before its batch copies has no new row
-// without an old row after it.
-func (s *statements) anyNew(lower, upper bool) string {
-	return "SELECT EXISTS (SELECT 1 FROM " + s.new + s.where(s.newKey, lower, upper, "") + ")"
+// newRows returns, for SQLite and MySQL, the query whether the new table
+// has a row in a key range, and whether it has one there whose key has no
+// old row (an orphan). A range that has none before its batch copies has
+// none after it.
+func (s *statements) newRows(lower, upper bool) string {
+	return "SELECT EXISTS (SELECT 1 FROM " + s.new + s.where(s.newKey, lower, upper, "") + "), EXISTS (SELECT 1 FROM " + s.new +
+		s.where(s.newKey, lower, upper, s.orphan()) + ")"
+}
+
+// orphan returns the condition that a new row's key has no old row.
+func (s *statements) orphan() string {
+	return "NOT EXISTS (SELECT 1 FROM " + s.old + " WHERE " + s.join + ")"
 }
 
 // lockedBatch returns the one statement of a PostgreSQL batch, which is a

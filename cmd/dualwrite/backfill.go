@@ -28,7 +28,8 @@ func (a *app) backfill(ctx context.Context, args []string) int {
 			"On MySQL and MariaDB the tables must be InnoDB's: a batch locks its rows.\n"+
 			"Exit status: 0 every table done, 2 error.")
 	var opts backfill.Options
-	fs.IntVar(&opts.BatchSize, "batch-size", backfill.DefaultBatchSize, "old rows copied per batch (one transaction)")
+	fs.IntVar(&opts.BatchSize, "batch-size", 0, fmt.Sprintf("old rows copied per batch (one transaction); default %d, %d on MySQL and MariaDB",
+		backfill.DefaultBatchSize, backfill.DefaultMySQLBatchSize))
 	fs.Float64Var(&opts.RowsPerSecond, "rows-per-second", 0, "cap on the copy rate; 0 for none")
 	fs.DurationVar(&opts.Pause, "pause", 0, "least wait between two batches, e.g. 100ms")
 	reset := fs.Bool("reset", false, "forget the checkpoints first and copy every row again")
@@ -38,7 +39,7 @@ func (a *app) backfill(ctx context.Context, args []string) int {
 		return code
 	}
 	switch {
-	case opts.BatchSize <= 0:
+	case opts.BatchSize <= 0 && isSet(fs, "batch-size"):
 		return a.usage(fs, "--batch-size must be positive, got %d", opts.BatchSize)
 	case opts.RowsPerSecond < 0:
 		return a.usage(fs, "--rows-per-second must not be negative, got %g", opts.RowsPerSecond)

@@ -82,6 +82,14 @@ func (a *app) parseArgs(fs *flag.FlagSet, args []string) ([]string, int) {
 	return pos, proceed
 }
 
+// isSet reports whether args set the flag name of fs, once fs has parsed
+// them.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 // usage prints a command-line mistake and the command's usage, and returns
 // [exitError].
 func (a *app) usage(fs *flag.FlagSet, format string, args ...any) int {

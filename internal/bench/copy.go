@@ -602,7 +602,8 @@ func printCopyHeader(b *bench, groups []*copyGroup, rounds int, setup time.Durat
 	fmt.Println("variants (timed: the run only; before it, untimed: accounts emptied, a checkpoint (SQLite: the WAL's, PostgreSQL: CHECKPOINT;")
 	fmt.Println("  MariaDB: none), a GC):")
 	fmt.Println("  bulk      one INSERT INTO accounts (cols) SELECT <the mapping's up expressions> FROM users, accounts empty")
-	fmt.Printf("  backfill  backfill.Run, default options (batches of %d rows, each one transaction), accounts empty,\n", backfill.DefaultBatchSize)
+	fmt.Printf("  backfill  backfill.Run, default options (batches of %d rows, %d on MariaDB, each one transaction), accounts empty,\n",
+		backfill.DefaultBatchSize, backfill.DefaultMySQLBatchSize)
 	fmt.Println("            the checkpoint reset (backfill.Reset)")
 	fmt.Printf("  verify    verify.Table, default options (ranges of %d keys), accounts = up(users); must report every key matching\n", verify.DefaultBatchSize)
 	for _, g := range groups {
