@@ -303,6 +303,7 @@ type Planner struct {
 	tables map[string]*tracked
 	schema Schema
 	names  []string // the keys of tables, sorted
+	pre    *prescan // passes what certainly names none of them (prescan.go)
 	cache  *planCache
 	// back plans writes to the new tables, by the flipped mapping
 	// (mapping.Mapping.Flip): its plans are the Back of this planner's.
@@ -325,6 +326,7 @@ func NewPlanner(d *Dialect, m *mapping.Mapping, schema *Schema, cacheSize int) *
 // would take more than an eighth of cacheBytes is not cached.
 func NewPlannerBounded(d *Dialect, m *mapping.Mapping, schema *Schema, cacheSize int, cacheBytes int64) *Planner {
 	p := newPlanner(d, m, schema)
+	p.pre = newPrescan(p.names)
 	p.cache = newPlanCache(cacheSize, cacheBytes)
 	p.back = newPlanner(d, m.Flip(), schema.flip(d, m))
 	return p
@@ -371,16 +373,26 @@ func (p *Planner) Table(old string) *Table {
 }
 
 // Plan returns the plan for a statement text, from the cache when it has been
-// seen before.
+// seen before. A text that certainly names no tracked table, as a scan of
+// its bytes tells (prescan.go), is passed without planning or caching: its
+// plan is the plain pass-through, and cached is true.
 func (p *Planner) Plan(query string) (plan *Plan, cached bool) {
+	if p.pre.passes(query) {
+		return passPlan, true
+	}
 	k := keyOf(query)
 	if plan := p.cache.get(k); plan != nil {
 		return plan, true
 	}
-	toks, err := p.d.Lex(query)
-	plan = p.schemaEffects(query, toks, err, p.plan(query, toks, err)).detach()
+	plan = p.planText(query)
 	p.cache.put(k, plan)
 	return plan, false
+}
+
+// planText plans a statement text, without the prescan or the cache.
+func (p *Planner) planText(query string) *Plan {
+	toks, err := p.d.Lex(query)
+	return p.schemaEffects(query, toks, err, p.plan(query, toks, err)).detach()
 }
 
 // plan plans a statement text, lexed into toks (lexErr when it cannot be).

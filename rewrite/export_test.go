@@ -1,0 +1,14 @@
+package rewrite
+
+import "reflect"
+
+// PrescanPasses reports whether the planner's prescan passes query
+// without planning it.
+func (p *Planner) PrescanPasses(query string) bool { return p.pre.passes(query) }
+
+// PlanFully plans query with the full planner: no prescan, no cache.
+func (p *Planner) PlanFully(query string) *Plan { return p.planText(query) }
+
+// IsPlainPass reports whether plan is the plain pass-through, the plan
+// of a statement the wrapper runs as written in every phase.
+func IsPlainPass(plan *Plan) bool { return reflect.DeepEqual(*plan, *passPlan) }
