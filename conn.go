@@ -115,8 +115,12 @@ func (c *conn) planBy(ctx context.Context, query string) (*rewrite.Planner, *rew
 	if err != nil {
 		return nil, nil, err
 	}
-	plan, hit := p.Plan(query)
-	c.c.metrics.PlanCache(hit)
+	plan, src := p.Plan(query)
+	if src == rewrite.Prescanned {
+		c.c.metrics.Prescanned()
+	} else {
+		c.c.metrics.PlanCache(src == rewrite.Cached)
+	}
 	// MySQL commits the open transaction before a schema change.
 	if plan.Kind == rewrite.KindTx || plan.ChangesSchema && p.Dialect().Name == rewrite.MySQL.Name {
 		c.txState = txn.TxUnknown

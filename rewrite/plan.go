@@ -372,21 +372,30 @@ func (p *Planner) Table(old string) *Table {
 	return nil
 }
 
+// Source says where a plan returned by [Planner.Plan] came from.
+type Source uint8
+
+// Plan sources.
+const (
+	Planned    Source = iota // planned now: the text was not in the cache
+	Cached                   // from the plan cache
+	Prescanned               // the plain pass-through, from the prescan (prescan.go): no lookup
+)
+
 // Plan returns the plan for a statement text, from the cache when it has been
 // seen before. A text that certainly names no tracked table, as a scan of
-// its bytes tells (prescan.go), is passed without planning or caching: its
-// plan is the plain pass-through, and cached is true.
-func (p *Planner) Plan(query string) (plan *Plan, cached bool) {
+// its bytes tells, is passed without planning or a cache lookup.
+func (p *Planner) Plan(query string) (*Plan, Source) {
 	if p.pre.passes(query) {
-		return passPlan, true
+		return passPlan, Prescanned
 	}
 	k := keyOf(query)
 	if plan := p.cache.get(k); plan != nil {
-		return plan, true
+		return plan, Cached
 	}
-	plan = p.planText(query)
+	plan := p.planText(query)
 	p.cache.put(k, plan)
-	return plan, false
+	return plan, Planned
 }
 
 // planText plans a statement text, without the prescan or the cache.
