@@ -12,3 +12,10 @@ func (p *Planner) PlanFully(query string) *Plan { return p.planText(query) }
 // IsPlainPass reports whether plan is the plain pass-through, the plan
 // of a statement the wrapper runs as written in every phase.
 func IsPlainPass(plan *Plan) bool { return reflect.DeepEqual(*plan, *passPlan) }
+
+// CacheEntries returns how many plans the planner's cache holds, and the
+// bytes they weigh.
+func (p *Planner) CacheEntries() (n int, weight uint64) {
+	p.cache.c.CleanUp()
+	return p.cache.c.EstimatedSize(), p.cache.c.WeightedSize()
+}
