@@ -20,7 +20,8 @@
 //
 // With -postgres (default: $DUALWRITE_TEST_POSTGRES_DSN; without it they
 // are skipped), the same single-row dual writes on PostgreSQL through pgx
-// (groups pg-insert, pg-update), each variant in its own schema: the
+// (groups pg-insert, pg-update, and pg-update-literal, the UPDATE with
+// its key inlined as a literal: 1,000 distinct texts), each variant in its own schema: the
 // wrapper (one statement with data-modifying CTEs) against the users
 // statement alone, the hand-coded transaction (targets: wrapper /
 // hand-coded within 1.0x) and the users statement with a plpgsql trigger
