@@ -6,6 +6,12 @@ import "reflect"
 // without planning it.
 func (p *Planner) PrescanPasses(query string) bool { return p.pre.passes(query) }
 
+// PlainRead returns what Prescan says of a plain read.
+func (p *Planner) PlainRead(query string) (string, bool) {
+	_, table := p.Prescan(query)
+	return table, table != ""
+}
+
 // PlanFully plans query with the full planner: no prescan, no cache.
 func (p *Planner) PlanFully(query string) *Plan { return p.planText(query) }
 

@@ -25,22 +25,33 @@ package rewrite
 //     plans depend on) nor the word INTO but right after INSERT (SELECT ...
 //     INTO creates a table).
 //
-// The property that the prescan passes only texts the planner plans as
-// passPlan is tested on every statement of the tests' corpora and fuzzed
-// (prescan_test.go).
+// The same scan recognizes a plain read (Planner.PlainRead): a text that
+// passes the rules above, begins with SELECT, holds none of the words that
+// may begin a write or lock rows (WITH, INSERT, UPDATE, DELETE, MERGE,
+// REPLACE, FOR, LOCK, SHARE), and names exactly one tracked table, a
+// mapped old one. Its plan is a read, or the plain pass-through, and in
+// the read phase old it runs as written: the driver need not plan it.
+//
+// The properties that the prescan passes only texts the planner plans as
+// passPlan, and recognizes as plain reads only texts it plans as reads of
+// that table, are tested on every statement of the tests' corpora and
+// fuzzed (prescan_test.go).
 
 // prescan holds what the scan looks for: the tracked tables' names,
 // lower-cased, by their first byte.
 type prescan struct {
-	names [256][]string
+	names [256][]prescanName
+}
+
+type prescanName struct {
+	lower, name string // name: as the planner keys it
 }
 
 func newPrescan(names []string) *prescan {
 	s := &prescan{}
 	for _, n := range names {
-		n = lowerASCII(n)
-		if n != "" {
-			s.names[n[0]] = append(s.names[n[0]], n)
+		if l := lowerASCII(n); l != "" {
+			s.names[l[0]] = append(s.names[l[0]], prescanName{l, n})
 		}
 	}
 	return s
@@ -48,53 +59,90 @@ func newPrescan(names []string) *prescan {
 
 // passes reports whether query certainly plans as passPlan.
 func (s *prescan) passes(query string) bool {
+	r, ok := s.scan(query)
+	return ok && r.name == ""
+}
+
+// scanned is what a scan found: the first word, lower-cased, the first
+// tracked name, as the planner keys it, whether there is another, and
+// whether a word that may begin a write or lock rows occurs (writeWord).
+type scanned struct {
+	first, name     string
+	several, writes bool
+}
+
+// scan reads query by the rules above: ok is false when one fails.
+func (s *prescan) scan(query string) (r scanned, ok bool) {
 	i := 0
 	for i < len(query) && isSpaceASCII(query[i]) {
 		i++
 	}
 	switch w := query[i:wordEnd(query, i)]; {
-	case equalLower(w, "select"), equalLower(w, "insert"), equalLower(w, "update"), equalLower(w, "delete"), equalLower(w, "with"):
+	case equalLower(w, "select"):
+		r.first = "select"
+	case equalLower(w, "insert"), equalLower(w, "update"), equalLower(w, "delete"), equalLower(w, "with"):
+		r.first = "write"
 	default:
-		return false
+		return r, false
 	}
 	afterInsert := false // only white space since the word INSERT
 	for ; i < len(query); i++ {
 		c := query[i]
-		if names := s.names[toLowerASCII(c)]; names != nil && namedAt(query[i:], names) {
-			return false
-		}
 		switch {
 		case isWordByte(c):
 			end := wordEnd(query, i)
 			w := query[i:end]
 			if equalLower(w, "set_config") || equalLower(w, "into") && !afterInsert {
-				return false
+				return r, false
 			}
-			// The name check must see every offset of the word too.
-			for j := i + 1; j < end; j++ {
-				if names := s.names[toLowerASCII(query[j])]; names != nil && namedAt(query[j:], names) {
-					return false
-				}
+			r.writes = r.writes || writeWord(w)
+			// The name check sees every offset of the word.
+			for j := i; j < end; j++ {
+				r.named(s.namedAt(query[j:]))
 			}
 			afterInsert = equalLower(w, "insert")
 			i = end - 1
+			continue
 		case isSpaceASCII(c):
 		case c >= 0x80, c == '\\', c == '&', c == '$' && !numberedParam(query, i):
-			return false
+			return r, false
 		case c == '/' && i+2 < len(query) && query[i+1] == '*' && query[i+2] == '!':
-			return false
+			return r, false
 		case c == ';':
-			for _, r := range []byte(query[i+1:]) {
-				if !isSpaceASCII(r) {
-					return false
+			for _, b := range []byte(query[i+1:]) {
+				if !isSpaceASCII(b) {
+					return r, false
 				}
 			}
-			return true
+			return r, true
 		default:
 			afterInsert = false
 		}
+		r.named(s.namedAt(query[i:]))
 	}
-	return true
+	return r, true
+}
+
+// named records a tracked name found ("": none).
+func (r *scanned) named(name string) {
+	switch {
+	case name == "":
+	case r.name == "":
+		r.name = name
+	case name != r.name:
+		r.several = true
+	}
+}
+
+// writeWord reports whether w is a word that may begin a write: a read
+// that holds one is left to the planner.
+func writeWord(w string) bool {
+	for _, k := range [...]string{"with", "insert", "update", "delete", "merge", "replace", "for", "lock", "share"} {
+		if equalLower(w, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // numberedParam reports whether the $ at query[i] begins a parameter $1,
@@ -107,15 +155,15 @@ func numberedParam(query string, i int) bool {
 	return j > i+1 && (j == len(query) || query[j] != '$')
 }
 
-// namedAt reports whether text begins with one of names (lower-cased),
-// ASCII case-insensitively.
-func namedAt(text string, names []string) bool {
-	for _, n := range names {
-		if len(text) >= len(n) && equalLower(text[:len(n)], n) {
-			return true
+// namedAt returns the tracked name text begins with, ASCII
+// case-insensitively, or "".
+func (s *prescan) namedAt(text string) string {
+	for _, n := range s.names[toLowerASCII(text[0])] {
+		if len(text) >= len(n.lower) && equalLower(text[:len(n.lower)], n.lower) {
+			return n.name
 		}
 	}
-	return false
+	return ""
 }
 
 // equalLower reports whether s equals lower, a lower-case ASCII word, but

@@ -2,6 +2,7 @@ package rewrite_test
 
 import (
 	"bufio"
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -128,6 +129,7 @@ func checkPrescan(t *testing.T, planners map[string]*rewrite.Planner, text strin
 	t.Helper()
 	passed := 0
 	for name, p := range planners {
+		checkPlainRead(t, name, p, text)
 		if !p.PrescanPasses(text) {
 			continue
 		}
@@ -139,6 +141,33 @@ func checkPrescan(t *testing.T, planners map[string]*rewrite.Planner, text strin
 	return passed
 }
 
+// checkPlainRead fails when the planner's PlainRead recognizes a text
+// that the full planner does not plan as a read of that table, labelled
+// with it: in the read phase old the driver runs such a text as written,
+// without planning it, where the plan would run it as written too.
+func checkPlainRead(t *testing.T, name string, p *rewrite.Planner, text string) {
+	t.Helper()
+	table, ok := p.PlainRead(text)
+	if !ok {
+		return
+	}
+	plan := p.PlanFully(text)
+	label := ""
+	var ue *rewrite.UnsupportedError
+	switch {
+	case plan.Read != nil && len(plan.Read.Tables) > 0:
+		label = plan.Read.Tables[0].Map.Old
+	case errors.As(plan.Err, &ue):
+		label = ue.Table
+	}
+	if rewrite.IsPlainPass(plan) {
+		return // runs as written too, without a read's metric
+	}
+	if plan.Action != rewrite.Read || plan.Kind != rewrite.KindSelect || plan.Reverse || plan.Session || plan.ChangesSchema || label != table {
+		t.Errorf("%s: PlainRead(%q) = %s, which the planner plans as %+v (err %v)", name, text, table, *plan, plan.Err)
+	}
+}
+
 // TestPrescanPassesOnlyPlainPasses runs every statement of the tests'
 // corpora through the prescan and the full planner of each dialect: the
 // prescan may pass a text only where the planner's plan is the plain
@@ -146,18 +175,57 @@ func checkPrescan(t *testing.T, planners map[string]*rewrite.Planner, text strin
 func TestPrescanPassesOnlyPlainPasses(t *testing.T) {
 	planners := prescanPlanners(t)
 	texts := prescanCorpus(t)
-	passed, plain := 0, 0
+	passed, plain, reads, plainReads := 0, 0, 0, 0
 	for _, text := range texts {
 		passed += checkPrescan(t, planners, text)
 		for _, p := range planners {
-			if rewrite.IsPlainPass(p.PlanFully(text)) {
+			plan := p.PlanFully(text)
+			if rewrite.IsPlainPass(plan) {
 				plain++
+			}
+			if plan.Action == rewrite.Read {
+				reads++
+			}
+			if _, ok := p.PlainRead(text); ok {
+				plainReads++
 			}
 		}
 	}
-	t.Logf("%d texts, %d dialects: the planner passes %d plainly, the prescan %d", len(texts), len(planners), plain, passed)
+	t.Logf("%d texts, %d dialects: the planner passes %d plainly, the prescan %d; the planner plans %d reads, PlainRead recognizes %d",
+		len(texts), len(planners), plain, passed, reads, plainReads)
+	if plainReads == 0 {
+		t.Error("PlainRead recognized no read of the corpora")
+	}
 	if passed < plain/4 {
 		t.Errorf("the prescan passed %d of the %d plain passes: it should recognize the common ones", passed, plain)
+	}
+}
+
+// TestPlainRead checks PlainRead's decisions on statements chosen for it.
+func TestPlainRead(t *testing.T) {
+	planners := prescanPlanners(t)
+	for _, c := range []struct {
+		sql   string
+		table string // "": not recognized
+	}{
+		{"SELECT id, full_name FROM users WHERE id IN (?, -1)", "users"},
+		{"select * from USERS u where u.id = $1", "users"},
+		{"SELECT * FROM users JOIN memberships m ON m.user_id = users.id", ""},
+		{"SELECT * FROM accounts", ""},
+		{"SELECT * FROM ledger", ""},
+		{"SELECT * FROM users FOR UPDATE", ""},
+		{"WITH u AS (SELECT * FROM users) SELECT * FROM u", ""},
+		{"SELECT * INTO t FROM users", ""},
+		{"UPDATE users SET visits = 1", ""},
+		{"SELECT * FROM users; DELETE FROM users", ""},
+		{"SELECT * FROM audit", ""},
+	} {
+		for name, p := range planners {
+			if table, _ := p.PlainRead(c.sql); table != c.table {
+				t.Errorf("%s: PlainRead(%q) = %q, want %q", name, c.sql, table, c.table)
+			}
+			checkPlainRead(t, name, p, c.sql)
+		}
 	}
 }
 
