@@ -115,13 +115,23 @@ func (c *conn) planBy(ctx context.Context, query string) (*rewrite.Planner, *rew
 	if err != nil {
 		return nil, nil, err
 	}
-	plan, hit := p.Plan(query)
-	c.c.metrics.PlanCache(hit)
+	return p, c.planWith(p, query), nil
+}
+
+// planWith returns the plan of p for query, and records what it says of
+// the connection's transaction.
+func (c *conn) planWith(p *rewrite.Planner, query string) *rewrite.Plan {
+	plan, src := p.Plan(query)
+	if src == rewrite.Prescanned {
+		c.c.metrics.Prescanned()
+	} else {
+		c.c.metrics.PlanCache(src == rewrite.Cached)
+	}
 	// MySQL commits the open transaction before a schema change.
 	if plan.Kind == rewrite.KindTx || plan.ChangesSchema && p.Dialect().Name == rewrite.MySQL.Name {
 		c.txState = txn.TxUnknown
 	}
-	return p, plan, nil
+	return plan
 }
 
 // write runs a dual write and records its outcome.
@@ -183,16 +193,36 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if c.broken {
 		return nil, driver.ErrBadConn
 	}
-	planned, err := c.plan(ctx, query)
+	// The query runs here, prepared if the driver asks for it
+	// (driver.ErrSkip: go-sql-driver/mysql with arguments), rather than
+	// handed back to database/sql to prepare: it would then run and be
+	// counted a second time, through the statement.
+	asWritten := func() (driver.Rows, error) { return innerConn{Conn: c.inner}.Query(ctx, query, args) }
+	p, err := c.planner(ctx)
 	if err != nil {
 		return nil, err
 	}
+	var phase mapping.ReadPhase
+	var by string
+	planned, table := p.Prescan(query)
+	if table != "" {
+		// A plain read of one mapped table runs as written in the read
+		// phase old: it is not planned.
+		if phase, by = c.c.cfg.sw.readFor(ctx, c.c.drv.mapping.Phases); phase == mapping.ReadOld {
+			c.c.metrics.Prescanned()
+			return c.queryIn(ctx, phase, by, table, nil, args, asWritten)
+		}
+	}
+	if planned != nil {
+		c.c.metrics.Prescanned()
+	} else {
+		planned = c.planWith(p, query)
+	}
 	if planned.Action == rewrite.Read {
-		// The query runs here, prepared if the driver asks for it
-		// (driver.ErrSkip: go-sql-driver/mysql with arguments), rather
-		// than handed back to database/sql to prepare: it would then run
-		// and be counted a second time, through the statement.
-		return c.query(ctx, planned, args, func() (driver.Rows, error) { return innerConn{Conn: c.inner}.Query(ctx, query, args) })
+		if phase == "" {
+			phase, by = c.c.cfg.sw.readFor(ctx, c.c.drv.mapping.Phases)
+		}
+		return c.queryIn(ctx, phase, by, readTable(planned), planned, args, asWritten)
 	}
 	plan, err := c.route(planned)
 	if err != nil {

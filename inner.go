@@ -9,16 +9,16 @@ import (
 )
 
 // innerConn runs statements on the wrapped connection. With a statement
-// cache it runs them prepared, from the cache; without one, through the
-// connection's context-aware interfaces when it has them and through
-// Prepare when not.
+// cache it runs those the cache admits prepared, from the cache; the
+// others, and all without a cache, through the connection's context-aware
+// interfaces when it has them and through Prepare when not.
 type innerConn struct {
 	driver.Conn
 	cache *stmtCache
 }
 
 func (c innerConn) Exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if c.cache != nil {
+	if c.cache != nil && c.cache.admit(query) {
 		s, done, err := c.cache.get(ctx, c.Conn, query, args)
 		if err != nil {
 			return nil, err
@@ -36,12 +36,15 @@ func (c innerConn) Exec(ctx context.Context, query string, args []driver.NamedVa
 	if err != nil {
 		return nil, err
 	}
+	if err := enoughArgs(s, args); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
 	r, err := stmtExec(ctx, s, args)
 	return r, errors.Join(err, s.Close())
 }
 
 func (c innerConn) Query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if c.cache != nil {
+	if c.cache != nil && c.cache.admit(query) {
 		s, done, err := c.cache.get(ctx, c.Conn, query, args)
 		if err != nil {
 			return nil, err
@@ -62,6 +65,9 @@ func (c innerConn) Query(ctx context.Context, query string, args []driver.NamedV
 	s, err := prepare(ctx, c.Conn, query)
 	if err != nil {
 		return nil, err
+	}
+	if err := enoughArgs(s, args); err != nil {
+		return nil, errors.Join(err, s.Close())
 	}
 	rows, err := stmtQuery(ctx, s, args)
 	if err != nil {

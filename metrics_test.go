@@ -78,7 +78,8 @@ func TestMetrics(t *testing.T) {
 		{"dualwrite_writes_total", map[string]string{"table": "users", "direction": "forward", "operation": "insert", "outcome": "mirror_error"}, 1},
 		{"dualwrite_mirror_duration_seconds", map[string]string{"table": "users", "direction": "forward", "operation": "insert"}, 1},
 		{"dualwrite_refused_total", map[string]string{"table": "accounts"}, 1},
-		{"dualwrite_plan_cache_total", map[string]string{"result": "miss"}, 6},
+		{"dualwrite_plan_cache_total", map[string]string{"result": "miss"}, 5},
+		{"dualwrite_plan_cache_total", map[string]string{"result": "prescan"}, 1}, // INSERT INTO audit
 	} {
 		if got := counterValue(t, reg, c.name, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)

@@ -526,6 +526,7 @@ func TestMySQLBlock(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	update() // runs the block without preparing it: its first use on the connection
 	update() // prepares the block on the connection
 	one := statements(func() {
 		if _, err := c.ExecContext(ctx, "SELECT 1"); err != nil {
@@ -535,7 +536,7 @@ func TestMySQLBlock(t *testing.T) {
 	if got := statements(update); got != one {
 		t.Fatalf("a dual UPDATE by key is %d client statements, want %d, as many as a SELECT", got, one)
 	}
-	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (3, 'Grace Hopper'), (4, 'Edsger Dijkstra')")
+	mustExec(t, e.db, "INSERT INTO users (id, full_name) VALUES (3, 'Grace Hopper'), (4, 'Edsger Dijkstra'), (5, 'Barbara Liskov')")
 	del := func(id int) sql.Result {
 		r, err := c.ExecContext(ctx, "DELETE FROM users WHERE id = ? AND visits = 0", id)
 		if err != nil {
@@ -544,6 +545,7 @@ func TestMySQLBlock(t *testing.T) {
 		return r
 	}
 	del(3)
+	del(5) // the second use prepares the block
 	var deleted sql.Result
 	if got := statements(func() { deleted = del(4) }); got != one {
 		t.Fatalf("a dual DELETE by key is %d client statements, want %d", got, one)

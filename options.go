@@ -68,7 +68,10 @@ func WithSwitch(sw *Switch) Option {
 }
 
 // WithPlanCacheSize bounds the number of statement texts whose plans are
-// cached (default 1000). [WithPlanCacheBytes] bounds their memory too.
+// cached (default 1000). [WithPlanCacheBytes] bounds their memory too. The
+// cache resists scans: a new text displaces a cached one only when it is
+// used more often, so that a cycle over more texts than n, or a burst of
+// one-off statements, does not evict the statements that run all the time.
 func WithPlanCacheSize(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
@@ -123,8 +126,10 @@ func WithCompareSampleRate(rate float64) Option {
 // (default 16 MiB): the plans' own texts, which for a statement on a
 // mapped table are about as long as the statement, and a fixed overhead
 // per entry. A statement that names no mapped table costs the cache that
-// overhead only, however long its text. A plan larger than an eighth of n
-// is not cached: its statement is analyzed each time it runs.
+// overhead only, however long its text. Each plan counts for at least
+// n / [WithPlanCacheSize] bytes, so that both bounds hold. A plan larger
+// than an eighth of n is not cached: its statement is analyzed each time
+// it runs.
 func WithPlanCacheBytes(n int64) Option {
 	return func(c *config) error {
 		if n < 1<<16 {

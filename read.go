@@ -22,15 +22,21 @@ const sampleRows = 5
 // written (old), from the new tables (new), or both under one snapshot with
 // the old rows returned and the results compared (compare). asWritten runs
 // the caller's query on the old tables.
-func (c *conn) query(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, asWritten func() (driver.Rows, error)) (_ driver.Rows, err error) {
+func (c *conn) query(ctx context.Context, plan *rewrite.Plan, args []driver.NamedValue, asWritten func() (driver.Rows, error)) (driver.Rows, error) {
+	phase, by := c.c.cfg.sw.readFor(ctx, c.c.drv.mapping.Phases)
+	return c.queryIn(ctx, phase, by, readTable(plan), plan, args, asWritten)
+}
+
+// queryIn is query in the read phase given, decided by by; table labels
+// its metrics. plan may be nil in the read phase old, for a query that
+// rewrite.Planner.PlainRead recognized as a read of table.
+func (c *conn) queryIn(ctx context.Context, phase mapping.ReadPhase, by, table string, plan *rewrite.Plan, args []driver.NamedValue, asWritten func() (driver.Rows, error)) (_ driver.Rows, err error) {
 	defer func() {
 		if err != nil && txn.TxGone(err) {
 			c.txState = txn.TxUnknown // MySQL: a deadlock rolled back the caller's transaction
 		}
 	}()
-	phase, by := c.c.cfg.sw.readFor(ctx, c.c.drv.mapping.Phases)
 	c.c.metrics.Route(string(phase), by)
-	table := readTable(plan)
 	if phase == mapping.ReadOld || plan.Reverse && phase != mapping.ReadCompare {
 		// A query of the new tables is compared with up(old) in compare,
 		// and otherwise runs as written.

@@ -50,17 +50,18 @@ func newMock(t *testing.T) (*sql.DB, sqlmock.Sqlmock) {
 
 // expectMirroredInsert expects the statements of one dual INSERT, in a
 // caller's transaction (a savepoint) or not (a transaction of its own). The
-// wrapper prepares each statement it generates once per connection: first
-// says whether this is the connection's first dual write.
-func expectMirroredInsert(mock sqlmock.Sqlmock, first, inTx bool) {
+// wrapper runs each statement it generates without preparing it on its
+// first use on a connection, prepares it on its second, and runs it
+// prepared after: use says which use of the connection's this is.
+func expectMirroredInsert(mock sqlmock.Sqlmock, use int, inTx bool) {
 	exec := func(q string) *sqlmock.ExpectedExec {
-		if first {
+		if use == 1 {
 			return mock.ExpectPrepare(q).ExpectExec()
 		}
 		return mock.ExpectExec(q)
 	}
 	query := func(q string) *sqlmock.ExpectedQuery {
-		if first {
+		if use == 1 {
 			return mock.ExpectPrepare(q).ExpectQuery()
 		}
 		return mock.ExpectQuery(q)
@@ -88,9 +89,10 @@ func checkResult(t *testing.T, r sql.Result, id, n int64) {
 func TestMockAutocommitSequence(t *testing.T) {
 	db, mock := newMock(t)
 	db.SetMaxOpenConns(1)
-	expectMirroredInsert(mock, true, false)
-	expectMirroredInsert(mock, false, false)
-	for range 2 {
+	for use := range 3 {
+		expectMirroredInsert(mock, use, false)
+	}
+	for range 3 {
 		r, err := db.Exec(mockInsert, 7, "Ada Lovelace")
 		if err != nil {
 			t.Fatal(err)
@@ -105,7 +107,7 @@ func TestMockAutocommitSequence(t *testing.T) {
 func TestMockCallerTransactionSequence(t *testing.T) {
 	db, mock := newMock(t)
 	mock.ExpectBegin()
-	expectMirroredInsert(mock, true, true)
+	expectMirroredInsert(mock, 0, true)
 	mock.ExpectExec("UPDATE audit SET msg = ?").WithArgs("x").WillReturnResult(sqlmock.NewResult(0, 3))
 	mock.ExpectCommit()
 	tx, err := db.Begin()
@@ -129,14 +131,15 @@ func TestMockCallerTransactionSequence(t *testing.T) {
 func TestMockPreparedSequence(t *testing.T) {
 	db, mock := newMock(t)
 	mock.ExpectPrepare(mockInsert)
-	expectMirroredInsert(mock, true, false)
-	expectMirroredInsert(mock, false, false)
+	for use := range 3 {
+		expectMirroredInsert(mock, use, false)
+	}
 	s, err := db.Prepare(mockInsert)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for range 2 {
+	for range 3 {
 		r, err := s.Exec(7, "Ada Lovelace")
 		if err != nil {
 			t.Fatal(err)
@@ -151,11 +154,11 @@ func TestMockPreparedSequence(t *testing.T) {
 func TestMockMirrorFailureRollsBack(t *testing.T) {
 	db, mock := newMock(t)
 	boom := errors.New("boom: no such column")
-	mock.ExpectPrepare("BEGIN IMMEDIATE").ExpectExec().WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectPrepare(mockCapture).ExpectQuery().WithArgs(7, "Ada Lovelace").WillReturnRows(sqlmock.NewRows([]string{"id"}).AddRow(7))
-	mock.ExpectPrepare(mockResult).ExpectQuery().WillReturnRows(sqlmock.NewRows([]string{"a", "b"}).AddRow(int64(7), int64(1)))
-	mock.ExpectPrepare(mockUpsert).ExpectExec().WithArgs(7).WillReturnError(boom)
-	mock.ExpectPrepare("ROLLBACK").ExpectExec().WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectExec("BEGIN IMMEDIATE").WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectQuery(mockCapture).WithArgs(7, "Ada Lovelace").WillReturnRows(sqlmock.NewRows([]string{"id"}).AddRow(7))
+	mock.ExpectQuery(mockResult).WillReturnRows(sqlmock.NewRows([]string{"a", "b"}).AddRow(int64(7), int64(1)))
+	mock.ExpectExec(mockUpsert).WithArgs(7).WillReturnError(boom)
+	mock.ExpectExec("ROLLBACK").WillReturnResult(sqlmock.NewResult(0, 0))
 	_, err := db.ExecContext(context.Background(), mockInsert, 7, "Ada Lovelace")
 	if !errors.Is(err, boom) {
 		t.Fatalf("got %v, want the mirror's error", err)

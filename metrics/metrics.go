@@ -33,7 +33,8 @@
 //     tables only).
 //   - dualwrite_invalid_phase_total{variable}: invalid phase values seen in
 //     the environment (the last valid phase stays in force).
-//   - dualwrite_plan_cache_total{result}: plan cache lookups, "hit" or "miss".
+//   - dualwrite_plan_cache_total{result}: plan cache lookups, "hit" or
+//     "miss", and statements passed without one, "prescan".
 //   - dualwrite_transitions_refused_total: phase changes the operator
 //     endpoint (dualwrite.Handler) refused as unsafe.
 //   - the backfill's collectors: see [Backfill]; a fleet's: see [Fleet].
@@ -64,7 +65,8 @@ type Metrics struct {
 	compares     *prometheus.CounterVec
 	refusedPhase *prometheus.CounterVec
 	hit, miss    prometheus.Counter // resolved once: looked up on every statement
-	tables       map[string]bool    // the table label values besides Other
+	prescan      prometheus.Counter
+	tables       map[string]bool // the table label values besides Other
 }
 
 // Other is the table label of everything the mapping does not name.
@@ -102,7 +104,7 @@ func New(reg prometheus.Registerer, tables []string) (*Metrics, error) {
 		}, []string{"variable"}),
 		planCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dualwrite_plan_cache_total",
-			Help: "Plan cache lookups by result (hit or miss).",
+			Help: "Plan cache lookups by result (hit or miss), and statements passed without one (prescan).",
 		}, []string{"result"}),
 		reads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dualwrite_reads_total",
@@ -130,6 +132,7 @@ func New(reg prometheus.Registerer, tables []string) (*Metrics, error) {
 		return nil, err
 	}
 	m.hit, m.miss = m.planCache.WithLabelValues("hit"), m.planCache.WithLabelValues("miss")
+	m.prescan = m.planCache.WithLabelValues("prescan")
 	for _, t := range tables {
 		if utf8.ValidString(t) {
 			m.tables[t] = true
@@ -206,6 +209,14 @@ func (m *Metrics) PlanCache(hit bool) {
 		m.hit.Inc()
 	} else {
 		m.miss.Inc()
+	}
+}
+
+// Prescanned records a statement passed without a plan cache lookup: a
+// scan of its text found no mapped or guarded table.
+func (m *Metrics) Prescanned() {
+	if m != nil {
+		m.prescan.Inc()
 	}
 }
 

@@ -27,7 +27,7 @@ func BenchmarkPlanCached(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, cached := p.Plan(benchQueries[i%len(benchQueries)]); !cached {
+		if _, src := p.Plan(benchQueries[i%len(benchQueries)]); src != rewrite.Cached {
 			b.Fatal("cache miss")
 		}
 	}
@@ -50,8 +50,8 @@ func BenchmarkPlanUnmappedMiss(b *testing.B) {
 			p = rewrite.NewPlanner(rewrite.SQLite, testMapping(), &rewrite.Schema{}, n)
 			b.StartTimer()
 		}
-		if plan, cached := p.Plan(qs[i%n]); cached || plan.Action != rewrite.Pass {
-			b.Fatalf("cached %v action %v", cached, plan.Action)
+		if plan, src := p.Plan(qs[i%n]); src != rewrite.Prescanned || plan.Action != rewrite.Pass {
+			b.Fatalf("source %d action %v", src, plan.Action)
 		}
 	}
 }
@@ -59,11 +59,11 @@ func BenchmarkPlanUnmappedMiss(b *testing.B) {
 // BenchmarkPlanMappedMiss measures a cache miss on mapped writes: the full analysis and splicing.
 func BenchmarkPlanMappedMiss(b *testing.B) {
 	b.ReportAllocs()
-	p := rewrite.NewPlanner(rewrite.SQLite, testMapping(), &rewrite.Schema{}, 1)
+	p := rewrite.NewPlannerBounded(rewrite.SQLite, testMapping(), &rewrite.Schema{}, 1, 1)
 	for i := 0; i < b.N; i++ {
-		// A one-entry cache and alternating texts: every call misses.
-		if _, cached := p.Plan(benchQueries[i%2+1]); cached {
-			b.Fatal("cache hit")
+		// A cache of one byte keeps no plan: every call misses.
+		if _, src := p.Plan(benchQueries[i%2+1]); src != rewrite.Planned {
+			b.Fatal("not planned")
 		}
 	}
 }
@@ -149,8 +149,8 @@ func benchPlan(b *testing.B, d *rewrite.Dialect, q string) {
 	b.SetBytes(int64(len(q)))
 	b.ResetTimer() // not the making of q
 	for i := 0; i < b.N; i++ {
-		if plan, cached := p.Plan(q); cached || plan.Action == rewrite.Pass {
-			b.Fatalf("cached %v, action %v", cached, plan.Action)
+		if plan, src := p.Plan(q); src != rewrite.Planned || plan.Action == rewrite.Pass {
+			b.Fatalf("source %d, action %v", src, plan.Action)
 		}
 	}
 }

@@ -1,11 +1,11 @@
 package rewrite
 
 import (
-	"container/list"
 	"crypto/sha256"
 	"errors"
 	"strings"
-	"sync"
+
+	"github.com/maypok86/otter/v2"
 )
 
 // DefaultPlanCacheBytes is the default bound of the memory a planner's plan
@@ -19,19 +19,22 @@ const DefaultPlanCacheBytes = 16 << 20
 const inlineKey = 4096
 
 // entryOverhead approximates what an entry costs besides the texts it
-// holds: the map slot, the list element, the entry and the key.
+// holds: the cache's node, the entry and the key.
 const entryOverhead = 160
 
-// planCache is a least-recently-used map from statement text to plan,
-// bounded both by its number of entries and by the bytes they hold. A plan
-// that would take more than an eighth of the byte bound is not cached.
+// planCache maps statement texts to plans, bounded both by its number
+// of entries and by the bytes they hold. It is W-TinyLFU, from
+// github.com/maypok86/otter: a new text enters a small window and stays
+// only when it is used more often than the entry it would displace, so
+// that a scan of one-off texts, or a cycle over more texts than the cache
+// holds, does not evict the hot ones (docs/design.md, "Dependencies").
+// Each entry weighs the bytes it holds, and at least maxBytes/size, so
+// that the cache holds at most size entries and maxBytes bytes; a plan
+// that would weigh more than an eighth of maxBytes is not cached.
 type planCache struct {
-	mu       sync.Mutex
-	size     int
+	c        *otter.Cache[cacheKey, *cacheEntry]
 	maxBytes int64
-	bytes    int64
-	ll       *list.List
-	items    map[cacheKey]*list.Element
+	unit     int64 // the least weight of an entry: maxBytes/size
 }
 
 // cacheKey identifies a statement text: the text itself when it is short,
@@ -59,9 +62,8 @@ func keyOf(query string) cacheKey {
 }
 
 type cacheEntry struct {
-	key  cacheKey
-	plan *Plan
-	cost int64
+	plan   *Plan
+	weight uint32
 }
 
 func newPlanCache(size int, maxBytes int64) *planCache {
@@ -71,15 +73,19 @@ func newPlanCache(size int, maxBytes int64) *planCache {
 	if maxBytes < 1 {
 		maxBytes = DefaultPlanCacheBytes
 	}
-	return &planCache{size: size, maxBytes: maxBytes, ll: list.New(), items: make(map[cacheKey]*list.Element)}
+	return &planCache{maxBytes: maxBytes, c: otter.Must(&otter.Options[cacheKey, *cacheEntry]{
+		MaximumWeight: uint64(maxBytes),
+		Weigher:       func(_ cacheKey, e *cacheEntry) uint32 { return e.weight },
+		// Maintenance (eviction) runs on the goroutine that writes: the
+		// cache starts no goroutine, and a planner replaced after a
+		// schema change leaves nothing running.
+		Executor: func(fn func()) { fn() },
+	}), unit: max(maxBytes/int64(size), 1)}
 }
 
 func (c *planCache) get(k cacheKey) *Plan {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.items[k]; ok {
-		c.ll.MoveToFront(e)
-		return e.Value.(*cacheEntry).plan
+	if e, ok := c.c.GetIfPresent(k); ok {
+		return e.plan
 	}
 	return nil
 }
@@ -91,20 +97,7 @@ func (c *planCache) put(k cacheKey, plan *Plan) {
 	}
 	// The key must not keep alive a larger text the query was cut from.
 	k.text = strings.Clone(k.text)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.items[k]; ok {
-		return
-	}
-	c.items[k] = c.ll.PushFront(&cacheEntry{key: k, plan: plan, cost: cost})
-	c.bytes += cost
-	for c.ll.Len() > c.size || c.bytes > c.maxBytes {
-		last := c.ll.Back()
-		c.ll.Remove(last)
-		e := last.Value.(*cacheEntry)
-		delete(c.items, e.key)
-		c.bytes -= e.cost
-	}
+	c.c.SetIfAbsent(k, &cacheEntry{plan: plan, weight: uint32(max(cost, c.unit))})
 }
 
 // bytes approximates the memory a plan holds of its own: its texts and

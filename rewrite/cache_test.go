@@ -17,14 +17,15 @@ func heapAfterGC() int64 {
 	return int64(ms.HeapAlloc)
 }
 
-// bigStatement returns a statement of about size bytes: an unmapped query,
-// or, when mapped, an INSERT into a mapped table, distinct for each i.
+// bigStatement returns a statement of about size bytes: an unmapped query
+// that the prescan leaves to the planner (it begins with a comment), or,
+// when mapped, an INSERT into a mapped table, distinct for each i.
 func bigStatement(size, i int, mapped bool) string {
 	pad := strings.Repeat("x", size)
 	if mapped {
 		return "INSERT INTO users (id, full_name) VALUES (" + strconv.Itoa(i) + ", '" + pad + "')"
 	}
-	return "SELECT '" + pad + "' FROM orgs WHERE id = " + strconv.Itoa(i)
+	return "/* big */ SELECT '" + pad + "' FROM orgs WHERE id = " + strconv.Itoa(i)
 }
 
 // TestPlanCacheKeepsNoLongTexts: the plans of long statements on no mapped
@@ -34,8 +35,8 @@ func TestPlanCacheKeepsNoLongTexts(t *testing.T) {
 	p := rewrite.NewPlanner(rewrite.SQLite, testMapping(), &rewrite.Schema{}, 1000)
 	before := heapAfterGC()
 	for i := range n {
-		if plan, cached := p.Plan(bigStatement(size, i, false)); cached || plan.Action != rewrite.Pass {
-			t.Fatalf("statement %d: cached %v, action %v", i, cached, plan.Action)
+		if plan, src := p.Plan(bigStatement(size, i, false)); src != rewrite.Planned || plan.Action != rewrite.Pass {
+			t.Fatalf("statement %d: source %d, action %v", i, src, plan.Action)
 		}
 	}
 	kept := heapAfterGC() - before
@@ -45,24 +46,24 @@ func TestPlanCacheKeepsNoLongTexts(t *testing.T) {
 		t.Fatalf("the cache kept %d KiB for %d statements on no mapped table, want under 1 MiB", kept>>10, n)
 	}
 	// Still cached, by digest.
-	if _, cached := p.Plan(bigStatement(size, 3, false)); !cached {
+	if _, src := p.Plan(bigStatement(size, 3, false)); src != rewrite.Cached {
 		t.Fatal("a long statement planned before was not cached")
 	}
 	// A text of the same length but another content is another entry.
 	q := bigStatement(size, 3, false)
 	q = strings.Replace(q, "orgs", "user", 1)
-	if plan, cached := p.Plan(q); cached || plan.Action != rewrite.Pass {
-		t.Fatalf("a different text of the same length: cached %v, action %v", cached, plan.Action)
+	if plan, src := p.Plan(q); src != rewrite.Planned || plan.Action != rewrite.Pass {
+		t.Fatalf("a different text of the same length: source %d, action %v", src, plan.Action)
 	}
 	mapped := bigStatement(size, 3, true)
-	if _, cached := p.Plan(mapped); cached {
+	if _, src := p.Plan(mapped); src != rewrite.Planned {
 		t.Fatal("a mapped statement hit another text's entry")
 	}
 }
 
 // TestPlanCacheBoundedByBytes: plans of long mapped statements, which hold
-// texts as long as the statement, are kept within the byte bound; a plan
-// larger than an eighth of it is not cached at all.
+// texts as long as the statement, are kept within the byte bound, as many
+// as fit in it; a plan larger than an eighth of it is not cached at all.
 func TestPlanCacheBoundedByBytes(t *testing.T) {
 	const n, size, bound = 32, 256 << 10, 4 << 20
 	p := rewrite.NewPlannerBounded(rewrite.SQLite, testMapping(), &rewrite.Schema{}, 1000, bound)
@@ -78,15 +79,14 @@ func TestPlanCacheBoundedByBytes(t *testing.T) {
 	if kept > bound+bound/4 {
 		t.Fatalf("the cache kept %d KiB, bound %d KiB", kept>>10, bound>>10)
 	}
-	if _, cached := p.Plan(bigStatement(size, n-1, true)); !cached {
-		t.Fatal("the last statement was evicted")
-	}
-	if _, cached := p.Plan(bigStatement(size, 0, true)); cached {
-		t.Fatal("the first statement was kept beyond the byte bound")
+	// Each plan holds the statement's text (its capture) and a little more.
+	entries, weight := p.CacheEntries()
+	if fit := bound / size; entries == 0 || entries > fit || weight > bound {
+		t.Fatalf("the cache holds %d plans of %d KiB weighing %d KiB, want 1 to %d within %d KiB", entries, size>>10, weight>>10, fit, bound>>10)
 	}
 	huge := bigStatement(bound/4, 0, true)
 	p.Plan(huge)
-	if _, cached := p.Plan(huge); cached {
+	if _, src := p.Plan(huge); src == rewrite.Cached {
 		t.Fatal("a plan larger than an eighth of the bound was cached")
 	}
 }
@@ -117,7 +117,7 @@ func BenchmarkPlanCachedLong(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, cached := p.Plan(q); !cached {
+		if _, src := p.Plan(q); src != rewrite.Cached {
 			b.Fatal("cache miss")
 		}
 	}
@@ -157,5 +157,45 @@ func TestPlanCacheCountsWhatItKeeps(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPlanCacheResistsScans: hot statements stay cached through a scan of
+// one-off texts and through a cycle over ten times as many texts as the
+// cache holds, where a least-recently-used cache would evict them (249
+// other texts run between two uses of a hot one).
+func TestPlanCacheResistsScans(t *testing.T) {
+	const size, hot = 100, 50
+	hotText := func(i int) string { return "UPDATE users SET visits = visits + 1 WHERE id = " + strconv.Itoa(i) }
+	for _, c := range []struct {
+		name string
+		text func(i int) string // the i-th statement of the workload
+	}{
+		{"scan", func(i int) string { return "DELETE FROM users WHERE id = " + strconv.Itoa(i) }},
+		{"cycle", func(i int) string { return "DELETE FROM users WHERE id = " + strconv.Itoa(i%(10*size)) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := rewrite.NewPlanner(rewrite.SQLite, testMapping(), &rewrite.Schema{}, size)
+			for range 10 {
+				for h := range hot {
+					p.Plan(hotText(h))
+				}
+			}
+			for i := range 50 * size {
+				p.Plan(c.text(i))
+				if i%5 == 0 {
+					p.Plan(hotText(i / 5 % hot)) // each hot statement every 250 statements, 200 of them others
+				}
+			}
+			evicted := 0
+			for h := range hot {
+				if _, src := p.Plan(hotText(h)); src != rewrite.Cached {
+					evicted++
+				}
+			}
+			if evicted > 0 {
+				t.Errorf("%d of %d hot statements evicted by a %s of %d texts", evicted, hot, c.name, 50*size)
+			}
+		})
 	}
 }

@@ -20,7 +20,8 @@
 //
 // # Plans
 //
-// [Planner.Plan] caches plans per statement text in a bounded LRU cache, so a
-// statement is analyzed once; a statement that names no mapped table costs a
-// cache lookup.
+// [Planner.Plan] caches plans per statement text in a bounded, scan-resistant
+// cache (W-TinyLFU), so a statement is analyzed once; a statement that
+// certainly names no tracked table, as one pass over its bytes tells, is
+// passed before lexing, without a cache lookup ([Prescanned]).
 package rewrite

@@ -314,6 +314,7 @@ type Planner struct {
 	tables map[string]*tracked
 	schema Schema
 	names  []string // the keys of tables, sorted
+	pre    *prescan // passes what certainly names none of them (prescan.go)
 	cache  *planCache
 	// back plans writes to the new tables, by the flipped mapping
 	// (mapping.Mapping.Flip): its plans are the Back of this planner's.
@@ -336,6 +337,7 @@ func NewPlanner(d *Dialect, m *mapping.Mapping, schema *Schema, cacheSize int) *
 // would take more than an eighth of cacheBytes is not cached.
 func NewPlannerBounded(d *Dialect, m *mapping.Mapping, schema *Schema, cacheSize int, cacheBytes int64) *Planner {
 	p := newPlanner(d, m, schema)
+	p.pre = newPrescan(p.names)
 	p.cache = newPlanCache(cacheSize, cacheBytes)
 	p.back = newPlanner(d, m.Flip(), schema.flip(d, m))
 	return p
@@ -381,17 +383,70 @@ func (p *Planner) Table(old string) *Table {
 	return nil
 }
 
+// Source says where a plan returned by [Planner.Plan] came from.
+type Source uint8
+
+// Plan sources.
+const (
+	Planned    Source = iota // planned now: the text was not in the cache
+	Cached                   // from the plan cache
+	Prescanned               // the plain pass-through, from the prescan (prescan.go): no lookup
+)
+
 // Plan returns the plan for a statement text, from the cache when it has been
-// seen before.
-func (p *Planner) Plan(query string) (plan *Plan, cached bool) {
+// seen before. A text that certainly names no tracked table, as a scan of
+// its bytes tells, is passed without planning or a cache lookup.
+func (p *Planner) Plan(query string) (*Plan, Source) {
+	if p.pre.passes(query) {
+		return passPlan, Prescanned
+	}
 	k := keyOf(query)
 	if plan := p.cache.get(k); plan != nil {
-		return plan, true
+		return plan, Cached
 	}
-	toks, err := p.d.Lex(query)
-	plan = p.schemaEffects(query, toks, err, p.plan(query, toks, err)).detach()
+	plan := p.planText(query)
 	p.cache.put(k, plan)
-	return plan, false
+	return plan, Planned
+}
+
+// Prescan reads query by one scan of its bytes, before lexing
+// (prescan.go). pass is the plain pass-through when the text certainly
+// plans as it, as [Planner.Plan] would return it, else nil. read is set
+// when the text is certainly a query of one mapped old table that writes
+// nothing: its name as the mapping gives it. Such a query's plan is a
+// read (or the plain pass-through): in the read phase old it runs as
+// written, and the driver need not plan it. Recognizing one costs the
+// scan and a lexing, a fraction of planning; read is "" for a text whose
+// plan is in the cache, which costs less to find.
+func (p *Planner) Prescan(query string) (pass *Plan, read string) {
+	r, ok := p.pre.scan(query)
+	switch {
+	case !ok:
+		return nil, ""
+	case r.name == "":
+		return passPlan, ""
+	case r.first != "select" || r.writes || r.several:
+		return nil, ""
+	}
+	tr := p.tables[r.name]
+	if tr == nil || tr.role != roleOld || tr.guard != (Guard{}) {
+		return nil, ""
+	}
+	// A plan in the cache costs less than a lexing: Plan finds it.
+	if p.cache.get(keyOf(query)) != nil {
+		return nil, ""
+	}
+	// Text the lexer cannot split naming a mapped table is refused.
+	if _, err := p.d.Lex(query); err != nil {
+		return nil, ""
+	}
+	return nil, tr.table.Map.Old
+}
+
+// planText plans a statement text, without the prescan or the cache.
+func (p *Planner) planText(query string) *Plan {
+	toks, err := p.d.Lex(query)
+	return p.schemaEffects(query, toks, err, p.plan(query, toks, err)).detach()
 }
 
 // plan plans a statement text, lexed into toks (lexErr when it cannot be).

@@ -20,7 +20,8 @@
 //
 // With -postgres (default: $DUALWRITE_TEST_POSTGRES_DSN; without it they
 // are skipped), the same single-row dual writes on PostgreSQL through pgx
-// (groups pg-insert, pg-update), each variant in its own schema: the
+// (groups pg-insert, pg-update, and pg-update-literal, the UPDATE with
+// its key inlined as a literal: 1,000 distinct texts), each variant in its own schema: the
 // wrapper (one statement with data-modifying CTEs) against the users
 // statement alone, the hand-coded transaction (targets: wrapper /
 // hand-coded within 1.0x) and the users statement with a plpgsql trigger
@@ -41,7 +42,9 @@
 // transaction; after the rounds accounts = up(users) must hold in the
 // databases that mirror.
 //
-// Not in the default set, run only when -groups names them: the reverse
+// Not in the default set, run only when -groups names them: texts, the
+// statements above as one of 1, 1,000 or 100,000 distinct texts, taken
+// cyclically or skewed (texts.go); the reverse
 // dual writes of the write phase both (reverse.go; groups reverse-insert,
 // reverse-update, and with -postgres pg-reverse-insert, pg-reverse-update),
 // the accounts statement through a wrapper with its own Switch in phase
@@ -375,7 +378,7 @@ func allGroupNames() []string {
 // them.
 func optInGroupNames() []string {
 	names := slices.Concat(reverseGroupNames, pgReverseGroupNames, copyGroupNames)
-	return append(names, "scale")
+	return append(names, "scale", "texts")
 }
 
 // selected reports whether the group name runs: it is named in want, or
@@ -886,6 +889,13 @@ func (b *bench) groups(want []string, n, warmup int) ([]group, error) {
 		}
 		g.n, g.warmup = n, warmup
 		out = append(out, g)
+	}
+	if selected(want, "texts") {
+		gs, err := b.textsGroups(n, warmup)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, gs...)
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
@@ -58,7 +59,7 @@ FOR EACH ROW EXECUTE FUNCTION users_mirror()`
 
 // pgGroupNames are the PostgreSQL groups of the default set, run only with
 // -postgres; the reverse ones are pgReverseGroupNames.
-var pgGroupNames = []string{"pg-insert", "pg-update"}
+var pgGroupNames = []string{"pg-insert", "pg-update", "pg-update-literal"}
 
 // pgVariant is one variant of the PostgreSQL groups; the ratio is
 // dualwrite to it, with this target (0: none).
@@ -291,6 +292,22 @@ func (b *bench) pgGroups(want []string, withMetrics bool, n, warmup int) ([]grou
 				}
 			},
 		},
+		{
+			// pg-update with the key inlined as a literal: every statement
+			// text is one of 1,000 (the seed rows), as ORMs and
+			// hand-built SQL that inline values send.
+			name: "pg-update-literal", variants: pgVariants, phase: mapping.WriteDual, check: usersTable(m), dir: "up",
+			trigger: []string{qPgTriggerFunc, qPgTrigger},
+			alone: func(db *sql.DB) func(int) error {
+				return func(i int) error { return exec(ctx, db, inline(qPgUserUpdate, seedID(i))) }
+			},
+			tx: func(db *sql.DB) func(int) error {
+				return func(i int) error {
+					id := seedID(i)
+					return inTx(ctx, db, []string{inline(qPgUserUpdate, id), inline(qPgAccountUpdate, id)}, nil, nil)
+				}
+			},
+		},
 	}
 	specs = append(specs, pgReverseSpecs(ctx, m)...)
 	var out []group
@@ -388,4 +405,9 @@ func (b *bench) openPgWrapper(dsn string, phase mapping.WritePhase, withMetrics 
 		return nil, err
 	}
 	return sql.OpenDB(c), nil
+}
+
+// inline returns q with its one parameter, $1, replaced by the literal id.
+func inline(q string, id int64) string {
+	return strings.Replace(q, "$1", strconv.FormatInt(id, 10), 1)
 }
