@@ -115,13 +115,13 @@ func (c *conn) planBy(ctx context.Context, query string) (*rewrite.Planner, *rew
 	if err != nil {
 		return nil, nil, err
 	}
-	return p, c.planWith(p, query), nil
+	plan, src := p.Plan(query)
+	return p, c.planned(p, plan, src), nil
 }
 
-// planWith returns the plan of p for query, and records what it says of
-// the connection's transaction.
-func (c *conn) planWith(p *rewrite.Planner, query string) *rewrite.Plan {
-	plan, src := p.Plan(query)
+// planned counts where plan, p's plan of a statement, came from, records
+// what it says of the connection's transaction, and returns it.
+func (c *conn) planned(p *rewrite.Planner, plan *rewrite.Plan, src rewrite.Source) *rewrite.Plan {
 	if src == rewrite.Prescanned {
 		c.c.metrics.Prescanned()
 	} else {
@@ -204,7 +204,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	}
 	var phase mapping.ReadPhase
 	var by string
-	planned, table := p.Prescan(query)
+	planned, src, table := p.Prescan(query)
 	if table != "" {
 		// A plain read of one mapped table runs as written in the read
 		// phase old: it is not planned.
@@ -212,12 +212,9 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 			c.c.metrics.Prescanned()
 			return c.queryIn(ctx, phase, by, table, nil, args, asWritten)
 		}
+		planned, src = p.Plan(query)
 	}
-	if planned != nil {
-		c.c.metrics.Prescanned()
-	} else {
-		planned = c.planWith(p, query)
-	}
+	planned = c.planned(p, planned, src)
 	if planned.Action == rewrite.Read {
 		if phase == "" {
 			phase, by = c.c.cfg.sw.readFor(ctx, c.c.drv.mapping.Phases)

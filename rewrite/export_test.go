@@ -8,7 +8,7 @@ func (p *Planner) PrescanPasses(query string) bool { return p.pre.passes(query) 
 
 // PlainRead returns what Prescan says of a plain read.
 func (p *Planner) PlainRead(query string) (string, bool) {
-	_, table := p.Prescan(query)
+	_, _, table := p.Prescan(query)
 	return table, table != ""
 }
 

@@ -400,6 +400,12 @@ func (p *Planner) Plan(query string) (*Plan, Source) {
 	if p.pre.passes(query) {
 		return passPlan, Prescanned
 	}
+	return p.lookup(query)
+}
+
+// lookup returns the plan for query from the cache, or plans and caches
+// it: Plan without the prescan.
+func (p *Planner) lookup(query string) (*Plan, Source) {
 	k := keyOf(query)
 	if plan := p.cache.get(k); plan != nil {
 		return plan, Cached
@@ -409,38 +415,38 @@ func (p *Planner) Plan(query string) (*Plan, Source) {
 	return plan, Planned
 }
 
-// Prescan reads query by one scan of its bytes, before lexing
-// (prescan.go). pass is the plain pass-through when the text certainly
-// plans as it, as [Planner.Plan] would return it, else nil. read is set
-// when the text is certainly a query of one mapped old table that writes
-// nothing: its name as the mapping gives it. Such a query's plan is a
-// read (or the plain pass-through): in the read phase old it runs as
-// written, and the driver need not plan it. Recognizing one costs the
-// scan and a lexing, a fraction of planning; read is "" for a text whose
-// plan is in the cache, which costs less to find.
-func (p *Planner) Prescan(query string) (pass *Plan, read string) {
+// Prescan is Plan for a query the driver may run as written in the read
+// phase old without a plan: when one scan of its bytes, before lexing
+// (prescan.go), finds it certainly a query of one mapped old table that
+// writes nothing, and its plan is not in the cache, it returns no plan and
+// read, the table's name as the mapping gives it. Such a query's plan is
+// a read (or the plain pass-through): in the read phase old it runs as
+// written. Recognizing one costs the scan and a lexing, a fraction of
+// planning; a plan in the cache costs less to find, and is returned.
+// Every other text gets what Plan returns, from the same scan.
+func (p *Planner) Prescan(query string) (plan *Plan, src Source, read string) {
 	r, ok := p.pre.scan(query)
 	switch {
 	case !ok:
-		return nil, ""
+		plan, src = p.lookup(query)
+		return plan, src, ""
 	case r.name == "":
-		return passPlan, ""
-	case r.first != "select" || r.writes || r.several:
-		return nil, ""
+		return passPlan, Prescanned, ""
 	}
-	tr := p.tables[r.name]
-	if tr == nil || tr.role != roleOld || tr.guard != (Guard{}) {
-		return nil, ""
+	k := keyOf(query)
+	if plan := p.cache.get(k); plan != nil {
+		return plan, Cached, ""
 	}
-	// A plan in the cache costs less than a lexing: Plan finds it.
-	if p.cache.get(keyOf(query)) != nil {
-		return nil, ""
+	if tr := p.tables[r.name]; r.first == "select" && !r.writes && !r.several &&
+		tr != nil && tr.role == roleOld && tr.guard == (Guard{}) {
+		// Text the lexer cannot split naming a mapped table is refused.
+		if _, err := p.d.Lex(query); err == nil {
+			return nil, 0, tr.table.Map.Old
+		}
 	}
-	// Text the lexer cannot split naming a mapped table is refused.
-	if _, err := p.d.Lex(query); err != nil {
-		return nil, ""
-	}
-	return nil, tr.table.Map.Old
+	plan = p.planText(query)
+	p.cache.put(k, plan)
+	return plan, Planned, ""
 }
 
 // planText plans a statement text, without the prescan or the cache.
