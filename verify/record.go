@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
-	"os/user"
 	"time"
 
 	"github.com/dualwrite/dualwrite/backfill"
@@ -48,13 +46,7 @@ func record(ctx context.Context, db *sql.DB, d *rewrite.Dialect, m *mapping.Mapp
 	if err := s.Ensure(ctx, db); err != nil {
 		return fmt.Errorf("recording the result: %w", err)
 	}
-	by := "unknown"
-	if u, err := user.Current(); err == nil {
-		by = u.Username
-	}
-	if host, err := os.Hostname(); err == nil {
-		by += "@" + host
-	}
+	by := control.Operator()
 	for _, tr := range rep.Tables {
 		mt := m.Table(tr.Table)
 		err := s.RecordVerify(ctx, db, control.VerifyRecord{Table: mt.Old, Digest: mt.Digest(), Backfill: st.stamps[mt.Old],

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"os/user"
 	"slices"
 	"strings"
 	"time"
@@ -38,7 +36,7 @@ func (a *app) phase(ctx context.Context, args []string) int {
 	read := fs.String("read", "", "set: the read phase (default: unchanged)")
 	force := fs.Bool("force", false, "set: change the phases even though the checks refuse; the reasons are recorded")
 	fleet := fs.String("fleet", control.DefaultFleet, "the fleet (dualwrite.SharedPhases.Fleet)")
-	by := fs.String("by", defaultBy(), "set: who makes the change, as recorded")
+	by := fs.String("by", control.Operator(), "set: who makes the change, as recorded")
 	limit := fs.Int("n", 20, "history: how many changes to list (0: all)")
 	pos, code := a.parseArgs(fs, args)
 	switch {
@@ -99,16 +97,6 @@ func (a *app) phase(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintln(a.stdout, "every process takes the change within its refresh interval: dualwrite status shows which have")
 	return exitOK
-}
-
-// defaultBy names the operator: user@host.
-func defaultBy() string {
-	name := "unknown"
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
-	host, _ := os.Hostname()
-	return name + "@" + host
 }
 
 // printTransitions lists a fleet's transitions.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"os/user"
 	"time"
 
 	"github.com/dualwrite/dualwrite/mapping"
@@ -59,6 +61,17 @@ func (s *Store) ReadPhases(ctx context.Context, q Querier, fleet string) (Phases
 		return p, false, fmt.Errorf("%s, fleet %q: %w", PhasesTable, fleet, err)
 	}
 	return p, true, nil
+}
+
+// Operator names who runs a command, as a transition or a verify records
+// it: user@host.
+func Operator() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
 }
 
 // Capped returns the phases a process runs when its mapping is not the one
